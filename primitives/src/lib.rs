@@ -29,247 +29,232 @@ pub const MAX_PROOF_LEN: u32 = 65;
 
 /// The signature schemes a session key may use.
 #[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Encode,
-    Decode,
-    DecodeWithMemTracking,
-    MaxEncodedLen,
-    TypeInfo,
-    Debug,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	PartialOrd,
+	Ord,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
 )]
 pub enum CryptoKind {
-    /// Schnorr signatures on Ristretto (the Substrate default).
-    Sr25519,
-    /// Ed25519 signatures.
-    Ed25519,
-    /// ECDSA over secp256k1 (compressed public keys).
-    Ecdsa,
+	/// Schnorr signatures on Ristretto (the Substrate default).
+	Sr25519,
+	/// Ed25519 signatures.
+	Ed25519,
+	/// ECDSA over secp256k1 (compressed public keys).
+	Ecdsa,
 }
 
 /// A session public key of any supported scheme.
 #[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Encode,
-    Decode,
-    DecodeWithMemTracking,
-    MaxEncodedLen,
-    TypeInfo,
-    Debug,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	PartialOrd,
+	Ord,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
 )]
 pub enum SessionPublic {
-    /// An sr25519 public key.
-    Sr25519(sr25519::Public),
-    /// An ed25519 public key.
-    Ed25519(ed25519::Public),
-    /// A compressed ecdsa (secp256k1) public key.
-    Ecdsa(ecdsa::Public),
+	/// An sr25519 public key.
+	Sr25519(sr25519::Public),
+	/// An ed25519 public key.
+	Ed25519(ed25519::Public),
+	/// A compressed ecdsa (secp256k1) public key.
+	Ecdsa(ecdsa::Public),
 }
 
 impl From<sr25519::Public> for SessionPublic {
-    fn from(key: sr25519::Public) -> Self {
-        Self::Sr25519(key)
-    }
+	fn from(key: sr25519::Public) -> Self {
+		Self::Sr25519(key)
+	}
 }
 
 impl From<ed25519::Public> for SessionPublic {
-    fn from(key: ed25519::Public) -> Self {
-        Self::Ed25519(key)
-    }
+	fn from(key: ed25519::Public) -> Self {
+		Self::Ed25519(key)
+	}
 }
 
 impl From<ecdsa::Public> for SessionPublic {
-    fn from(key: ecdsa::Public) -> Self {
-        Self::Ecdsa(key)
-    }
+	fn from(key: ecdsa::Public) -> Self {
+		Self::Ecdsa(key)
+	}
 }
 
 /// Why an ownership proof was refused.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum ProofError {
-    /// The bytes are not exactly one SCALE-encoded signature of the key's scheme.
-    Malformed,
-    /// The signature does not verify for this key and owner.
-    Invalid,
+	/// The bytes are not exactly one SCALE-encoded signature of the key's scheme.
+	Malformed,
+	/// The signature does not verify for this key and owner.
+	Invalid,
 }
 
 impl SessionPublic {
-    /// The signature scheme of this key.
-    pub fn kind(&self) -> CryptoKind {
-        match self {
-            Self::Sr25519(_) => CryptoKind::Sr25519,
-            Self::Ed25519(_) => CryptoKind::Ed25519,
-            Self::Ecdsa(_) => CryptoKind::Ecdsa,
-        }
-    }
+	/// The signature scheme of this key.
+	pub fn kind(&self) -> CryptoKind {
+		match self {
+			Self::Sr25519(_) => CryptoKind::Sr25519,
+			Self::Ed25519(_) => CryptoKind::Ed25519,
+			Self::Ecdsa(_) => CryptoKind::Ecdsa,
+		}
+	}
 
-    /// Checks an RFC-0048 ownership proof: `proof` must decode (all of it, nothing left over)
-    /// as one signature of this key's scheme, made over the proof-of-possession statement for
-    /// `owner` (the SCALE-encoded owner account).
-    ///
-    /// Verification is `RuntimePublic::verify_proof_of_possession`, the same function
-    /// pallet-session uses for `set_keys`, so proofs made by the standard generator verify here.
-    pub fn verify_ownership(&self, owner: &[u8], mut proof: &[u8]) -> Result<(), ProofError> {
-        let valid = match self {
-            Self::Sr25519(key) => {
-                let pop = sr25519::Signature::decode_all(&mut proof)
-                    .map_err(|_| ProofError::Malformed)?;
-                key.verify_proof_of_possession(owner, &pop)
-            }
-            Self::Ed25519(key) => {
-                let pop = ed25519::Signature::decode_all(&mut proof)
-                    .map_err(|_| ProofError::Malformed)?;
-                key.verify_proof_of_possession(owner, &pop)
-            }
-            Self::Ecdsa(key) => {
-                let pop =
-                    ecdsa::Signature::decode_all(&mut proof).map_err(|_| ProofError::Malformed)?;
-                key.verify_proof_of_possession(owner, &pop)
-            }
-        };
-        if valid {
-            Ok(())
-        } else {
-            Err(ProofError::Invalid)
-        }
-    }
+	/// Checks an RFC-0048 ownership proof: `proof` must decode (all of it, nothing left over)
+	/// as one signature of this key's scheme, made over the proof-of-possession statement for
+	/// `owner` (the SCALE-encoded owner account).
+	///
+	/// Verification is `RuntimePublic::verify_proof_of_possession`, the same function
+	/// pallet-session uses for `set_keys`, so proofs made by the standard generator verify here.
+	pub fn verify_ownership(&self, owner: &[u8], mut proof: &[u8]) -> Result<(), ProofError> {
+		let valid = match self {
+			Self::Sr25519(key) => {
+				let pop = sr25519::Signature::decode_all(&mut proof)
+					.map_err(|_| ProofError::Malformed)?;
+				key.verify_proof_of_possession(owner, &pop)
+			}
+			Self::Ed25519(key) => {
+				let pop = ed25519::Signature::decode_all(&mut proof)
+					.map_err(|_| ProofError::Malformed)?;
+				key.verify_proof_of_possession(owner, &pop)
+			}
+			Self::Ecdsa(key) => {
+				let pop =
+					ecdsa::Signature::decode_all(&mut proof).map_err(|_| ProofError::Malformed)?;
+				key.verify_proof_of_possession(owner, &pop)
+			}
+		};
+		if valid {
+			Ok(())
+		} else {
+			Err(ProofError::Invalid)
+		}
+	}
 }
 
 /// How a session ended. Every ending is kept in the key's [`RetiredSession`] record.
 #[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Encode,
-    Decode,
-    DecodeWithMemTracking,
-    MaxEncodedLen,
-    TypeInfo,
-    Debug,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
 )]
 pub enum EndReason {
-    /// The key reached its expiry block and was concluded by the pallet.
-    Expired,
-    /// The owner revoked the key (alone, or with all its other keys).
-    Revoked,
-    /// The owner replaced the key by a new one.
-    Rotated,
+	/// The key reached its expiry block and was concluded by the pallet.
+	Expired,
+	/// The owner revoked the key (alone, or with all its other keys).
+	Revoked,
+	/// The owner replaced the key by a new one.
+	Rotated,
 }
 
 /// What is kept of a session after it ended: forever, so that the key can never be registered
 /// again and signatures it made while valid stay attributable.
 #[derive(Clone, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo, Debug)]
 pub struct RetiredSession<AccountId, BlockNumber> {
-    /// The account that registered the key.
-    pub owner: AccountId,
-    /// The counterpart the session was opened with.
-    pub counterpart: AccountId,
-    /// The first block at which the key was valid.
-    pub registered_at: BlockNumber,
-    /// The first block at which the key was no longer valid.
-    pub ended_at: BlockNumber,
-    /// Why the session ended.
-    pub reason: EndReason,
+	/// The account that registered the key.
+	pub owner: AccountId,
+	/// The counterpart the session was opened with.
+	pub counterpart: AccountId,
+	/// The first block at which the key was valid.
+	pub registered_at: BlockNumber,
+	/// The first block at which the key was no longer valid.
+	pub ended_at: BlockNumber,
+	/// Why the session ended.
+	pub reason: EndReason,
 }
 
 impl<AccountId, BlockNumber: PartialOrd> RetiredSession<AccountId, BlockNumber> {
-    /// Whether the key was valid at `block` (historical validity).
-    pub fn was_valid_at(&self, block: BlockNumber) -> bool {
-        self.registered_at <= block && block < self.ended_at
-    }
+	/// Whether the key was valid at `block` (historical validity).
+	pub fn was_valid_at(&self, block: BlockNumber) -> bool {
+		self.registered_at <= block && block < self.ended_at
+	}
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use sp_core::{crypto::Pair, proof_of_possession::ProofOfPossessionGenerator};
+	use super::*;
+	use sp_core::{crypto::Pair, proof_of_possession::ProofOfPossessionGenerator};
 
-    const OWNER: [u8; 8] = 7u64.to_le_bytes();
+	const OWNER: [u8; 8] = 7u64.to_le_bytes();
 
-    #[test]
-    fn each_scheme_verifies_its_standard_proof() {
-        let mut sr = sr25519::Pair::from_seed(&[1; 32]);
-        let mut ed = ed25519::Pair::from_seed(&[2; 32]);
-        let mut ec = ecdsa::Pair::from_seed(&[3; 32]);
-        let cases = [
-            (
-                SessionPublic::from(sr.public()),
-                sr.generate_proof_of_possession(&OWNER).encode(),
-            ),
-            (
-                SessionPublic::from(ed.public()),
-                ed.generate_proof_of_possession(&OWNER).encode(),
-            ),
-            (
-                SessionPublic::from(ec.public()),
-                ec.generate_proof_of_possession(&OWNER).encode(),
-            ),
-        ];
-        for (public, proof) in cases {
-            assert_eq!(public.verify_ownership(&OWNER, &proof), Ok(()));
-            assert_eq!(
-                public.verify_ownership(&8u64.to_le_bytes(), &proof),
-                Err(ProofError::Invalid),
-                "proof for another owner"
-            );
-            let mut long = proof.clone();
-            long.push(0);
-            assert_eq!(
-                public.verify_ownership(&OWNER, &long),
-                Err(ProofError::Malformed)
-            );
-            assert_eq!(
-                public.verify_ownership(&OWNER, &proof[..proof.len() - 1]),
-                Err(ProofError::Malformed)
-            );
-        }
-    }
+	#[test]
+	fn each_scheme_verifies_its_standard_proof() {
+		let mut sr = sr25519::Pair::from_seed(&[1; 32]);
+		let mut ed = ed25519::Pair::from_seed(&[2; 32]);
+		let mut ec = ecdsa::Pair::from_seed(&[3; 32]);
+		let cases = [
+			(SessionPublic::from(sr.public()), sr.generate_proof_of_possession(&OWNER).encode()),
+			(SessionPublic::from(ed.public()), ed.generate_proof_of_possession(&OWNER).encode()),
+			(SessionPublic::from(ec.public()), ec.generate_proof_of_possession(&OWNER).encode()),
+		];
+		for (public, proof) in cases {
+			assert_eq!(public.verify_ownership(&OWNER, &proof), Ok(()));
+			assert_eq!(
+				public.verify_ownership(&8u64.to_le_bytes(), &proof),
+				Err(ProofError::Invalid),
+				"proof for another owner"
+			);
+			let mut long = proof.clone();
+			long.push(0);
+			assert_eq!(public.verify_ownership(&OWNER, &long), Err(ProofError::Malformed));
+			assert_eq!(
+				public.verify_ownership(&OWNER, &proof[..proof.len() - 1]),
+				Err(ProofError::Malformed)
+			);
+		}
+	}
 
-    #[test]
-    fn proof_is_the_pop_statement_signature() {
-        // The statement is `POP_ ++ owner`: a plain signature over it is a valid proof, and a
-        // signature over the bare owner bytes is not.
-        let pair = sr25519::Pair::from_seed(&[9; 32]);
-        let public = SessionPublic::from(pair.public());
-        let statement = [&b"POP_"[..], &OWNER[..]].concat();
-        assert_eq!(
-            public.verify_ownership(&OWNER, &pair.sign(&statement).encode()),
-            Ok(())
-        );
-        assert_eq!(
-            public.verify_ownership(&OWNER, &pair.sign(&OWNER).encode()),
-            Err(ProofError::Invalid)
-        );
-    }
+	#[test]
+	fn proof_is_the_pop_statement_signature() {
+		// The statement is `POP_ ++ owner`: a plain signature over it is a valid proof, and a
+		// signature over the bare owner bytes is not.
+		let pair = sr25519::Pair::from_seed(&[9; 32]);
+		let public = SessionPublic::from(pair.public());
+		let statement = [&b"POP_"[..], &OWNER[..]].concat();
+		assert_eq!(public.verify_ownership(&OWNER, &pair.sign(&statement).encode()), Ok(()));
+		assert_eq!(
+			public.verify_ownership(&OWNER, &pair.sign(&OWNER).encode()),
+			Err(ProofError::Invalid)
+		);
+	}
 
-    #[test]
-    fn encoded_key_is_bounded() {
-        assert_eq!(SessionPublic::max_encoded_len(), 34);
-        assert!(ecdsa::Signature::max_encoded_len() as u32 <= MAX_PROOF_LEN);
-    }
+	#[test]
+	fn encoded_key_is_bounded() {
+		assert_eq!(SessionPublic::max_encoded_len(), 34);
+		assert!(ecdsa::Signature::max_encoded_len() as u32 <= MAX_PROOF_LEN);
+	}
 
-    #[test]
-    fn retired_validity_window_is_half_open() {
-        let r = RetiredSession {
-            owner: 1u64,
-            counterpart: 2u64,
-            registered_at: 5u32,
-            ended_at: 9u32,
-            reason: EndReason::Revoked,
-        };
-        assert!(!r.was_valid_at(4));
-        assert!(r.was_valid_at(5));
-        assert!(r.was_valid_at(8));
-        assert!(!r.was_valid_at(9));
-    }
+	#[test]
+	fn retired_validity_window_is_half_open() {
+		let r = RetiredSession {
+			owner: 1u64,
+			counterpart: 2u64,
+			registered_at: 5u32,
+			ended_at: 9u32,
+			reason: EndReason::Revoked,
+		};
+		assert!(!r.was_valid_at(4));
+		assert!(r.was_valid_at(5));
+		assert!(r.was_valid_at(8));
+		assert!(!r.was_valid_at(9));
+	}
 }

@@ -9,8 +9,11 @@ use alloc::{vec, vec::Vec};
 use codec::Encode;
 use frame_benchmarking::v2::*;
 use frame_support::{
-    traits::{fungible::Mutate, Get, Hooks},
-    BoundedVec,
+	traits::{
+		fungible::{Inspect, Mutate},
+		Get, Hooks,
+	},
+	BoundedVec,
 };
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
 use session_keys_primitives::{CryptoKind, KEY_TYPE};
@@ -22,283 +25,258 @@ const SEED: u32 = 0;
 
 /// A fresh keystore key of `kind` with its ownership proof for `owner`.
 fn new_key<T: Config>(kind: CryptoKind, owner: &T::AccountId) -> (SessionPublic, ProofOf) {
-    let owner = owner.encode();
-    fn make<P: RuntimePublic>(owner: &[u8]) -> (P, Vec<u8>)
-    where
-        P::ProofOfPossession: Encode,
-    {
-        let mut key = P::generate_pair(KEY_TYPE, None);
-        let proof = key
-            .generate_proof_of_possession(KEY_TYPE, owner)
-            .expect("key is in keystore");
-        (key, proof.encode())
-    }
-    let (public, proof): (SessionPublic, Vec<u8>) = match kind {
-        CryptoKind::Sr25519 => {
-            let (k, p) = make::<sr25519::Public>(&owner);
-            (k.into(), p)
-        }
-        CryptoKind::Ed25519 => {
-            let (k, p) = make::<ed25519::Public>(&owner);
-            (k.into(), p)
-        }
-        CryptoKind::Ecdsa => {
-            let (k, p) = make::<ecdsa::Public>(&owner);
-            (k.into(), p)
-        }
-    };
-    (
-        public,
-        BoundedVec::try_from(proof).expect("a single signature fits"),
-    )
+	let owner = owner.encode();
+	fn make<P: RuntimePublic>(owner: &[u8]) -> (P, Vec<u8>)
+	where
+		P::ProofOfPossession: Encode,
+	{
+		let mut key = P::generate_pair(KEY_TYPE, None);
+		let proof = key.generate_proof_of_possession(KEY_TYPE, owner).expect("key is in keystore");
+		(key, proof.encode())
+	}
+	let (public, proof): (SessionPublic, Vec<u8>) = match kind {
+		CryptoKind::Sr25519 => {
+			let (k, p) = make::<sr25519::Public>(&owner);
+			(k.into(), p)
+		}
+		CryptoKind::Ed25519 => {
+			let (k, p) = make::<ed25519::Public>(&owner);
+			(k.into(), p)
+		}
+		CryptoKind::Ecdsa => {
+			let (k, p) = make::<ecdsa::Public>(&owner);
+			(k.into(), p)
+		}
+	};
+	(public, BoundedVec::try_from(proof).expect("a single signature fits"))
 }
 
 /// The largest description and scope the configuration allows.
 fn max_terms<T: Config>() -> (DescriptionOf<T>, ScopeOf<T>) {
-    let description = vec![b'd'; T::MaxDescriptionLen::get() as usize]
-        .try_into()
-        .unwrap();
-    let resource: ResourceOf<T> = vec![b'r'; T::MaxResourceLen::get() as usize]
-        .try_into()
-        .unwrap();
-    let scope = vec![resource; T::MaxScopeItems::get() as usize]
-        .try_into()
-        .unwrap();
-    (description, scope)
+	let description = vec![b'd'; T::MaxDescriptionLen::get() as usize].try_into().unwrap();
+	let resource: ResourceOf<T> = vec![b'r'; T::MaxResourceLen::get() as usize].try_into().unwrap();
+	let scope = vec![resource; T::MaxScopeItems::get() as usize].try_into().unwrap();
+	(description, scope)
 }
 
 fn collateral<T: Config>() -> BalanceOf<T> {
-    T::Currency::minimum_balance().saturating_mul(100u32.into())
+	T::Currency::minimum_balance().saturating_mul(100u32.into())
 }
 
 /// An account funded for `keys` registrations at the worst case.
 fn funded<T: Config>(name: &'static str, index: u32, keys: u32) -> T::AccountId {
-    let who: T::AccountId = account(name, index, SEED);
-    let (description, scope) = max_terms::<T>();
-    let per_key =
-        SessionKeys::<T>::deposit_for(&description, &scope).saturating_add(collateral::<T>());
-    let amount = per_key
-        .saturating_mul(keys.saturating_add(1).into())
-        .saturating_add(T::Currency::minimum_balance().saturating_mul(10u32.into()));
-    T::Currency::set_balance(&who, amount);
-    who
+	let who: T::AccountId = account(name, index, SEED);
+	let (description, scope) = max_terms::<T>();
+	let per_key =
+		SessionKeys::<T>::deposit_for(&description, &scope).saturating_add(collateral::<T>());
+	let amount = per_key
+		.saturating_mul(keys.saturating_add(1).into())
+		.saturating_add(T::Currency::minimum_balance().saturating_mul(10u32.into()));
+	T::Currency::set_balance(&who, amount);
+	who
 }
 
 /// Registers a worst-case session for `owner` through the real call.
 fn register_for<T: Config>(
-    owner: &T::AccountId,
-    kind: CryptoKind,
-    duration: BlockNumberFor<T>,
-    with_collateral: bool,
+	owner: &T::AccountId,
+	kind: CryptoKind,
+	duration: BlockNumberFor<T>,
+	with_collateral: bool,
 ) -> SessionPublic {
-    let (public, proof) = new_key::<T>(kind, owner);
-    let counterpart: T::AccountId = account("counterpart", 0, SEED);
-    let (description, scope) = max_terms::<T>();
-    let collateral = if with_collateral {
-        collateral::<T>()
-    } else {
-        0u32.into()
-    };
-    SessionKeys::<T>::register(
-        RawOrigin::Signed(owner.clone()).into(),
-        public,
-        proof,
-        T::Lookup::unlookup(counterpart),
-        Some(duration),
-        collateral,
-        collateral,
-        description,
-        scope,
-    )
-    .expect("benchmark registration is valid");
-    public
+	let (public, proof) = new_key::<T>(kind, owner);
+	let counterpart: T::AccountId = account("counterpart", 0, SEED);
+	let (description, scope) = max_terms::<T>();
+	let collateral = if with_collateral { collateral::<T>() } else { 0u32.into() };
+	SessionKeys::<T>::register(
+		RawOrigin::Signed(owner.clone()).into(),
+		public,
+		proof,
+		T::Lookup::unlookup(counterpart),
+		Some(duration),
+		collateral,
+		collateral,
+		description,
+		scope,
+	)
+	.expect("benchmark registration is valid");
+	public
 }
 
 /// An owner holding `MaxKeysPerOwner - 1` keys, so the next one fills the bounded index.
 fn owner_near_cap<T: Config>() -> T::AccountId {
-    let max = T::MaxKeysPerOwner::get();
-    let owner = funded::<T>("owner", 0, max);
-    for _ in 1..max {
-        register_for::<T>(&owner, CryptoKind::Sr25519, T::DefaultDuration::get(), true);
-    }
-    owner
+	let max = T::MaxKeysPerOwner::get();
+	let owner = funded::<T>("owner", 0, max);
+	for _ in 1..max {
+		register_for::<T>(&owner, CryptoKind::Sr25519, T::DefaultDuration::get(), true);
+	}
+	owner
 }
 
 fn register_worst<T: Config>(kind: CryptoKind) {
-    let owner = owner_near_cap::<T>();
-    let (public, proof) = new_key::<T>(kind, &owner);
-    let counterpart = T::Lookup::unlookup(account("counterpart", 0, SEED));
-    let (description, scope) = max_terms::<T>();
-    let collateral = collateral::<T>();
-    assert!(SessionKeys::<T>::register(
-        RawOrigin::Signed(owner.clone()).into(),
-        public,
-        proof,
-        counterpart,
-        Some(T::MaxDuration::get()),
-        collateral,
-        collateral,
-        description,
-        scope,
-    )
-    .is_ok());
+	let owner = owner_near_cap::<T>();
+	let (public, proof) = new_key::<T>(kind, &owner);
+	let counterpart = T::Lookup::unlookup(account("counterpart", 0, SEED));
+	let (description, scope) = max_terms::<T>();
+	let collateral = collateral::<T>();
+	assert!(SessionKeys::<T>::register(
+		RawOrigin::Signed(owner.clone()).into(),
+		public,
+		proof,
+		counterpart,
+		Some(T::MaxDuration::get()),
+		collateral,
+		collateral,
+		description,
+		scope,
+	)
+	.is_ok());
 }
 
 fn rotate_setup<T: Config>(
-    kind: CryptoKind,
+	kind: CryptoKind,
 ) -> (T::AccountId, SessionPublic, SessionPublic, ProofOf) {
-    let owner = owner_near_cap::<T>();
-    let old = register_for::<T>(
-        &owner,
-        CryptoKind::Sr25519,
-        T::DefaultDuration::get(),
-        false,
-    );
-    let (new, proof) = new_key::<T>(kind, &owner);
-    (owner, old, new, proof)
+	let owner = owner_near_cap::<T>();
+	let old = register_for::<T>(&owner, CryptoKind::Sr25519, T::DefaultDuration::get(), false);
+	let (new, proof) = new_key::<T>(kind, &owner);
+	(owner, old, new, proof)
 }
 
 fn assert_last_event<T: Config>(event: Event<T>) {
-    frame_system::Pallet::<T>::assert_last_event(
-        <T as frame_system::Config>::RuntimeEvent::from(event).into(),
-    );
+	frame_system::Pallet::<T>::assert_last_event(
+		<T as frame_system::Config>::RuntimeEvent::from(event).into(),
+	);
 }
 
 #[benchmarks(where <T as frame_system::Config>::RuntimeEvent: From<Event<T>>)]
 mod benchmarks {
-    use super::*;
+	use super::*;
 
-    #[benchmark]
-    fn register_sr25519() {
-        #[block]
-        {
-            register_worst::<T>(CryptoKind::Sr25519);
-        }
-    }
+	#[benchmark]
+	fn register_sr25519() {
+		#[block]
+		{
+			register_worst::<T>(CryptoKind::Sr25519);
+		}
+	}
 
-    #[benchmark]
-    fn register_ed25519() {
-        #[block]
-        {
-            register_worst::<T>(CryptoKind::Ed25519);
-        }
-    }
+	#[benchmark]
+	fn register_ed25519() {
+		#[block]
+		{
+			register_worst::<T>(CryptoKind::Ed25519);
+		}
+	}
 
-    #[benchmark]
-    fn register_ecdsa() {
-        #[block]
-        {
-            register_worst::<T>(CryptoKind::Ecdsa);
-        }
-    }
+	#[benchmark]
+	fn register_ecdsa() {
+		#[block]
+		{
+			register_worst::<T>(CryptoKind::Ecdsa);
+		}
+	}
 
-    #[benchmark]
-    fn renew() {
-        let owner = owner_near_cap::<T>();
-        let public = register_for::<T>(&owner, CryptoKind::Sr25519, One::one(), true);
-        let duration = T::MaxDuration::get();
-        #[extrinsic_call]
-        _(RawOrigin::Signed(owner), public, Some(duration));
-        let expires_at = frame_system::Pallet::<T>::block_number().saturating_add(duration);
-        assert_last_event::<T>(Event::SessionRenewed { public, expires_at });
-    }
+	#[benchmark]
+	fn renew() {
+		let owner = owner_near_cap::<T>();
+		let public = register_for::<T>(&owner, CryptoKind::Sr25519, One::one(), true);
+		let duration = T::MaxDuration::get();
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), public, Some(duration));
+		let expires_at = frame_system::Pallet::<T>::block_number().saturating_add(duration);
+		assert_last_event::<T>(Event::SessionRenewed { public, expires_at });
+	}
 
-    #[benchmark]
-    fn revoke() {
-        let owner = owner_near_cap::<T>();
-        let public = register_for::<T>(&owner, CryptoKind::Sr25519, T::MaxDuration::get(), true);
-        #[extrinsic_call]
-        _(RawOrigin::Signed(owner), public);
-        assert!(Retired::<T>::contains_key(public));
-    }
+	#[benchmark]
+	fn revoke() {
+		let owner = owner_near_cap::<T>();
+		let public = register_for::<T>(&owner, CryptoKind::Sr25519, T::MaxDuration::get(), true);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), public);
+		assert!(Retired::<T>::contains_key(public));
+	}
 
-    #[benchmark]
-    fn revoke_all(k: Linear<1, { T::MaxKeysPerOwner::get() }>) {
-        let owner = funded::<T>("owner", 0, k);
-        let keys: Vec<_> = (0..k)
-            .map(|_| register_for::<T>(&owner, CryptoKind::Sr25519, T::MaxDuration::get(), true))
-            .collect();
-        #[extrinsic_call]
-        _(RawOrigin::Signed(owner.clone()));
-        assert!(keys.iter().all(|key| Retired::<T>::contains_key(key)));
-        assert!(SessionKeys::<T>::keys_of(&owner).is_empty());
-    }
+	#[benchmark]
+	fn revoke_all(k: Linear<1, { T::MaxKeysPerOwner::get() }>) {
+		let owner = funded::<T>("owner", 0, k);
+		let keys: Vec<_> = (0..k)
+			.map(|_| register_for::<T>(&owner, CryptoKind::Sr25519, T::MaxDuration::get(), true))
+			.collect();
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner.clone()));
+		assert!(keys.iter().all(|key| Retired::<T>::contains_key(key)));
+		assert!(SessionKeys::<T>::keys_of(&owner).is_empty());
+	}
 
-    #[benchmark]
-    fn rotate_sr25519() {
-        let (owner, old, new, proof) = rotate_setup::<T>(CryptoKind::Sr25519);
-        #[extrinsic_call]
-        rotate(RawOrigin::Signed(owner), old, new, proof);
-        assert!(Sessions::<T>::contains_key(new));
-    }
+	#[benchmark]
+	fn rotate_sr25519() {
+		let (owner, old, new, proof) = rotate_setup::<T>(CryptoKind::Sr25519);
+		#[extrinsic_call]
+		rotate(RawOrigin::Signed(owner), old, new, proof);
+		assert!(Sessions::<T>::contains_key(new));
+	}
 
-    #[benchmark]
-    fn rotate_ed25519() {
-        let (owner, old, new, proof) = rotate_setup::<T>(CryptoKind::Ed25519);
-        #[extrinsic_call]
-        rotate(RawOrigin::Signed(owner), old, new, proof);
-        assert!(Sessions::<T>::contains_key(new));
-    }
+	#[benchmark]
+	fn rotate_ed25519() {
+		let (owner, old, new, proof) = rotate_setup::<T>(CryptoKind::Ed25519);
+		#[extrinsic_call]
+		rotate(RawOrigin::Signed(owner), old, new, proof);
+		assert!(Sessions::<T>::contains_key(new));
+	}
 
-    #[benchmark]
-    fn rotate_ecdsa() {
-        let (owner, old, new, proof) = rotate_setup::<T>(CryptoKind::Ecdsa);
-        #[extrinsic_call]
-        rotate(RawOrigin::Signed(owner), old, new, proof);
-        assert!(Sessions::<T>::contains_key(new));
-    }
+	#[benchmark]
+	fn rotate_ecdsa() {
+		let (owner, old, new, proof) = rotate_setup::<T>(CryptoKind::Ecdsa);
+		#[extrinsic_call]
+		rotate(RawOrigin::Signed(owner), old, new, proof);
+		assert!(Sessions::<T>::contains_key(new));
+	}
 
-    /// A block with nothing due.
-    #[benchmark]
-    fn on_initialize_idle() {
-        let owner = funded::<T>("owner", 0, 1);
-        register_for::<T>(&owner, CryptoKind::Sr25519, T::MaxDuration::get(), true);
-        let now = frame_system::Pallet::<T>::block_number().saturating_add(One::one());
-        frame_system::Pallet::<T>::set_block_number(now);
-        #[block]
-        {
-            SessionKeys::<T>::on_initialize(now);
-        }
-        assert_eq!(SessionKeys::<T>::keys_of(&owner).len(), 1);
-    }
+	/// A block with nothing due.
+	#[benchmark]
+	fn on_initialize_idle() {
+		let owner = funded::<T>("owner", 0, 1);
+		register_for::<T>(&owner, CryptoKind::Sr25519, T::MaxDuration::get(), true);
+		let now = frame_system::Pallet::<T>::block_number().saturating_add(One::one());
+		frame_system::Pallet::<T>::set_block_number(now);
+		#[block]
+		{
+			SessionKeys::<T>::on_initialize(now);
+		}
+		assert_eq!(SessionKeys::<T>::keys_of(&owner).len(), 1);
+	}
 
-    /// `k` keys due at the current block, reached after stepping past `s` empty blocks of a
-    /// carried-over backlog. Each key's ending releases its collateral and deposit.
-    #[benchmark]
-    fn on_initialize_expire(
-        k: Linear<0, { T::MaxExpiriesPerBlock::get() }>,
-        s: Linear<0, { T::MaxExpiriesPerBlock::get() }>,
-    ) {
-        let start = frame_system::Pallet::<T>::block_number();
-        let duration: BlockNumberFor<T> = (s + 1).into();
-        let keys: Vec<_> = (0..k)
-            .map(|i| {
-                let owner = funded::<T>("expiring", i, 1);
-                register_for::<T>(&owner, CryptoKind::Sr25519, duration, true)
-            })
-            .collect();
-        let now = start.saturating_add(duration);
-        if s > 0 {
-            // A backlog from `s` blocks back, whose blocks are already drained.
-            let from = now.saturating_sub(s.into());
-            ExpiryAgenda::<T>::insert(
-                now,
-                DueMark {
-                    carry_from: Some(from),
-                },
-            );
-        }
-        frame_system::Pallet::<T>::set_block_number(now);
-        #[block]
-        {
-            SessionKeys::<T>::on_initialize(now);
-        }
-        assert!(keys.iter().all(|key| Retired::<T>::contains_key(key)));
-    }
+	/// `k` keys due at the current block, reached after stepping past `s` empty blocks of a
+	/// carried-over backlog. Each key's ending releases its collateral and deposit.
+	#[benchmark]
+	fn on_initialize_expire(
+		k: Linear<0, { T::MaxExpiriesPerBlock::get() }>,
+		s: Linear<0, { T::MaxExpiriesPerBlock::get() }>,
+	) {
+		let start = frame_system::Pallet::<T>::block_number();
+		let duration: BlockNumberFor<T> = (s + 1).into();
+		let keys: Vec<_> = (0..k)
+			.map(|i| {
+				let owner = funded::<T>("expiring", i, 1);
+				register_for::<T>(&owner, CryptoKind::Sr25519, duration, true)
+			})
+			.collect();
+		let now = start.saturating_add(duration);
+		if s > 0 {
+			// A backlog from `s` blocks back, whose blocks are already drained.
+			let from = now.saturating_sub(s.into());
+			ExpiryAgenda::<T>::insert(now, DueMark { carry_from: Some(from) });
+		}
+		frame_system::Pallet::<T>::set_block_number(now);
+		#[block]
+		{
+			SessionKeys::<T>::on_initialize(now);
+		}
+		assert!(keys.iter().all(|key| Retired::<T>::contains_key(key)));
+	}
 
-    impl_benchmark_test_suite!(
-        SessionKeys,
-        crate::mock::ExtBuilder::default().build(),
-        crate::mock::Test
-    );
+	impl_benchmark_test_suite!(
+		SessionKeys,
+		crate::mock::ExtBuilder::default().build(),
+		crate::mock::Test
+	);
 }

@@ -3,12 +3,12 @@
 use crate::{self as pallet_session_keys, ProofOf, SessionPublic};
 use codec::Encode;
 use frame_support::{
-    derive_impl, parameter_types,
-    traits::{fungible::InspectHold, Hooks},
-    BoundedVec,
+	derive_impl, parameter_types,
+	traits::{fungible::InspectHold, Hooks},
+	BoundedVec,
 };
 use sp_core::{
-    crypto::Pair as _, ecdsa, ed25519, proof_of_possession::ProofOfPossessionGenerator, sr25519,
+	crypto::Pair as _, ecdsa, ed25519, proof_of_possession::ProofOfPossessionGenerator, sr25519,
 };
 use sp_keystore::{testing::MemoryKeystore, KeystoreExt};
 use sp_runtime::BuildStorage;
@@ -22,41 +22,41 @@ type Block = frame_system::mocking::MockBlock<Test>;
 
 #[frame_support::runtime]
 mod runtime {
-    #[runtime::runtime]
-    #[runtime::derive(
-        RuntimeCall,
-        RuntimeEvent,
-        RuntimeError,
-        RuntimeOrigin,
-        RuntimeFreezeReason,
-        RuntimeHoldReason,
-        RuntimeSlashReason,
-        RuntimeLockId,
-        RuntimeTask,
-        RuntimeViewFunction
-    )]
-    pub struct Test;
+	#[runtime::runtime]
+	#[runtime::derive(
+		RuntimeCall,
+		RuntimeEvent,
+		RuntimeError,
+		RuntimeOrigin,
+		RuntimeFreezeReason,
+		RuntimeHoldReason,
+		RuntimeSlashReason,
+		RuntimeLockId,
+		RuntimeTask,
+		RuntimeViewFunction
+	)]
+	pub struct Test;
 
-    #[runtime::pallet_index(0)]
-    pub type System = frame_system;
-    #[runtime::pallet_index(1)]
-    pub type Balances = pallet_balances;
-    #[runtime::pallet_index(2)]
-    pub type SessionKeys = pallet_session_keys;
+	#[runtime::pallet_index(0)]
+	pub type System = frame_system;
+	#[runtime::pallet_index(1)]
+	pub type Balances = pallet_balances;
+	#[runtime::pallet_index(2)]
+	pub type SessionKeys = pallet_session_keys;
 }
 
 #[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
 impl frame_system::Config for Test {
-    type Block = Block;
-    type AccountId = AccountId;
-    type Lookup = sp_runtime::traits::IdentityLookup<AccountId>;
-    type AccountData = pallet_balances::AccountData<Balance>;
-    type DbWeight = frame_support::weights::constants::RocksDbWeight;
+	type Block = Block;
+	type AccountId = AccountId;
+	type Lookup = sp_runtime::traits::IdentityLookup<AccountId>;
+	type AccountData = pallet_balances::AccountData<Balance>;
+	type DbWeight = frame_support::weights::constants::RocksDbWeight;
 }
 
 #[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
 impl pallet_balances::Config for Test {
-    type AccountStore = System;
+	type AccountStore = System;
 }
 
 /// Owners in tests.
@@ -78,168 +78,155 @@ pub const DEFAULT_DURATION: u64 = 100;
 pub const MAX_DURATION: u64 = 1_000;
 
 parameter_types! {
-    pub const DefaultDuration: u64 = DEFAULT_DURATION;
-    pub const MaxDuration: u64 = MAX_DURATION;
-    pub const DepositBase: Balance = DEPOSIT_BASE;
-    pub const DepositPerByte: Balance = 1;
-    pub static MaxKeysPerOwner: u32 = 4;
-    pub static MaxExpiriesPerBlock: u32 = 3;
+	pub const DefaultDuration: u64 = DEFAULT_DURATION;
+	pub const MaxDuration: u64 = MAX_DURATION;
+	pub const DepositBase: Balance = DEPOSIT_BASE;
+	pub const DepositPerByte: Balance = 1;
+	pub static MaxKeysPerOwner: u32 = 4;
+	pub static MaxExpiriesPerBlock: u32 = 3;
 }
 
 impl pallet_session_keys::Config for Test {
-    type Currency = Balances;
-    type RuntimeHoldReason = RuntimeHoldReason;
-    type DefaultDuration = DefaultDuration;
-    type MaxDuration = MaxDuration;
-    type MaxKeysPerOwner = MaxKeysPerOwner;
-    type MaxExpiriesPerBlock = MaxExpiriesPerBlock;
-    type MaxDescriptionLen = frame_support::traits::ConstU32<32>;
-    type MaxScopeItems = frame_support::traits::ConstU32<4>;
-    type MaxResourceLen = frame_support::traits::ConstU32<16>;
-    type DepositBase = DepositBase;
-    type DepositPerByte = DepositPerByte;
-    type WeightInfo = ();
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type DefaultDuration = DefaultDuration;
+	type MaxDuration = MaxDuration;
+	type MaxKeysPerOwner = MaxKeysPerOwner;
+	type MaxExpiriesPerBlock = MaxExpiriesPerBlock;
+	type MaxDescriptionLen = frame_support::traits::ConstU32<32>;
+	type MaxScopeItems = frame_support::traits::ConstU32<4>;
+	type MaxResourceLen = frame_support::traits::ConstU32<16>;
+	type DepositBase = DepositBase;
+	type DepositPerByte = DepositPerByte;
+	type WeightInfo = ();
 }
 
 /// Builds test externalities: funded accounts, a keystore, block 1.
 pub struct ExtBuilder {
-    balances: Vec<(AccountId, Balance)>,
+	balances: Vec<(AccountId, Balance)>,
 }
 
 impl Default for ExtBuilder {
-    fn default() -> Self {
-        Self {
-            balances: [ALICE, BOB, CLEARING, 4, 5]
-                .map(|a| (a, INITIAL_BALANCE))
-                .to_vec(),
-        }
-    }
+	fn default() -> Self {
+		Self { balances: [ALICE, BOB, CLEARING, 4, 5].map(|a| (a, INITIAL_BALANCE)).to_vec() }
+	}
 }
 
 impl ExtBuilder {
-    /// Sets the balance of `who` at genesis.
-    pub fn with_balance(mut self, who: AccountId, amount: Balance) -> Self {
-        self.balances.retain(|(a, _)| *a != who);
-        self.balances.push((who, amount));
-        self
-    }
+	/// Sets the balance of `who` at genesis.
+	pub fn with_balance(mut self, who: AccountId, amount: Balance) -> Self {
+		self.balances.retain(|(a, _)| *a != who);
+		self.balances.push((who, amount));
+		self
+	}
 
-    /// The externalities, at block 1.
-    pub fn build(self) -> sp_io::TestExternalities {
-        let mut storage = frame_system::GenesisConfig::<Test>::default()
-            .build_storage()
-            .unwrap();
-        pallet_balances::GenesisConfig::<Test> {
-            balances: self.balances,
-            ..Default::default()
-        }
-        .assimilate_storage(&mut storage)
-        .unwrap();
-        let mut ext = sp_io::TestExternalities::new(storage);
-        ext.register_extension(KeystoreExt::new(MemoryKeystore::new()));
-        ext.execute_with(|| System::set_block_number(1));
-        ext
-    }
+	/// The externalities, at block 1.
+	pub fn build(self) -> sp_io::TestExternalities {
+		let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
+		pallet_balances::GenesisConfig::<Test> { balances: self.balances, ..Default::default() }
+			.assimilate_storage(&mut storage)
+			.unwrap();
+		let mut ext = sp_io::TestExternalities::new(storage);
+		ext.register_extension(KeystoreExt::new(MemoryKeystore::new()));
+		ext.execute_with(|| System::set_block_number(1));
+		ext
+	}
 
-    /// Runs `test`, then checks the pallet's invariants.
-    pub fn build_and_execute(self, test: impl FnOnce()) {
-        self.build().execute_with(|| {
-            test();
-            check_invariants();
-        });
-    }
+	/// Runs `test`, then checks the pallet's invariants.
+	pub fn build_and_execute(self, test: impl FnOnce()) {
+		self.build().execute_with(|| {
+			test();
+			check_invariants();
+		});
+	}
 }
 
 /// Fails the test if any of the pallet's invariants is broken.
 pub fn check_invariants() {
-    SessionKeys::do_try_state(System::block_number()).expect("invariants hold");
+	SessionKeys::do_try_state(System::block_number()).expect("invariants hold");
 }
 
 /// Advances to block `n`, running the pallet's `on_initialize` and checking the invariants in
 /// every block.
 pub fn run_to_block(n: u64) {
-    while System::block_number() < n {
-        let next = System::block_number() + 1;
-        System::set_block_number(next);
-        SessionKeys::on_initialize(next);
-        check_invariants();
-    }
+	while System::block_number() < n {
+		let next = System::block_number() + 1;
+		System::set_block_number(next);
+		SessionKeys::on_initialize(next);
+		check_invariants();
+	}
 }
 
 /// An sr25519 key pair from a one-byte seed.
 pub fn sr_pair(seed: u8) -> sr25519::Pair {
-    sr25519::Pair::from_seed(&[seed; 32])
+	sr25519::Pair::from_seed(&[seed; 32])
 }
 
 /// An ed25519 key pair from a one-byte seed.
 pub fn ed_pair(seed: u8) -> ed25519::Pair {
-    ed25519::Pair::from_seed(&[seed; 32])
+	ed25519::Pair::from_seed(&[seed; 32])
 }
 
 /// An ecdsa key pair from a one-byte seed.
 pub fn ecdsa_pair(seed: u8) -> ecdsa::Pair {
-    ecdsa::Pair::from_seed(&[seed; 32])
+	ecdsa::Pair::from_seed(&[seed; 32])
 }
 
 /// The RFC-0048 ownership proof of `pair` for `owner`, made by sp-core's standard generator.
 pub fn proof_for<P: ProofOfPossessionGenerator + Clone>(pair: &P, owner: AccountId) -> ProofOf
 where
-    P::ProofOfPossession: Encode,
+	P::ProofOfPossession: Encode,
 {
-    bounded(
-        pair.clone()
-            .generate_proof_of_possession(&owner.encode())
-            .encode(),
-    )
+	bounded(pair.clone().generate_proof_of_possession(&owner.encode()).encode())
 }
 
 /// Bytes as a bounded proof; panics if too long.
 pub fn bounded(bytes: Vec<u8>) -> ProofOf {
-    BoundedVec::try_from(bytes).expect("proof fits")
+	BoundedVec::try_from(bytes).expect("proof fits")
 }
 
 /// An sr25519 session key from `seed` with its proof for `owner`.
 pub fn sr_key(seed: u8, owner: AccountId) -> (SessionPublic, ProofOf) {
-    let pair = sr_pair(seed);
-    (pair.public().into(), proof_for(&pair, owner))
+	let pair = sr_pair(seed);
+	(pair.public().into(), proof_for(&pair, owner))
 }
 
 /// Registers an sr25519 key from `seed` for `owner` with `CLEARING` (or `BOB` when the owner is
 /// `CLEARING`) as counterpart, the default duration, no collateral and no description.
 pub fn register_key(owner: AccountId, seed: u8) -> SessionPublic {
-    register_with(owner, seed, None, 0)
+	register_with(owner, seed, None, 0)
 }
 
 /// Registers an sr25519 key from `seed` for `owner` with the given duration and collateral.
 pub fn register_with(
-    owner: AccountId,
-    seed: u8,
-    duration: Option<u64>,
-    collateral: Balance,
+	owner: AccountId,
+	seed: u8,
+	duration: Option<u64>,
+	collateral: Balance,
 ) -> SessionPublic {
-    let (public, proof) = sr_key(seed, owner);
-    let counterpart = if owner == CLEARING { BOB } else { CLEARING };
-    frame_support::assert_ok!(SessionKeys::register(
-        RuntimeOrigin::signed(owner),
-        public,
-        proof,
-        counterpart,
-        duration,
-        1_000,
-        collateral,
-        Default::default(),
-        Default::default(),
-    ));
-    public
+	let (public, proof) = sr_key(seed, owner);
+	let counterpart = if owner == CLEARING { BOB } else { CLEARING };
+	frame_support::assert_ok!(SessionKeys::register(
+		RuntimeOrigin::signed(owner),
+		public,
+		proof,
+		counterpart,
+		duration,
+		1_000,
+		collateral,
+		Default::default(),
+		Default::default(),
+	));
+	public
 }
 
 /// What the pallet holds from `who` for `reason`.
 pub fn held(reason: crate::HoldReason, who: AccountId) -> Balance {
-    Balances::balance_on_hold(&reason.into(), &who)
+	Balances::balance_on_hold(&reason.into(), &who)
 }
 
 /// The deposit of a registration with no description and no scope.
 pub fn empty_deposit() -> Balance {
-    // An empty description and an empty scope each encode as one byte of length prefix.
-    DEPOSIT_BASE + 2
+	// An empty description and an empty scope each encode as one byte of length prefix.
+	DEPOSIT_BASE + 2
 }

@@ -11,83 +11,75 @@ use alloc::collections::btree_map::BTreeMap;
 use frame_support::{ensure, traits::fungible::InspectHold};
 use frame_system::pallet_prelude::BlockNumberFor;
 use sp_runtime::{
-    traits::{One, Saturating, Zero},
-    TryRuntimeError,
+	traits::{One, Saturating, Zero},
+	TryRuntimeError,
 };
 
 use crate::{
-    BalanceOf, Config, ExpiryAgenda, ExpiryQueue, HoldReason, OwnerSessions, Pallet, Retired,
-    Sessions,
+	BalanceOf, Config, ExpiryAgenda, ExpiryQueue, HoldReason, OwnerSessions, Pallet, Retired,
+	Sessions,
 };
 
 impl<T: Config> Pallet<T> {
-    /// Checks every invariant of the pallet at block `now` (after its `on_initialize`).
-    pub fn do_try_state(now: BlockNumberFor<T>) -> Result<(), TryRuntimeError> {
-        let backlog_from =
-            ExpiryAgenda::<T>::get(now.saturating_add(One::one())).and_then(|mark| mark.carry_from);
-        let mut owed_holds: BTreeMap<T::AccountId, (BalanceOf<T>, BalanceOf<T>, u32)> =
-            BTreeMap::new();
+	/// Checks every invariant of the pallet at block `now` (after its `on_initialize`).
+	pub fn do_try_state(now: BlockNumberFor<T>) -> Result<(), TryRuntimeError> {
+		let backlog_from =
+			ExpiryAgenda::<T>::get(now.saturating_add(One::one())).and_then(|mark| mark.carry_from);
+		let mut owed_holds: BTreeMap<T::AccountId, (BalanceOf<T>, BalanceOf<T>, u32)> =
+			BTreeMap::new();
 
-        for (public, session) in Sessions::<T>::iter() {
-            ensure!(
-                !Retired::<T>::contains_key(public),
-                "a key is both live and retired"
-            );
-            ensure!(
-                ExpiryQueue::<T>::contains_key(session.expires_at, public),
-                "a live key is not queued at its expiry"
-            );
-            ensure!(
-                OwnerSessions::<T>::get(&session.owner).contains(&public),
-                "a live key is missing from its owner's index"
-            );
-            if session.expires_at <= now {
-                ensure!(
-                    backlog_from.is_some_and(|from| from <= session.expires_at),
-                    "an expired key is live outside the carried-over backlog"
-                );
-            }
-            let entry =
-                owed_holds
-                    .entry(session.owner.clone())
-                    .or_insert((Zero::zero(), Zero::zero(), 0));
-            entry.0.saturating_accrue(session.collateral);
-            entry.1.saturating_accrue(session.deposit);
-            entry.2 += 1;
-        }
+		for (public, session) in Sessions::<T>::iter() {
+			ensure!(!Retired::<T>::contains_key(public), "a key is both live and retired");
+			ensure!(
+				ExpiryQueue::<T>::contains_key(session.expires_at, public),
+				"a live key is not queued at its expiry"
+			);
+			ensure!(
+				OwnerSessions::<T>::get(&session.owner).contains(&public),
+				"a live key is missing from its owner's index"
+			);
+			if session.expires_at <= now {
+				ensure!(
+					backlog_from.is_some_and(|from| from <= session.expires_at),
+					"an expired key is live outside the carried-over backlog"
+				);
+			}
+			let entry =
+				owed_holds.entry(session.owner.clone()).or_insert((Zero::zero(), Zero::zero(), 0));
+			entry.0.saturating_accrue(session.collateral);
+			entry.1.saturating_accrue(session.deposit);
+			entry.2 += 1;
+		}
 
-        for (owner, keys) in OwnerSessions::<T>::iter() {
-            let live = owed_holds.get(&owner).map_or(0, |(_, _, count)| *count);
-            ensure!(
-                keys.len() as u32 == live,
-                "an owner's index lists keys that are not live"
-            );
-        }
+		for (owner, keys) in OwnerSessions::<T>::iter() {
+			let live = owed_holds.get(&owner).map_or(0, |(_, _, count)| *count);
+			ensure!(keys.len() as u32 == live, "an owner's index lists keys that are not live");
+		}
 
-        // Owners whose sessions all ended must have nothing left on hold.
-        for (_, record) in Retired::<T>::iter() {
-            if !owed_holds.contains_key(&record.owner) {
-                owed_holds.insert(record.owner, (Zero::zero(), Zero::zero(), 0));
-            }
-        }
+		// Owners whose sessions all ended must have nothing left on hold.
+		for (_, record) in Retired::<T>::iter() {
+			if !owed_holds.contains_key(&record.owner) {
+				owed_holds.insert(record.owner, (Zero::zero(), Zero::zero(), 0));
+			}
+		}
 
-        for (owner, (collateral, deposit, _)) in owed_holds {
-            ensure!(
-                T::Currency::balance_on_hold(&HoldReason::Collateral.into(), &owner) == collateral,
-                "held collateral differs from the owner's live collateral"
-            );
-            ensure!(
-                T::Currency::balance_on_hold(&HoldReason::SessionDeposit.into(), &owner) == deposit,
-                "held deposit differs from the owner's live deposits"
-            );
-        }
+		for (owner, (collateral, deposit, _)) in owed_holds {
+			ensure!(
+				T::Currency::balance_on_hold(&HoldReason::Collateral.into(), &owner) == collateral,
+				"held collateral differs from the owner's live collateral"
+			);
+			ensure!(
+				T::Currency::balance_on_hold(&HoldReason::SessionDeposit.into(), &owner) == deposit,
+				"held deposit differs from the owner's live deposits"
+			);
+		}
 
-        for (at, public, ()) in ExpiryQueue::<T>::iter() {
-            ensure!(
-                Sessions::<T>::get(public).is_some_and(|s| s.expires_at == at),
-                "a queue entry is not a live key expiring at that block"
-            );
-        }
-        Ok(())
-    }
+		for (at, public, ()) in ExpiryQueue::<T>::iter() {
+			ensure!(
+				Sessions::<T>::get(public).is_some_and(|s| s.expires_at == at),
+				"a queue entry is not a live key expiring at that block"
+			);
+		}
+		Ok(())
+	}
 }

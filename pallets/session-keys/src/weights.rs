@@ -11,79 +11,79 @@
 
 use core::marker::PhantomData;
 use frame_support::{
-    traits::Get,
-    weights::{constants::RocksDbWeight, Weight},
+	traits::Get,
+	weights::{constants::RocksDbWeight, Weight},
 };
 
 /// Weight functions needed for `pallet_session_keys`.
 pub trait WeightInfo {
-    fn register_sr25519() -> Weight;
-    fn register_ed25519() -> Weight;
-    fn register_ecdsa() -> Weight;
-    fn renew() -> Weight;
-    fn revoke() -> Weight;
-    fn revoke_all(k: u32) -> Weight;
-    fn rotate_sr25519() -> Weight;
-    fn rotate_ed25519() -> Weight;
-    fn rotate_ecdsa() -> Weight;
-    fn on_initialize_idle() -> Weight;
-    fn on_initialize_expire(k: u32, s: u32) -> Weight;
+	fn register_sr25519() -> Weight;
+	fn register_ed25519() -> Weight;
+	fn register_ecdsa() -> Weight;
+	fn renew() -> Weight;
+	fn revoke() -> Weight;
+	fn revoke_all(k: u32) -> Weight;
+	fn rotate_sr25519() -> Weight;
+	fn rotate_ed25519() -> Weight;
+	fn rotate_ecdsa() -> Weight;
+	fn on_initialize_idle() -> Weight;
+	fn on_initialize_expire(k: u32, s: u32) -> Weight;
 }
 
 /// Estimated weights for `pallet_session_keys`, using the runtime's database weights.
 pub struct SubstrateWeight<T>(PhantomData<T>);
 
 macro_rules! estimates {
-    ($db:expr) => {
-        fn register_sr25519() -> Weight {
-            Weight::from_parts(80_000_000, 8_000).saturating_add($db.reads_writes(7, 7))
-        }
-        fn register_ed25519() -> Weight {
-            Weight::from_parts(80_000_000, 8_000).saturating_add($db.reads_writes(7, 7))
-        }
-        fn register_ecdsa() -> Weight {
-            Weight::from_parts(90_000_000, 8_000).saturating_add($db.reads_writes(7, 7))
-        }
-        fn renew() -> Weight {
-            Weight::from_parts(30_000_000, 6_000).saturating_add($db.reads_writes(2, 4))
-        }
-        fn revoke() -> Weight {
-            Weight::from_parts(50_000_000, 8_000).saturating_add($db.reads_writes(6, 7))
-        }
-        fn revoke_all(k: u32) -> Weight {
-            Weight::from_parts(20_000_000, 4_000)
-                .saturating_add(Weight::from_parts(45_000_000, 4_000).saturating_mul(k.into()))
-                .saturating_add($db.reads_writes(3, 2))
-                .saturating_add($db.reads_writes(3, 6).saturating_mul(k.into()))
-        }
-        fn rotate_sr25519() -> Weight {
-            Weight::from_parts(90_000_000, 8_000).saturating_add($db.reads_writes(5, 7))
-        }
-        fn rotate_ed25519() -> Weight {
-            Weight::from_parts(90_000_000, 8_000).saturating_add($db.reads_writes(5, 7))
-        }
-        fn rotate_ecdsa() -> Weight {
-            Weight::from_parts(100_000_000, 8_000).saturating_add($db.reads_writes(5, 7))
-        }
-        fn on_initialize_idle() -> Weight {
-            Weight::from_parts(2_000_000, 1_500).saturating_add($db.reads(1))
-        }
-        fn on_initialize_expire(k: u32, s: u32) -> Weight {
-            Weight::from_parts(5_000_000, 1_500)
-                .saturating_add($db.reads_writes(2, 1))
-                .saturating_add(Weight::from_parts(50_000_000, 8_000).saturating_mul(k.into()))
-                .saturating_add($db.reads_writes(5, 7).saturating_mul(k.into()))
-                .saturating_add(Weight::from_parts(3_000_000, 1_500).saturating_mul(s.into()))
-                .saturating_add($db.reads(1).saturating_mul(s.into()))
-        }
-    };
+	($db:expr) => {
+		fn register_sr25519() -> Weight {
+			Weight::from_parts(80_000_000, 8_000).saturating_add($db.reads_writes(7, 7))
+		}
+		fn register_ed25519() -> Weight {
+			Weight::from_parts(80_000_000, 8_000).saturating_add($db.reads_writes(7, 7))
+		}
+		fn register_ecdsa() -> Weight {
+			Weight::from_parts(90_000_000, 8_000).saturating_add($db.reads_writes(7, 7))
+		}
+		fn renew() -> Weight {
+			Weight::from_parts(30_000_000, 6_000).saturating_add($db.reads_writes(2, 4))
+		}
+		fn revoke() -> Weight {
+			Weight::from_parts(50_000_000, 8_000).saturating_add($db.reads_writes(6, 7))
+		}
+		fn revoke_all(k: u32) -> Weight {
+			Weight::from_parts(20_000_000, 4_000)
+				.saturating_add(Weight::from_parts(45_000_000, 4_000).saturating_mul(k.into()))
+				.saturating_add($db.reads_writes(3, 2))
+				.saturating_add($db.reads_writes(3, 6).saturating_mul(k.into()))
+		}
+		fn rotate_sr25519() -> Weight {
+			Weight::from_parts(90_000_000, 8_000).saturating_add($db.reads_writes(5, 7))
+		}
+		fn rotate_ed25519() -> Weight {
+			Weight::from_parts(90_000_000, 8_000).saturating_add($db.reads_writes(5, 7))
+		}
+		fn rotate_ecdsa() -> Weight {
+			Weight::from_parts(100_000_000, 8_000).saturating_add($db.reads_writes(5, 7))
+		}
+		fn on_initialize_idle() -> Weight {
+			Weight::from_parts(2_000_000, 1_500).saturating_add($db.reads(1))
+		}
+		fn on_initialize_expire(k: u32, s: u32) -> Weight {
+			Weight::from_parts(5_000_000, 1_500)
+				.saturating_add($db.reads_writes(2, 1))
+				.saturating_add(Weight::from_parts(50_000_000, 8_000).saturating_mul(k.into()))
+				.saturating_add($db.reads_writes(5, 7).saturating_mul(k.into()))
+				.saturating_add(Weight::from_parts(3_000_000, 1_500).saturating_mul(s.into()))
+				.saturating_add($db.reads(1).saturating_mul(s.into()))
+		}
+	};
 }
 
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
-    estimates!(T::DbWeight::get());
+	estimates!(T::DbWeight::get());
 }
 
 // For backwards compatibility and tests.
 impl WeightInfo for () {
-    estimates!(RocksDbWeight::get());
+	estimates!(RocksDbWeight::get());
 }

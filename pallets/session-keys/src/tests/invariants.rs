@@ -7,74 +7,71 @@ use frame_support::traits::{fungible::MutateHold, Hooks};
 
 #[test]
 fn integrity_test_passes_for_the_mock() {
-    ExtBuilder::default().build_and_execute(|| SessionKeys::integrity_test());
+	ExtBuilder::default().build_and_execute(|| SessionKeys::integrity_test());
 }
 
 #[test]
 #[should_panic(expected = "MaxExpiriesPerBlock must be positive")]
 fn integrity_test_rejects_a_zero_expiry_bound() {
-    ExtBuilder::default().build().execute_with(|| {
-        MaxExpiriesPerBlock::set(0);
-        SessionKeys::integrity_test();
-    });
+	ExtBuilder::default().build().execute_with(|| {
+		MaxExpiriesPerBlock::set(0);
+		SessionKeys::integrity_test();
+	});
 }
 
 #[test]
 #[should_panic(expected = "on_initialize at MaxExpiriesPerBlock must fit in a block")]
 fn integrity_test_rejects_an_expiry_bound_that_overflows_a_block() {
-    ExtBuilder::default().build().execute_with(|| {
-        MaxExpiriesPerBlock::set(1_000_000);
-        SessionKeys::integrity_test();
-    });
+	ExtBuilder::default().build().execute_with(|| {
+		MaxExpiriesPerBlock::set(1_000_000);
+		SessionKeys::integrity_test();
+	});
 }
 
 #[test]
 fn try_state_catches_an_unaccounted_hold() {
-    ExtBuilder::default().build().execute_with(|| {
-        register_with(ALICE, 1, None, 100);
-        check_invariants();
-        Balances::hold(&HoldReason::Collateral.into(), &ALICE, 1).unwrap();
-        assert!(SessionKeys::do_try_state(1).is_err());
-    });
+	ExtBuilder::default().build().execute_with(|| {
+		register_with(ALICE, 1, None, 100);
+		check_invariants();
+		Balances::hold(&HoldReason::Collateral.into(), &ALICE, 1).unwrap();
+		assert!(SessionKeys::do_try_state(1).is_err());
+	});
 }
 
 #[test]
 fn try_state_catches_a_hold_left_after_the_last_session() {
-    ExtBuilder::default().build().execute_with(|| {
-        let public = register_key(ALICE, 1);
-        frame_support::assert_ok!(SessionKeys::revoke(RuntimeOrigin::signed(ALICE), public));
-        check_invariants();
-        Balances::hold(&HoldReason::SessionDeposit.into(), &ALICE, 1).unwrap();
-        assert!(SessionKeys::do_try_state(1).is_err());
-    });
+	ExtBuilder::default().build().execute_with(|| {
+		let public = register_key(ALICE, 1);
+		frame_support::assert_ok!(SessionKeys::revoke(RuntimeOrigin::signed(ALICE), public));
+		check_invariants();
+		Balances::hold(&HoldReason::SessionDeposit.into(), &ALICE, 1).unwrap();
+		assert!(SessionKeys::do_try_state(1).is_err());
+	});
 }
 
 #[test]
 fn try_state_catches_a_key_both_live_and_retired() {
-    ExtBuilder::default().build().execute_with(|| {
-        let public = register_key(ALICE, 1);
-        let other = register_key(BOB, 2);
-        frame_support::assert_ok!(SessionKeys::revoke(RuntimeOrigin::signed(BOB), other));
-        Retired::<Test>::insert(public, Retired::<Test>::get(other).unwrap());
-        assert!(SessionKeys::do_try_state(1).is_err());
-    });
+	ExtBuilder::default().build().execute_with(|| {
+		let public = register_key(ALICE, 1);
+		let other = register_key(BOB, 2);
+		frame_support::assert_ok!(SessionKeys::revoke(RuntimeOrigin::signed(BOB), other));
+		Retired::<Test>::insert(public, Retired::<Test>::get(other).unwrap());
+		assert!(SessionKeys::do_try_state(1).is_err());
+	});
 }
 
 #[test]
 fn try_state_catches_an_unqueued_or_overdue_key() {
-    ExtBuilder::default().build().execute_with(|| {
-        let public = register_with(ALICE, 1, Some(5), 0);
-        ExpiryQueue::<Test>::remove(6, public);
-        assert!(SessionKeys::do_try_state(1).is_err(), "unqueued");
-    });
-    ExtBuilder::default().build().execute_with(|| {
-        let public = register_with(ALICE, 1, Some(5), 0);
-        // Pretend block 6 passed without its on_initialize.
-        System::set_block_number(6);
-        assert!(
-            SessionKeys::do_try_state(6).is_err(),
-            "overdue outside the backlog"
-        );
-        assert!(Sessions::<Test>::contains_key(public));
-    });
+	ExtBuilder::default().build().execute_with(|| {
+		let public = register_with(ALICE, 1, Some(5), 0);
+		ExpiryQueue::<Test>::remove(6, public);
+		assert!(SessionKeys::do_try_state(1).is_err(), "unqueued");
+	});
+	ExtBuilder::default().build().execute_with(|| {
+		let public = register_with(ALICE, 1, Some(5), 0);
+		// Pretend block 6 passed without its on_initialize.
+		System::set_block_number(6);
+		assert!(SessionKeys::do_try_state(6).is_err(), "overdue outside the backlog");
+		assert!(Sessions::<Test>::contains_key(public));
+	});
 }

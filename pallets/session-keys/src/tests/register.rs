@@ -8,476 +8,424 @@ use sp_core::{crypto::Pair, proof_of_possession::ProofOfPossessionGenerator};
 use sp_runtime::DispatchError;
 
 fn register(
-    owner: AccountId,
-    public: SessionPublic,
-    proof: crate::ProofOf,
+	owner: AccountId,
+	public: SessionPublic,
+	proof: crate::ProofOf,
 ) -> frame_support::dispatch::DispatchResult {
-    SessionKeys::register(
-        RuntimeOrigin::signed(owner),
-        public,
-        proof,
-        CLEARING,
-        None,
-        500,
-        0,
-        Default::default(),
-        Default::default(),
-    )
+	SessionKeys::register(
+		RuntimeOrigin::signed(owner),
+		public,
+		proof,
+		CLEARING,
+		None,
+		500,
+		0,
+		Default::default(),
+		Default::default(),
+	)
 }
 
 #[test]
 fn registers_sr25519_key_with_exact_event_and_holds() {
-    ExtBuilder::default().build_and_execute(|| {
-        let (public, proof) = sr_key(1, ALICE);
-        let description: crate::DescriptionOf<Test> =
-            b"frontend_session_key".to_vec().try_into().unwrap();
-        let scope: crate::ScopeOf<Test> = vec![b"orders/".to_vec().try_into().unwrap()]
-            .try_into()
-            .unwrap();
-        let deposit = DEPOSIT_BASE + (description.encoded_size() + scope.encoded_size()) as u64;
-        assert_ok!(SessionKeys::register(
-            RuntimeOrigin::signed(ALICE),
-            public,
-            proof,
-            CLEARING,
-            Some(50),
-            700,
-            300,
-            description.clone(),
-            scope.clone(),
-        ));
-        assert_eq!(
-            last_event(),
-            Event::SessionRegistered {
-                public,
-                owner: ALICE,
-                counterpart: CLEARING,
-                expires_at: 51,
-                spending_limit: 700,
-                collateral: 300,
-                deposit,
-            }
-        );
-        assert_eq!(
-            Sessions::<Test>::get(public),
-            Some(Session {
-                owner: ALICE,
-                counterpart: CLEARING,
-                registered_at: 1,
-                expires_at: 51,
-                duration: 50,
-                spending_limit: 700,
-                collateral: 300,
-                deposit,
-                description,
-                scope,
-            })
-        );
-        assert_eq!(held(HoldReason::Collateral, ALICE), 300);
-        assert_eq!(held(HoldReason::SessionDeposit, ALICE), deposit);
-        assert_eq!(Balances::balance(&ALICE), INITIAL_BALANCE - 300 - deposit);
-        assert_eq!(SessionKeys::keys_of(&ALICE), vec![public]);
-        assert!(ExpiryQueue::<Test>::contains_key(51, public));
-        assert!(SessionKeys::is_valid_at(&public, 1));
-        assert!(SessionKeys::is_valid_at(&public, 50));
-        assert!(!SessionKeys::is_valid_at(&public, 51));
-    });
+	ExtBuilder::default().build_and_execute(|| {
+		let (public, proof) = sr_key(1, ALICE);
+		let description: crate::DescriptionOf<Test> =
+			b"frontend_session_key".to_vec().try_into().unwrap();
+		let scope: crate::ScopeOf<Test> =
+			vec![b"orders/".to_vec().try_into().unwrap()].try_into().unwrap();
+		let deposit = DEPOSIT_BASE + (description.encoded_size() + scope.encoded_size()) as u64;
+		assert_ok!(SessionKeys::register(
+			RuntimeOrigin::signed(ALICE),
+			public,
+			proof,
+			CLEARING,
+			Some(50),
+			700,
+			300,
+			description.clone(),
+			scope.clone(),
+		));
+		assert_eq!(
+			last_event(),
+			Event::SessionRegistered {
+				public,
+				owner: ALICE,
+				counterpart: CLEARING,
+				expires_at: 51,
+				spending_limit: 700,
+				collateral: 300,
+				deposit,
+			}
+		);
+		assert_eq!(
+			Sessions::<Test>::get(public),
+			Some(Session {
+				owner: ALICE,
+				counterpart: CLEARING,
+				registered_at: 1,
+				expires_at: 51,
+				duration: 50,
+				spending_limit: 700,
+				collateral: 300,
+				deposit,
+				description,
+				scope,
+			})
+		);
+		assert_eq!(held(HoldReason::Collateral, ALICE), 300);
+		assert_eq!(held(HoldReason::SessionDeposit, ALICE), deposit);
+		assert_eq!(Balances::balance(&ALICE), INITIAL_BALANCE - 300 - deposit);
+		assert_eq!(SessionKeys::keys_of(&ALICE), vec![public]);
+		assert!(ExpiryQueue::<Test>::contains_key(51, public));
+		assert!(SessionKeys::is_valid_at(&public, 1));
+		assert!(SessionKeys::is_valid_at(&public, 50));
+		assert!(!SessionKeys::is_valid_at(&public, 51));
+	});
 }
 
 #[test]
 fn registers_ed25519_and_ecdsa_keys() {
-    ExtBuilder::default().build_and_execute(|| {
-        let ed = ed_pair(2);
-        assert_ok!(register(ALICE, ed.public().into(), proof_for(&ed, ALICE)));
-        let ec = ecdsa_pair(3);
-        assert_ok!(register(ALICE, ec.public().into(), proof_for(&ec, ALICE)));
-        assert_eq!(SessionKeys::keys_of(&ALICE).len(), 2);
-    });
+	ExtBuilder::default().build_and_execute(|| {
+		let ed = ed_pair(2);
+		assert_ok!(register(ALICE, ed.public().into(), proof_for(&ed, ALICE)));
+		let ec = ecdsa_pair(3);
+		assert_ok!(register(ALICE, ec.public().into(), proof_for(&ec, ALICE)));
+		assert_eq!(SessionKeys::keys_of(&ALICE).len(), 2);
+	});
 }
 
 #[test]
 fn default_duration_applies_when_none_given() {
-    ExtBuilder::default().build_and_execute(|| {
-        let public = register_key(ALICE, 1);
-        assert_eq!(
-            Sessions::<Test>::get(public).unwrap().expires_at,
-            1 + DEFAULT_DURATION
-        );
-    });
+	ExtBuilder::default().build_and_execute(|| {
+		let public = register_key(ALICE, 1);
+		assert_eq!(Sessions::<Test>::get(public).unwrap().expires_at, 1 + DEFAULT_DURATION);
+	});
 }
 
 #[test]
 fn maximum_duration_is_accepted_and_one_more_is_not() {
-    ExtBuilder::default().build_and_execute(|| {
-        register_with(ALICE, 1, Some(MAX_DURATION), 0);
-        let (public, proof) = sr_key(2, ALICE);
-        assert_noop!(
-            SessionKeys::register(
-                RuntimeOrigin::signed(ALICE),
-                public,
-                proof,
-                CLEARING,
-                Some(MAX_DURATION + 1),
-                0,
-                0,
-                Default::default(),
-                Default::default()
-            ),
-            Error::<Test>::DurationTooLong
-        );
-    });
+	ExtBuilder::default().build_and_execute(|| {
+		register_with(ALICE, 1, Some(MAX_DURATION), 0);
+		let (public, proof) = sr_key(2, ALICE);
+		assert_noop!(
+			SessionKeys::register(
+				RuntimeOrigin::signed(ALICE),
+				public,
+				proof,
+				CLEARING,
+				Some(MAX_DURATION + 1),
+				0,
+				0,
+				Default::default(),
+				Default::default()
+			),
+			Error::<Test>::DurationTooLong
+		);
+	});
 }
 
 #[test]
 fn zero_duration_is_rejected() {
-    ExtBuilder::default().build_and_execute(|| {
-        let (public, proof) = sr_key(1, ALICE);
-        assert_noop!(
-            SessionKeys::register(
-                RuntimeOrigin::signed(ALICE),
-                public,
-                proof,
-                CLEARING,
-                Some(0),
-                0,
-                0,
-                Default::default(),
-                Default::default()
-            ),
-            Error::<Test>::ZeroDuration
-        );
-    });
+	ExtBuilder::default().build_and_execute(|| {
+		let (public, proof) = sr_key(1, ALICE);
+		assert_noop!(
+			SessionKeys::register(
+				RuntimeOrigin::signed(ALICE),
+				public,
+				proof,
+				CLEARING,
+				Some(0),
+				0,
+				0,
+				Default::default(),
+				Default::default()
+			),
+			Error::<Test>::ZeroDuration
+		);
+	});
 }
 
 #[test]
 fn forged_proof_is_rejected() {
-    ExtBuilder::default().build_and_execute(|| {
-        let (public, _) = sr_key(1, ALICE);
-        assert_noop!(
-            register(ALICE, public, bounded(vec![7u8; 64])),
-            Error::<Test>::InvalidProof
-        );
-    });
+	ExtBuilder::default().build_and_execute(|| {
+		let (public, _) = sr_key(1, ALICE);
+		assert_noop!(register(ALICE, public, bounded(vec![7u8; 64])), Error::<Test>::InvalidProof);
+	});
 }
 
 #[test]
 fn proof_for_another_owner_is_rejected() {
-    ExtBuilder::default().build_and_execute(|| {
-        let (public, bobs_proof) = sr_key(1, BOB);
-        assert_noop!(
-            register(ALICE, public, bobs_proof),
-            Error::<Test>::InvalidProof
-        );
-    });
+	ExtBuilder::default().build_and_execute(|| {
+		let (public, bobs_proof) = sr_key(1, BOB);
+		assert_noop!(register(ALICE, public, bobs_proof), Error::<Test>::InvalidProof);
+	});
 }
 
 #[test]
 fn proof_by_another_key_is_rejected() {
-    ExtBuilder::default().build_and_execute(|| {
-        let (public, _) = sr_key(1, ALICE);
-        let (_, other_keys_proof) = sr_key(2, ALICE);
-        assert_noop!(
-            register(ALICE, public, other_keys_proof),
-            Error::<Test>::InvalidProof
-        );
-    });
+	ExtBuilder::default().build_and_execute(|| {
+		let (public, _) = sr_key(1, ALICE);
+		let (_, other_keys_proof) = sr_key(2, ALICE);
+		assert_noop!(register(ALICE, public, other_keys_proof), Error::<Test>::InvalidProof);
+	});
 }
 
 #[test]
 fn proof_of_another_crypto_is_rejected() {
-    ExtBuilder::default().build_and_execute(|| {
-        let (public, _) = sr_key(1, ALICE);
-        // An ed25519 signature has the sr25519 length but does not verify.
-        let ed = ed_pair(1);
-        assert_noop!(
-            register(ALICE, public, proof_for(&ed, ALICE)),
-            Error::<Test>::InvalidProof
-        );
-        // An ecdsa signature is one byte longer: not an sr25519 proof at all.
-        let ec = ecdsa_pair(1);
-        assert_noop!(
-            register(ALICE, public, proof_for(&ec, ALICE)),
-            Error::<Test>::MalformedProof
-        );
-        // And the other way round: an sr25519 proof for an ed25519 key.
-        let sr = sr_pair(4);
-        let ed_public: SessionPublic = ed_pair(4).public().into();
-        assert_noop!(
-            register(ALICE, ed_public, proof_for(&sr, ALICE)),
-            Error::<Test>::InvalidProof
-        );
-    });
+	ExtBuilder::default().build_and_execute(|| {
+		let (public, _) = sr_key(1, ALICE);
+		// An ed25519 signature has the sr25519 length but does not verify.
+		let ed = ed_pair(1);
+		assert_noop!(register(ALICE, public, proof_for(&ed, ALICE)), Error::<Test>::InvalidProof);
+		// An ecdsa signature is one byte longer: not an sr25519 proof at all.
+		let ec = ecdsa_pair(1);
+		assert_noop!(register(ALICE, public, proof_for(&ec, ALICE)), Error::<Test>::MalformedProof);
+		// And the other way round: an sr25519 proof for an ed25519 key.
+		let sr = sr_pair(4);
+		let ed_public: SessionPublic = ed_pair(4).public().into();
+		assert_noop!(
+			register(ALICE, ed_public, proof_for(&sr, ALICE)),
+			Error::<Test>::InvalidProof
+		);
+	});
 }
 
 #[test]
 fn truncated_proof_and_trailing_bytes_are_rejected() {
-    ExtBuilder::default().build_and_execute(|| {
-        let (public, proof) = sr_key(1, ALICE);
-        let truncated = bounded(proof[..63].to_vec());
-        assert_noop!(
-            register(ALICE, public, truncated),
-            Error::<Test>::MalformedProof
-        );
-        let mut long = proof.to_vec();
-        long.push(0);
-        assert_noop!(
-            register(ALICE, public, bounded(long)),
-            Error::<Test>::MalformedProof
-        );
-        assert_noop!(
-            register(ALICE, public, bounded(vec![])),
-            Error::<Test>::MalformedProof
-        );
-    });
+	ExtBuilder::default().build_and_execute(|| {
+		let (public, proof) = sr_key(1, ALICE);
+		let truncated = bounded(proof[..63].to_vec());
+		assert_noop!(register(ALICE, public, truncated), Error::<Test>::MalformedProof);
+		let mut long = proof.to_vec();
+		long.push(0);
+		assert_noop!(register(ALICE, public, bounded(long)), Error::<Test>::MalformedProof);
+		assert_noop!(register(ALICE, public, bounded(vec![])), Error::<Test>::MalformedProof);
+	});
 }
 
 #[test]
 fn plain_signature_over_owner_is_not_a_proof() {
-    ExtBuilder::default().build_and_execute(|| {
-        // Without the `POP_` context a signature is not a proof of possession.
-        let pair = sr_pair(1);
-        let signature = pair.sign(&ALICE.encode());
-        assert_noop!(
-            register(ALICE, pair.public().into(), bounded(signature.encode())),
-            Error::<Test>::InvalidProof
-        );
-    });
+	ExtBuilder::default().build_and_execute(|| {
+		// Without the `POP_` context a signature is not a proof of possession.
+		let pair = sr_pair(1);
+		let signature = pair.sign(&ALICE.encode());
+		assert_noop!(
+			register(ALICE, pair.public().into(), bounded(signature.encode())),
+			Error::<Test>::InvalidProof
+		);
+	});
 }
 
 #[test]
 fn front_running_with_an_observed_proof_fails() {
-    ExtBuilder::default().build_and_execute(|| {
-        // Bob sees Alice's key and proof in the pool and submits them first.
-        let (public, alices_proof) = sr_key(1, ALICE);
-        assert_noop!(
-            register(BOB, public, alices_proof.clone()),
-            Error::<Test>::InvalidProof
-        );
-        // Alice's own registration still goes through.
-        assert_ok!(register(ALICE, public, alices_proof));
-    });
+	ExtBuilder::default().build_and_execute(|| {
+		// Bob sees Alice's key and proof in the pool and submits them first.
+		let (public, alices_proof) = sr_key(1, ALICE);
+		assert_noop!(register(BOB, public, alices_proof.clone()), Error::<Test>::InvalidProof);
+		// Alice's own registration still goes through.
+		assert_ok!(register(ALICE, public, alices_proof));
+	});
 }
 
 #[test]
 fn live_key_cannot_be_registered_twice() {
-    ExtBuilder::default().build_and_execute(|| {
-        let public = register_key(ALICE, 1);
-        let (_, proof) = sr_key(1, ALICE);
-        assert_noop!(
-            register(ALICE, public, proof),
-            Error::<Test>::AlreadyRegistered
-        );
-        let (_, bobs) = sr_key(1, BOB);
-        assert_noop!(
-            register(BOB, public, bobs),
-            Error::<Test>::AlreadyRegistered
-        );
-    });
+	ExtBuilder::default().build_and_execute(|| {
+		let public = register_key(ALICE, 1);
+		let (_, proof) = sr_key(1, ALICE);
+		assert_noop!(register(ALICE, public, proof), Error::<Test>::AlreadyRegistered);
+		let (_, bobs) = sr_key(1, BOB);
+		assert_noop!(register(BOB, public, bobs), Error::<Test>::AlreadyRegistered);
+	});
 }
 
 #[test]
 fn retired_key_can_never_be_registered_again() {
-    ExtBuilder::default().build_and_execute(|| {
-        let public = register_key(ALICE, 1);
-        assert_ok!(SessionKeys::revoke(RuntimeOrigin::signed(ALICE), public));
-        for owner in [ALICE, BOB] {
-            let (_, proof) = sr_key(1, owner);
-            assert_noop!(register(owner, public, proof), Error::<Test>::KeyRetired);
-        }
-        // Still refused much later.
-        run_to_block(5_000);
-        let (_, proof) = sr_key(1, ALICE);
-        assert_noop!(register(ALICE, public, proof), Error::<Test>::KeyRetired);
-    });
+	ExtBuilder::default().build_and_execute(|| {
+		let public = register_key(ALICE, 1);
+		assert_ok!(SessionKeys::revoke(RuntimeOrigin::signed(ALICE), public));
+		for owner in [ALICE, BOB] {
+			let (_, proof) = sr_key(1, owner);
+			assert_noop!(register(owner, public, proof), Error::<Test>::KeyRetired);
+		}
+		// Still refused much later.
+		run_to_block(5_000);
+		let (_, proof) = sr_key(1, ALICE);
+		assert_noop!(register(ALICE, public, proof), Error::<Test>::KeyRetired);
+	});
 }
 
 #[test]
 fn per_owner_cap_is_enforced_at_its_bound() {
-    ExtBuilder::default().build_and_execute(|| {
-        let cap = MaxKeysPerOwner::get();
-        for seed in 0..cap as u8 {
-            register_key(ALICE, 10 + seed);
-        }
-        let (public, proof) = sr_key(99, ALICE);
-        assert_noop!(
-            register(ALICE, public, proof.clone()),
-            Error::<Test>::TooManyKeys
-        );
-        // Another owner is unaffected, and a freed slot can be used again.
-        register_key(BOB, 98);
-        let first = SessionKeys::keys_of(&ALICE)[0];
-        assert_ok!(SessionKeys::revoke(RuntimeOrigin::signed(ALICE), first));
-        assert_ok!(register(ALICE, public, proof));
-        assert_eq!(OwnerSessions::<Test>::get(ALICE).len() as u32, cap);
-    });
+	ExtBuilder::default().build_and_execute(|| {
+		let cap = MaxKeysPerOwner::get();
+		for seed in 0..cap as u8 {
+			register_key(ALICE, 10 + seed);
+		}
+		let (public, proof) = sr_key(99, ALICE);
+		assert_noop!(register(ALICE, public, proof.clone()), Error::<Test>::TooManyKeys);
+		// Another owner is unaffected, and a freed slot can be used again.
+		register_key(BOB, 98);
+		let first = SessionKeys::keys_of(&ALICE)[0];
+		assert_ok!(SessionKeys::revoke(RuntimeOrigin::signed(ALICE), first));
+		assert_ok!(register(ALICE, public, proof));
+		assert_eq!(OwnerSessions::<Test>::get(ALICE).len() as u32, cap);
+	});
 }
 
 #[test]
 fn collateral_beyond_free_balance_is_rejected() {
-    ExtBuilder::default().build_and_execute(|| {
-        let (public, proof) = sr_key(1, ALICE);
-        let all_free = INITIAL_BALANCE - empty_deposit();
-        assert_noop!(
-            SessionKeys::register(
-                RuntimeOrigin::signed(ALICE),
-                public,
-                proof.clone(),
-                CLEARING,
-                None,
-                0,
-                all_free + 1,
-                Default::default(),
-                Default::default()
-            ),
-            Error::<Test>::InsufficientBalance
-        );
-    });
+	ExtBuilder::default().build_and_execute(|| {
+		let (public, proof) = sr_key(1, ALICE);
+		let all_free = INITIAL_BALANCE - empty_deposit();
+		assert_noop!(
+			SessionKeys::register(
+				RuntimeOrigin::signed(ALICE),
+				public,
+				proof.clone(),
+				CLEARING,
+				None,
+				0,
+				all_free + 1,
+				Default::default(),
+				Default::default()
+			),
+			Error::<Test>::InsufficientBalance
+		);
+	});
 }
 
 #[test]
 fn owner_without_funds_cannot_pay_the_deposit() {
-    ExtBuilder::default()
-        .with_balance(PAUPER, 5)
-        .build_and_execute(|| {
-            let (public, proof) = sr_key(1, PAUPER);
-            assert_noop!(
-                register(PAUPER, public, proof),
-                Error::<Test>::InsufficientBalance
-            );
-        });
+	ExtBuilder::default().with_balance(PAUPER, 5).build_and_execute(|| {
+		let (public, proof) = sr_key(1, PAUPER);
+		assert_noop!(register(PAUPER, public, proof), Error::<Test>::InsufficientBalance);
+	});
 }
 
 #[test]
 fn counterpart_must_differ_from_owner() {
-    ExtBuilder::default().build_and_execute(|| {
-        let (public, proof) = sr_key(1, ALICE);
-        assert_noop!(
-            SessionKeys::register(
-                RuntimeOrigin::signed(ALICE),
-                public,
-                proof,
-                ALICE,
-                None,
-                0,
-                0,
-                Default::default(),
-                Default::default()
-            ),
-            Error::<Test>::CounterpartIsOwner
-        );
-    });
+	ExtBuilder::default().build_and_execute(|| {
+		let (public, proof) = sr_key(1, ALICE);
+		assert_noop!(
+			SessionKeys::register(
+				RuntimeOrigin::signed(ALICE),
+				public,
+				proof,
+				ALICE,
+				None,
+				0,
+				0,
+				Default::default(),
+				Default::default()
+			),
+			Error::<Test>::CounterpartIsOwner
+		);
+	});
 }
 
 #[test]
 fn register_requires_a_signed_origin() {
-    ExtBuilder::default().build_and_execute(|| {
-        let (public, proof) = sr_key(1, ALICE);
-        for origin in [RuntimeOrigin::root(), RuntimeOrigin::none()] {
-            assert_noop!(
-                SessionKeys::register(
-                    origin,
-                    public,
-                    proof.clone(),
-                    CLEARING,
-                    None,
-                    0,
-                    0,
-                    Default::default(),
-                    Default::default()
-                ),
-                DispatchError::BadOrigin
-            );
-        }
-    });
+	ExtBuilder::default().build_and_execute(|| {
+		let (public, proof) = sr_key(1, ALICE);
+		for origin in [RuntimeOrigin::root(), RuntimeOrigin::none()] {
+			assert_noop!(
+				SessionKeys::register(
+					origin,
+					public,
+					proof.clone(),
+					CLEARING,
+					None,
+					0,
+					0,
+					Default::default(),
+					Default::default()
+				),
+				DispatchError::BadOrigin
+			);
+		}
+	});
 }
 
 #[test]
 fn oversized_description_scope_and_proof_do_not_decode() {
-    use codec::Decode;
-    ExtBuilder::default().build_and_execute(|| {
-        let (public, proof) = sr_key(1, ALICE);
-        // Encode the call with unbounded vectors one past each bound; decoding must fail.
-        let encode = |description: Vec<u8>, scope: Vec<Vec<u8>>, proof: Vec<u8>| {
-            let mut call = vec![2u8, 0u8]; // pallet index, call index
-            call.extend(public.encode());
-            call.extend(proof.encode());
-            call.extend(CLEARING.encode());
-            call.extend(None::<u64>.encode());
-            call.extend(codec::Compact(0u64).encode());
-            call.extend(codec::Compact(0u64).encode());
-            call.extend(description.encode());
-            call.extend(scope.encode());
-            call
-        };
-        let ok = encode(vec![1; 32], vec![vec![1; 16]; 4], proof.to_vec());
-        assert!(
-            RuntimeCall::decode(&mut &ok[..]).is_ok(),
-            "at the bounds the call decodes"
-        );
-        for bad in [
-            encode(vec![1; 33], vec![], proof.to_vec()),
-            encode(vec![], vec![vec![1; 17]], proof.to_vec()),
-            encode(vec![], vec![vec![1; 1]; 5], proof.to_vec()),
-            encode(vec![], vec![], vec![0; crate::MAX_PROOF_LEN as usize + 1]),
-        ] {
-            assert!(RuntimeCall::decode(&mut &bad[..]).is_err());
-        }
-    });
+	use codec::Decode;
+	ExtBuilder::default().build_and_execute(|| {
+		let (public, proof) = sr_key(1, ALICE);
+		// Encode the call with unbounded vectors one past each bound; decoding must fail.
+		let encode = |description: Vec<u8>, scope: Vec<Vec<u8>>, proof: Vec<u8>| {
+			let mut call = vec![2u8, 0u8]; // pallet index, call index
+			call.extend(public.encode());
+			call.extend(proof.encode());
+			call.extend(CLEARING.encode());
+			call.extend(None::<u64>.encode());
+			call.extend(codec::Compact(0u64).encode());
+			call.extend(codec::Compact(0u64).encode());
+			call.extend(description.encode());
+			call.extend(scope.encode());
+			call
+		};
+		let ok = encode(vec![1; 32], vec![vec![1; 16]; 4], proof.to_vec());
+		assert!(RuntimeCall::decode(&mut &ok[..]).is_ok(), "at the bounds the call decodes");
+		for bad in [
+			encode(vec![1; 33], vec![], proof.to_vec()),
+			encode(vec![], vec![vec![1; 17]], proof.to_vec()),
+			encode(vec![], vec![vec![1; 1]; 5], proof.to_vec()),
+			encode(vec![], vec![], vec![0; crate::MAX_PROOF_LEN as usize + 1]),
+		] {
+			assert!(RuntimeCall::decode(&mut &bad[..]).is_err());
+		}
+	});
 }
 
 #[test]
 fn deposit_grows_with_description_and_scope() {
-    ExtBuilder::default().build_and_execute(|| {
-        let (public, proof) = sr_key(1, ALICE);
-        let description: crate::DescriptionOf<Test> = BoundedVec::try_from(vec![b'x'; 32]).unwrap();
-        assert_ok!(SessionKeys::register(
-            RuntimeOrigin::signed(ALICE),
-            public,
-            proof,
-            CLEARING,
-            None,
-            0,
-            0,
-            description,
-            Default::default()
-        ));
-        // 32 bytes + 1 length byte for the description, 1 length byte for the empty scope.
-        assert_eq!(held(HoldReason::SessionDeposit, ALICE), DEPOSIT_BASE + 34);
-    });
+	ExtBuilder::default().build_and_execute(|| {
+		let (public, proof) = sr_key(1, ALICE);
+		let description: crate::DescriptionOf<Test> = BoundedVec::try_from(vec![b'x'; 32]).unwrap();
+		assert_ok!(SessionKeys::register(
+			RuntimeOrigin::signed(ALICE),
+			public,
+			proof,
+			CLEARING,
+			None,
+			0,
+			0,
+			description,
+			Default::default()
+		));
+		// 32 bytes + 1 length byte for the description, 1 length byte for the empty scope.
+		assert_eq!(held(HoldReason::SessionDeposit, ALICE), DEPOSIT_BASE + 34);
+	});
 }
 
 #[test]
 fn keystore_generated_key_and_proof_register() {
-    use sp_application_crypto::RuntimePublic;
-    use sp_core::sr25519;
-    ExtBuilder::default().build_and_execute(|| {
-        // The path a node takes: generate in the keystore, prove with the runtime API helper.
-        let mut key = sr25519::Public::generate_pair(session_keys_primitives::KEY_TYPE, None);
-        let proof = key
-            .generate_proof_of_possession(session_keys_primitives::KEY_TYPE, &ALICE.encode())
-            .expect("key is in the keystore");
-        assert_ok!(register(ALICE, key.into(), bounded(proof.encode())));
-        // The same proof is worthless for Bob.
-        let mut other = sr25519::Public::generate_pair(session_keys_primitives::KEY_TYPE, None);
-        let alices = other
-            .generate_proof_of_possession(session_keys_primitives::KEY_TYPE, &ALICE.encode())
-            .unwrap();
-        assert_noop!(
-            register(BOB, other.into(), bounded(alices.encode())),
-            Error::<Test>::InvalidProof
-        );
-    });
+	use sp_application_crypto::RuntimePublic;
+	use sp_core::sr25519;
+	ExtBuilder::default().build_and_execute(|| {
+		// The path a node takes: generate in the keystore, prove with the runtime API helper.
+		let mut key = sr25519::Public::generate_pair(session_keys_primitives::KEY_TYPE, None);
+		let proof = key
+			.generate_proof_of_possession(session_keys_primitives::KEY_TYPE, &ALICE.encode())
+			.expect("key is in the keystore");
+		assert_ok!(register(ALICE, key.into(), bounded(proof.encode())));
+		// The same proof is worthless for Bob.
+		let mut other = sr25519::Public::generate_pair(session_keys_primitives::KEY_TYPE, None);
+		let alices = other
+			.generate_proof_of_possession(session_keys_primitives::KEY_TYPE, &ALICE.encode())
+			.unwrap();
+		assert_noop!(
+			register(BOB, other.into(), bounded(alices.encode())),
+			Error::<Test>::InvalidProof
+		);
+	});
 }
 
 #[test]
 fn standard_generator_proof_equals_a_pop_statement_signature() {
-    // sr25519 signatures are randomised, so compare by verification of the statement.
-    let mut pair = sr_pair(1);
-    let proof = pair.generate_proof_of_possession(&ALICE.encode());
-    let statement = [&b"POP_"[..], &ALICE.encode()[..]].concat();
-    assert!(sp_core::sr25519::Pair::verify(
-        &proof,
-        statement,
-        &pair.public()
-    ));
+	// sr25519 signatures are randomised, so compare by verification of the statement.
+	let mut pair = sr_pair(1);
+	let proof = pair.generate_proof_of_possession(&ALICE.encode());
+	let statement = [&b"POP_"[..], &ALICE.encode()[..]].concat();
+	assert!(sp_core::sr25519::Pair::verify(&proof, statement, &pair.public()));
 }

@@ -7,141 +7,105 @@ use sp_runtime::DispatchError;
 
 #[test]
 fn renew_moves_expiry_and_queue_entry() {
-    ExtBuilder::default().build_and_execute(|| {
-        let public = register_with(ALICE, 1, Some(10), 0);
-        run_to_block(5);
-        assert_ok!(SessionKeys::renew(
-            RuntimeOrigin::signed(ALICE),
-            public,
-            Some(20)
-        ));
-        assert_eq!(
-            last_event(),
-            Event::SessionRenewed {
-                public,
-                expires_at: 25
-            }
-        );
-        assert_eq!(Sessions::<Test>::get(public).unwrap().expires_at, 25);
-        assert!(!ExpiryQueue::<Test>::contains_key(11, public));
-        assert!(ExpiryQueue::<Test>::contains_key(25, public));
-    });
+	ExtBuilder::default().build_and_execute(|| {
+		let public = register_with(ALICE, 1, Some(10), 0);
+		run_to_block(5);
+		assert_ok!(SessionKeys::renew(RuntimeOrigin::signed(ALICE), public, Some(20)));
+		assert_eq!(last_event(), Event::SessionRenewed { public, expires_at: 25 });
+		assert_eq!(Sessions::<Test>::get(public).unwrap().expires_at, 25);
+		assert!(!ExpiryQueue::<Test>::contains_key(11, public));
+		assert!(ExpiryQueue::<Test>::contains_key(25, public));
+	});
 }
 
 #[test]
 fn renewed_key_does_not_end_at_its_old_expiry() {
-    ExtBuilder::default().build_and_execute(|| {
-        let public = register_with(ALICE, 1, Some(10), 0);
-        assert_ok!(SessionKeys::renew(
-            RuntimeOrigin::signed(ALICE),
-            public,
-            Some(30)
-        ));
-        run_to_block(11);
-        assert!(Sessions::<Test>::contains_key(public));
-        assert!(endings().is_empty());
-        run_to_block(31);
-        assert_eq!(endings(), vec![(public, crate::EndReason::Expired, 31)]);
-    });
+	ExtBuilder::default().build_and_execute(|| {
+		let public = register_with(ALICE, 1, Some(10), 0);
+		assert_ok!(SessionKeys::renew(RuntimeOrigin::signed(ALICE), public, Some(30)));
+		run_to_block(11);
+		assert!(Sessions::<Test>::contains_key(public));
+		assert!(endings().is_empty());
+		run_to_block(31);
+		assert_eq!(endings(), vec![(public, crate::EndReason::Expired, 31)]);
+	});
 }
 
 #[test]
 fn renew_without_duration_uses_the_default() {
-    ExtBuilder::default().build_and_execute(|| {
-        let public = register_with(ALICE, 1, Some(10), 0);
-        run_to_block(4);
-        assert_ok!(SessionKeys::renew(
-            RuntimeOrigin::signed(ALICE),
-            public,
-            None
-        ));
-        assert_eq!(
-            Sessions::<Test>::get(public).unwrap().expires_at,
-            4 + DEFAULT_DURATION
-        );
-    });
+	ExtBuilder::default().build_and_execute(|| {
+		let public = register_with(ALICE, 1, Some(10), 0);
+		run_to_block(4);
+		assert_ok!(SessionKeys::renew(RuntimeOrigin::signed(ALICE), public, None));
+		assert_eq!(Sessions::<Test>::get(public).unwrap().expires_at, 4 + DEFAULT_DURATION);
+	});
 }
 
 #[test]
 fn renew_never_goes_past_now_plus_maximum() {
-    ExtBuilder::default().build_and_execute(|| {
-        let public = register_with(ALICE, 1, Some(10), 0);
-        run_to_block(3);
-        assert_noop!(
-            SessionKeys::renew(RuntimeOrigin::signed(ALICE), public, Some(MAX_DURATION + 1)),
-            Error::<Test>::DurationTooLong
-        );
-        assert_ok!(SessionKeys::renew(
-            RuntimeOrigin::signed(ALICE),
-            public,
-            Some(MAX_DURATION)
-        ));
-        assert_eq!(
-            Sessions::<Test>::get(public).unwrap().expires_at,
-            3 + MAX_DURATION
-        );
-        assert_noop!(
-            SessionKeys::renew(RuntimeOrigin::signed(ALICE), public, Some(0)),
-            Error::<Test>::ZeroDuration
-        );
-    });
+	ExtBuilder::default().build_and_execute(|| {
+		let public = register_with(ALICE, 1, Some(10), 0);
+		run_to_block(3);
+		assert_noop!(
+			SessionKeys::renew(RuntimeOrigin::signed(ALICE), public, Some(MAX_DURATION + 1)),
+			Error::<Test>::DurationTooLong
+		);
+		assert_ok!(SessionKeys::renew(RuntimeOrigin::signed(ALICE), public, Some(MAX_DURATION)));
+		assert_eq!(Sessions::<Test>::get(public).unwrap().expires_at, 3 + MAX_DURATION);
+		assert_noop!(
+			SessionKeys::renew(RuntimeOrigin::signed(ALICE), public, Some(0)),
+			Error::<Test>::ZeroDuration
+		);
+	});
 }
 
 #[test]
 fn only_the_owner_renews() {
-    ExtBuilder::default().build_and_execute(|| {
-        let public = register_key(ALICE, 1);
-        assert_noop!(
-            SessionKeys::renew(RuntimeOrigin::signed(BOB), public, None),
-            Error::<Test>::NotOwner
-        );
-        assert_noop!(
-            SessionKeys::renew(RuntimeOrigin::signed(CLEARING), public, None),
-            Error::<Test>::NotOwner
-        );
-        for origin in [RuntimeOrigin::root(), RuntimeOrigin::none()] {
-            assert_noop!(
-                SessionKeys::renew(origin, public, None),
-                DispatchError::BadOrigin
-            );
-        }
-    });
+	ExtBuilder::default().build_and_execute(|| {
+		let public = register_key(ALICE, 1);
+		assert_noop!(
+			SessionKeys::renew(RuntimeOrigin::signed(BOB), public, None),
+			Error::<Test>::NotOwner
+		);
+		assert_noop!(
+			SessionKeys::renew(RuntimeOrigin::signed(CLEARING), public, None),
+			Error::<Test>::NotOwner
+		);
+		for origin in [RuntimeOrigin::root(), RuntimeOrigin::none()] {
+			assert_noop!(SessionKeys::renew(origin, public, None), DispatchError::BadOrigin);
+		}
+	});
 }
 
 #[test]
 fn unknown_and_ended_keys_cannot_be_renewed() {
-    ExtBuilder::default().build_and_execute(|| {
-        let (unknown, _) = sr_key(7, ALICE);
-        assert_noop!(
-            SessionKeys::renew(RuntimeOrigin::signed(ALICE), unknown, None),
-            Error::<Test>::NotFound
-        );
-        let public = register_with(ALICE, 1, Some(2), 0);
-        run_to_block(3);
-        assert_noop!(
-            SessionKeys::renew(RuntimeOrigin::signed(ALICE), public, None),
-            Error::<Test>::KeyRetired
-        );
-    });
+	ExtBuilder::default().build_and_execute(|| {
+		let (unknown, _) = sr_key(7, ALICE);
+		assert_noop!(
+			SessionKeys::renew(RuntimeOrigin::signed(ALICE), unknown, None),
+			Error::<Test>::NotFound
+		);
+		let public = register_with(ALICE, 1, Some(2), 0);
+		run_to_block(3);
+		assert_noop!(
+			SessionKeys::renew(RuntimeOrigin::signed(ALICE), public, None),
+			Error::<Test>::KeyRetired
+		);
+	});
 }
 
 #[test]
 fn expired_key_waiting_in_the_backlog_cannot_be_renewed() {
-    ExtBuilder::default().build_and_execute(|| {
-        // More keys expire at block 3 than one block may end; the last waits a block.
-        let cap = MaxExpiriesPerBlock::get() as u8;
-        let keys: Vec<_> = (0..=cap)
-            .map(|seed| register_with(4, 10 + seed, Some(2), 0))
-            .collect();
-        run_to_block(3);
-        let waiting = *keys
-            .iter()
-            .find(|k| Sessions::<Test>::contains_key(k))
-            .unwrap();
-        assert_noop!(
-            SessionKeys::renew(RuntimeOrigin::signed(4), waiting, None),
-            Error::<Test>::Expired
-        );
-        assert!(!SessionKeys::is_valid_at(&waiting, 3));
-    });
+	ExtBuilder::default().build_and_execute(|| {
+		// More keys expire at block 3 than one block may end; the last waits a block.
+		let cap = MaxExpiriesPerBlock::get() as u8;
+		let keys: Vec<_> = (0..=cap).map(|seed| register_with(4, 10 + seed, Some(2), 0)).collect();
+		run_to_block(3);
+		let waiting = *keys.iter().find(|k| Sessions::<Test>::contains_key(k)).unwrap();
+		assert_noop!(
+			SessionKeys::renew(RuntimeOrigin::signed(4), waiting, None),
+			Error::<Test>::Expired
+		);
+		assert!(!SessionKeys::is_valid_at(&waiting, 3));
+	});
 }

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs what building this project needs and a fresh machine may lack: the Rust components
+# used by the checks, and (from the runtime on) the wasm target. Safe to run repeatedly.
+set -euo pipefail
+
+if ! command -v cargo >/dev/null 2>&1; then
+	echo "setup: cargo not found; install Rust with rustup first" >&2
+	exit 1
+fi
+for component in rustfmt clippy; do
+	if ! rustup component list --installed 2>/dev/null | grep -q "^${component}"; then
+		rustup component add "$component"
+	fi
+done

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The project's one test command: formatting, lints and every test, plain and with the
+# `runtime-benchmarks` and `try-runtime` features (which add the benchmark test suite and
+# compile the try-state paths as a runtime would).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "== clippy (default features)"
+cargo clippy --workspace --all-targets -- -D warnings
+
+echo "== clippy (runtime-benchmarks, try-runtime)"
+cargo clippy --workspace --all-targets --features runtime-benchmarks,try-runtime -- -D warnings
+
+echo "== tests (default features)"
+cargo test --workspace
+
+echo "== tests (runtime-benchmarks, try-runtime)"
+cargo test --workspace --features runtime-benchmarks,try-runtime
