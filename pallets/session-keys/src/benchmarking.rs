@@ -142,9 +142,9 @@ fn rotate_setup<T: Config>(
 }
 
 fn assert_last_event<T: Config>(event: Event<T>) {
-	frame_system::Pallet::<T>::assert_last_event(
-		<T as frame_system::Config>::RuntimeEvent::from(event).into(),
-	);
+	frame_system::Pallet::<T>::assert_last_event(<T as frame_system::Config>::RuntimeEvent::from(
+		event,
+	));
 }
 
 #[benchmarks(where <T as frame_system::Config>::RuntimeEvent: From<Event<T>>)]
@@ -203,7 +203,7 @@ mod benchmarks {
 			.collect();
 		#[extrinsic_call]
 		_(RawOrigin::Signed(owner.clone()));
-		assert!(keys.iter().all(|key| Retired::<T>::contains_key(key)));
+		assert!(keys.iter().all(Retired::<T>::contains_key));
 		assert!(SessionKeys::<T>::keys_of(&owner).is_empty());
 	}
 
@@ -271,7 +271,7 @@ mod benchmarks {
 		{
 			SessionKeys::<T>::on_initialize(now);
 		}
-		assert!(keys.iter().all(|key| Retired::<T>::contains_key(key)));
+		assert!(keys.iter().all(Retired::<T>::contains_key));
 	}
 
 	impl_benchmark_test_suite!(

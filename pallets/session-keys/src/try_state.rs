@@ -58,9 +58,7 @@ impl<T: Config> Pallet<T> {
 
 		// Owners whose sessions all ended must have nothing left on hold.
 		for (_, record) in Retired::<T>::iter() {
-			if !owed_holds.contains_key(&record.owner) {
-				owed_holds.insert(record.owner, (Zero::zero(), Zero::zero(), 0));
-			}
+			owed_holds.entry(record.owner).or_insert((Zero::zero(), Zero::zero(), 0));
 		}
 
 		for (owner, (collateral, deposit, _)) in owed_holds {

@@ -7,7 +7,7 @@ use frame_support::traits::{fungible::MutateHold, Hooks};
 
 #[test]
 fn integrity_test_passes_for_the_mock() {
-	ExtBuilder::default().build_and_execute(|| SessionKeys::integrity_test());
+	ExtBuilder::default().build_and_execute(SessionKeys::integrity_test);
 }
 
 #[test]
