@@ -13,6 +13,9 @@
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
+extern crate alloc;
+
+use alloc::vec::Vec;
 use codec::{Decode, DecodeAll, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use core::fmt::Debug;
 use scale_info::TypeInfo;
@@ -144,6 +147,90 @@ impl SessionPublic {
 	}
 }
 
+/// A signature made by a session key, of any supported scheme.
+#[derive(
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,
+)]
+pub enum SessionSignature {
+	/// An sr25519 signature.
+	Sr25519(sr25519::Signature),
+	/// An ed25519 signature.
+	Ed25519(ed25519::Signature),
+	/// An ecdsa signature.
+	Ecdsa(ecdsa::Signature),
+}
+
+impl From<sr25519::Signature> for SessionSignature {
+	fn from(signature: sr25519::Signature) -> Self {
+		Self::Sr25519(signature)
+	}
+}
+
+impl From<ed25519::Signature> for SessionSignature {
+	fn from(signature: ed25519::Signature) -> Self {
+		Self::Ed25519(signature)
+	}
+}
+
+impl From<ecdsa::Signature> for SessionSignature {
+	fn from(signature: ecdsa::Signature) -> Self {
+		Self::Ecdsa(signature)
+	}
+}
+
+impl SessionPublic {
+	/// Whether `signature` is this key's signature over `message`. A signature of another
+	/// scheme never verifies.
+	pub fn verify(&self, message: &[u8], signature: &SessionSignature) -> bool {
+		match (self, signature) {
+			(Self::Sr25519(key), SessionSignature::Sr25519(sig)) => key.verify(&message, sig),
+			(Self::Ed25519(key), SessionSignature::Ed25519(sig)) => key.verify(&message, sig),
+			(Self::Ecdsa(key), SessionSignature::Ecdsa(sig)) => key.verify(&message, sig),
+			_ => false,
+		}
+	}
+}
+
+/// Domain tag of a signed channel state. Every signed payload starts with a tag of its own
+/// purpose, then the chain's genesis hash, so a signature is worthless for another purpose or
+/// chain. (Ownership proofs use sp-core's `POP_` statement, which no tag here starts with.)
+pub const STATE_DOMAIN: [u8; 16] = *b"sadj:state:v1\0\0\0";
+
+/// The latest state of a session's channel, as signed by the session key.
+#[derive(
+	Clone,
+	Copy,
+	Default,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+)]
+pub struct ChannelState<Balance> {
+	/// Strictly increasing with every checkpoint; 0 before the first.
+	pub nonce: u64,
+	/// Cumulative amount the owner owes the counterpart; never decreases.
+	pub owed: Balance,
+	/// Collateral the open positions require.
+	pub margin: Balance,
+}
+
+impl<Balance: Encode> ChannelState<Balance> {
+	/// The bytes a session key signs to attest this state on the chain with `genesis_hash`:
+	/// SCALE of `(STATE_DOMAIN, genesis_hash, public, nonce, owed, margin)`.
+	pub fn signing_payload<Hash: Encode>(
+		&self,
+		genesis_hash: &Hash,
+		public: &SessionPublic,
+	) -> Vec<u8> {
+		(STATE_DOMAIN, genesis_hash, public, self.nonce, &self.owed, &self.margin).encode()
+	}
+}
+
 /// How a session ended. Every ending is kept in the key's [`RetiredSession`] record.
 #[derive(
 	Clone,
@@ -164,12 +251,16 @@ pub enum EndReason {
 	Revoked,
 	/// The owner replaced the key by a new one.
 	Rotated,
+	/// The counterpart ended the session.
+	Discontinued,
+	/// A checkpointed state left the session under-collateralized (owed + margin > collateral).
+	Liquidated,
 }
 
 /// What is kept of a session after it ended: forever, so that the key can never be registered
 /// again and signatures it made while valid stay attributable.
 #[derive(Clone, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo, Debug)]
-pub struct RetiredSession<AccountId, BlockNumber> {
+pub struct RetiredSession<AccountId, BlockNumber, Balance> {
 	/// The account that registered the key.
 	pub owner: AccountId,
 	/// The counterpart the session was opened with.
@@ -180,9 +271,13 @@ pub struct RetiredSession<AccountId, BlockNumber> {
 	pub ended_at: BlockNumber,
 	/// Why the session ended.
 	pub reason: EndReason,
+	/// The nonce of the last checkpointed state (0 if none).
+	pub nonce: u64,
+	/// What the session owed its counterpart when it ended.
+	pub owed: Balance,
 }
 
-impl<AccountId, BlockNumber: PartialOrd> RetiredSession<AccountId, BlockNumber> {
+impl<AccountId, BlockNumber: PartialOrd, Balance> RetiredSession<AccountId, BlockNumber, Balance> {
 	/// Whether the key was valid at `block` (historical validity).
 	pub fn was_valid_at(&self, block: BlockNumber) -> bool {
 		self.registered_at <= block && block < self.ended_at
@@ -251,6 +346,8 @@ mod tests {
 			registered_at: 5u32,
 			ended_at: 9u32,
 			reason: EndReason::Revoked,
+			nonce: 0,
+			owed: 0u64,
 		};
 		assert!(!r.was_valid_at(4));
 		assert!(r.was_valid_at(5));

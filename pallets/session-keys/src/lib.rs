@@ -21,18 +21,33 @@
 //! - [`Pallet::renew`] moves the expiry to `now + duration` (at most `now + MaxDuration`);
 //! - [`Pallet::revoke`] and [`Pallet::revoke_all`] end keys at once;
 //! - [`Pallet::rotate`] replaces a key by a new one while nothing is at stake;
+//! - [`Pallet::checkpoint`]: the counterpart records a state `(nonce, owed, margin)` signed by
+//!   the session key; a state that leaves the session under-collateralized liquidates it;
+//! - [`Pallet::top_up`] and [`Pallet::set_spending_limit`] adjust the terms;
+//! - [`Pallet::liquidate`] and [`Pallet::discontinue`]: the counterpart ends the session;
 //! - expiry: `on_initialize` of the expiry block ends the key, at most
 //!   [`Config::MaxExpiriesPerBlock`] keys per block; the rest carry over to the next blocks and
 //!   are never skipped. A block with nothing due costs one storage read.
 //!
-//! Every ending releases the session's holds and writes the retired record.
+//! Every ending **settles**: the counterpart receives the last checkpointed `owed` out of the
+//! held collateral (never more than the collateral), the owner gets the rest and the deposit
+//! back, and the key becomes a retired record.
+//!
+//! ## Signed payloads
+//!
+//! A channel state is signed over SCALE `(STATE_DOMAIN, genesis_hash, public, nonce, owed,
+//! margin)` ([`ChannelState::signing_payload`]): a signature for another purpose, chain or key
+//! is refused.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;
 
 pub use pallet::*;
-pub use session_keys_primitives::{EndReason, RetiredSession, SessionPublic, MAX_PROOF_LEN};
+pub use session_keys_primitives::{
+	ChannelState, EndReason, RetiredSession, SessionPublic, SessionSignature, MAX_PROOF_LEN,
+	STATE_DOMAIN,
+};
 
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
@@ -58,7 +73,7 @@ pub mod pallet {
 		pallet_prelude::*,
 		traits::{
 			fungible::{Inspect, InspectHold, Mutate, MutateHold},
-			tokens::Precision,
+			tokens::{Fortitude, Precision, Restriction},
 		},
 	};
 	use frame_system::pallet_prelude::*;
@@ -229,10 +244,37 @@ pub mod pallet {
 			reason: EndReason,
 			/// The first block at which the key was no longer valid.
 			ended_at: BlockNumberFor<T>,
+			/// Collateral paid to the counterpart: the last checkpointed amount owed.
+			paid_to_counterpart: BalanceOf<T>,
 			/// Collateral returned to the owner.
 			collateral_released: BalanceOf<T>,
 			/// Storage deposit returned to the owner.
 			deposit_released: BalanceOf<T>,
+		},
+		/// The counterpart checkpointed a state signed by the session key.
+		StateCheckpointed {
+			/// The session key.
+			public: SessionPublic,
+			/// The state's nonce.
+			nonce: u64,
+			/// Cumulative amount owed to the counterpart.
+			owed: BalanceOf<T>,
+			/// Collateral the open positions require.
+			margin: BalanceOf<T>,
+		},
+		/// The owner added collateral to a session.
+		CollateralToppedUp {
+			/// The session key.
+			public: SessionPublic,
+			/// The session's collateral now.
+			collateral: BalanceOf<T>,
+		},
+		/// The owner changed a session's spending limit.
+		SpendingLimitChanged {
+			/// The session key.
+			public: SessionPublic,
+			/// The new limit.
+			spending_limit: BalanceOf<T>,
 		},
 		/// More keys were due than one block may end; the rest carry over to the next block.
 		ExpiryCarriedOver {
@@ -273,6 +315,24 @@ pub mod pallet {
 		FundsAtStake,
 		/// The owner has no live keys.
 		NoLiveKeys,
+		/// The caller is not the session's counterpart.
+		NotCounterpart,
+		/// The state's nonce is not greater than the last checkpointed one.
+		StaleNonce,
+		/// The state owes less than an earlier checkpoint did.
+		OwedDecreased,
+		/// The state owes more than the session's spending limit.
+		OverSpendingLimit,
+		/// The state owes more than the session's collateral.
+		OverCollateral,
+		/// The signature is not the session key's over this state on this chain.
+		InvalidSignature,
+		/// The session is not under-collateralized, so it cannot be liquidated.
+		NotUnderCollateralized,
+		/// The spending limit cannot be set below what the session already owes.
+		LimitBelowOwed,
+		/// The amount is zero.
+		ZeroAmount,
 	}
 
 	#[pallet::hooks]
@@ -368,6 +428,7 @@ pub mod pallet {
 					deposit,
 					description,
 					scope,
+					state: Default::default(),
 				},
 			);
 			Self::deposit_event(Event::SessionRegistered {
@@ -421,7 +482,7 @@ pub mod pallet {
 		/// - origin: signed, the owner.
 		/// - `public`: the session key.
 		///
-		/// Releases the session's holds and emits `SessionEnded` with reason `Revoked`.
+		/// Settles the session and emits `SessionEnded` with reason `Revoked`.
 		///
 		/// ## Complexity
 		/// O(`MaxKeysPerOwner`) to update the owner's bounded key list.
@@ -430,11 +491,7 @@ pub mod pallet {
 		pub fn revoke(origin: OriginFor<T>, public: SessionPublic) -> DispatchResult {
 			let owner = ensure_signed(origin)?;
 			let session = Self::owned_session(&public, &owner)?;
-			Self::unindex(&owner, &public);
-			Self::unschedule(&public, session.expires_at);
-			Sessions::<T>::remove(public);
-			let now = frame_system::Pallet::<T>::block_number();
-			Self::settle_and_retire(public, session, EndReason::Revoked, now);
+			Self::conclude_now(public, session, EndReason::Revoked);
 			Ok(())
 		}
 
@@ -469,8 +526,8 @@ pub mod pallet {
 		/// Replace a live key by a new one that carries the session's terms (counterpart,
 		/// spending limit, description, scope, term length) with a fresh expiry.
 		///
-		/// Only while nothing is at stake on the session: no collateral held. Otherwise fails
-		/// with `FundsAtStake` and nothing changes. The old key is retired for good.
+		/// Only while nothing is at stake on the session: no collateral held, nothing owed, no
+		/// open positions (margin). Otherwise fails with `FundsAtStake` and nothing changes. The old key is retired for good.
 		///
 		/// - origin: signed, the owner.
 		/// - `old`: the live key to replace; it must not have expired.
@@ -494,7 +551,7 @@ pub mod pallet {
 			let session = Self::owned_session(&old, &owner)?;
 			let now = frame_system::Pallet::<T>::block_number();
 			ensure!(session.expires_at > now, Error::<T>::Expired);
-			ensure!(session.collateral.is_zero(), Error::<T>::FundsAtStake);
+			ensure!(!session.has_funds_at_stake(), Error::<T>::FundsAtStake);
 			Self::ensure_unused(&new)?;
 			Self::verify_ownership(&new, &owner, &proof)?;
 
@@ -512,8 +569,165 @@ pub mod pallet {
 			let renewed = Session { registered_at: now, expires_at, duration, ..session.clone() };
 			Sessions::<T>::insert(new, renewed);
 			// The deposit moves to the new key with the terms; nothing else was held.
-			Self::retire(old, &session, EndReason::Rotated, now, Zero::zero(), Zero::zero());
+			Self::retire(
+				old,
+				&session,
+				EndReason::Rotated,
+				now,
+				Zero::zero(),
+				Zero::zero(),
+				Zero::zero(),
+			);
 			Self::deposit_event(Event::SessionRotated { old, new, owner, expires_at });
+			Ok(())
+		}
+
+		/// Record the latest channel state, signed by the session key.
+		///
+		/// - origin: signed, the session's counterpart.
+		/// - `public`: the session key; it must be live and not expired.
+		/// - `state`: `(nonce, owed, margin)`: the nonce must exceed the last one, `owed` must
+		///   not decrease and may exceed neither the spending limit nor the collateral.
+		/// - `signature`: the session key's signature over
+		///   [`ChannelState::signing_payload`] for this chain's genesis hash.
+		///
+		/// Emits `StateCheckpointed`. A state that leaves the session under-collateralized
+		/// (`owed + margin > collateral`) liquidates it in the same call: `SessionEnded` with
+		/// reason `Liquidated`.
+		///
+		/// ## Complexity
+		/// O(`MaxKeysPerOwner`) when it liquidates; one signature verification.
+		#[pallet::call_index(5)]
+		#[pallet::weight(Pallet::<T>::checkpoint_weight(public.kind()))]
+		pub fn checkpoint(
+			origin: OriginFor<T>,
+			public: SessionPublic,
+			state: ChannelState<BalanceOf<T>>,
+			signature: SessionSignature,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let mut session = Self::countered_session(&public, &who)?;
+			let now = frame_system::Pallet::<T>::block_number();
+			ensure!(session.expires_at > now, Error::<T>::Expired);
+			ensure!(state.nonce > session.state.nonce, Error::<T>::StaleNonce);
+			ensure!(state.owed >= session.state.owed, Error::<T>::OwedDecreased);
+			ensure!(state.owed <= session.spending_limit, Error::<T>::OverSpendingLimit);
+			ensure!(state.owed <= session.collateral, Error::<T>::OverCollateral);
+			let payload = state.signing_payload(&Self::genesis_hash(), &public);
+			ensure!(public.verify(&payload, &signature), Error::<T>::InvalidSignature);
+
+			session.state = state;
+			Self::deposit_event(Event::StateCheckpointed {
+				public,
+				nonce: state.nonce,
+				owed: state.owed,
+				margin: state.margin,
+			});
+			if session.is_under_collateralized() {
+				Self::conclude_now(public, session, EndReason::Liquidated);
+			} else {
+				Sessions::<T>::insert(public, session);
+			}
+			Ok(())
+		}
+
+		/// Add collateral to a live session.
+		///
+		/// - origin: signed, the owner.
+		/// - `public`: the session key; it must not have expired.
+		/// - `amount`: held from the owner in addition; not zero.
+		///
+		/// Emits `CollateralToppedUp`.
+		///
+		/// ## Complexity
+		/// O(1).
+		#[pallet::call_index(6)]
+		#[pallet::weight(T::WeightInfo::top_up())]
+		pub fn top_up(
+			origin: OriginFor<T>,
+			public: SessionPublic,
+			#[pallet::compact] amount: BalanceOf<T>,
+		) -> DispatchResult {
+			let owner = ensure_signed(origin)?;
+			ensure!(!amount.is_zero(), Error::<T>::ZeroAmount);
+			let mut session = Self::owned_session(&public, &owner)?;
+			let now = frame_system::Pallet::<T>::block_number();
+			ensure!(session.expires_at > now, Error::<T>::Expired);
+			T::Currency::hold(&HoldReason::Collateral.into(), &owner, amount)
+				.map_err(|_| Error::<T>::InsufficientBalance)?;
+			session.collateral.saturating_accrue(amount);
+			let collateral = session.collateral;
+			Sessions::<T>::insert(public, session);
+			Self::deposit_event(Event::CollateralToppedUp { public, collateral });
+			Ok(())
+		}
+
+		/// Change a live session's spending limit, never below what it already owes.
+		///
+		/// - origin: signed, the owner.
+		/// - `public`: the session key; it must not have expired.
+		/// - `spending_limit`: the new limit.
+		///
+		/// Emits `SpendingLimitChanged`.
+		///
+		/// ## Complexity
+		/// O(1).
+		#[pallet::call_index(7)]
+		#[pallet::weight(T::WeightInfo::set_spending_limit())]
+		pub fn set_spending_limit(
+			origin: OriginFor<T>,
+			public: SessionPublic,
+			#[pallet::compact] spending_limit: BalanceOf<T>,
+		) -> DispatchResult {
+			let owner = ensure_signed(origin)?;
+			let mut session = Self::owned_session(&public, &owner)?;
+			let now = frame_system::Pallet::<T>::block_number();
+			ensure!(session.expires_at > now, Error::<T>::Expired);
+			ensure!(spending_limit >= session.state.owed, Error::<T>::LimitBelowOwed);
+			session.spending_limit = spending_limit;
+			Sessions::<T>::insert(public, session);
+			Self::deposit_event(Event::SpendingLimitChanged { public, spending_limit });
+			Ok(())
+		}
+
+		/// Liquidate an under-collateralized session: positions closed, channel concluded,
+		/// key invalidated.
+		///
+		/// - origin: signed, the session's counterpart.
+		/// - `public`: the session key; its latest checkpoint must leave it under-collateralized
+		///   (`owed + margin > collateral`).
+		///
+		/// A checkpoint that under-collateralizes a session already liquidates it, so this call
+		/// is for sessions that reach that state any other way. Emits `SessionEnded` with reason
+		/// `Liquidated`.
+		///
+		/// ## Complexity
+		/// O(`MaxKeysPerOwner`) to update the owner's bounded key list.
+		#[pallet::call_index(8)]
+		#[pallet::weight(T::WeightInfo::liquidate())]
+		pub fn liquidate(origin: OriginFor<T>, public: SessionPublic) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let session = Self::countered_session(&public, &who)?;
+			ensure!(session.is_under_collateralized(), Error::<T>::NotUnderCollateralized);
+			Self::conclude_now(public, session, EndReason::Liquidated);
+			Ok(())
+		}
+
+		/// End a session as its counterpart (for instance when it stops clearing).
+		///
+		/// - origin: signed, the session's counterpart.
+		/// - `public`: the session key.
+		///
+		/// Settles the session and emits `SessionEnded` with reason `Discontinued`.
+		///
+		/// ## Complexity
+		/// O(`MaxKeysPerOwner`) to update the owner's bounded key list.
+		#[pallet::call_index(9)]
+		#[pallet::weight(T::WeightInfo::discontinue())]
+		pub fn discontinue(origin: OriginFor<T>, public: SessionPublic) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let session = Self::countered_session(&public, &who)?;
+			Self::conclude_now(public, session, EndReason::Discontinued);
 			Ok(())
 		}
 	}
@@ -561,6 +775,20 @@ pub mod pallet {
 			}
 		}
 
+		/// The weight of `checkpoint` for a key of `kind`, including a liquidation.
+		pub fn checkpoint_weight(kind: CryptoKind) -> Weight {
+			match kind {
+				CryptoKind::Sr25519 => T::WeightInfo::checkpoint_sr25519(),
+				CryptoKind::Ed25519 => T::WeightInfo::checkpoint_ed25519(),
+				CryptoKind::Ecdsa => T::WeightInfo::checkpoint_ecdsa(),
+			}
+		}
+
+		/// The hash of this chain's genesis block, which every signed payload commits to.
+		pub fn genesis_hash() -> T::Hash {
+			frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero())
+		}
+
 		/// The storage deposit for a registration with this description and scope.
 		pub fn deposit_for(description: &DescriptionOf<T>, scope: &ScopeOf<T>) -> BalanceOf<T> {
 			let bytes = (description.encoded_size() + scope.encoded_size()) as u32;
@@ -603,16 +831,39 @@ pub mod pallet {
 			public: &SessionPublic,
 			owner: &T::AccountId,
 		) -> Result<SessionOf<T>, DispatchError> {
-			let Some(session) = Sessions::<T>::get(public) else {
-				return Err(if Retired::<T>::contains_key(public) {
+			let session = Self::live_session(public)?;
+			ensure!(&session.owner == owner, Error::<T>::NotOwner);
+			Ok(session)
+		}
+
+		/// The live session of `public`, or why there is none.
+		fn live_session(public: &SessionPublic) -> Result<SessionOf<T>, Error<T>> {
+			Sessions::<T>::get(public).ok_or_else(|| {
+				if Retired::<T>::contains_key(public) {
 					Error::<T>::KeyRetired
 				} else {
 					Error::<T>::NotFound
 				}
-				.into());
-			};
-			ensure!(&session.owner == owner, Error::<T>::NotOwner);
+			})
+		}
+
+		/// The live session of `public`, checked to have `who` as counterpart.
+		fn countered_session(
+			public: &SessionPublic,
+			who: &T::AccountId,
+		) -> Result<SessionOf<T>, DispatchError> {
+			let session = Self::live_session(public)?;
+			ensure!(&session.counterpart == who, Error::<T>::NotCounterpart);
 			Ok(session)
+		}
+
+		/// Ends a live session in this block: unindexes and unqueues it, then settles.
+		fn conclude_now(public: SessionPublic, session: SessionOf<T>, reason: EndReason) {
+			Self::unindex(&session.owner, &public);
+			Self::unschedule(&public, session.expires_at);
+			Sessions::<T>::remove(public);
+			let now = frame_system::Pallet::<T>::block_number();
+			Self::settle_and_retire(public, session, reason, now);
 		}
 
 		/// Removes `public` from its owner's key list.
@@ -627,19 +878,41 @@ pub mod pallet {
 			});
 		}
 
-		/// Concludes a session already removed from the live set: returns its collateral and
-		/// deposit to the owner and retires the key.
+		/// Concludes a session already removed from the live set: pays the counterpart what
+		/// the last checkpoint owed (at most the collateral), returns the rest of the
+		/// collateral and the deposit to the owner, and retires the key.
 		pub(crate) fn settle_and_retire(
 			public: SessionPublic,
 			session: SessionOf<T>,
 			reason: EndReason,
 			ended_at: BlockNumberFor<T>,
 		) {
-			let collateral =
-				Self::release(HoldReason::Collateral, &session.owner, session.collateral);
+			let owed = session.state.owed.min(session.collateral);
+			let paid = Self::pay_counterpart(&session, owed);
+			let rest = session.collateral.saturating_sub(paid);
+			let collateral = Self::release(HoldReason::Collateral, &session.owner, rest);
 			let deposit =
 				Self::release(HoldReason::SessionDeposit, &session.owner, session.deposit);
-			Self::retire(public, &session, reason, ended_at, collateral, deposit);
+			Self::retire(public, &session, reason, ended_at, paid, collateral, deposit);
+		}
+
+		/// Moves `amount` of the session's held collateral to the counterpart; returns what
+		/// moved. A payment the counterpart's account cannot receive (below the existential
+		/// deposit of a reaped account) stays with the owner.
+		fn pay_counterpart(session: &SessionOf<T>, amount: BalanceOf<T>) -> BalanceOf<T> {
+			if amount.is_zero() {
+				return amount;
+			}
+			T::Currency::transfer_on_hold(
+				&HoldReason::Collateral.into(),
+				&session.owner,
+				&session.counterpart,
+				amount,
+				Precision::Exact,
+				Restriction::Free,
+				Fortitude::Force,
+			)
+			.unwrap_or_else(|_| Zero::zero())
 		}
 
 		fn release(reason: HoldReason, who: &T::AccountId, amount: BalanceOf<T>) -> BalanceOf<T> {
@@ -666,6 +939,7 @@ pub mod pallet {
 			session: &SessionOf<T>,
 			reason: EndReason,
 			ended_at: BlockNumberFor<T>,
+			paid_to_counterpart: BalanceOf<T>,
 			collateral_released: BalanceOf<T>,
 			deposit_released: BalanceOf<T>,
 		) {
@@ -677,6 +951,8 @@ pub mod pallet {
 					registered_at: session.registered_at,
 					ended_at,
 					reason,
+					nonce: session.state.nonce,
+					owed: session.state.owed,
 				},
 			);
 			Self::deposit_event(Event::SessionEnded {
@@ -685,6 +961,7 @@ pub mod pallet {
 				counterpart: session.counterpart.clone(),
 				reason,
 				ended_at,
+				paid_to_counterpart,
 				collateral_released,
 				deposit_released,
 			});

@@ -230,3 +230,32 @@ pub fn empty_deposit() -> Balance {
 	// An empty description and an empty scope each encode as one byte of length prefix.
 	DEPOSIT_BASE + 2
 }
+
+/// `pair`'s signature over `state` for session `public` on this chain.
+pub fn sign_state_for<P: sp_core::crypto::Pair>(
+	pair: &P,
+	public: SessionPublic,
+	state: crate::ChannelState<Balance>,
+) -> crate::SessionSignature
+where
+	crate::SessionSignature: From<P::Signature>,
+{
+	pair.sign(&state.signing_payload(&System::block_hash(0), &public)).into()
+}
+
+/// `pair`'s signature over `state` for its own session on this chain.
+pub fn sign_state<P: sp_core::crypto::Pair>(
+	pair: &P,
+	state: crate::ChannelState<Balance>,
+) -> crate::SessionSignature
+where
+	SessionPublic: From<P::Public>,
+	crate::SessionSignature: From<P::Signature>,
+{
+	sign_state_for(pair, pair.public().into(), state)
+}
+
+/// A channel state.
+pub fn state(nonce: u64, owed: Balance, margin: Balance) -> crate::ChannelState<Balance> {
+	crate::ChannelState { nonce, owed, margin }
+}

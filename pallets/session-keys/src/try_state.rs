@@ -6,6 +6,8 @@
 //!    keys, within `MaxKeysPerOwner`.
 //! 3. Every live key is queued at its expiry block, every queue entry is a live key, and a live
 //!    key whose expiry has passed waits in the carried-over backlog.
+//! 4. Every live session's checkpointed `owed <= min(spending limit, collateral)` and it is not
+//!    left under-collateralized (a checkpoint that would leave it so liquidates it).
 
 use alloc::collections::btree_map::BTreeMap;
 use frame_support::{ensure, traits::fungible::InspectHold};
@@ -38,6 +40,12 @@ impl<T: Config> Pallet<T> {
 				OwnerSessions::<T>::get(&session.owner).contains(&public),
 				"a live key is missing from its owner's index"
 			);
+			ensure!(
+				session.state.owed <= session.spending_limit
+					&& session.state.owed <= session.collateral,
+				"a session owes more than its spending limit or collateral"
+			);
+			ensure!(!session.is_under_collateralized(), "a live session is under-collateralized");
 			if session.expires_at <= now {
 				ensure!(
 					backlog_from.is_some_and(|from| from <= session.expires_at),

@@ -5,7 +5,7 @@ use core::fmt::Debug;
 use frame_support::{traits::fungible, BoundedVec};
 use frame_system::pallet_prelude::BlockNumberFor;
 use scale_info::TypeInfo;
-use session_keys_primitives::RetiredSession;
+use session_keys_primitives::{ChannelState, RetiredSession};
 
 use crate::Config;
 
@@ -27,7 +27,8 @@ pub type SessionOf<T> = Session<
 	ScopeOf<T>,
 >;
 /// A retired session as stored by the pallet.
-pub type RetiredOf<T> = RetiredSession<<T as frame_system::Config>::AccountId, BlockNumberFor<T>>;
+pub type RetiredOf<T> =
+	RetiredSession<<T as frame_system::Config>::AccountId, BlockNumberFor<T>, BalanceOf<T>>;
 
 /// A live session key registration.
 #[derive(Clone, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo, Debug)]
@@ -53,6 +54,24 @@ pub struct Session<AccountId, Balance, BlockNumber, Description, Scope> {
 	pub description: Description,
 	/// The resources the key may be used for.
 	pub scope: Scope,
+	/// The latest state the counterpart checkpointed.
+	pub state: ChannelState<Balance>,
+}
+
+impl<AccountId, Balance, BlockNumber, Description, Scope>
+	Session<AccountId, Balance, BlockNumber, Description, Scope>
+where
+	Balance: sp_runtime::traits::AtLeast32BitUnsigned + Copy,
+{
+	/// Whether anything is at stake: collateral held, an amount owed, or open positions.
+	pub fn has_funds_at_stake(&self) -> bool {
+		!self.collateral.is_zero() || !self.state.owed.is_zero() || !self.state.margin.is_zero()
+	}
+
+	/// Whether the checkpointed state needs more collateral than is held.
+	pub fn is_under_collateralized(&self) -> bool {
+		self.state.owed.saturating_add(self.state.margin) > self.collateral
+	}
 }
 
 /// Marks a block whose `on_initialize` has expiry work: keys scheduled there, a backlog carried

@@ -26,6 +26,13 @@ pub trait WeightInfo {
 	fn rotate_sr25519() -> Weight;
 	fn rotate_ed25519() -> Weight;
 	fn rotate_ecdsa() -> Weight;
+	fn checkpoint_sr25519() -> Weight;
+	fn checkpoint_ed25519() -> Weight;
+	fn checkpoint_ecdsa() -> Weight;
+	fn top_up() -> Weight;
+	fn set_spending_limit() -> Weight;
+	fn liquidate() -> Weight;
+	fn discontinue() -> Weight;
 	fn on_initialize_idle() -> Weight;
 	fn on_initialize_expire(k: u32, s: u32) -> Weight;
 }
@@ -65,14 +72,35 @@ macro_rules! estimates {
 		fn rotate_ecdsa() -> Weight {
 			Weight::from_parts(100_000_000, 8_000).saturating_add($db.reads_writes(5, 7))
 		}
+		fn checkpoint_sr25519() -> Weight {
+			Weight::from_parts(110_000_000, 10_000).saturating_add($db.reads_writes(8, 9))
+		}
+		fn checkpoint_ed25519() -> Weight {
+			Weight::from_parts(110_000_000, 10_000).saturating_add($db.reads_writes(8, 9))
+		}
+		fn checkpoint_ecdsa() -> Weight {
+			Weight::from_parts(120_000_000, 10_000).saturating_add($db.reads_writes(8, 9))
+		}
+		fn top_up() -> Weight {
+			Weight::from_parts(40_000_000, 6_000).saturating_add($db.reads_writes(3, 3))
+		}
+		fn set_spending_limit() -> Weight {
+			Weight::from_parts(20_000_000, 4_000).saturating_add($db.reads_writes(1, 1))
+		}
+		fn liquidate() -> Weight {
+			Weight::from_parts(70_000_000, 10_000).saturating_add($db.reads_writes(8, 9))
+		}
+		fn discontinue() -> Weight {
+			Weight::from_parts(70_000_000, 10_000).saturating_add($db.reads_writes(8, 9))
+		}
 		fn on_initialize_idle() -> Weight {
 			Weight::from_parts(2_000_000, 1_500).saturating_add($db.reads(1))
 		}
 		fn on_initialize_expire(k: u32, s: u32) -> Weight {
 			Weight::from_parts(5_000_000, 1_500)
 				.saturating_add($db.reads_writes(2, 1))
-				.saturating_add(Weight::from_parts(50_000_000, 8_000).saturating_mul(k.into()))
-				.saturating_add($db.reads_writes(5, 7).saturating_mul(k.into()))
+				.saturating_add(Weight::from_parts(70_000_000, 10_000).saturating_mul(k.into()))
+				.saturating_add($db.reads_writes(7, 9).saturating_mul(k.into()))
 				.saturating_add(Weight::from_parts(3_000_000, 1_500).saturating_mul(s.into()))
 				.saturating_add($db.reads(1).saturating_mul(s.into()))
 		}

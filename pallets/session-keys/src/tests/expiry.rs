@@ -21,6 +21,7 @@ fn key_ends_in_its_expiry_block_and_releases_holds() {
 				counterpart: CLEARING,
 				reason: EndReason::Expired,
 				ended_at: 6,
+				paid_to_counterpart: 0,
 				collateral_released: 250,
 				deposit_released: empty_deposit(),
 			}

@@ -1,6 +1,7 @@
 //! Unit tests of the adjudicator pallet, one module per concern. Every test runs through
 //! `ExtBuilder::build_and_execute`, which checks the invariants at the end.
 
+mod channel;
 mod expiry;
 mod invariants;
 mod register;

@@ -70,6 +70,7 @@ fn registers_sr25519_key_with_exact_event_and_holds() {
 				deposit,
 				description,
 				scope,
+				state: Default::default(),
 			})
 		);
 		assert_eq!(held(HoldReason::Collateral, ALICE), 300);

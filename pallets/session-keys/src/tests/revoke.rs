@@ -21,6 +21,7 @@ fn revoke_ends_the_key_at_once_and_releases_holds() {
 				counterpart: CLEARING,
 				reason: EndReason::Revoked,
 				ended_at: 7,
+				paid_to_counterpart: 0,
 				collateral_released: 400,
 				deposit_released: empty_deposit(),
 			}
@@ -35,7 +36,9 @@ fn revoke_ends_the_key_at_once_and_releases_holds() {
 				counterpart: CLEARING,
 				registered_at: 1,
 				ended_at: 7,
-				reason: EndReason::Revoked
+				reason: EndReason::Revoked,
+				nonce: 0,
+				owed: 0,
 			})
 		);
 		assert_eq!(held(HoldReason::Collateral, ALICE), 0);
