@@ -10,7 +10,8 @@ use codec::Encode;
 use frame_benchmarking::v2::*;
 use frame_support::{
 	traits::{
-		fungible::{Inspect, Mutate},
+		fungible::{Inspect, Mutate, MutateHold},
+		tokens::Precision,
 		Get, Hooks,
 	},
 	BoundedVec,
@@ -51,6 +52,56 @@ fn new_key<T: Config>(kind: CryptoKind, owner: &T::AccountId) -> (SessionPublic,
 	(public, BoundedVec::try_from(proof).expect("a single signature fits"))
 }
 
+/// The keystore's signature by `public` over `message`.
+fn sign(public: &SessionPublic, message: &[u8]) -> SessionSignature {
+	match public {
+		SessionPublic::Sr25519(key) => key.sign(KEY_TYPE, &message).expect("in keystore").into(),
+		SessionPublic::Ed25519(key) => key.sign(KEY_TYPE, &message).expect("in keystore").into(),
+		SessionPublic::Ecdsa(key) => key.sign(KEY_TYPE, &message).expect("in keystore").into(),
+	}
+}
+
+/// A state for `public` with its signature by the session key.
+fn signed_state<T: Config>(
+	public: &SessionPublic,
+	owed: BalanceOf<T>,
+	margin: BalanceOf<T>,
+	nonce: u64,
+) -> (ChannelState<BalanceOf<T>>, SessionSignature) {
+	let state = ChannelState { nonce, owed, margin };
+	let signature = sign(public, &state.signing_payload(&SessionKeys::<T>::genesis_hash(), public));
+	(state, signature)
+}
+
+fn counterpart<T: Config>() -> T::AccountId {
+	account("counterpart", 0, SEED)
+}
+
+/// A worst-case session of `kind` with a checkpoint owing half its collateral, and its owner.
+fn session_in_use<T: Config>(kind: CryptoKind) -> (T::AccountId, SessionPublic) {
+	let owner = owner_near_cap::<T>();
+	let public = register_for::<T>(&owner, kind, T::MaxDuration::get(), true);
+	let half = collateral::<T>() / 2u32.into();
+	let (state, signature) = signed_state::<T>(&public, half, 0u32.into(), 1);
+	SessionKeys::<T>::checkpoint(
+		RawOrigin::Signed(counterpart::<T>()).into(),
+		public,
+		state,
+		signature,
+	)
+	.expect("valid checkpoint");
+	(owner, public)
+}
+
+/// A checkpoint by the counterpart that liquidates the session: the worst case.
+fn checkpoint_liquidating<T: Config>(
+	kind: CryptoKind,
+) -> (SessionPublic, ChannelState<BalanceOf<T>>, SessionSignature) {
+	let (_, public) = session_in_use::<T>(kind);
+	let (state, signature) = signed_state::<T>(&public, collateral::<T>(), 1u32.into(), 2);
+	(public, state, signature)
+}
+
 /// The largest description and scope the configuration allows.
 fn max_terms<T: Config>() -> (DescriptionOf<T>, ScopeOf<T>) {
 	let description = vec![b'd'; T::MaxDescriptionLen::get() as usize].try_into().unwrap();
@@ -84,7 +135,7 @@ fn register_for<T: Config>(
 	with_collateral: bool,
 ) -> SessionPublic {
 	let (public, proof) = new_key::<T>(kind, owner);
-	let counterpart: T::AccountId = account("counterpart", 0, SEED);
+	let counterpart = counterpart::<T>();
 	let (description, scope) = max_terms::<T>();
 	let collateral = if with_collateral { collateral::<T>() } else { 0u32.into() };
 	SessionKeys::<T>::register(
@@ -208,6 +259,74 @@ mod benchmarks {
 	}
 
 	#[benchmark]
+	fn checkpoint_sr25519() {
+		let (public, state, signature) = checkpoint_liquidating::<T>(CryptoKind::Sr25519);
+		#[extrinsic_call]
+		checkpoint(RawOrigin::Signed(counterpart::<T>()), public, state, signature);
+		assert_eq!(Retired::<T>::get(public).map(|r| r.reason), Some(EndReason::Liquidated));
+	}
+
+	#[benchmark]
+	fn checkpoint_ed25519() {
+		let (public, state, signature) = checkpoint_liquidating::<T>(CryptoKind::Ed25519);
+		#[extrinsic_call]
+		checkpoint(RawOrigin::Signed(counterpart::<T>()), public, state, signature);
+		assert_eq!(Retired::<T>::get(public).map(|r| r.reason), Some(EndReason::Liquidated));
+	}
+
+	#[benchmark]
+	fn checkpoint_ecdsa() {
+		let (public, state, signature) = checkpoint_liquidating::<T>(CryptoKind::Ecdsa);
+		#[extrinsic_call]
+		checkpoint(RawOrigin::Signed(counterpart::<T>()), public, state, signature);
+		assert_eq!(Retired::<T>::get(public).map(|r| r.reason), Some(EndReason::Liquidated));
+	}
+
+	#[benchmark]
+	fn top_up() {
+		let (owner, public) = session_in_use::<T>(CryptoKind::Sr25519);
+		let amount = collateral::<T>();
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), public, amount);
+		let collateral = collateral::<T>().saturating_add(amount);
+		assert_last_event::<T>(Event::CollateralToppedUp { public, collateral });
+	}
+
+	#[benchmark]
+	fn set_spending_limit() {
+		let (owner, public) = session_in_use::<T>(CryptoKind::Sr25519);
+		let limit = collateral::<T>();
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), public, limit);
+		assert_last_event::<T>(Event::SpendingLimitChanged { public, spending_limit: limit });
+	}
+
+	#[benchmark]
+	fn liquidate() {
+		let (owner, public) = session_in_use::<T>(CryptoKind::Sr25519);
+		// Collateral falls below what the checkpoint owes plus its margin, outside this pallet.
+		let shortfall = collateral::<T>() / 4u32.into();
+		T::Currency::release(&HoldReason::Collateral.into(), &owner, shortfall, Precision::Exact)
+			.expect("held");
+		Sessions::<T>::mutate(public, |s| {
+			let s = s.as_mut().expect("live");
+			s.collateral = s.collateral.saturating_sub(shortfall);
+			s.state.margin = s.collateral;
+		});
+		#[extrinsic_call]
+		_(RawOrigin::Signed(counterpart::<T>()), public);
+		assert_eq!(Retired::<T>::get(public).map(|r| r.reason), Some(EndReason::Liquidated));
+	}
+
+	#[benchmark]
+	fn discontinue() {
+		let (_, public) = session_in_use::<T>(CryptoKind::Sr25519);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(counterpart::<T>()), public);
+		assert_eq!(Retired::<T>::get(public).map(|r| r.reason), Some(EndReason::Discontinued));
+	}
+
+	#[benchmark]
 	fn rotate_sr25519() {
 		let (owner, old, new, proof) = rotate_setup::<T>(CryptoKind::Sr25519);
 		#[extrinsic_call]
@@ -246,7 +365,8 @@ mod benchmarks {
 	}
 
 	/// `k` keys due at the current block, reached after stepping past `s` empty blocks of a
-	/// carried-over backlog. Each key's ending releases its collateral and deposit.
+	/// carried-over backlog. Each key's ending pays its counterpart what it owes and releases
+	/// the rest of its collateral and its deposit.
 	#[benchmark]
 	fn on_initialize_expire(
 		k: Linear<0, { T::MaxExpiriesPerBlock::get() }>,
@@ -257,7 +377,18 @@ mod benchmarks {
 		let keys: Vec<_> = (0..k)
 			.map(|i| {
 				let owner = funded::<T>("expiring", i, 1);
-				register_for::<T>(&owner, CryptoKind::Sr25519, duration, true)
+				let public = register_for::<T>(&owner, CryptoKind::Sr25519, duration, true);
+				// Something owed, so the ending pays the counterpart too.
+				let half = collateral::<T>() / 2u32.into();
+				let (state, signature) = signed_state::<T>(&public, half, 0u32.into(), 1);
+				SessionKeys::<T>::checkpoint(
+					RawOrigin::Signed(counterpart::<T>()).into(),
+					public,
+					state,
+					signature,
+				)
+				.expect("valid checkpoint");
+				public
 			})
 			.collect();
 		let now = start.saturating_add(duration);
