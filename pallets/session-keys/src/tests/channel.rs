@@ -240,7 +240,7 @@ fn no_state_while_expired_in_the_backlog() {
 		let cap = MaxExpiriesPerBlock::get() as u8;
 		let keys: Vec<_> = (0..=cap).map(|seed| register_with(4, 10 + seed, Some(2), 50)).collect();
 		run_to_block(3);
-		let index = keys.iter().position(|k| Sessions::<Test>::contains_key(k)).unwrap();
+		let index = keys.iter().position(Sessions::<Test>::contains_key).unwrap();
 		let s = state(1, 1, 0);
 		assert_noop!(
 			SessionKeys::checkpoint(

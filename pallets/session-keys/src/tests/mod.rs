@@ -4,6 +4,7 @@
 mod channel;
 mod expiry;
 mod invariants;
+mod model;
 mod register;
 mod renew;
 mod revoke;
