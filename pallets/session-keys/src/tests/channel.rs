@@ -237,17 +237,14 @@ fn no_state_after_expiry_or_revocation() {
 #[test]
 fn no_state_while_expired_in_the_backlog() {
 	ExtBuilder::default().build_and_execute(|| {
-		let cap = MaxExpiriesPerBlock::get() as u8;
-		let keys: Vec<_> = (0..=cap).map(|seed| register_with(4, 10 + seed, Some(2), 50)).collect();
-		run_to_block(3);
-		let index = keys.iter().position(Sessions::<Test>::contains_key).unwrap();
+		let (seed, waiting) = key_waiting_in_backlog(50);
 		let s = state(1, 1, 0);
 		assert_noop!(
 			SessionKeys::checkpoint(
 				RuntimeOrigin::signed(CLEARING),
-				keys[index],
+				waiting,
 				s,
-				sign_state(&sr_pair(10 + index as u8), s)
+				sign_state(&sr_pair(seed), s)
 			),
 			Error::<Test>::Expired
 		);
@@ -498,10 +495,7 @@ fn spending_limit_changes_but_never_below_owed() {
 #[test]
 fn terms_cannot_change_after_expiry() {
 	ExtBuilder::default().build_and_execute(|| {
-		let cap = MaxExpiriesPerBlock::get() as u8;
-		let keys: Vec<_> = (0..=cap).map(|seed| register_with(4, 10 + seed, Some(2), 50)).collect();
-		run_to_block(3);
-		let waiting = *keys.iter().find(|k| Sessions::<Test>::contains_key(k)).unwrap();
+		let (_, waiting) = key_waiting_in_backlog(50);
 		assert_noop!(
 			SessionKeys::top_up(RuntimeOrigin::signed(4), waiting, 1),
 			Error::<Test>::Expired

@@ -40,3 +40,16 @@ pub(crate) fn endings() -> Vec<(SessionPublic, crate::EndReason, u64)> {
 		})
 		.collect()
 }
+
+/// Registers one key more than a block may end, all owned by account 4 with `collateral` and
+/// expiring at block 3, runs to block 3, and returns the seed and key of one that still waits
+/// in the carried-over backlog.
+pub(crate) fn key_waiting_in_backlog(collateral: Balance) -> (u8, SessionPublic) {
+	let cap = MaxExpiriesPerBlock::get() as u8;
+	let seeds: Vec<u8> = (0..=cap).map(|i| 10 + i).collect();
+	let keys: Vec<_> =
+		seeds.iter().map(|seed| register_with(4, *seed, Some(2), collateral)).collect();
+	run_to_block(3);
+	let index = keys.iter().position(crate::Sessions::<Test>::contains_key).expect("one waits");
+	(seeds[index], keys[index])
+}

@@ -98,10 +98,7 @@ fn unknown_and_ended_keys_cannot_be_renewed() {
 fn expired_key_waiting_in_the_backlog_cannot_be_renewed() {
 	ExtBuilder::default().build_and_execute(|| {
 		// More keys expire at block 3 than one block may end; the last waits a block.
-		let cap = MaxExpiriesPerBlock::get() as u8;
-		let keys: Vec<_> = (0..=cap).map(|seed| register_with(4, 10 + seed, Some(2), 0)).collect();
-		run_to_block(3);
-		let waiting = *keys.iter().find(|k| Sessions::<Test>::contains_key(k)).unwrap();
+		let (_, waiting) = key_waiting_in_backlog(0);
 		assert_noop!(
 			SessionKeys::renew(RuntimeOrigin::signed(4), waiting, None),
 			Error::<Test>::Expired

@@ -157,10 +157,7 @@ fn rotation_errors_for_origin_owner_and_state() {
 #[test]
 fn expired_key_waiting_in_the_backlog_cannot_be_rotated() {
 	ExtBuilder::default().build_and_execute(|| {
-		let cap = MaxExpiriesPerBlock::get() as u8;
-		let keys: Vec<_> = (0..=cap).map(|seed| register_with(4, 10 + seed, Some(2), 0)).collect();
-		run_to_block(3);
-		let waiting = *keys.iter().find(|k| Sessions::<Test>::contains_key(k)).unwrap();
+		let (_, waiting) = key_waiting_in_backlog(0);
 		let (new, proof) = sr_key(50, 4);
 		assert_noop!(
 			SessionKeys::rotate(RuntimeOrigin::signed(4), waiting, new, proof),
