@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building this project needs and a fresh machine may lack: the Rust components
-# used by the checks, and (from the runtime on) the wasm target. Safe to run repeatedly.
+# used by the checks and the `wasm32v1-none` target the runtime is compiled to. Safe to run
+# repeatedly; it only installs what is missing.
 set -euo pipefail
 
 if ! command -v cargo >/dev/null 2>&1; then
@@ -12,3 +13,6 @@ for component in rustfmt clippy; do
 		rustup component add "$component"
 	fi
 done
+if ! rustup target list --installed 2>/dev/null | grep -qx "wasm32v1-none"; then
+	rustup target add wasm32v1-none
+fi

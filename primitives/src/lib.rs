@@ -24,6 +24,14 @@ use sp_core::{ecdsa, ed25519, sr25519};
 
 pub use sp_core::crypto::KeyTypeId;
 
+mod api;
+mod generate;
+mod request;
+
+pub use api::*;
+pub use generate::GeneratedSessionKey;
+pub use request::*;
+
 /// Key type under which a node's keystore keeps adjudicator session keys.
 pub const KEY_TYPE: KeyTypeId = KeyTypeId(*b"sadj");
 
@@ -97,7 +105,7 @@ impl From<ecdsa::Public> for SessionPublic {
 }
 
 /// Why an ownership proof was refused.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, Debug)]
 pub enum ProofError {
 	/// The bytes are not exactly one SCALE-encoded signature of the key's scheme.
 	Malformed,

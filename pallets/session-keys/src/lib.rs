@@ -49,6 +49,7 @@ pub use session_keys_primitives::{
 	STATE_DOMAIN,
 };
 
+mod authenticate;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
 mod expiry;
@@ -61,6 +62,7 @@ mod try_state;
 pub mod types;
 pub mod weights;
 
+pub use authenticate::{AuthenticatedOf, RegistrationOf, RequestHeaderOf};
 pub use types::*;
 pub use weights::WeightInfo;
 
@@ -141,6 +143,11 @@ pub mod pallet {
 		/// Additional storage deposit per byte of description and scope.
 		#[pallet::constant]
 		type DepositPerByte: Get<BalanceOf<Self>>;
+
+		/// How many of the latest blocks a signed request header may name, counting the current
+		/// one; 5 minutes of blocks by convention. At most frame-system's `BlockHashCount`.
+		#[pallet::constant]
+		type HeaderValidity: Get<BlockNumberFor<Self>>;
 
 		/// Weights of this pallet's calls and hooks.
 		type WeightInfo: WeightInfo;
@@ -349,6 +356,11 @@ pub mod pallet {
 			);
 			assert!(T::MaxKeysPerOwner::get() > 0, "MaxKeysPerOwner must be positive");
 			assert!(T::MaxExpiriesPerBlock::get() > 0, "MaxExpiriesPerBlock must be positive");
+			assert!(!T::HeaderValidity::get().is_zero(), "HeaderValidity must be positive");
+			assert!(
+				T::HeaderValidity::get() <= T::BlockHashCount::get(),
+				"HeaderValidity must not exceed BlockHashCount: older hashes are pruned"
+			);
 			let max = T::MaxExpiriesPerBlock::get();
 			assert!(
 				T::WeightInfo::on_initialize_expire(max, max)

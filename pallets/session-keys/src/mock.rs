@@ -84,6 +84,7 @@ parameter_types! {
 	pub const DepositPerByte: Balance = 1;
 	pub static MaxKeysPerOwner: u32 = 4;
 	pub static MaxExpiriesPerBlock: u32 = 3;
+	pub static HeaderValidity: u64 = 5;
 }
 
 impl pallet_session_keys::Config for Test {
@@ -98,6 +99,7 @@ impl pallet_session_keys::Config for Test {
 	type MaxResourceLen = frame_support::traits::ConstU32<16>;
 	type DepositBase = DepositBase;
 	type DepositPerByte = DepositPerByte;
+	type HeaderValidity = HeaderValidity;
 	type WeightInfo = ();
 }
 

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::{ExpiryQueue, HoldReason, Retired, Sessions};
-use frame_support::traits::{fungible::MutateHold, Hooks};
+use frame_support::traits::{fungible::MutateHold, Get, Hooks};
 
 #[test]
 fn integrity_test_passes_for_the_mock() {
@@ -24,6 +24,18 @@ fn integrity_test_rejects_a_zero_expiry_bound() {
 fn integrity_test_rejects_an_expiry_bound_that_overflows_a_block() {
 	ExtBuilder::default().build().execute_with(|| {
 		MaxExpiriesPerBlock::set(1_000_000);
+		SessionKeys::integrity_test();
+	});
+}
+
+#[test]
+#[should_panic(expected = "HeaderValidity must not exceed BlockHashCount")]
+fn integrity_test_rejects_a_header_window_beyond_the_kept_block_hashes() {
+	ExtBuilder::default().build().execute_with(|| {
+		let kept = <<Test as frame_system::Config>::BlockHashCount as Get<u64>>::get();
+		HeaderValidity::set(kept);
+		SessionKeys::integrity_test();
+		HeaderValidity::set(kept + 1);
 		SessionKeys::integrity_test();
 	});
 }

@@ -1,0 +1,9 @@
+//! Configuration of each pallet in the runtime, one module per concern.
+
+mod consensus;
+mod session_keys;
+mod system;
+
+pub use consensus::*;
+pub use session_keys::*;
+pub use system::*;

@@ -1,0 +1,46 @@
+//! The session-key adjudicator.
+
+use frame_support::parameter_types;
+
+use crate::{
+	Balance, Balances, BlockNumber, Runtime, RuntimeHoldReason, DAYS, MILLI_UNIT, MINUTES,
+};
+
+parameter_types! {
+	/// A key lives a day unless registered for less.
+	pub const SessionKeyDefaultDuration: BlockNumber = DAYS;
+	/// No key is registered or renewed for more than a week ahead.
+	pub const SessionKeyMaxDuration: BlockNumber = 7 * DAYS;
+	/// Live keys per owner.
+	pub const SessionKeyMaxKeysPerOwner: u32 = 32;
+	/// Keys concluded by expiry per block; the rest carry over.
+	pub const SessionKeyMaxExpiriesPerBlock: u32 = 128;
+	/// Bytes of description.
+	pub const SessionKeyMaxDescriptionLen: u32 = 128;
+	/// Resources in a scope.
+	pub const SessionKeyMaxScopeItems: u32 = 16;
+	/// Bytes per resource.
+	pub const SessionKeyMaxResourceLen: u32 = 64;
+	/// Deposit per registration.
+	pub const SessionKeyDepositBase: Balance = 10 * MILLI_UNIT;
+	/// Deposit per byte of description and scope.
+	pub const SessionKeyDepositPerByte: Balance = MILLI_UNIT / 10;
+	/// A signed request header may name any of the last five minutes of blocks.
+	pub const SessionKeyHeaderValidity: BlockNumber = 5 * MINUTES;
+}
+
+impl pallet_session_keys::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type DefaultDuration = SessionKeyDefaultDuration;
+	type MaxDuration = SessionKeyMaxDuration;
+	type MaxKeysPerOwner = SessionKeyMaxKeysPerOwner;
+	type MaxExpiriesPerBlock = SessionKeyMaxExpiriesPerBlock;
+	type MaxDescriptionLen = SessionKeyMaxDescriptionLen;
+	type MaxScopeItems = SessionKeyMaxScopeItems;
+	type MaxResourceLen = SessionKeyMaxResourceLen;
+	type DepositBase = SessionKeyDepositBase;
+	type DepositPerByte = SessionKeyDepositPerByte;
+	type HeaderValidity = SessionKeyHeaderValidity;
+	type WeightInfo = pallet_session_keys::weights::SubstrateWeight<Runtime>;
+}

@@ -1,0 +1,273 @@
+//! `SessionKeysApi::authenticate`: a gateway accepts a fresh, in-scope request header signed by a
+//! live session key for its owner, and refuses every other header with a named reason.
+
+mod common;
+
+use codec::Encode;
+use common::*;
+use session_keys_primitives::{
+	request_signing_payload, runtime_decl_for_session_keys_api::SessionKeysApiV1, AuthError,
+	ChannelState, EndReason, RequestHeader, SessionPublic, SessionSignature,
+};
+use session_keys_runtime::{Adjudicator, Balances, Runtime, RuntimeCall, System};
+use sp_core::{proof_of_possession::ProofOfPossessionGenerator, sr25519, Pair, H256};
+use sp_keyring::Sr25519Keyring::{Alice, Bob};
+
+const AUDIENCE: &[u8] = b"gateway.example";
+/// Stands for the hash of the block the call runs at, which only the caller knows.
+const CURRENT: H256 = H256::repeat_byte(0xcc);
+
+fn session_pair() -> sr25519::Pair {
+	sr25519::Pair::from_seed(&[7; 32])
+}
+
+/// Alice registers `pair` for Bob with scope `orders/*` and `quotes`, for `duration` blocks.
+fn register(pair: &mut sr25519::Pair, duration: Option<u32>) -> SessionPublic {
+	let proof = pair.generate_proof_of_possession(&account(Alice).encode());
+	let call = RuntimeCall::Adjudicator(pallet_session_keys::Call::register {
+		public: pair.public().into(),
+		proof: proof.encode().try_into().unwrap(),
+		counterpart: account(Bob).into(),
+		duration,
+		spending_limit: 0,
+		collateral: 0,
+		description: Default::default(),
+		scope: vec![
+			b"orders/*".to_vec().try_into().unwrap(),
+			b"quotes".to_vec().try_into().unwrap(),
+		]
+		.try_into()
+		.unwrap(),
+	});
+	assert_eq!(apply_signed(Alice, call), Ok(Ok(())));
+	pair.public().into()
+}
+
+fn header(
+	pair: &sr25519::Pair,
+	block_hash: H256,
+	audience: &[u8],
+	resource: &[u8],
+) -> RequestHeader<session_keys_runtime::AccountId, H256> {
+	let payload = request_signing_payload(
+		&Adjudicator::genesis_hash(),
+		&account(Alice),
+		&block_hash,
+		42,
+		audience,
+		resource,
+	);
+	RequestHeader {
+		public: pair.public().into(),
+		account: account(Alice),
+		block_hash,
+		nonce: 42,
+		audience: audience.to_vec(),
+		resource: resource.to_vec(),
+		signature: pair.sign(&payload).into(),
+	}
+}
+
+/// A dev chain where Alice's session key is registered and a few blocks were built; returns the
+/// hash of the latest finished block.
+fn with_registered_key(test: impl FnOnce(sr25519::Pair, H256)) {
+	dev_chain().execute_with(|| {
+		let mut pair = session_pair();
+		register(&mut pair, None);
+		next_block();
+		let recent = next_block();
+		test(pair, recent);
+	});
+}
+
+fn authenticate(
+	header: RequestHeader<session_keys_runtime::AccountId, H256>,
+) -> Result<
+	session_keys_primitives::Authenticated<session_keys_runtime::AccountId, u128, u32>,
+	AuthError,
+> {
+	Runtime::authenticate(header, CURRENT)
+}
+
+#[test]
+fn a_fresh_header_is_accepted_with_what_a_gateway_needs() {
+	with_registered_key(|pair, recent| {
+		let ok = authenticate(header(&pair, recent, AUDIENCE, b"orders/17")).expect("accepted");
+		let session = Adjudicator::session(&pair.public().into()).unwrap();
+		assert_eq!(ok.owner, account(Alice));
+		assert_eq!(ok.counterpart, account(Bob));
+		assert_eq!(ok.expires_at, session.expires_at);
+		assert_eq!(ok.scope, vec![b"orders/*".to_vec(), b"quotes".to_vec()]);
+		assert_eq!(ok.free_balance, Balances::free_balance(account(Alice)));
+		// The block the call runs at counts as fresh too.
+		assert!(authenticate(header(&pair, CURRENT, AUDIENCE, b"quotes")).is_ok());
+	});
+}
+
+#[test]
+fn the_window_is_the_last_header_validity_blocks() {
+	with_registered_key(|pair, _| {
+		let validity = header_validity();
+		let mut hashes = vec![];
+		for _ in 0..validity + 2 {
+			hashes.push((System::block_number(), next_block()));
+		}
+		let now = System::block_number();
+		let oldest_fresh = now - (validity - 1);
+		for (number, hash) in hashes {
+			let result = authenticate(header(&pair, hash, AUDIENCE, b"quotes"));
+			if number >= oldest_fresh {
+				assert!(result.is_ok(), "block {number} is within the window at {now}");
+			} else {
+				assert_eq!(result, Err(AuthError::StaleBlockHash), "block {number} at {now}");
+			}
+		}
+	});
+}
+
+#[test]
+fn a_stale_or_unknown_block_hash_is_refused() {
+	with_registered_key(|pair, recent| {
+		let validity = header_validity();
+		for _ in 0..validity {
+			next_block();
+		}
+		assert_eq!(
+			authenticate(header(&pair, recent, AUDIENCE, b"quotes")),
+			Err(AuthError::StaleBlockHash)
+		);
+		for made_up in [H256::repeat_byte(0x11), H256::zero()] {
+			assert_eq!(
+				authenticate(header(&pair, made_up, AUDIENCE, b"quotes")),
+				Err(AuthError::StaleBlockHash)
+			);
+		}
+	});
+}
+
+#[test]
+fn a_header_signed_for_another_audience_is_refused() {
+	with_registered_key(|pair, recent| {
+		let mut for_other = header(&pair, recent, b"other.example", b"quotes");
+		// The gateway puts its own name in the header before checking it.
+		for_other.audience = AUDIENCE.to_vec();
+		assert_eq!(authenticate(for_other), Err(AuthError::BadSignature));
+	});
+}
+
+#[test]
+fn a_resource_outside_the_scope_is_refused() {
+	with_registered_key(|pair, recent| {
+		for resource in [&b"accounts/1"[..], b"orders", b"quotes/1", b""] {
+			assert_eq!(
+				authenticate(header(&pair, recent, AUDIENCE, resource)),
+				Err(AuthError::OutOfScope),
+				"{:?}",
+				String::from_utf8_lossy(resource)
+			);
+		}
+	});
+}
+
+#[test]
+fn a_revoked_key_is_refused() {
+	with_registered_key(|pair, recent| {
+		let public: SessionPublic = pair.public().into();
+		let revoke = RuntimeCall::Adjudicator(pallet_session_keys::Call::revoke { public });
+		assert_eq!(apply_signed(Alice, revoke), Ok(Ok(())));
+		assert_eq!(
+			authenticate(header(&pair, recent, AUDIENCE, b"quotes")),
+			Err(AuthError::KeyEnded(EndReason::Revoked))
+		);
+	});
+}
+
+#[test]
+fn an_expired_key_is_refused() {
+	dev_chain().execute_with(|| {
+		let mut pair = session_pair();
+		register(&mut pair, Some(3));
+		let recent = next_block();
+		let expires_at = Adjudicator::session(&pair.public().into()).unwrap().expires_at;
+		// Past its expiry block but not yet concluded, as under an expiry backlog.
+		System::set_block_number(expires_at);
+		assert_eq!(
+			authenticate(header(&pair, recent, AUDIENCE, b"quotes")),
+			Err(AuthError::KeyExpired)
+		);
+		System::set_block_number(expires_at - 1);
+		assert!(authenticate(header(&pair, recent, AUDIENCE, b"quotes")).is_ok());
+		// Concluded by `on_initialize` of its expiry block.
+		run_to_block(expires_at);
+		assert_eq!(
+			authenticate(header(&pair, recent, AUDIENCE, b"quotes")),
+			Err(AuthError::KeyEnded(EndReason::Expired))
+		);
+	});
+}
+
+#[test]
+fn a_header_for_another_account_is_refused() {
+	with_registered_key(|pair, recent| {
+		let mut header = header(&pair, recent, AUDIENCE, b"quotes");
+		header.account = account(Bob);
+		let payload = header.signing_payload(&Adjudicator::genesis_hash());
+		header.signature = pair.sign(&payload).into();
+		assert_eq!(authenticate(header), Err(AuthError::WrongAccount));
+	});
+}
+
+#[test]
+fn a_bad_signature_is_refused() {
+	with_registered_key(|pair, recent| {
+		// Signed by another key.
+		let stranger = sr25519::Pair::from_seed(&[8; 32]);
+		let mut forged = header(&pair, recent, AUDIENCE, b"quotes");
+		forged.signature = header(&stranger, recent, AUDIENCE, b"quotes").signature;
+		assert_eq!(authenticate(forged), Err(AuthError::BadSignature));
+		// A field changed after signing.
+		let mut tampered = header(&pair, recent, AUDIENCE, b"orders/1");
+		tampered.nonce += 1;
+		assert_eq!(authenticate(tampered), Err(AuthError::BadSignature));
+		let mut tampered = header(&pair, recent, AUDIENCE, b"orders/1");
+		tampered.resource = b"orders/2".to_vec();
+		assert_eq!(authenticate(tampered), Err(AuthError::BadSignature));
+		// A signature of another scheme.
+		let mut wrong_scheme = header(&pair, recent, AUDIENCE, b"quotes");
+		wrong_scheme.signature = SessionSignature::Ed25519(Default::default());
+		assert_eq!(authenticate(wrong_scheme), Err(AuthError::BadSignature));
+	});
+}
+
+#[test]
+fn signatures_made_for_another_purpose_or_chain_are_refused() {
+	with_registered_key(|mut pair, recent| {
+		let genesis = Adjudicator::genesis_hash();
+		// The key's ownership proof.
+		let mut with_proof = header(&pair, recent, AUDIENCE, b"quotes");
+		with_proof.signature = pair.generate_proof_of_possession(&account(Alice).encode()).into();
+		assert_eq!(authenticate(with_proof), Err(AuthError::BadSignature));
+		// A channel state signature.
+		let state = ChannelState { nonce: 42, owed: 0u128, margin: 0 };
+		let mut with_state = header(&pair, recent, AUDIENCE, b"quotes");
+		with_state.signature =
+			pair.sign(&state.signing_payload(&genesis, &pair.public().into())).into();
+		assert_eq!(authenticate(with_state), Err(AuthError::BadSignature));
+		// The same header signed for another chain.
+		let mut other_chain = header(&pair, recent, AUDIENCE, b"quotes");
+		let payload = other_chain.signing_payload(&H256::repeat_byte(0x99));
+		other_chain.signature = pair.sign(&payload).into();
+		assert_eq!(authenticate(other_chain), Err(AuthError::BadSignature));
+	});
+}
+
+#[test]
+fn an_unknown_key_is_refused() {
+	with_registered_key(|_, recent| {
+		let stranger = sr25519::Pair::from_seed(&[8; 32]);
+		assert_eq!(
+			authenticate(header(&stranger, recent, AUDIENCE, b"quotes")),
+			Err(AuthError::UnknownKey)
+		);
+	});
+}
