@@ -6,7 +6,7 @@ use frame_system::pallet_prelude::BlockNumberFor;
 use session_keys_primitives::{
 	scope_allows, AuthError, Authenticated, Registration, RequestHeader, SessionPublic,
 };
-use sp_runtime::traits::{One, Saturating, Zero};
+use sp_runtime::traits::{One, Saturating};
 
 use crate::{BalanceOf, Config, Pallet, Retired, Sessions};
 
@@ -102,9 +102,6 @@ impl<T: Config> Pallet<T> {
 			let stored = frame_system::Pallet::<T>::block_hash(block);
 			if stored == *hash && stored != T::Hash::default() {
 				return true;
-			}
-			if block.is_zero() {
-				break;
 			}
 		}
 		false
