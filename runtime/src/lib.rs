@@ -31,6 +31,8 @@ use sp_runtime::{
 };
 use sp_version::RuntimeVersion;
 
+/// The runtime API implementation the node's client is built with.
+pub use apis::RuntimeApi;
 pub use frame_system::Call as SystemCall;
 pub use pallet_balances::Call as BalancesCall;
 pub use pallet_session_keys::Call as SessionKeysCall;

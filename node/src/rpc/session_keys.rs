@@ -16,7 +16,7 @@ use sc_rpc_api::check_if_safe;
 use serde::{Deserialize, Serialize};
 use session_keys_primitives::{CryptoKind, RequestHeader, SessionKeysApi, SessionPublic};
 use session_keys_runtime::{opaque::Block, AccountId, Balance, BlockNumber, Hash};
-use sp_api::ProvideRuntimeApi;
+use sp_api::{ApiExt, ProvideRuntimeApi};
 use sp_blockchain::HeaderBackend;
 use sp_core::Bytes;
 use sp_keystore::{KeystoreExt, KeystorePtr};
