@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# The project's one test command: formatting, lints and every test, plain and with the
-# `runtime-benchmarks` and `try-runtime` features (which add the benchmark test suite and
-# compile the try-state paths as a runtime would). The default pass builds the wasm runtime;
-# the feature passes skip it (SKIP_WASM_BUILD=1), as the native code is what they check.
+# The project's one test command: formatting, lints and every test (unit, runtime and
+# end-to-end against the node binary), plain and with the `runtime-benchmarks` and
+# `try-runtime` features.
+#
+# Build cost is the main cost on small machines, so every step uses the one dev profile and
+# the same package selection (`--workspace`): cargo then resolves features once, and the node
+# binary, the unit tests and the end-to-end tests share every compiled dependency. The feature
+# passes cover only the crates whose code changes under those features, and skip the wasm
+# build (SKIP_WASM_BUILD=1): the native code is what they check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,15 +16,18 @@ bash scripts/setup.sh
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
+echo "== build: node binary, wasm runtime and every test target"
+cargo build --workspace --all-targets
+
+echo "== tests (unit, runtime, end-to-end; the randomized model test runs MODEL_CASES, default 10,000)"
+cargo test --workspace
+
 echo "== clippy (default features)"
 cargo clippy --workspace --all-targets -- -D warnings
 
 echo "== clippy (runtime-benchmarks, try-runtime)"
-SKIP_WASM_BUILD=1 cargo clippy --workspace --all-targets --features runtime-benchmarks,try-runtime \
-	-- -D warnings
-
-echo "== tests (default features; the randomized model test runs MODEL_CASES, default 10,000)"
-cargo test --workspace
+SKIP_WASM_BUILD=1 cargo clippy --all-targets --features runtime-benchmarks,try-runtime \
+	-p session-keys-primitives -p pallet-session-keys -p session-keys-runtime -- -D warnings
 
 # The second pass adds the benchmark suite and the try-runtime paths; the model test already
 # ran its full count above, so here it runs a shorter count unless MODEL_CASES is set.

@@ -42,7 +42,8 @@ pub enum Subcommand {
 	/// Revert the chain to a previous state.
 	Revert(sc_cli::RevertCmd),
 
-	/// Runtime benchmarks (`benchmark pallet` needs `--features runtime-benchmarks`).
+	/// Runtime benchmarks: `benchmark pallet` (built with `--features runtime-benchmarks`).
+	#[cfg(feature = "runtime-benchmarks")]
 	#[command(subcommand)]
 	Benchmark(frame_benchmarking_cli::BenchmarkCmd),
 

@@ -1,0 +1,61 @@
+//! Scenario 5: `author_rotateKeysWithOwner` makes consensus keys with a proof for their owner;
+//! `session.set_keys(keys, proof)` accepts them from that owner only.
+
+use codec::{Decode, Encode};
+use pallet_session::Error;
+use serde::Deserialize;
+use session_keys_e2e::{account_of, Chain, Node};
+use session_keys_runtime::{Runtime, RuntimeCall, RuntimeError, SessionKeys};
+use sp_core::Bytes;
+use subxt::rpcs::rpc_params;
+use subxt_signer::sr25519::dev;
+
+/// `author_rotateKeysWithOwner`'s answer.
+#[derive(Deserialize, Debug)]
+struct GeneratedSessionKeys {
+	keys: Bytes,
+	proof: Option<Bytes>,
+}
+
+#[tokio::test]
+async fn rotated_keys_are_accepted_from_their_owner_only() {
+	let mut node = Node::dev("validator-keys").await;
+	let chain = Chain::connect(&mut node).await;
+	let alice = account_of(&dev::alice());
+
+	let generated: GeneratedSessionKeys = chain
+		.request("author_rotateKeysWithOwner", rpc_params![Bytes(alice.encode())])
+		.await
+		.expect("author_rotateKeysWithOwner answers");
+	let proof = generated.proof.expect("the runtime makes ownership proofs").to_vec();
+	let keys = SessionKeys::decode(&mut &generated.keys[..]).expect("the runtime's SessionKeys");
+	let in_keystore: bool = chain
+		.request("author_hasSessionKeys", rpc_params![generated.keys.clone()])
+		.await
+		.expect("author_hasSessionKeys answers");
+	assert!(in_keystore, "the node keeps the private keys");
+
+	// Bob submits Alice's keys and proof: the proof is for Alice, so it fails.
+	let set_keys = RuntimeCall::Session(pallet_session::Call::set_keys {
+		keys: keys.clone(),
+		proof: proof.clone(),
+	});
+	let failure = chain.submit(&dev::bob(), set_keys.clone()).await.expect_err("not Bob's keys");
+	println!("Bob: {failure:?}");
+	assert!(
+		matches!(failure.runtime_error(), Some(RuntimeError::Session(Error::InvalidProof))),
+		"InvalidProof, got {failure:?}"
+	);
+
+	// Alice submits them: accepted, and queued for the next session.
+	let included = chain.submit(&dev::alice(), set_keys).await.expect("Alice's keys");
+	println!("Alice: set_keys in block #{}", included.block_number);
+	let next_keys = pallet_session::NextKeys::<Runtime>::hashed_key_for(&alice);
+	let stored = chain
+		.legacy
+		.state_get_storage(&next_keys, Some(included.block_hash))
+		.await
+		.expect("RPC answers")
+		.expect("Alice has next keys");
+	assert_eq!(SessionKeys::decode(&mut &stored[..]).expect("SessionKeys"), keys);
+}
