@@ -6,6 +6,8 @@
 //! checks against the chain's metadata when it takes the call bytes, so the tests cannot drift
 //! from the runtime they run against.
 
+use std::future::Future;
+
 use codec::{Decode, Encode};
 use frame_system::{EventRecord, Phase};
 use serde::de::DeserializeOwned;
@@ -15,6 +17,7 @@ use session_keys_runtime::{
 use sp_core::H256;
 use sp_runtime::DispatchError;
 use subxt::{
+	config::SubstrateExtrinsicParamsBuilder,
 	rpcs::{client::RpcParams, RpcClient},
 	OnlineClient, SubstrateConfig,
 };
@@ -72,10 +75,15 @@ impl Chain {
 	/// Connects to `node`.
 	pub async fn connect(node: &mut Node) -> Chain {
 		let rpc = node.rpc_client().await;
+		Chain::from_rpc(rpc).await.unwrap_or_else(|e| panic!("{}: {e}", node.name()))
+	}
+
+	/// A client over an RPC connection.
+	pub async fn from_rpc(rpc: RpcClient) -> Result<Chain, String> {
 		let api = OnlineClient::<SubstrateConfig>::from_rpc_client(rpc.clone())
 			.await
-			.unwrap_or_else(|e| panic!("{}: subxt cannot connect: {e}", node.name()));
-		Chain { api, legacy: Rpc::new(rpc.clone()), rpc }
+			.map_err(|e| format!("subxt cannot connect: {e}"))?;
+		Ok(Chain { api, legacy: Rpc::new(rpc.clone()), rpc })
 	}
 
 	/// Calls a JSON-RPC method and deserializes its result.
@@ -89,39 +97,67 @@ impl Chain {
 
 	/// Signs `call` with `signer`, submits it, and waits until it is in a finalized block.
 	pub async fn submit(&self, signer: &Keypair, call: RuntimeCall) -> Result<Included, Failure> {
-		let submission = |e: &dyn std::fmt::Display| Failure::Submission(e.to_string());
+		self.send(signer, call).await?.await
+	}
+
+	/// Signs `call` with `signer` and submits it; once the pool has taken it, returns a future
+	/// that waits until it is in a finalized block. To keep several of one signer's
+	/// transactions in flight, give their nonces ([`Chain::send_with_nonce`]).
+	pub async fn send(
+		&self,
+		signer: &Keypair,
+		call: RuntimeCall,
+	) -> Result<impl Future<Output = Result<Included, Failure>> + Send + 'static, Failure> {
+		self.send_with_nonce(signer, call, None).await
+	}
+
+	/// [`Chain::send`] with the given nonce (`None`: the signer's nonce at the current best
+	/// block, which does not count the pool's transactions).
+	pub async fn send_with_nonce(
+		&self,
+		signer: &Keypair,
+		call: RuntimeCall,
+		nonce: Option<u64>,
+	) -> Result<impl Future<Output = Result<Included, Failure>> + Send + 'static, Failure> {
 		let at = self.api.at_current_block().await.map_err(|e| submission(&e))?;
 		let mut transactions = at.tx();
 		// subxt decodes the call bytes against the chain's metadata: a call the chain does not
 		// know is refused here.
 		let payload =
 			transactions.from_call_data_bytes(&call.encode()).map_err(|e| submission(&e))?;
+		let mut params = SubstrateExtrinsicParamsBuilder::<SubstrateConfig>::new();
+		if let Some(nonce) = nonce {
+			params = params.nonce(nonce);
+		}
 		let progress = transactions
-			.sign_and_submit_then_watch_default(&payload, signer)
+			.sign_and_submit_then_watch(&payload, signer, params.build())
 			.await
 			.map_err(|e| submission(&e))?;
-		let in_block = progress.wait_for_finalized().await.map_err(|e| submission(&e))?;
-		let block_hash = in_block.block_hash();
-		let extrinsic_events = in_block.fetch_events().await.map_err(|e| submission(&e))?;
-		let mut events = Vec::new();
-		for event in extrinsic_events.iter() {
-			let event = event.map_err(|e| submission(&e))?;
-			events.push(decode_record(event.bytes()).event);
-		}
-		let block_number = self.block_number(block_hash).await;
-		for event in &events {
-			if let RuntimeEvent::System(frame_system::Event::ExtrinsicFailed {
-				dispatch_error,
-				..
-			}) = event
-			{
-				return Err(Failure::Dispatch(
-					*dispatch_error,
-					RuntimeError::from_dispatch_error(*dispatch_error),
-				));
+		let legacy = self.legacy.clone();
+		Ok(async move {
+			let in_block = progress.wait_for_finalized().await.map_err(|e| submission(&e))?;
+			let block_hash = in_block.block_hash();
+			let extrinsic_events = in_block.fetch_events().await.map_err(|e| submission(&e))?;
+			let mut events = Vec::new();
+			for event in extrinsic_events.iter() {
+				let event = event.map_err(|e| submission(&e))?;
+				events.push(decode_record(event.bytes()).event);
 			}
-		}
-		Ok(Included { block_hash, block_number, events })
+			let block_number = block_number(&legacy, block_hash).await;
+			for event in &events {
+				if let RuntimeEvent::System(frame_system::Event::ExtrinsicFailed {
+					dispatch_error,
+					..
+				}) = event
+				{
+					return Err(Failure::Dispatch(
+						*dispatch_error,
+						RuntimeError::from_dispatch_error(*dispatch_error),
+					));
+				}
+			}
+			Ok(Included { block_hash, block_number, events })
+		})
 	}
 
 	/// All events of the block `hash`, with their phases.
@@ -139,9 +175,7 @@ impl Chain {
 
 	/// The number of the block `hash`.
 	pub async fn block_number(&self, hash: H256) -> BlockNumber {
-		let header = self.legacy.chain_get_header(Some(hash)).await.expect("RPC answers");
-		let number = header.expect("the block exists").number;
-		BlockNumber::try_from(number).expect("block numbers fit in u32")
+		block_number(&self.legacy, hash).await
 	}
 
 	/// The hash of the best block.
@@ -173,6 +207,12 @@ impl Chain {
 		}
 	}
 
+	/// `who`'s next nonce, counting the node's pool (`system_accountNextIndex`).
+	pub async fn next_nonce(&self, who: &AccountId) -> u64 {
+		let account = subxt::utils::AccountId32(who.clone().into());
+		self.legacy.system_account_next_index(&account).await.expect("RPC answers")
+	}
+
 	/// The genesis hash.
 	pub fn genesis_hash(&self) -> H256 {
 		self.api.genesis_hash()
@@ -190,6 +230,16 @@ impl Chain {
 			.map(|bytes| Decode::decode(&mut &bytes[..]).expect("AccountInfo decodes"))
 			.unwrap_or_default()
 	}
+}
+
+fn submission(error: &dyn std::fmt::Display) -> Failure {
+	Failure::Submission(error.to_string())
+}
+
+async fn block_number(rpc: &Rpc, hash: H256) -> BlockNumber {
+	let header = rpc.chain_get_header(Some(hash)).await.expect("RPC answers");
+	let number = header.expect("the block exists").number;
+	BlockNumber::try_from(number).expect("block numbers fit in u32")
 }
 
 fn decode_record(mut bytes: &[u8]) -> EventRecord<RuntimeEvent, H256> {

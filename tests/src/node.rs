@@ -74,7 +74,15 @@ impl Node {
 	/// Starts the node binary with `args` plus loopback ports, no telemetry, no Prometheus, no
 	/// mDNS. Does not wait.
 	pub fn spawn(name: &str, args: &[&str]) -> Node {
-		let mut node = Node {
+		let mut node = Node::new(name, args);
+		node.start();
+		node
+	}
+
+	/// A node with `args` and its own free loopback ports, not started yet: its ports are known
+	/// before it runs, so peers can name it as a bootnode.
+	pub fn new(name: &str, args: &[&str]) -> Node {
+		Node {
 			name: name.to_string(),
 			child: None,
 			args: args.iter().map(|arg| arg.to_string()).collect(),
@@ -85,9 +93,12 @@ impl Node {
 				std::process::id(),
 				free_port()
 			)),
-		};
-		node.start();
-		node
+		}
+	}
+
+	/// Adds arguments for every later start.
+	pub fn push_args(&mut self, args: impl IntoIterator<Item = String>) {
+		self.args.extend(args);
 	}
 
 	/// (Re)starts the process with the same arguments, ports and log file.
@@ -197,6 +208,11 @@ impl Node {
 			let _ = child.kill();
 		}
 		let _ = child.wait();
+	}
+
+	/// Whether the process has been started and not stopped or killed.
+	pub fn is_running(&self) -> bool {
+		self.child.is_some()
 	}
 
 	/// Kills the node with SIGKILL, as a crash would.

@@ -5,8 +5,10 @@ use serde::Deserialize;
 use session_keys_primitives::{
 	request_signing_payload, ChannelState, RequestHeader, SessionPublic,
 };
-use session_keys_runtime::{AccountId, Balance, BlockNumber, RuntimeCall};
-use sp_core::{crypto::Ss58Codec, sr25519, Bytes, Pair, H256};
+use session_keys_runtime::{AccountId, Balance, BlockNumber, RuntimeCall, SessionKeys};
+use sp_core::{
+	crypto::Ss58Codec, proof_of_possession::ProofOfPossessionGenerator, sr25519, Bytes, Pair, H256,
+};
 use subxt::rpcs::rpc_params;
 
 use crate::Chain;
@@ -19,6 +21,15 @@ pub struct GeneratedKey {
 	pub public: Bytes,
 	/// The ownership proof.
 	pub proof: Bytes,
+}
+
+/// `author_rotateKeysWithOwner`'s answer.
+#[derive(Deserialize, Debug)]
+pub struct GeneratedSessionKeys {
+	/// SCALE of the runtime's `SessionKeys`.
+	pub keys: Bytes,
+	/// The ownership proof for the owner named in the call.
+	pub proof: Option<Bytes>,
 }
 
 /// `sessionKeys_registration`'s answer.
@@ -112,6 +123,25 @@ impl Chain {
 			.expect("sessionKeys_registration answers")
 	}
 
+	/// `sessionKeys_registration(public, at)`: the registration in the state of block `at`.
+	pub async fn registration_at(&self, public: &SessionPublic, at: H256) -> Option<Registration> {
+		self.request("sessionKeys_registration", rpc_params![scale(public), at])
+			.await
+			.expect("sessionKeys_registration answers")
+	}
+
+	/// `author_rotateKeysWithOwner(owner)`: new consensus keys in the node's keystore and their
+	/// ownership proof for `owner`, ready for `session.set_keys`.
+	pub async fn rotate_keys_with_owner(&self, owner: &AccountId) -> (SessionKeys, Vec<u8>) {
+		let generated: GeneratedSessionKeys = self
+			.request("author_rotateKeysWithOwner", rpc_params![Bytes(owner.encode())])
+			.await
+			.expect("author_rotateKeysWithOwner answers");
+		let keys =
+			SessionKeys::decode(&mut &generated.keys[..]).expect("the runtime's SessionKeys");
+		(keys, generated.proof.expect("the runtime makes ownership proofs").to_vec())
+	}
+
 	/// `sessionKeys_retired(public)` at the best block.
 	pub async fn retired(&self, public: &SessionPublic) -> Option<Retired> {
 		self.request("sessionKeys_retired", rpc_params![scale(public)])
@@ -177,6 +207,11 @@ pub fn register_call(public: SessionPublic, proof: Vec<u8>, terms: &Terms) -> Ru
 /// key from the same seed.
 pub fn session_pair(seed: &str) -> sr25519::Pair {
 	sr25519::Pair::from_string(seed, None).expect("a valid seed")
+}
+
+/// An sr25519 key's ownership proof for `owner`, made client-side as the node's keystore would.
+pub fn ownership_proof(pair: &sr25519::Pair, owner: &AccountId) -> Vec<u8> {
+	pair.clone().generate_proof_of_possession(&owner.encode()).encode()
 }
 
 /// A channel state signed by `pair` for the chain with `genesis_hash`.

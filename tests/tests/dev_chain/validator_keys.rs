@@ -3,19 +3,11 @@
 
 use codec::{Decode, Encode};
 use pallet_session::Error;
-use serde::Deserialize;
 use session_keys_e2e::{account_of, Chain, Node};
 use session_keys_runtime::{Runtime, RuntimeCall, RuntimeError, SessionKeys};
 use sp_core::Bytes;
 use subxt::rpcs::rpc_params;
 use subxt_signer::sr25519::dev;
-
-/// `author_rotateKeysWithOwner`'s answer.
-#[derive(Deserialize, Debug)]
-struct GeneratedSessionKeys {
-	keys: Bytes,
-	proof: Option<Bytes>,
-}
 
 #[tokio::test]
 async fn rotated_keys_are_accepted_from_their_owner_only() {
@@ -23,14 +15,9 @@ async fn rotated_keys_are_accepted_from_their_owner_only() {
 	let chain = Chain::connect(&mut node).await;
 	let alice = account_of(&dev::alice());
 
-	let generated: GeneratedSessionKeys = chain
-		.request("author_rotateKeysWithOwner", rpc_params![Bytes(alice.encode())])
-		.await
-		.expect("author_rotateKeysWithOwner answers");
-	let proof = generated.proof.expect("the runtime makes ownership proofs").to_vec();
-	let keys = SessionKeys::decode(&mut &generated.keys[..]).expect("the runtime's SessionKeys");
+	let (keys, proof) = chain.rotate_keys_with_owner(&alice).await;
 	let in_keystore: bool = chain
-		.request("author_hasSessionKeys", rpc_params![generated.keys.clone()])
+		.request("author_hasSessionKeys", rpc_params![Bytes(keys.encode())])
 		.await
 		.expect("author_hasSessionKeys answers");
 	assert!(in_keystore, "the node keeps the private keys");
