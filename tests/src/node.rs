@@ -5,7 +5,7 @@ use std::{
 	fs::File,
 	io::{BufRead, BufReader},
 	net::TcpListener,
-	path::{Path, PathBuf},
+	path::PathBuf,
 	process::{Child, Command, Stdio},
 	time::{Duration, Instant},
 };
@@ -29,16 +29,18 @@ const LOG_TAIL: usize = 60;
 /// Legacy (`chain_*`, `system_*`) RPC methods for our chain.
 pub type Rpc = LegacyRpcMethods<RpcConfigFor<SubstrateConfig>>;
 
-/// The node binary: `SESSION_KEYS_NODE`, or `session-keys-node` next to the test's own
-/// `deps/` directory (the target profile directory cargo built both into).
+/// The node binary: `SESSION_KEYS_NODE`, or `session-keys-node` in the target profile directory
+/// cargo built the running binary into (test binaries live in its `deps/`).
 pub fn binary() -> PathBuf {
 	if let Some(path) = std::env::var_os("SESSION_KEYS_NODE") {
 		return path.into();
 	}
-	let exe = std::env::current_exe().expect("the test binary has a path");
-	let profile_dir =
-		exe.parent().and_then(Path::parent).expect("test binaries live in <target>/<profile>/deps");
-	profile_dir.join("session-keys-node")
+	let exe = std::env::current_exe().expect("the running binary has a path");
+	let mut dir = exe.parent().expect("binaries live in a directory");
+	if dir.ends_with("deps") {
+		dir = dir.parent().expect("deps/ lives in the profile directory");
+	}
+	dir.join("session-keys-node")
 }
 
 /// A port on 127.0.0.1 that nothing listens on right now.

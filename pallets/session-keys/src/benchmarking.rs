@@ -163,24 +163,32 @@ fn owner_near_cap<T: Config>() -> T::AccountId {
 	owner
 }
 
-fn register_worst<T: Config>(kind: CryptoKind) {
+/// The arguments of a worst-case `register`: the owner's index is one short of its bound, the
+/// description and scope are at their maximum, the key and proof are fresh.
+struct RegisterArgs<T: Config> {
+	owner: T::AccountId,
+	public: SessionPublic,
+	proof: ProofOf,
+	counterpart: AccountIdLookupOf<T>,
+	collateral: BalanceOf<T>,
+	description: DescriptionOf<T>,
+	scope: ScopeOf<T>,
+}
+
+fn register_worst<T: Config>(kind: CryptoKind) -> RegisterArgs<T> {
 	let owner = owner_near_cap::<T>();
 	let (public, proof) = new_key::<T>(kind, &owner);
 	let counterpart = T::Lookup::unlookup(account("counterpart", 0, SEED));
 	let (description, scope) = max_terms::<T>();
-	let collateral = collateral::<T>();
-	assert!(SessionKeys::<T>::register(
-		RawOrigin::Signed(owner.clone()).into(),
+	RegisterArgs {
+		owner,
 		public,
 		proof,
 		counterpart,
-		Some(T::MaxDuration::get()),
-		collateral,
-		collateral,
+		collateral: collateral::<T>(),
 		description,
 		scope,
-	)
-	.is_ok());
+	}
 }
 
 fn rotate_setup<T: Config>(
@@ -204,26 +212,56 @@ mod benchmarks {
 
 	#[benchmark]
 	fn register_sr25519() {
-		#[block]
-		{
-			register_worst::<T>(CryptoKind::Sr25519);
-		}
+		let a = register_worst::<T>(CryptoKind::Sr25519);
+		#[extrinsic_call]
+		register(
+			RawOrigin::Signed(a.owner),
+			a.public,
+			a.proof,
+			a.counterpart,
+			Some(T::MaxDuration::get()),
+			a.collateral,
+			a.collateral,
+			a.description,
+			a.scope,
+		);
+		assert!(Sessions::<T>::contains_key(a.public));
 	}
 
 	#[benchmark]
 	fn register_ed25519() {
-		#[block]
-		{
-			register_worst::<T>(CryptoKind::Ed25519);
-		}
+		let a = register_worst::<T>(CryptoKind::Ed25519);
+		#[extrinsic_call]
+		register(
+			RawOrigin::Signed(a.owner),
+			a.public,
+			a.proof,
+			a.counterpart,
+			Some(T::MaxDuration::get()),
+			a.collateral,
+			a.collateral,
+			a.description,
+			a.scope,
+		);
+		assert!(Sessions::<T>::contains_key(a.public));
 	}
 
 	#[benchmark]
 	fn register_ecdsa() {
-		#[block]
-		{
-			register_worst::<T>(CryptoKind::Ecdsa);
-		}
+		let a = register_worst::<T>(CryptoKind::Ecdsa);
+		#[extrinsic_call]
+		register(
+			RawOrigin::Signed(a.owner),
+			a.public,
+			a.proof,
+			a.counterpart,
+			Some(T::MaxDuration::get()),
+			a.collateral,
+			a.collateral,
+			a.description,
+			a.scope,
+		);
+		assert!(Sessions::<T>::contains_key(a.public));
 	}
 
 	#[benchmark]

@@ -6,17 +6,21 @@ use frame_support::traits::StorageInfo;
 
 use crate::*;
 
+pub mod session;
+
 frame_benchmarking::define_benchmarks!(
 	[frame_benchmarking, BaselineBench::<Runtime>]
 	[frame_system, SystemBench::<Runtime>]
 	[pallet_balances, Balances]
 	[pallet_timestamp, Timestamp]
 	[pallet_sudo, Sudo]
+	[pallet_session, SessionBench::<Runtime>]
 	[pallet_session_keys, Adjudicator]
 );
 
 use frame_benchmarking::baseline::Pallet as BaselineBench;
 use frame_system_benchmarking::Pallet as SystemBench;
+use session::Pallet as SessionBench;
 
 impl frame_benchmarking::baseline::Config for Runtime {}
 impl frame_system_benchmarking::Config for Runtime {}

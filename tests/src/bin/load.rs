@@ -1,0 +1,321 @@
+//! Load generator: how many `register` extrinsics the dev chain includes, against
+//! `balances.transfer_keep_alive` under the same load.
+//!
+//! ```sh
+//! cargo run --workspace --bin session-keys-load -- [COUNT] [ws://127.0.0.1:9944]   # COUNT: 8000
+//! ```
+//!
+//! Without a URL it starts its own dev node (`SESSION_KEYS_NODE`, or the node binary next to
+//! this one) on free loopback ports, with a pool large enough for both sets. It funds `COUNT / 32` owner
+//! accounts (an owner holds at most `MaxKeysPerOwner` = 32 keys), then pre-signs `COUNT`
+//! `register` extrinsics (fresh sr25519 keys, each with its ownership proof) and `COUNT`
+//! transfers from the same owners with the nonces that follow. Each set is submitted as fast as
+//! the pool takes it (`author_submitExtrinsic`, up to 64 requests in flight, retrying while the
+//! pool is full), and the blocks are scanned until every extrinsic of the set is included. It
+//! prints, for each set, the blocks it spanned, extrinsics per block and per second of chain
+//! time (block timestamps) and of wall time, and the ratio of register to transfer throughput.
+
+use std::{
+	collections::HashSet,
+	time::{Duration, Instant},
+};
+
+use codec::Encode;
+use session_keys_e2e::{
+	account_of,
+	session_keys::{ownership_proof, register_call, session_pair, Terms},
+	Chain, Node,
+};
+use session_keys_runtime::{
+	AccountId, BlockNumber, Nonce, Runtime, RuntimeCall, SignedPayload, TxExtension,
+	UncheckedExtrinsic, UNIT,
+};
+use sp_core::{sr25519, Pair, H256};
+use sp_runtime::generic::Era;
+use sp_runtime::traits::{BlakeTwo256, Hash};
+use subxt_signer::sr25519::dev;
+use tokio::task::JoinSet;
+
+/// Keys one owner may hold (the runtime's `MaxKeysPerOwner`).
+const KEYS_PER_OWNER: usize = 32;
+/// Submissions in flight at once.
+const IN_FLIGHT: usize = 64;
+/// How long one set may take to be included.
+const SET_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// What one set of extrinsics achieved.
+struct Throughput {
+	label: &'static str,
+	count: usize,
+	first_block: BlockNumber,
+	last_block: BlockNumber,
+	chain_seconds: f64,
+	wall_seconds: f64,
+}
+
+impl Throughput {
+	fn blocks(&self) -> u32 {
+		self.last_block - self.first_block + 1
+	}
+	fn per_block(&self) -> f64 {
+		self.count as f64 / f64::from(self.blocks())
+	}
+	fn per_chain_second(&self) -> f64 {
+		self.count as f64 / self.chain_seconds
+	}
+	fn per_wall_second(&self) -> f64 {
+		self.count as f64 / self.wall_seconds
+	}
+	fn print(&self) {
+		println!(
+			"{:<22} {:>6} extrinsics in blocks #{}..=#{} ({} blocks): {:>8.1} per block, {:>8.1} \
+			 per second of chain time ({:.1} s), {:>8.1} per second of wall time ({:.1} s)",
+			self.label,
+			self.count,
+			self.first_block,
+			self.last_block,
+			self.blocks(),
+			self.per_block(),
+			self.per_chain_second(),
+			self.chain_seconds,
+			self.per_wall_second(),
+			self.wall_seconds,
+		);
+	}
+}
+
+#[tokio::main]
+async fn main() {
+	let mut args = std::env::args().skip(1);
+	let count: usize = args.next().map(|n| n.parse().expect("COUNT is a number")).unwrap_or(8000);
+	let url = args.next();
+	let mut own_node = None;
+	let chain = match &url {
+		Some(url) => {
+			let rpc = subxt::rpcs::RpcClient::from_insecure_url(url).await.expect("RPC answers");
+			Chain::from_rpc(rpc).await.expect("subxt connects")
+		}
+		None => {
+			// A pool large enough for both sets: the load is limited by the chain, not the pool.
+			let node = own_node.insert(Node::spawn(
+				"load",
+				&["--dev", "--tmp", "--pool-limit", "100000", "--pool-kbytes", "2000000"],
+			));
+			node.wait_until_finalizing(1).await;
+			println!("started a dev node at {}", node.ws_url());
+			Chain::connect(node).await
+		}
+	};
+
+	let owners: Vec<sr25519::Pair> = (0..count.div_ceil(KEYS_PER_OWNER))
+		.map(|i| session_pair(&format!("//Load//owner//{i}")))
+		.collect();
+	fund(&chain, &owners).await;
+
+	// Pre-sign both sets: owner `i / 32` signs the `i`th register, then the `i`th transfer with
+	// the nonce after all of its registers.
+	let started = Instant::now();
+	let counterpart = account_of(&dev::bob());
+	let terms = Terms {
+		counterpart: counterpart.clone(),
+		duration: None,
+		spending_limit: UNIT,
+		collateral: UNIT,
+		scope: vec![],
+	};
+	let mut register_calls = Vec::with_capacity(count);
+	let mut transfer_calls = Vec::with_capacity(count);
+	for (j, owner) in owners.iter().enumerate() {
+		let account = AccountId::from(owner.public());
+		let nonce = Nonce::try_from(chain.next_nonce(&account).await).expect("small nonces");
+		let keys = (j * KEYS_PER_OWNER..count.min((j + 1) * KEYS_PER_OWNER)).collect::<Vec<_>>();
+		for (n, i) in keys.iter().enumerate() {
+			let pair =
+				sr25519::Pair::from_seed(&BlakeTwo256::hash(format!("load key {i}").as_bytes()).0);
+			let call =
+				register_call(pair.public().into(), ownership_proof(&pair, &account), &terms);
+			register_calls.push((owner, call, nonce + n as Nonce));
+		}
+		for n in 0..keys.len() {
+			let call = RuntimeCall::Balances(pallet_balances::Call::transfer_keep_alive {
+				dest: counterpart.clone().into(),
+				value: UNIT,
+			});
+			transfer_calls.push((owner, call, nonce + (keys.len() + n) as Nonce));
+		}
+	}
+	let registers = sign_all(&chain, register_calls).await;
+	let transfers = sign_all(&chain, transfer_calls).await;
+	println!(
+		"pre-signed {count} register and {count} transfer_keep_alive extrinsics from {} owners in \
+		 {:.1} s",
+		owners.len(),
+		started.elapsed().as_secs_f64()
+	);
+
+	let register = submit_and_count(&chain, "register", registers).await;
+	register.print();
+	let transfer = submit_and_count(&chain, "transfer_keep_alive", transfers).await;
+	transfer.print();
+	let ratio = register.per_chain_second() / transfer.per_chain_second();
+	println!(
+		"register / transfer_keep_alive throughput: {ratio:.2} (chain time; target >= 0.5), \
+		 {:.2} (wall time)",
+		register.per_wall_second() / transfer.per_wall_second()
+	);
+	drop(own_node);
+}
+
+/// Sends each owner enough for its keys' deposits and collateral and the transfers, from Alice,
+/// and waits until all are finalized.
+async fn fund(chain: &Chain, owners: &[sr25519::Pair]) {
+	let alice = dev::alice();
+	let mut nonce = chain.next_nonce(&account_of(&alice)).await;
+	let mut pending = JoinSet::new();
+	for owner in owners {
+		let call = RuntimeCall::Balances(pallet_balances::Call::transfer_keep_alive {
+			dest: AccountId::from(owner.public()).into(),
+			value: 1_000 * UNIT,
+		});
+		let finalized = chain.send_with_nonce(&alice, call, Some(nonce)).await.expect("pool");
+		nonce += 1;
+		pending.spawn(finalized);
+	}
+	while let Some(result) = pending.join_next().await {
+		result.expect("no panic").expect("funding is finalized");
+	}
+	println!("funded {} owners", owners.len());
+}
+
+/// Each `(signer, call, nonce)` signed, encoded, with its hash.
+///
+/// Signed natively with the runtime's own extrinsic types rather than through subxt, whose
+/// metadata-driven encoding costs tens of milliseconds per extrinsic in a debug build: the load
+/// generator pre-signs tens of thousands.
+async fn sign_all(
+	chain: &Chain,
+	calls: Vec<(&sr25519::Pair, RuntimeCall, Nonce)>,
+) -> Vec<(H256, Vec<u8>)> {
+	let genesis = chain.genesis_hash();
+	let version = chain.legacy.state_get_runtime_version(None).await.expect("RPC answers");
+	calls
+		.into_iter()
+		.map(|(signer, call, nonce)| {
+			// Immortal: the whole set is signed before any of it is submitted.
+			let extension: TxExtension = (
+				frame_system::CheckNonZeroSender::new(),
+				frame_system::CheckSpecVersion::new(),
+				frame_system::CheckTxVersion::new(),
+				frame_system::CheckGenesis::new(),
+				frame_system::CheckEra::from(Era::Immortal),
+				frame_system::CheckNonce::from(nonce),
+				frame_system::CheckWeight::new(),
+				pallet_transaction_payment::ChargeTransactionPayment::from(0),
+				frame_system::WeightReclaim::new(),
+			);
+			// What the extensions add to the signed payload: versions, genesis, era's block.
+			let implicit = (
+				(),
+				version.spec_version,
+				version.transaction_version,
+				genesis,
+				genesis,
+				(),
+				(),
+				(),
+				(),
+			);
+			let payload = SignedPayload::from_raw(call, extension, implicit);
+			let signature = payload.using_encoded(|bytes| signer.sign(bytes));
+			let (call, extension, _) = payload.deconstruct();
+			let sender = AccountId::from(signer.public());
+			let extrinsic =
+				UncheckedExtrinsic::new_signed(call, sender.into(), signature.into(), extension);
+			let encoded = extrinsic.encode();
+			(BlakeTwo256::hash(&encoded), encoded)
+		})
+		.collect()
+}
+
+/// Submits `extrinsics` as fast as the pool takes them and scans new blocks until all are
+/// included.
+async fn submit_and_count(
+	chain: &Chain,
+	label: &'static str,
+	extrinsics: Vec<(H256, Vec<u8>)>,
+) -> Throughput {
+	let count = extrinsics.len();
+	let mut waiting: HashSet<H256> = extrinsics.iter().map(|(hash, _)| *hash).collect();
+	let start_block = chain.block_number(chain.best_hash().await).await;
+	let started = Instant::now();
+
+	let mut in_flight = JoinSet::new();
+	for (_, encoded) in extrinsics {
+		if in_flight.len() >= IN_FLIGHT {
+			in_flight.join_next().await.expect("a task").expect("no panic");
+		}
+		let rpc = chain.legacy.clone();
+		in_flight.spawn(async move {
+			// The pool refuses while it is full; wait for blocks to drain it.
+			loop {
+				match rpc.author_submit_extrinsic(&encoded).await {
+					Ok(_) => return,
+					Err(e)
+						if e.to_string().contains("Immediately Dropped")
+							|| e.to_string().contains("limit") =>
+					{
+						tokio::time::sleep(Duration::from_millis(200)).await
+					}
+					Err(e) => panic!("the pool refused an extrinsic: {e}"),
+				}
+			}
+		});
+	}
+	while let Some(done) = in_flight.join_next().await {
+		done.expect("no panic");
+	}
+	let submitted = started.elapsed();
+
+	// Scan each new block for the set's extrinsics.
+	let mut next = start_block + 1;
+	let (mut first_block, mut last_block) = (None, start_block);
+	while !waiting.is_empty() {
+		assert!(started.elapsed() < SET_TIMEOUT, "{label}: {} not included", waiting.len());
+		let best = chain.block_number(chain.best_hash().await).await;
+		if next > best {
+			tokio::time::sleep(Duration::from_millis(200)).await;
+			continue;
+		}
+		let hash = chain.block_hash(next).await;
+		let block = chain.legacy.chain_get_block(Some(hash)).await.expect("RPC answers");
+		let extrinsics = block.expect("the block exists").block.extrinsics;
+		let found =
+			extrinsics.iter().filter(|xt| waiting.remove(&BlakeTwo256::hash(&xt.0))).count();
+		if found > 0 {
+			first_block.get_or_insert(next);
+			last_block = next;
+		}
+		next += 1;
+	}
+	let wall = started.elapsed();
+	let first_block = first_block.expect("at least one block");
+	let chain_ms = timestamp(chain, last_block).await - timestamp(chain, first_block - 1).await;
+	println!(
+		"{label}: all {count} submitted in {:.1} s, included by #{last_block}",
+		submitted.as_secs_f64()
+	);
+	Throughput {
+		label,
+		count,
+		first_block,
+		last_block,
+		chain_seconds: chain_ms as f64 / 1000.0,
+		wall_seconds: wall.as_secs_f64(),
+	}
+}
+
+/// The timestamp (ms) of block `number`.
+async fn timestamp(chain: &Chain, number: BlockNumber) -> u64 {
+	let key = pallet_timestamp::Now::<Runtime>::hashed_key();
+	chain.storage(&key, chain.block_hash(number).await).await.expect("every block has a time")
+}
