@@ -125,7 +125,7 @@ fn ten_thousand_keys_due_in_one_block_settle_within_the_bound_and_the_block_limi
 		}
 		println!("{KEYS} keys settled in {blocks} blocks (bound {bound})");
 
-		assert!(keys.iter().all(|key| pallet_session_keys::Retired::<Runtime>::contains_key(key)));
+		assert!(keys.iter().all(pallet_session_keys::Retired::<Runtime>::contains_key));
 		assert_eq!(pallet_session_keys::Sessions::<Runtime>::iter().count(), 0);
 		assert_eq!(
 			Balances::free_balance(&counterpart) - counterpart_before,
