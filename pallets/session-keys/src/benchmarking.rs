@@ -348,7 +348,7 @@ mod benchmarks {
 		let (owner, public) = session_in_use::<T>(CryptoKind::Sr25519);
 		// Collateral falls below what the checkpoint owes plus its margin, outside this pallet.
 		let shortfall = collateral::<T>() / 4u32.into();
-		T::Currency::release(&HoldReason::Collateral.into(), &owner, shortfall, Precision::Exact)
+		T::Currency::release(&HoldReason::Session.into(), &owner, shortfall, Precision::Exact)
 			.expect("held");
 		Sessions::<T>::mutate(public, |s| {
 			let s = s.as_mut().expect("live");

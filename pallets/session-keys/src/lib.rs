@@ -156,12 +156,11 @@ pub mod pallet {
 	/// Why this pallet holds funds.
 	#[pallet::composite_enum]
 	pub enum HoldReason {
-		/// Collateral posted for a session.
+		/// A session's collateral and its storage deposit, held together from the owner for the
+		/// session's life; the session record keeps the two amounts apart. One hold per
+		/// registration instead of two halves the cost of holding and releasing.
 		#[codec(index = 0)]
-		Collateral,
-		/// Storage deposit for a session's registration.
-		#[codec(index = 1)]
-		SessionDeposit,
+		Session,
 	}
 
 	/// Live sessions by key.
@@ -419,9 +418,8 @@ pub mod pallet {
 				.map_err(|_| Error::<T>::TooManyKeys)?;
 
 			let deposit = Self::deposit_for(&description, &scope);
-			T::Currency::hold(&HoldReason::SessionDeposit.into(), &owner, deposit)
-				.map_err(|_| Error::<T>::InsufficientBalance)?;
-			T::Currency::hold(&HoldReason::Collateral.into(), &owner, collateral)
+			let held = collateral.checked_add(&deposit).ok_or(Error::<T>::InsufficientBalance)?;
+			T::Currency::hold(&HoldReason::Session.into(), &owner, held)
 				.map_err(|_| Error::<T>::InsufficientBalance)?;
 
 			let now = frame_system::Pallet::<T>::block_number();
@@ -665,7 +663,7 @@ pub mod pallet {
 			let mut session = Self::owned_session(&public, &owner)?;
 			let now = frame_system::Pallet::<T>::block_number();
 			ensure!(session.expires_at > now, Error::<T>::Expired);
-			T::Currency::hold(&HoldReason::Collateral.into(), &owner, amount)
+			T::Currency::hold(&HoldReason::Session.into(), &owner, amount)
 				.map_err(|_| Error::<T>::InsufficientBalance)?;
 			session.collateral.saturating_accrue(amount);
 			let collateral = session.collateral;
@@ -902,9 +900,10 @@ pub mod pallet {
 			let owed = session.state.owed.min(session.collateral);
 			let paid = Self::pay_counterpart(&session, owed);
 			let rest = session.collateral.saturating_sub(paid);
-			let collateral = Self::release(HoldReason::Collateral, &session.owner, rest);
-			let deposit =
-				Self::release(HoldReason::SessionDeposit, &session.owner, session.deposit);
+			let released = Self::release(&session.owner, rest.saturating_add(session.deposit));
+			// Only a defensive shortfall makes these differ from `rest` and `deposit`.
+			let deposit = released.min(session.deposit);
+			let collateral = released.saturating_sub(deposit);
 			Self::retire(public, &session, reason, ended_at, paid, collateral, deposit);
 		}
 
@@ -916,7 +915,7 @@ pub mod pallet {
 				return amount;
 			}
 			T::Currency::transfer_on_hold(
-				&HoldReason::Collateral.into(),
+				&HoldReason::Session.into(),
 				&session.owner,
 				&session.counterpart,
 				amount,
@@ -927,11 +926,17 @@ pub mod pallet {
 			.unwrap_or_else(|_| Zero::zero())
 		}
 
-		fn release(reason: HoldReason, who: &T::AccountId, amount: BalanceOf<T>) -> BalanceOf<T> {
+		/// Releases `amount` of the owner's session hold; returns what was released.
+		fn release(who: &T::AccountId, amount: BalanceOf<T>) -> BalanceOf<T> {
 			if amount.is_zero() {
 				return amount;
 			}
-			match T::Currency::release(&reason.into(), who, amount, Precision::BestEffort) {
+			match T::Currency::release(
+				&HoldReason::Session.into(),
+				who,
+				amount,
+				Precision::BestEffort,
+			) {
 				Ok(released) => {
 					if released != amount {
 						defensive!("released less than the session held");

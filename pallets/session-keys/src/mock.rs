@@ -222,9 +222,9 @@ pub fn register_with(
 	public
 }
 
-/// What the pallet holds from `who` for `reason`.
-pub fn held(reason: crate::HoldReason, who: AccountId) -> Balance {
-	Balances::balance_on_hold(&reason.into(), &who)
+/// What the pallet holds from `who`: collateral and deposits of its live sessions.
+pub fn held(who: AccountId) -> Balance {
+	Balances::balance_on_hold(&crate::HoldReason::Session.into(), &who)
 }
 
 /// The deposit of a registration with no description and no scope.

@@ -1,7 +1,7 @@
 //! The pallet's invariants, checked by `try_state` and after every test step.
 //!
-//! 1. What the pallet holds from each owner (with a live or retired key), per hold reason, equals
-//!    the sum of that owner's live sessions' collateral and deposits.
+//! 1. What the pallet holds from each owner (with a live or retired key) equals the sum of that
+//!    owner's live sessions' collateral and deposits.
 //! 2. A key is in at most one record, live or retired; the owner index lists exactly the live
 //!    keys, within `MaxKeysPerOwner`.
 //! 3. Every live key is queued at its expiry block, every queue entry is a live key, and a live
@@ -27,8 +27,7 @@ impl<T: Config> Pallet<T> {
 	pub fn do_try_state(now: BlockNumberFor<T>) -> Result<(), TryRuntimeError> {
 		let backlog_from =
 			ExpiryAgenda::<T>::get(now.saturating_add(One::one())).and_then(|mark| mark.carry_from);
-		let mut owed_holds: BTreeMap<T::AccountId, (BalanceOf<T>, BalanceOf<T>, u32)> =
-			BTreeMap::new();
+		let mut owed_holds: BTreeMap<T::AccountId, (BalanceOf<T>, u32)> = BTreeMap::new();
 
 		for (public, session) in Sessions::<T>::iter() {
 			ensure!(!Retired::<T>::contains_key(public), "a key is both live and retired");
@@ -52,31 +51,25 @@ impl<T: Config> Pallet<T> {
 					"an expired key is live outside the carried-over backlog"
 				);
 			}
-			let entry =
-				owed_holds.entry(session.owner.clone()).or_insert((Zero::zero(), Zero::zero(), 0));
-			entry.0.saturating_accrue(session.collateral);
-			entry.1.saturating_accrue(session.deposit);
-			entry.2 += 1;
+			let entry = owed_holds.entry(session.owner.clone()).or_insert((Zero::zero(), 0));
+			entry.0.saturating_accrue(session.collateral.saturating_add(session.deposit));
+			entry.1 += 1;
 		}
 
 		for (owner, keys) in OwnerSessions::<T>::iter() {
-			let live = owed_holds.get(&owner).map_or(0, |(_, _, count)| *count);
+			let live = owed_holds.get(&owner).map_or(0, |(_, count)| *count);
 			ensure!(keys.len() as u32 == live, "an owner's index lists keys that are not live");
 		}
 
 		// Owners whose sessions all ended must have nothing left on hold.
 		for (_, record) in Retired::<T>::iter() {
-			owed_holds.entry(record.owner).or_insert((Zero::zero(), Zero::zero(), 0));
+			owed_holds.entry(record.owner).or_insert((Zero::zero(), 0));
 		}
 
-		for (owner, (collateral, deposit, _)) in owed_holds {
+		for (owner, (held, _)) in owed_holds {
 			ensure!(
-				T::Currency::balance_on_hold(&HoldReason::Collateral.into(), &owner) == collateral,
-				"held collateral differs from the owner's live collateral"
-			);
-			ensure!(
-				T::Currency::balance_on_hold(&HoldReason::SessionDeposit.into(), &owner) == deposit,
-				"held deposit differs from the owner's live deposits"
+				T::Currency::balance_on_hold(&HoldReason::Session.into(), &owner) == held,
+				"held funds differ from the owner's live collateral and deposits"
 			);
 		}
 

@@ -316,7 +316,7 @@ fn counterpart_liquidates_a_session_whose_collateral_fell_short() {
 		assert_ok!(checkpoint(public, s, sign_state(&pair, s)));
 		// Collateral shrinks outside the checkpoint path (e.g. a governance intervention).
 		Balances::release(
-			&HoldReason::Collateral.into(),
+			&HoldReason::Session.into(),
 			&ALICE,
 			100,
 			frame_support::traits::tokens::Precision::Exact,
@@ -386,7 +386,7 @@ fn settles_on(end: impl FnOnce(SessionPublic), reason: EndReason) {
 		)));
 		assert_eq!(Balances::balance(&ALICE), INITIAL_BALANCE - 70);
 		assert_eq!(Balances::balance(&CLEARING), INITIAL_BALANCE + 70);
-		assert_eq!(held(HoldReason::Collateral, ALICE), 0);
+		assert_eq!(held(ALICE), 0);
 		assert_eq!(Retired::<Test>::get(public).unwrap().owed, 70);
 		assert_eq!(Balances::total_issuance(), issuance, "no unit created or lost");
 	});
@@ -444,7 +444,7 @@ fn top_up_adds_held_collateral() {
 		let (_, public) = open(100);
 		assert_ok!(SessionKeys::top_up(RuntimeOrigin::signed(ALICE), public, 50));
 		assert_eq!(last_event(), Event::CollateralToppedUp { public, collateral: 150 });
-		assert_eq!(held(HoldReason::Collateral, ALICE), 150);
+		assert_eq!(held(ALICE), 150 + empty_deposit());
 		assert_noop!(
 			SessionKeys::top_up(RuntimeOrigin::signed(ALICE), public, 0),
 			Error::<Test>::ZeroAmount

@@ -27,7 +27,7 @@ fn key_ends_in_its_expiry_block_and_releases_holds() {
 			}
 		);
 		assert!(!Sessions::<Test>::contains_key(public));
-		assert_eq!(held(HoldReason::Collateral, ALICE), 0);
+		assert_eq!(held(ALICE), 0);
 		assert_eq!(Balances::balance(&ALICE), INITIAL_BALANCE);
 		assert!(SessionKeys::keys_of(&ALICE).is_empty());
 	});

@@ -45,7 +45,7 @@ fn try_state_catches_an_unaccounted_hold() {
 	ExtBuilder::default().build().execute_with(|| {
 		register_with(ALICE, 1, None, 100);
 		check_invariants();
-		Balances::hold(&HoldReason::Collateral.into(), &ALICE, 1).unwrap();
+		Balances::hold(&HoldReason::Session.into(), &ALICE, 1).unwrap();
 		assert!(SessionKeys::do_try_state(1).is_err());
 	});
 }
@@ -56,7 +56,7 @@ fn try_state_catches_a_hold_left_after_the_last_session() {
 		let public = register_key(ALICE, 1);
 		frame_support::assert_ok!(SessionKeys::revoke(RuntimeOrigin::signed(ALICE), public));
 		check_invariants();
-		Balances::hold(&HoldReason::SessionDeposit.into(), &ALICE, 1).unwrap();
+		Balances::hold(&HoldReason::Session.into(), &ALICE, 1).unwrap();
 		assert!(SessionKeys::do_try_state(1).is_err());
 	});
 }

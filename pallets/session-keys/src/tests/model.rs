@@ -495,13 +495,9 @@ fn agree(model: &Model, issuance: Balance) {
 		assert_eq!(retired.as_ref(), model.retired.get(&key), "retired record of key {key}");
 	}
 	for (who, account) in &model.accounts {
-		let actual = Account {
-			free: Balances::balance(who),
-			collateral: held(crate::HoldReason::Collateral, *who),
-			deposit: held(crate::HoldReason::SessionDeposit, *who),
-		};
-		assert_eq!(&actual, account, "balances of account {who}");
-		assert_eq!(Balances::total_balance_on_hold(who), account.collateral + account.deposit);
+		assert_eq!(Balances::balance(who), account.free, "free balance of account {who}");
+		assert_eq!(held(*who), account.collateral + account.deposit, "held from account {who}");
+		assert_eq!(Balances::total_balance_on_hold(who), held(*who), "held for another reason");
 	}
 	assert_eq!(Balances::total_issuance(), issuance, "no unit created or lost");
 	check_invariants();

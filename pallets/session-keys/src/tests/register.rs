@@ -73,8 +73,7 @@ fn registers_sr25519_key_with_exact_event_and_holds() {
 				state: Default::default(),
 			})
 		);
-		assert_eq!(held(HoldReason::Collateral, ALICE), 300);
-		assert_eq!(held(HoldReason::SessionDeposit, ALICE), deposit);
+		assert_eq!(held(ALICE), 300 + deposit);
 		assert_eq!(Balances::balance(&ALICE), INITIAL_BALANCE - 300 - deposit);
 		assert_eq!(SessionKeys::keys_of(&ALICE), vec![public]);
 		assert!(ExpiryQueue::<Test>::contains_key(51, public));
@@ -395,7 +394,7 @@ fn deposit_grows_with_description_and_scope() {
 			Default::default()
 		));
 		// 32 bytes + 1 length byte for the description, 1 length byte for the empty scope.
-		assert_eq!(held(HoldReason::SessionDeposit, ALICE), DEPOSIT_BASE + 34);
+		assert_eq!(held(ALICE), DEPOSIT_BASE + 34);
 	});
 }
 

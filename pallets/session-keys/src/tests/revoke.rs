@@ -41,8 +41,7 @@ fn revoke_ends_the_key_at_once_and_releases_holds() {
 				owed: 0,
 			})
 		);
-		assert_eq!(held(HoldReason::Collateral, ALICE), 0);
-		assert_eq!(held(HoldReason::SessionDeposit, ALICE), 0);
+		assert_eq!(held(ALICE), 0);
 		assert_eq!(Balances::balance(&ALICE), INITIAL_BALANCE);
 		// Invalid from the revocation block on; its past stays attributable.
 		assert!(!SessionKeys::is_valid_at(&public, 7));

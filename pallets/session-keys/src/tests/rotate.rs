@@ -28,7 +28,7 @@ fn rotate_replaces_the_key_and_keeps_the_terms() {
 		assert!(!ExpiryQueue::<Test>::contains_key(41, old));
 		assert!(ExpiryQueue::<Test>::contains_key(50, new));
 		// The deposit moved with the terms: still held once.
-		assert_eq!(held(HoldReason::SessionDeposit, ALICE), before.deposit);
+		assert_eq!(held(ALICE), before.collateral + before.deposit);
 		assert_eq!(Retired::<Test>::get(old).unwrap().reason, EndReason::Rotated);
 		// Signatures of the old key stay attributable to its validity window.
 		assert!(SessionKeys::is_valid_at(&old, 9));
