@@ -224,11 +224,13 @@ impl Chain {
 		who: &AccountId,
 	) -> frame_system::AccountInfo<Nonce, pallet_balances::AccountData<Balance>> {
 		let key = frame_system::Account::<Runtime>::hashed_key_for(who);
-		let best = self.best_hash().await;
-		let value = self.legacy.state_get_storage(&key, Some(best)).await.expect("RPC answers");
-		value
-			.map(|bytes| Decode::decode(&mut &bytes[..]).expect("AccountInfo decodes"))
-			.unwrap_or_default()
+		self.storage(&key, self.best_hash().await).await.unwrap_or_default()
+	}
+
+	/// The value under a raw storage `key` at block `hash`, decoded.
+	pub async fn storage<T: Decode>(&self, key: &[u8], hash: H256) -> Option<T> {
+		let bytes = self.legacy.state_get_storage(key, Some(hash)).await.expect("RPC answers")?;
+		Some(T::decode(&mut &bytes[..]).expect("the stored value decodes"))
 	}
 }
 

@@ -219,12 +219,6 @@ impl Chain {
 		self.storage(&key, hash).await.unwrap_or_default()
 	}
 
-	/// The value under a raw storage `key` at block `hash`, decoded.
-	pub async fn storage<T: Decode>(&self, key: &[u8], hash: H256) -> Option<T> {
-		let bytes = self.legacy.state_get_storage(key, Some(hash)).await.expect("RPC answers")?;
-		Some(T::decode(&mut &bytes[..]).expect("the stored value decodes"))
-	}
-
 	/// Who authored the block `hash`.
 	pub async fn authorship(&self, hash: H256) -> Authorship {
 		let header = self.header(hash).await;

@@ -6,14 +6,14 @@
 use codec::Encode;
 use frame_support::{genesis_builder_helper::build_state, traits::Get};
 use session_keys_runtime::{
-	AccountId, Executive, Header, RuntimeCall, RuntimeGenesisConfig, SignedPayload, System,
-	TxExtension, UncheckedExtrinsic,
+	immortal_tx_extension, AccountId, Executive, Header, RuntimeCall, RuntimeGenesisConfig,
+	SignedPayload, System, UncheckedExtrinsic,
 };
 use sp_core::H256;
 use sp_keyring::Sr25519Keyring;
 use sp_keystore::{testing::MemoryKeystore, KeystoreExt};
 use sp_runtime::{
-	generic::Era, traits::Header as HeaderT, ApplyExtrinsicResult, BuildStorage, Digest, DigestItem,
+	traits::Header as HeaderT, ApplyExtrinsicResult, BuildStorage, Digest, DigestItem,
 };
 
 /// Applies a genesis preset (a JSON patch) onto the default config, as a node's chain spec does.
@@ -87,17 +87,7 @@ pub fn run_to_block(number: u32) {
 /// Signs `call` as `signer` with the runtime's transaction extensions and applies it.
 pub fn apply_signed(signer: Sr25519Keyring, call: RuntimeCall) -> ApplyExtrinsicResult {
 	let nonce = System::account_nonce(signer.to_account_id());
-	let extension: TxExtension = (
-		frame_system::CheckNonZeroSender::new(),
-		frame_system::CheckSpecVersion::new(),
-		frame_system::CheckTxVersion::new(),
-		frame_system::CheckGenesis::new(),
-		frame_system::CheckEra::from(Era::Immortal),
-		frame_system::CheckNonce::from(nonce),
-		frame_system::CheckWeight::new(),
-		pallet_transaction_payment::ChargeTransactionPayment::from(0),
-		frame_system::WeightReclaim::new(),
-	);
+	let extension = immortal_tx_extension(nonce);
 	let payload = SignedPayload::new(call.clone(), extension.clone()).expect("payload builds");
 	let signature = payload.using_encoded(|bytes| signer.sign(bytes));
 	let xt = UncheckedExtrinsic::new_signed(

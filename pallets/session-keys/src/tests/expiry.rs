@@ -2,7 +2,7 @@
 //! nothing is due.
 
 use super::*;
-use crate::{EndReason, ExpiryAgenda, HoldReason, Sessions, WeightInfo};
+use crate::{EndReason, ExpiryAgenda, Sessions, WeightInfo};
 use frame_support::traits::{fungible::Inspect, Hooks};
 
 #[test]

@@ -1,7 +1,7 @@
 //! `register`: proofs, never-reuse, limits and holds.
 
 use super::*;
-use crate::{Error, ExpiryQueue, HoldReason, OwnerSessions, Session, Sessions};
+use crate::{Error, ExpiryQueue, OwnerSessions, Session, Sessions};
 use codec::Encode;
 use frame_support::{assert_noop, assert_ok, traits::fungible::Inspect, BoundedVec};
 use sp_core::{crypto::Pair, proof_of_possession::ProofOfPossessionGenerator};

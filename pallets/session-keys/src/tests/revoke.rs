@@ -1,9 +1,7 @@
 //! `revoke` and `revoke_all`: immediate endings that release every hold.
 
 use super::*;
-use crate::{
-	EndReason, Error, ExpiryQueue, HoldReason, OwnerSessions, Retired, RetiredSession, Sessions,
-};
+use crate::{EndReason, Error, ExpiryQueue, OwnerSessions, Retired, RetiredSession, Sessions};
 use frame_support::{assert_noop, assert_ok, dispatch::Pays, traits::fungible::Inspect};
 use sp_runtime::DispatchError;
 

@@ -1,7 +1,7 @@
 //! `rotate`: a new key carries the terms, only while nothing is at stake.
 
 use super::*;
-use crate::{EndReason, Error, ExpiryQueue, HoldReason, Retired, Sessions};
+use crate::{EndReason, Error, ExpiryQueue, Retired, Sessions};
 use frame_support::{assert_noop, assert_ok};
 use sp_core::crypto::Pair;
 use sp_runtime::DispatchError;
