@@ -70,15 +70,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	/// Storage: `Adjudicator::ExpiryAgenda` (r:1 w:1)
 	/// Proof: `Adjudicator::ExpiryAgenda` (`max_values`: None, `max_size`: Some(17), added: 2492, mode: `MaxEncodedLen`)
 	/// Storage: `Adjudicator::ExpiryQueue` (r:0 w:1)
 	/// Proof: `Adjudicator::ExpiryQueue` (`max_values`: None, `max_size`: Some(62), added: 2537, mode: `MaxEncodedLen`)
 	fn register_sr25519() -> Weight {
-		// Proof size: measured `1874`, estimated `4866` bytes.
-		// Minimum execution time: 192_566_000 picoseconds.
-		Weight::from_parts(202_901_000, 4866)
+		// Proof size: measured `1853`, estimated `4866` bytes.
+		// Minimum execution time: 148_590_000 picoseconds.
+		Weight::from_parts(157_163_000, 4866)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
@@ -91,15 +91,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	/// Storage: `Adjudicator::ExpiryAgenda` (r:1 w:1)
 	/// Proof: `Adjudicator::ExpiryAgenda` (`max_values`: None, `max_size`: Some(17), added: 2492, mode: `MaxEncodedLen`)
 	/// Storage: `Adjudicator::ExpiryQueue` (r:0 w:1)
 	/// Proof: `Adjudicator::ExpiryQueue` (`max_values`: None, `max_size`: Some(62), added: 2537, mode: `MaxEncodedLen`)
 	fn register_ed25519() -> Weight {
-		// Proof size: measured `1906`, estimated `4866` bytes.
-		// Minimum execution time: 192_315_000 picoseconds.
-		Weight::from_parts(201_609_000, 4866)
+		// Proof size: measured `1814`, estimated `4866` bytes.
+		// Minimum execution time: 148_730_000 picoseconds.
+		Weight::from_parts(163_583_000, 4866)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
@@ -112,15 +112,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	/// Storage: `Adjudicator::ExpiryAgenda` (r:1 w:1)
 	/// Proof: `Adjudicator::ExpiryAgenda` (`max_values`: None, `max_size`: Some(17), added: 2492, mode: `MaxEncodedLen`)
 	/// Storage: `Adjudicator::ExpiryQueue` (r:0 w:1)
 	/// Proof: `Adjudicator::ExpiryQueue` (`max_values`: None, `max_size`: Some(62), added: 2537, mode: `MaxEncodedLen`)
 	fn register_ecdsa() -> Weight {
-		// Proof size: measured `1873`, estimated `4866` bytes.
-		// Minimum execution time: 200_958_000 picoseconds.
-		Weight::from_parts(208_389_000, 4866)
+		// Proof size: measured `1847`, estimated `4866` bytes.
+		// Minimum execution time: 159_396_000 picoseconds.
+		Weight::from_parts(179_726_000, 4866)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
@@ -132,8 +132,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Adjudicator::ExpiryQueue` (`max_values`: None, `max_size`: Some(62), added: 2537, mode: `MaxEncodedLen`)
 	fn renew() -> Weight {
 		// Proof size: measured `2037`, estimated `4866` bytes.
-		// Minimum execution time: 47_640_000 picoseconds.
-		Weight::from_parts(51_467_000, 4866)
+		// Minimum execution time: 46_309_000 picoseconds.
+		Weight::from_parts(51_166_000, 4866)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -144,15 +144,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	/// Storage: `Adjudicator::ExpiryQueue` (r:0 w:1)
 	/// Proof: `Adjudicator::ExpiryQueue` (`max_values`: None, `max_size`: Some(62), added: 2537, mode: `MaxEncodedLen`)
 	/// Storage: `Adjudicator::Retired` (r:0 w:1)
 	/// Proof: `Adjudicator::Retired` (`max_values`: None, `max_size`: Some(147), added: 2622, mode: `MaxEncodedLen`)
 	fn revoke() -> Weight {
-		// Proof size: measured `3281`, estimated `4866` bytes.
-		// Minimum execution time: 126_578_000 picoseconds.
-		Weight::from_parts(136_632_000, 4866)
+		// Proof size: measured `3326`, estimated `4866` bytes.
+		// Minimum execution time: 94_330_000 picoseconds.
+		Weight::from_parts(108_561_000, 4866)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
@@ -163,18 +163,18 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	/// Storage: `Adjudicator::ExpiryQueue` (r:0 w:32)
 	/// Proof: `Adjudicator::ExpiryQueue` (`max_values`: None, `max_size`: Some(62), added: 2537, mode: `MaxEncodedLen`)
 	/// Storage: `Adjudicator::Retired` (r:0 w:32)
 	/// Proof: `Adjudicator::Retired` (`max_values`: None, `max_size`: Some(147), added: 2622, mode: `MaxEncodedLen`)
 	/// The range of component `k` is `[1, 32]`.
 	fn revoke_all(k: u32, ) -> Weight {
-		// Proof size: measured `1665 + k * (120 ±0)`, estimated `4602 + k * (3876 ±0)` bytes.
-		// Minimum execution time: 105_176_000 picoseconds.
-		Weight::from_parts(26_183_257, 4602)
-			// Standard error: 155_733
-			.saturating_add(Weight::from_parts(89_313_105, 0).saturating_mul(k.into()))
+		// Proof size: measured `1645 + k * (120 ±0)`, estimated `4602 + k * (3876 ±0)` bytes.
+		// Minimum execution time: 69_983_000 picoseconds.
+		Weight::from_parts(59_669_720, 4602)
+			// Standard error: 148_064
+			.saturating_add(Weight::from_parts(50_963_582, 0).saturating_mul(k.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(k.into())))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
@@ -188,7 +188,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Adjudicator::OwnerSessions` (r:1 w:1)
 	/// Proof: `Adjudicator::OwnerSessions` (`max_values`: None, `max_size`: Some(1137), added: 3612, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:2 w:2)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Adjudicator::ExpiryQueue` (r:0 w:1)
@@ -196,9 +196,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Adjudicator::Retired` (r:0 w:1)
 	/// Proof: `Adjudicator::Retired` (`max_values`: None, `max_size`: Some(147), added: 2622, mode: `MaxEncodedLen`)
 	fn checkpoint_sr25519() -> Weight {
-		// Proof size: measured `3411`, estimated `6196` bytes.
-		// Minimum execution time: 191_675_000 picoseconds.
-		Weight::from_parts(198_064_000, 6196)
+		// Proof size: measured `3391`, estimated `6196` bytes.
+		// Minimum execution time: 190_133_000 picoseconds.
+		Weight::from_parts(196_542_000, 6196)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
@@ -209,7 +209,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Adjudicator::OwnerSessions` (r:1 w:1)
 	/// Proof: `Adjudicator::OwnerSessions` (`max_values`: None, `max_size`: Some(1137), added: 3612, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:2 w:2)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Adjudicator::ExpiryQueue` (r:0 w:1)
@@ -217,9 +217,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Adjudicator::Retired` (r:0 w:1)
 	/// Proof: `Adjudicator::Retired` (`max_values`: None, `max_size`: Some(147), added: 2622, mode: `MaxEncodedLen`)
 	fn checkpoint_ed25519() -> Weight {
-		// Proof size: measured `3374`, estimated `6196` bytes.
-		// Minimum execution time: 191_094_000 picoseconds.
-		Weight::from_parts(197_513_000, 6196)
+		// Proof size: measured `3354`, estimated `6196` bytes.
+		// Minimum execution time: 187_888_000 picoseconds.
+		Weight::from_parts(195_580_000, 6196)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
@@ -230,7 +230,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Adjudicator::OwnerSessions` (r:1 w:1)
 	/// Proof: `Adjudicator::OwnerSessions` (`max_values`: None, `max_size`: Some(1137), added: 3612, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:2 w:2)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Adjudicator::ExpiryQueue` (r:0 w:1)
@@ -238,9 +238,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Adjudicator::Retired` (r:0 w:1)
 	/// Proof: `Adjudicator::Retired` (`max_values`: None, `max_size`: Some(147), added: 2622, mode: `MaxEncodedLen`)
 	fn checkpoint_ecdsa() -> Weight {
-		// Proof size: measured `3409`, estimated `6196` bytes.
-		// Minimum execution time: 195_590_000 picoseconds.
-		Weight::from_parts(201_149_000, 6196)
+		// Proof size: measured `3393`, estimated `6196` bytes.
+		// Minimum execution time: 191_934_000 picoseconds.
+		Weight::from_parts(200_057_000, 6196)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
@@ -249,20 +249,20 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	fn top_up() -> Weight {
-		// Proof size: measured `2216`, estimated `4866` bytes.
-		// Minimum execution time: 91_286_000 picoseconds.
-		Weight::from_parts(95_732_000, 4866)
+		// Proof size: measured `2197`, estimated `4866` bytes.
+		// Minimum execution time: 90_845_000 picoseconds.
+		Weight::from_parts(95_352_000, 4866)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `Adjudicator::Sessions` (r:1 w:1)
 	/// Proof: `Adjudicator::Sessions` (`max_values`: None, `max_size`: Some(1401), added: 3876, mode: `MaxEncodedLen`)
 	fn set_spending_limit() -> Weight {
-		// Proof size: measured `2038`, estimated `4866` bytes.
-		// Minimum execution time: 36_094_000 picoseconds.
-		Weight::from_parts(39_819_000, 4866)
+		// Proof size: measured `2039`, estimated `4866` bytes.
+		// Minimum execution time: 36_414_000 picoseconds.
+		Weight::from_parts(41_242_000, 4866)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -271,7 +271,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Adjudicator::OwnerSessions` (r:1 w:1)
 	/// Proof: `Adjudicator::OwnerSessions` (`max_values`: None, `max_size`: Some(1137), added: 3612, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:2 w:2)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Adjudicator::ExpiryQueue` (r:0 w:1)
@@ -279,9 +279,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Adjudicator::Retired` (r:0 w:1)
 	/// Proof: `Adjudicator::Retired` (`max_values`: None, `max_size`: Some(147), added: 2622, mode: `MaxEncodedLen`)
 	fn liquidate() -> Weight {
-		// Proof size: measured `3319`, estimated `6196` bytes.
-		// Minimum execution time: 173_106_000 picoseconds.
-		Weight::from_parts(176_992_000, 6196)
+		// Proof size: measured `3332`, estimated `6196` bytes.
+		// Minimum execution time: 138_055_000 picoseconds.
+		Weight::from_parts(143_893_000, 6196)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
@@ -290,7 +290,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Adjudicator::OwnerSessions` (r:1 w:1)
 	/// Proof: `Adjudicator::OwnerSessions` (`max_values`: None, `max_size`: Some(1137), added: 3612, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:2 w:2)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Adjudicator::ExpiryQueue` (r:0 w:1)
@@ -298,9 +298,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Adjudicator::Retired` (r:0 w:1)
 	/// Proof: `Adjudicator::Retired` (`max_values`: None, `max_size`: Some(147), added: 2622, mode: `MaxEncodedLen`)
 	fn discontinue() -> Weight {
-		// Proof size: measured `3352`, estimated `6196` bytes.
-		// Minimum execution time: 172_486_000 picoseconds.
-		Weight::from_parts(177_343_000, 6196)
+		// Proof size: measured `3332`, estimated `6196` bytes.
+		// Minimum execution time: 138_906_000 picoseconds.
+		Weight::from_parts(143_503_000, 6196)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
@@ -316,8 +316,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Adjudicator::ExpiryQueue` (`max_values`: None, `max_size`: Some(62), added: 2537, mode: `MaxEncodedLen`)
 	fn rotate_sr25519() -> Weight {
 		// Proof size: measured `3206`, estimated `8742` bytes.
-		// Minimum execution time: 115_912_000 picoseconds.
-		Weight::from_parts(121_651_000, 8742)
+		// Minimum execution time: 114_320_000 picoseconds.
+		Weight::from_parts(122_432_000, 8742)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
@@ -332,9 +332,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Adjudicator::ExpiryQueue` (r:0 w:2)
 	/// Proof: `Adjudicator::ExpiryQueue` (`max_values`: None, `max_size`: Some(62), added: 2537, mode: `MaxEncodedLen`)
 	fn rotate_ed25519() -> Weight {
-		// Proof size: measured `3188`, estimated `8742` bytes.
-		// Minimum execution time: 116_723_000 picoseconds.
-		Weight::from_parts(123_133_000, 8742)
+		// Proof size: measured `3173`, estimated `8742` bytes.
+		// Minimum execution time: 116_042_000 picoseconds.
+		Weight::from_parts(122_482_000, 8742)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
@@ -349,9 +349,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Adjudicator::ExpiryQueue` (r:0 w:2)
 	/// Proof: `Adjudicator::ExpiryQueue` (`max_values`: None, `max_size`: Some(62), added: 2537, mode: `MaxEncodedLen`)
 	fn rotate_ecdsa() -> Weight {
-		// Proof size: measured `3155`, estimated `8742` bytes.
-		// Minimum execution time: 124_324_000 picoseconds.
-		Weight::from_parts(131_636_000, 8742)
+		// Proof size: measured `3173`, estimated `8742` bytes.
+		// Minimum execution time: 122_272_000 picoseconds.
+		Weight::from_parts(133_388_000, 8742)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
@@ -360,7 +360,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn on_initialize_idle() -> Weight {
 		// Proof size: measured `141`, estimated `3482` bytes.
 		// Minimum execution time: 5_428_000 picoseconds.
-		Weight::from_parts(6_169_000, 3482)
+		Weight::from_parts(6_250_000, 3482)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 	}
 	/// Storage: `Adjudicator::ExpiryAgenda` (r:2 w:2)
@@ -372,7 +372,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Adjudicator::OwnerSessions` (r:128 w:128)
 	/// Proof: `Adjudicator::OwnerSessions` (`max_values`: None, `max_size`: Some(1137), added: 3612, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:128 w:128)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:129 w:129)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Adjudicator::Retired` (r:0 w:128)
@@ -380,13 +380,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `k` is `[0, 128]`.
 	/// The range of component `s` is `[0, 128]`.
 	fn on_initialize_expire(k: u32, s: u32, ) -> Weight {
-		// Proof size: measured `128 + k * (1721 ±0)`, estimated `4536 + k * (3876 ±0) + s * (2537 ±0)` bytes.
-		// Minimum execution time: 396_979_000 picoseconds.
-		Weight::from_parts(399_523_000, 4536)
-			// Standard error: 179_282
-			.saturating_add(Weight::from_parts(146_396_210, 0).saturating_mul(k.into()))
-			// Standard error: 179_282
-			.saturating_add(Weight::from_parts(719_954, 0).saturating_mul(s.into()))
+		// Proof size: measured `97 + k * (1709 ±0)`, estimated `4536 + k * (3876 ±0) + s * (2537 ±0)` bytes.
+		// Minimum execution time: 399_452_000 picoseconds.
+		Weight::from_parts(573_939_402, 4536)
+			// Standard error: 527_645
+			.saturating_add(Weight::from_parts(110_468_941, 0).saturating_mul(k.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(k.into())))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
@@ -401,33 +399,33 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// their own.
 impl WeightInfo for () {
 	fn register_sr25519() -> Weight {
-		Weight::from_parts(202_901_000, 4866)
+		Weight::from_parts(157_163_000, 4866)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn register_ed25519() -> Weight {
-		Weight::from_parts(201_609_000, 4866)
+		Weight::from_parts(163_583_000, 4866)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn register_ecdsa() -> Weight {
-		Weight::from_parts(208_389_000, 4866)
+		Weight::from_parts(179_726_000, 4866)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn renew() -> Weight {
-		Weight::from_parts(51_467_000, 4866)
+		Weight::from_parts(51_166_000, 4866)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn revoke() -> Weight {
-		Weight::from_parts(136_632_000, 4866)
+		Weight::from_parts(108_561_000, 4866)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn revoke_all(k: u32, ) -> Weight {
-		Weight::from_parts(26_183_257, 4602)
-			.saturating_add(Weight::from_parts(89_313_105, 0).saturating_mul(k.into()))
+		Weight::from_parts(59_669_720, 4602)
+			.saturating_add(Weight::from_parts(50_963_582, 0).saturating_mul(k.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(k.into())))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
@@ -435,63 +433,62 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 3876).saturating_mul(k.into()))
 	}
 	fn checkpoint_sr25519() -> Weight {
-		Weight::from_parts(198_064_000, 6196)
+		Weight::from_parts(196_542_000, 6196)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
 	}
 	fn checkpoint_ed25519() -> Weight {
-		Weight::from_parts(197_513_000, 6196)
+		Weight::from_parts(195_580_000, 6196)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
 	}
 	fn checkpoint_ecdsa() -> Weight {
-		Weight::from_parts(201_149_000, 6196)
+		Weight::from_parts(200_057_000, 6196)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
 	}
 	fn top_up() -> Weight {
-		Weight::from_parts(95_732_000, 4866)
+		Weight::from_parts(95_352_000, 4866)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn set_spending_limit() -> Weight {
-		Weight::from_parts(39_819_000, 4866)
+		Weight::from_parts(41_242_000, 4866)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn liquidate() -> Weight {
-		Weight::from_parts(176_992_000, 6196)
+		Weight::from_parts(143_893_000, 6196)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
 	}
 	fn discontinue() -> Weight {
-		Weight::from_parts(177_343_000, 6196)
+		Weight::from_parts(143_503_000, 6196)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
 	}
 	fn rotate_sr25519() -> Weight {
-		Weight::from_parts(121_651_000, 8742)
+		Weight::from_parts(122_432_000, 8742)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
 	}
 	fn rotate_ed25519() -> Weight {
-		Weight::from_parts(123_133_000, 8742)
+		Weight::from_parts(122_482_000, 8742)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
 	}
 	fn rotate_ecdsa() -> Weight {
-		Weight::from_parts(131_636_000, 8742)
+		Weight::from_parts(133_388_000, 8742)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
 	}
 	fn on_initialize_idle() -> Weight {
-		Weight::from_parts(6_169_000, 3482)
+		Weight::from_parts(6_250_000, 3482)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 	}
 	fn on_initialize_expire(k: u32, s: u32, ) -> Weight {
-		Weight::from_parts(399_523_000, 4536)
-			.saturating_add(Weight::from_parts(146_396_210, 0).saturating_mul(k.into()))
-			.saturating_add(Weight::from_parts(719_954, 0).saturating_mul(s.into()))
+		Weight::from_parts(573_939_402, 4536)
+			.saturating_add(Weight::from_parts(110_468_941, 0).saturating_mul(k.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().reads((5_u64).saturating_mul(k.into())))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(s.into())))
