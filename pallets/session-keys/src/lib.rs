@@ -158,7 +158,7 @@ pub mod pallet {
 	pub enum HoldReason {
 		/// A session's collateral and its storage deposit, held together from the owner for the
 		/// session's life; the session record keeps the two amounts apart. One hold per
-		/// registration instead of two halves the cost of holding and releasing.
+		/// registration is cheaper than two: each `fungible` hold and release has a fixed cost.
 		#[codec(index = 0)]
 		Session,
 	}

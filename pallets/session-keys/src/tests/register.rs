@@ -295,6 +295,27 @@ fn collateral_beyond_free_balance_is_rejected() {
 }
 
 #[test]
+fn collateral_whose_sum_with_the_deposit_overflows_is_rejected() {
+	ExtBuilder::default().build_and_execute(|| {
+		let (public, proof) = sr_key(1, ALICE);
+		assert_noop!(
+			SessionKeys::register(
+				RuntimeOrigin::signed(ALICE),
+				public,
+				proof,
+				CLEARING,
+				None,
+				0,
+				Balance::MAX,
+				Default::default(),
+				Default::default()
+			),
+			Error::<Test>::InsufficientBalance
+		);
+	});
+}
+
+#[test]
 fn owner_without_funds_cannot_pay_the_deposit() {
 	ExtBuilder::default().with_balance(PAUPER, 5).build_and_execute(|| {
 		let (public, proof) = sr_key(1, PAUPER);
