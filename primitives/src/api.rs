@@ -5,12 +5,12 @@ use codec::{Codec, Decode, DecodeWithMemTracking, Encode};
 use scale_info::TypeInfo;
 
 use crate::{
-	AuthError, Authenticated, ChannelState, CryptoKind, GeneratedSessionKey, ProofError,
-	RequestHeader, RetiredSession, SessionPublic,
+	AuthError, Authenticated, ChannelState, CryptoKind, GeneratedSessionKey, PendingLimit, Phase,
+	ProofError, RequestHeader, RetiredSession, SessionPublic,
 };
 
-/// A live registration as the runtime API returns it: the stored session with plain vectors in
-/// place of the pallet's bounded ones.
+/// A registration as the runtime API returns it: the stored session with plain vectors in place
+/// of the pallet's bounded ones, and its phase at the block the call runs at.
 #[derive(Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, Debug)]
 pub struct Registration<AccountId, Balance, BlockNumber> {
 	/// The account that registered the key.
@@ -19,12 +19,20 @@ pub struct Registration<AccountId, Balance, BlockNumber> {
 	pub counterpart: AccountId,
 	/// The first block at which the key is valid.
 	pub registered_at: BlockNumber,
-	/// The first block at which the key is no longer valid.
+	/// The first block at which the key is no longer valid (the revocation block for a revoked
+	/// key).
 	pub expires_at: BlockNumber,
+	/// The block in whose `on_initialize` the session settles: `expires_at` plus the challenge
+	/// period.
+	pub settles_at: BlockNumber,
+	/// Live, or closing (and why) at the block the call runs at.
+	pub phase: Phase,
 	/// The length of the current term.
 	pub duration: BlockNumber,
-	/// The most the session may ever owe its counterpart.
+	/// The spending limit that applies at the block the call runs at.
 	pub spending_limit: Balance,
+	/// A lower limit the owner asked for, and the block from which it applies.
+	pub pending_limit: Option<PendingLimit<Balance, BlockNumber>>,
 	/// Collateral held for the session.
 	pub collateral: Balance,
 	/// Storage deposit held for the session.
@@ -61,7 +69,7 @@ sp_api::decl_runtime_apis! {
 			proof: Vec<u8>,
 		) -> Result<(), ProofError>;
 
-		/// The live registration of `public`, if any.
+		/// The registration of `public` while its session is live or closing, if any.
 		fn registration(public: SessionPublic) -> Option<Registration<AccountId, Balance, BlockNumber>>;
 
 		/// The retired record of `public`, if its session ended.

@@ -253,16 +253,66 @@ impl<Balance: Encode> ChannelState<Balance> {
 	Debug,
 )]
 pub enum EndReason {
-	/// The key reached its expiry block and was concluded by the pallet.
+	/// The key reached its expiry block and the session was settled when its closing window
+	/// ended.
 	Expired,
-	/// The owner revoked the key (alone, or with all its other keys).
+	/// The owner revoked the key (alone, or with all its other keys) and the session was settled
+	/// when its closing window ended.
 	Revoked,
 	/// The owner replaced the key by a new one.
 	Rotated,
 	/// The counterpart ended the session.
 	Discontinued,
-	/// A checkpointed state left the session under-collateralized (owed + margin > collateral).
+	/// The counterpart liquidated a session whose checkpointed state left it
+	/// under-collateralized (owed + margin > collateral).
 	Liquidated,
+}
+
+/// Where a registered session is in its life.
+///
+/// A session is *live* while `now < expires_at`; it is *closing* from `expires_at` (or from the
+/// block its key was revoked in) until `settles_at`, when `on_initialize` settles it. While it is
+/// closing the key is invalid for everything the owner or the key can do, and the counterpart may
+/// still checkpoint newer states the key signed.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+)]
+pub enum Phase {
+	/// The key is valid.
+	Live,
+	/// The key expired or was revoked (the reason the session will end with); the session
+	/// settles at `settles_at`.
+	Closing(EndReason),
+}
+
+/// A decrease of a session's spending limit that waits for the challenge period, so that it
+/// cannot void a state the key already signed.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+)]
+pub struct PendingLimit<Balance, BlockNumber> {
+	/// The lower limit.
+	pub limit: Balance,
+	/// The first block at which it applies.
+	pub applies_at: BlockNumber,
 }
 
 /// What is kept of a session after it ended: forever, so that the key can never be registered

@@ -99,8 +99,10 @@ pub enum AuthError {
 	UnknownKey,
 	/// The key's session ended, for this reason.
 	KeyEnded(EndReason),
-	/// The key passed its expiry block and waits to be concluded.
+	/// The key passed its expiry block; its session is closing.
 	KeyExpired,
+	/// The owner revoked the key; its session is closing.
+	KeyRevoked,
 	/// The key is not owned by the header's account.
 	WrongAccount,
 	/// The block hash is not one of the last `HeaderValidity` blocks.

@@ -1,10 +1,12 @@
-//! The expiry queue: which keys end in which block's `on_initialize`.
+//! The settlement queue: which sessions settle in which block's `on_initialize`.
 //!
-//! Keys wait in [`ExpiryQueue`] under their expiry block; [`ExpiryAgenda`] marks the blocks that
-//! have work, so an idle block costs the one read of its (absent) mark. A block ends at most
-//! `MaxExpiriesPerBlock` keys; when more are due, the mark of the next block records the oldest
-//! block still waiting (`carry_from`) and the next block resumes there, so no key is skipped.
-//! A renewed or ended key's entry is removed directly, so no queue is ever scanned for it.
+//! Sessions wait in [`ExpiryQueue`] under their settlement block (`settles_at`, the end of the
+//! closing window), so nothing happens at a key's expiry itself; [`ExpiryAgenda`] marks the
+//! blocks that have work, so an idle block costs the one read of its (absent) mark. A block
+//! settles at most `MaxExpiriesPerBlock` sessions; when more are due, the mark of the next block
+//! records the oldest block still waiting (`carry_from`) and the next block resumes there, so no
+//! session is skipped. A renewed, revoked or settled key's entry is moved or removed directly, so
+//! no queue is ever scanned for it. Settling itself is [`crate::settlement`]'s.
 
 use frame_support::{pallet_prelude::*, traits::Defensive};
 use frame_system::pallet_prelude::BlockNumberFor;
@@ -12,12 +14,11 @@ use frame_system::Config as SystemConfig;
 use sp_runtime::traits::{One, Saturating};
 
 use crate::{
-	Config, DueMark, EndReason, Event, ExpiryAgenda, ExpiryQueue, Pallet, SessionPublic, Sessions,
-	WeightInfo,
+	Config, DueMark, Event, ExpiryAgenda, ExpiryQueue, Pallet, SessionPublic, Sessions, WeightInfo,
 };
 
 impl<T: Config> Pallet<T> {
-	/// Queues `public` to end in the `on_initialize` of block `at`.
+	/// Queues `public` to settle in the `on_initialize` of block `at`.
 	pub(crate) fn schedule(public: &SessionPublic, at: BlockNumberFor<T>) {
 		ExpiryQueue::<T>::insert(at, public, ());
 		ExpiryAgenda::<T>::mutate(at, |mark| {
@@ -31,7 +32,15 @@ impl<T: Config> Pallet<T> {
 		ExpiryQueue::<T>::remove(at, public);
 	}
 
-	/// Ends the keys due by `now`, oldest first, within the per-block bound, and returns the
+	/// Moves `public`'s queue entry from block `from` to block `to`.
+	pub(crate) fn reschedule(public: &SessionPublic, from: BlockNumberFor<T>, to: BlockNumberFor<T>) {
+		if from != to {
+			Self::unschedule(public, from);
+			Self::schedule(public, to);
+		}
+	}
+
+	/// Settles the sessions due by `now`, oldest first, within the per-block bound, and returns the
 	/// weight used.
 	pub(crate) fn process_expiries(now: BlockNumberFor<T>) -> Weight {
 		let Some(mark) = ExpiryAgenda::<T>::take(now) else {
@@ -85,19 +94,20 @@ impl<T: Config> Pallet<T> {
 		Self::deposit_event(Event::ExpiryCarriedOver { from });
 	}
 
-	/// Concludes the session of `public`, whose queue entry at `block` was just drained.
+	/// Settles the session of `public`, whose queue entry at `block` was just drained, with the
+	/// reason its closing began with (`Expired` or `Revoked`).
 	fn end_expired(public: SessionPublic, block: BlockNumberFor<T>) {
 		let Some(session) = Sessions::<T>::take(public).defensive_proof("queued keys are live")
 		else {
 			return;
 		};
-		if session.expires_at != block {
-			defensive!("a queued key expires at another block");
+		if session.settles_at != block {
+			defensive!("a queued key settles at another block");
 			Sessions::<T>::insert(public, session);
 			return;
 		}
 		Self::unindex(&session.owner, &public);
-		let ended_at = session.expires_at;
-		Self::settle_and_retire(public, session, EndReason::Expired, ended_at);
+		let (reason, ended_at) = (session.closing_reason(), session.expires_at);
+		Self::settle_and_retire(public, session, reason, ended_at);
 	}
 }

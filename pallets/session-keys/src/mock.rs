@@ -70,8 +70,12 @@ pub const PAUPER: AccountId = 9;
 /// What each funded account starts with.
 pub const INITIAL_BALANCE: Balance = 10_000;
 
-/// Deposit base in the mock.
-pub const DEPOSIT_BASE: Balance = 10;
+/// Deposit base in the mock: covers the record fee (131 bytes at 1 a byte).
+pub const DEPOSIT_BASE: Balance = 200;
+/// Record fee per byte in the mock.
+pub const RECORD_FEE_PER_BYTE: Balance = 1;
+/// The challenge period in the mock, in blocks.
+pub const CHALLENGE_PERIOD: u64 = 10;
 /// Default key duration in the mock, in blocks.
 pub const DEFAULT_DURATION: u64 = 100;
 /// Maximum key duration in the mock, in blocks.
@@ -82,6 +86,8 @@ parameter_types! {
 	pub const MaxDuration: u64 = MAX_DURATION;
 	pub const DepositBase: Balance = DEPOSIT_BASE;
 	pub const DepositPerByte: Balance = 1;
+	pub const RecordFeePerByte: Balance = RECORD_FEE_PER_BYTE;
+	pub static TestChallengePeriod: u64 = CHALLENGE_PERIOD;
 	pub static MaxKeysPerOwner: u32 = 4;
 	pub static MaxExpiriesPerBlock: u32 = 3;
 	pub static HeaderValidity: u64 = 5;
@@ -92,6 +98,7 @@ impl pallet_session_keys::Config for Test {
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type DefaultDuration = DefaultDuration;
 	type MaxDuration = MaxDuration;
+	type ChallengePeriod = TestChallengePeriod;
 	type MaxKeysPerOwner = MaxKeysPerOwner;
 	type MaxExpiriesPerBlock = MaxExpiriesPerBlock;
 	type MaxDescriptionLen = frame_support::traits::ConstU32<32>;
@@ -99,6 +106,7 @@ impl pallet_session_keys::Config for Test {
 	type MaxResourceLen = frame_support::traits::ConstU32<16>;
 	type DepositBase = DepositBase;
 	type DepositPerByte = DepositPerByte;
+	type RecordFeePerByte = RecordFeePerByte;
 	type HeaderValidity = HeaderValidity;
 	type WeightInfo = ();
 }
@@ -193,10 +201,121 @@ pub fn sr_key(seed: u8, owner: AccountId) -> (SessionPublic, ProofOf) {
 	(pair.public().into(), proof_for(&pair, owner))
 }
 
-/// Registers an sr25519 key from `seed` for `owner` with `CLEARING` (or `BOB` when the owner is
-/// `CLEARING`) as counterpart, the default duration, no collateral and no description.
+/// A registration to submit: an sr25519 key from `seed` for `owner`, with `CLEARING` (or `BOB`
+/// when the owner is `CLEARING`) as counterpart, the default duration, limit 1_000, no
+/// collateral, no description and no scope, unless changed with the builder's methods.
+#[derive(Clone)]
+pub struct Registration {
+	/// The owner.
+	pub owner: AccountId,
+	/// The session key.
+	pub public: SessionPublic,
+	/// Its ownership proof.
+	pub proof: ProofOf,
+	/// The counterpart.
+	pub counterpart: AccountId,
+	/// The duration (`None`: the default).
+	pub duration: Option<u64>,
+	/// The spending limit.
+	pub limit: Balance,
+	/// The collateral.
+	pub collateral: Balance,
+	/// The description.
+	pub description: crate::DescriptionOf<Test>,
+	/// The scope.
+	pub scope: crate::ScopeOf<Test>,
+}
+
+/// Starts a [`Registration`] of the sr25519 key from `seed` for `owner`.
+pub fn registration(owner: AccountId, seed: u8) -> Registration {
+	let (public, proof) = sr_key(seed, owner);
+	Registration::of(owner, public, proof)
+}
+
+impl Registration {
+	/// A registration of `public` with `proof` for `owner`, with the defaults.
+	pub fn of(owner: AccountId, public: SessionPublic, proof: ProofOf) -> Self {
+		let counterpart = if owner == CLEARING { BOB } else { CLEARING };
+		Self {
+			owner,
+			public,
+			proof,
+			counterpart,
+			duration: None,
+			limit: 1_000,
+			collateral: 0,
+			description: Default::default(),
+			scope: Default::default(),
+		}
+	}
+
+	/// With this counterpart.
+	pub fn counterpart(self, counterpart: AccountId) -> Self {
+		Self { counterpart, ..self }
+	}
+
+	/// With this duration (`None`: the default).
+	pub fn duration(self, duration: Option<u64>) -> Self {
+		Self { duration, ..self }
+	}
+
+	/// With this spending limit.
+	pub fn limit(self, limit: Balance) -> Self {
+		Self { limit, ..self }
+	}
+
+	/// With this collateral.
+	pub fn collateral(self, collateral: Balance) -> Self {
+		Self { collateral, ..self }
+	}
+
+	/// With this description.
+	pub fn description(self, description: &[u8]) -> Self {
+		Self { description: description.to_vec().try_into().expect("fits"), ..self }
+	}
+
+	/// With this scope.
+	pub fn scope(self, scope: &[&[u8]]) -> Self {
+		let items: Vec<crate::ResourceOf<Test>> =
+			scope.iter().map(|item| item.to_vec().try_into().expect("fits")).collect();
+		Self { scope: items.try_into().expect("fits"), ..self }
+	}
+
+	/// With this proof.
+	pub fn proof(self, proof: ProofOf) -> Self {
+		Self { proof, ..self }
+	}
+
+	/// Submits it, signed by `origin`.
+	pub fn submit_as(&self, origin: RuntimeOrigin) -> frame_support::dispatch::DispatchResult {
+		SessionKeys::register(
+			origin,
+			self.public,
+			self.proof.clone(),
+			self.counterpart,
+			self.duration,
+			self.limit,
+			self.collateral,
+			self.description.clone(),
+			self.scope.clone(),
+		)
+	}
+
+	/// Submits it, signed by the owner.
+	pub fn submit(&self) -> frame_support::dispatch::DispatchResult {
+		self.submit_as(RuntimeOrigin::signed(self.owner))
+	}
+
+	/// Submits it, checks it succeeded, and returns the key.
+	pub fn register(self) -> SessionPublic {
+		frame_support::assert_ok!(self.submit());
+		self.public
+	}
+}
+
+/// Registers an sr25519 key from `seed` for `owner` with the defaults of [`registration`].
 pub fn register_key(owner: AccountId, seed: u8) -> SessionPublic {
-	register_with(owner, seed, None, 0)
+	registration(owner, seed).register()
 }
 
 /// Registers an sr25519 key from `seed` for `owner` with the given duration and collateral.
@@ -206,20 +325,7 @@ pub fn register_with(
 	duration: Option<u64>,
 	collateral: Balance,
 ) -> SessionPublic {
-	let (public, proof) = sr_key(seed, owner);
-	let counterpart = if owner == CLEARING { BOB } else { CLEARING };
-	frame_support::assert_ok!(SessionKeys::register(
-		RuntimeOrigin::signed(owner),
-		public,
-		proof,
-		counterpart,
-		duration,
-		1_000,
-		collateral,
-		Default::default(),
-		Default::default(),
-	));
-	public
+	registration(owner, seed).duration(duration).collateral(collateral).register()
 }
 
 /// What the pallet holds from `who`: collateral and deposits of its live sessions.
@@ -231,6 +337,16 @@ pub fn held(who: AccountId) -> Balance {
 pub fn empty_deposit() -> Balance {
 	// An empty description and an empty scope each encode as one byte of length prefix.
 	DEPOSIT_BASE + 2
+}
+
+/// The record fee kept from every settled session's deposit.
+pub fn record_fee() -> Balance {
+	SessionKeys::record_fee()
+}
+
+/// What a settled session without description and scope returns of its deposit.
+pub fn empty_deposit_back() -> Balance {
+	empty_deposit() - record_fee()
 }
 
 /// `pair`'s signature over `state` for session `public` on this chain.

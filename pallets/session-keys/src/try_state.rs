@@ -4,10 +4,13 @@
 //!    owner's live sessions' collateral and deposits.
 //! 2. A key is in at most one record, live or retired; the owner index lists exactly the live
 //!    keys, within `MaxKeysPerOwner`.
-//! 3. Every live key is queued at its expiry block, every queue entry is a live key, and a live
-//!    key whose expiry has passed waits in the carried-over backlog.
-//! 4. Every live session's checkpointed `owed <= min(spending limit, collateral)` and it is not
-//!    left under-collateralized (a checkpoint that would leave it so liquidates it).
+//! 3. Every live or closing session has exactly one queue entry, at its `settles_at`
+//!    (`>= expires_at`), every queue entry is such a session, and a session whose `settles_at`
+//!    has passed waits in the carried-over backlog.
+//! 4. Every session's checkpointed `owed` is within its collateral and the highest spending
+//!    limit that applied when it was checkpointed (the stored limit, or the pending decrease once
+//!    due, which never applies below `owed`); a pending decrease is below the stored limit.
+//!    Margin may exceed the collateral: the session is then liquidatable.
 
 use alloc::collections::btree_map::BTreeMap;
 use frame_support::{ensure, traits::fungible::InspectHold};
@@ -32,23 +35,27 @@ impl<T: Config> Pallet<T> {
 		for (public, session) in Sessions::<T>::iter() {
 			ensure!(!Retired::<T>::contains_key(public), "a key is both live and retired");
 			ensure!(
-				ExpiryQueue::<T>::contains_key(session.expires_at, public),
-				"a live key is not queued at its expiry"
+				ExpiryQueue::<T>::contains_key(session.settles_at, public),
+				"a session is not queued at its settlement block"
 			);
+			ensure!(session.settles_at >= session.expires_at, "a session settles before it expires");
 			ensure!(
 				OwnerSessions::<T>::get(&session.owner).contains(&public),
 				"a live key is missing from its owner's index"
 			);
+			ensure!(session.state.owed <= session.collateral, "a session owes more than its collateral");
 			ensure!(
-				session.state.owed <= session.spending_limit
-					&& session.state.owed <= session.collateral,
-				"a session owes more than its spending limit or collateral"
+				session.state.owed <= session.spending_limit.max(session.limit_at(now)),
+				"a session owes more than its spending limit"
 			);
-			ensure!(!session.is_under_collateralized(), "a live session is under-collateralized");
-			if session.expires_at <= now {
+			ensure!(
+				session.pending_limit.is_none_or(|pending| pending.limit < session.spending_limit),
+				"a pending limit is not a decrease"
+			);
+			if session.settles_at <= now {
 				ensure!(
-					backlog_from.is_some_and(|from| from <= session.expires_at),
-					"an expired key is live outside the carried-over backlog"
+					backlog_from.is_some_and(|from| from <= session.settles_at),
+					"a session past its settlement block is outside the carried-over backlog"
 				);
 			}
 			let entry = owed_holds.entry(session.owner.clone()).or_insert((Zero::zero(), 0));
@@ -75,8 +82,8 @@ impl<T: Config> Pallet<T> {
 
 		for (at, public, ()) in ExpiryQueue::<T>::iter() {
 			ensure!(
-				Sessions::<T>::get(public).is_some_and(|s| s.expires_at == at),
-				"a queue entry is not a live key expiring at that block"
+				Sessions::<T>::get(public).is_some_and(|s| s.settles_at == at),
+				"a queue entry is not a session settling at that block"
 			);
 		}
 		Ok(())

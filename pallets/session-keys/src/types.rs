@@ -5,7 +5,8 @@ use core::fmt::Debug;
 use frame_support::{traits::fungible, BoundedVec};
 use frame_system::pallet_prelude::BlockNumberFor;
 use scale_info::TypeInfo;
-use session_keys_primitives::{ChannelState, RetiredSession};
+use session_keys_primitives::{ChannelState, EndReason, PendingLimit, Phase, RetiredSession};
+use sp_runtime::traits::AtLeast32BitUnsigned;
 
 use crate::Config;
 
@@ -30,7 +31,7 @@ pub type SessionOf<T> = Session<
 pub type RetiredOf<T> =
 	RetiredSession<<T as frame_system::Config>::AccountId, BlockNumberFor<T>, BalanceOf<T>>;
 
-/// A live session key registration.
+/// A registered session (live or closing) as stored by the pallet.
 #[derive(Clone, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo, Debug)]
 pub struct Session<AccountId, Balance, BlockNumber, Description, Scope> {
 	/// The account that registered the key and owns its collateral.
@@ -39,13 +40,20 @@ pub struct Session<AccountId, Balance, BlockNumber, Description, Scope> {
 	pub counterpart: AccountId,
 	/// The block the key was registered in: the first block it is valid at.
 	pub registered_at: BlockNumber,
-	/// The first block at which the key is no longer valid; the session ends in this block's
-	/// `on_initialize` (or, under an expiry backlog, in a later one).
+	/// The first block at which the key is no longer valid: its expiry, or the block it was
+	/// revoked in. From here on the session is closing.
 	pub expires_at: BlockNumber,
+	/// The block in whose `on_initialize` the session settles (or, under a backlog, a later
+	/// one): `expires_at` plus the challenge period. The session's queue entry sits here.
+	pub settles_at: BlockNumber,
+	/// Whether the owner revoked the key (the session then ends as `Revoked`, else `Expired`).
+	pub revoked: bool,
 	/// The length of the current term, reused when the key is rotated.
 	pub duration: BlockNumber,
-	/// The most the session may ever owe its counterpart.
+	/// The most the session may owe its counterpart (until a pending decrease applies).
 	pub spending_limit: Balance,
+	/// A lower limit that applies from a later block.
+	pub pending_limit: Option<PendingLimit<Balance, BlockNumber>>,
 	/// Collateral held from the owner for this session.
 	pub collateral: Balance,
 	/// Storage deposit held from the owner for this session.
@@ -58,19 +66,100 @@ pub struct Session<AccountId, Balance, BlockNumber, Description, Scope> {
 	pub state: ChannelState<Balance>,
 }
 
+/// Why a channel state cannot be checkpointed (see [`Session::check_state`]).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum StateRejection {
+	/// The nonce is not above the last checkpointed one.
+	StaleNonce,
+	/// The state owes less than the last checkpoint.
+	OwedDecreased,
+	/// The state owes more than the spending limit that applies.
+	OverSpendingLimit,
+	/// The state owes more than the collateral.
+	OverCollateral,
+}
+
 impl<AccountId, Balance, BlockNumber, Description, Scope>
 	Session<AccountId, Balance, BlockNumber, Description, Scope>
 where
-	Balance: sp_runtime::traits::AtLeast32BitUnsigned + Copy,
+	Balance: AtLeast32BitUnsigned + Copy,
+	BlockNumber: PartialOrd + Copy,
 {
 	/// Whether anything is at stake: collateral held, an amount owed, or open positions.
 	pub fn has_funds_at_stake(&self) -> bool {
 		!self.collateral.is_zero() || !self.state.owed.is_zero() || !self.state.margin.is_zero()
 	}
 
-	/// Whether the checkpointed state needs more collateral than is held.
+	/// Whether the checkpointed state needs more collateral than is held: the counterpart may
+	/// then liquidate, and the owner may cure it with a top-up while the key is live.
 	pub fn is_under_collateralized(&self) -> bool {
 		self.state.owed.saturating_add(self.state.margin) > self.collateral
+	}
+
+	/// Whether the key is valid at `now` (the session is live, not closing).
+	pub fn is_live_at(&self, now: BlockNumber) -> bool {
+		now < self.expires_at
+	}
+
+	/// Why the session will end (or ends) when its closing window runs out.
+	pub fn closing_reason(&self) -> EndReason {
+		if self.revoked {
+			EndReason::Revoked
+		} else {
+			EndReason::Expired
+		}
+	}
+
+	/// The session's phase at `now`.
+	pub fn phase_at(&self, now: BlockNumber) -> Phase {
+		if self.is_live_at(now) {
+			Phase::Live
+		} else {
+			Phase::Closing(self.closing_reason())
+		}
+	}
+
+	/// The spending limit that applies at `now`. A pending decrease applies from its block on,
+	/// and never below what the session owes by then: a state the key signed under the old
+	/// limit and checkpointed in time stays valid.
+	pub fn limit_at(&self, now: BlockNumber) -> Balance {
+		match self.pending_limit {
+			Some(pending) if pending.applies_at <= now => pending.limit.max(self.state.owed),
+			_ => self.spending_limit,
+		}
+	}
+
+	/// Folds a pending decrease whose block has come into `spending_limit`.
+	pub fn apply_due_limit(&mut self, now: BlockNumber) {
+		if self.pending_limit.is_some_and(|pending| pending.applies_at <= now) {
+			self.spending_limit = self.limit_at(now);
+			self.pending_limit = None;
+		}
+	}
+
+	/// The checkpoint rules, on their own: `state` may follow the checkpointed one at `now` when
+	/// its nonce is higher, it owes no less, and it owes no more than the limit that applies
+	/// nor than the collateral. (Margin is free: a state that needs more than the collateral is
+	/// accepted and makes the session liquidatable.) Phase, origin and signature are the
+	/// caller's checks.
+	pub fn check_state(
+		&self,
+		state: &ChannelState<Balance>,
+		now: BlockNumber,
+	) -> Result<(), StateRejection> {
+		if state.nonce <= self.state.nonce {
+			return Err(StateRejection::StaleNonce);
+		}
+		if state.owed < self.state.owed {
+			return Err(StateRejection::OwedDecreased);
+		}
+		if state.owed > self.limit_at(now) {
+			return Err(StateRejection::OverSpendingLimit);
+		}
+		if state.owed > self.collateral {
+			return Err(StateRejection::OverCollateral);
+		}
+		Ok(())
 	}
 }
 

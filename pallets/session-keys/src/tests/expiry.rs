@@ -1,34 +1,24 @@
-//! Expiry in `on_initialize`: bounded per block, carried over, never skipped, and one read when
-//! nothing is due.
+//! Settlement in `on_initialize` when the closing window ends: bounded per block, carried over,
+//! never skipped, and one read when nothing is due.
 
 use super::*;
-use crate::{EndReason, ExpiryAgenda, Sessions, WeightInfo};
+use crate::{ExpiryAgenda, Sessions, WeightInfo};
 use frame_support::traits::{fungible::Inspect, Hooks};
 
 #[test]
-fn key_ends_in_its_expiry_block_and_releases_holds() {
+fn session_settles_when_its_window_ends_and_releases_holds() {
 	ExtBuilder::default().build_and_execute(|| {
 		let public = register_with(ALICE, 1, Some(5), 250);
-		run_to_block(5);
-		assert!(Sessions::<Test>::contains_key(public));
 		assert!(SessionKeys::is_valid_at(&public, 5));
-		run_to_block(6);
-		assert_eq!(
-			last_event(),
-			Event::SessionEnded {
-				public,
-				owner: ALICE,
-				counterpart: CLEARING,
-				reason: EndReason::Expired,
-				ended_at: 6,
-				paid_to_counterpart: 0,
-				collateral_released: 250,
-				deposit_released: empty_deposit(),
-			}
-		);
+		assert!(!SessionKeys::is_valid_at(&public, 6));
+		run_to_block(5 + CHALLENGE_PERIOD);
+		assert!(Sessions::<Test>::contains_key(public));
+		assert!(endings().is_empty());
+		run_to_block(6 + CHALLENGE_PERIOD);
+		assert_eq!(last_event(), ended(public, ALICE, EndReason::Expired, 6, 0, 250));
 		assert!(!Sessions::<Test>::contains_key(public));
 		assert_eq!(held(ALICE), 0);
-		assert_eq!(Balances::balance(&ALICE), INITIAL_BALANCE);
+		assert_eq!(Balances::balance(&ALICE), INITIAL_BALANCE - record_fee());
 		assert!(SessionKeys::keys_of(&ALICE).is_empty());
 	});
 }
@@ -45,14 +35,15 @@ fn more_keys_due_than_the_cap_all_end_over_the_following_blocks() {
 		}
 		// One more due in the next block, which must wait behind the backlog, not jump it.
 		let late = register_with(ALICE, 90, Some(10), 10);
-		let total = keys.len(); // 10 due at block 10
-		run_to_block(10);
+		let total = keys.len(); // 10 due at block 10 + CHALLENGE_PERIOD
+		let due = 10 + CHALLENGE_PERIOD;
+		run_to_block(due);
 		assert_eq!(endings().len(), cap);
-		assert_eq!(last_event(), Event::ExpiryCarriedOver { from: 10 });
-		run_to_block(11);
+		assert_eq!(last_event(), Event::ExpiryCarriedOver { from: due });
+		run_to_block(due + 1);
 		assert_eq!(endings().len(), 2 * cap);
 		assert!(Sessions::<Test>::contains_key(late), "the backlog goes first");
-		run_to_block(13);
+		run_to_block(due + 3);
 		assert_eq!(endings().len(), total + 1);
 		let ended: Vec<_> = endings().into_iter().map(|(k, _, _)| k).collect();
 		for key in keys.iter().chain([&late]) {
@@ -65,7 +56,7 @@ fn more_keys_due_than_the_cap_all_end_over_the_following_blocks() {
 		}
 		assert!(Sessions::<Test>::iter().next().is_none());
 		// The backlog is gone: the next block is idle again.
-		run_to_block(20);
+		run_to_block(due + 10);
 		assert_eq!(ExpiryAgenda::<Test>::iter().count(), 0);
 	});
 }
@@ -75,8 +66,9 @@ fn weight_of_a_block_follows_the_work_done() {
 	ExtBuilder::default().build_and_execute(|| {
 		register_with(ALICE, 1, Some(4), 0);
 		register_with(BOB, 2, Some(4), 0);
-		System::set_block_number(5);
-		let weight = SessionKeys::on_initialize(5);
+		let due = 5 + CHALLENGE_PERIOD;
+		System::set_block_number(due);
+		let weight = SessionKeys::on_initialize(due);
 		assert_eq!(weight, <() as WeightInfo>::on_initialize_expire(2, 0));
 		check_invariants();
 	});
@@ -89,15 +81,19 @@ fn backlog_weight_counts_keys_steps_and_the_carry() {
 		for seed in 0..=cap as u8 {
 			register_with(4, 10 + seed, Some(2), 0);
 		}
-		System::set_block_number(3);
+		let due = 3 + CHALLENGE_PERIOD;
+		System::set_block_number(due);
 		let carry = <Test as frame_system::Config>::DbWeight::get().reads_writes(1, 1);
 		assert_eq!(
-			SessionKeys::on_initialize(3),
+			SessionKeys::on_initialize(due),
 			<() as WeightInfo>::on_initialize_expire(cap, 0) + carry
 		);
-		System::set_block_number(4);
-		// Resumes at block 3 (one key left), then steps to block 4.
-		assert_eq!(SessionKeys::on_initialize(4), <() as WeightInfo>::on_initialize_expire(1, 1));
+		System::set_block_number(due + 1);
+		// Resumes at the due block (one key left), then steps to the next.
+		assert_eq!(
+			SessionKeys::on_initialize(due + 1),
+			<() as WeightInfo>::on_initialize_expire(1, 1)
+		);
 		check_invariants();
 	});
 }
@@ -141,7 +137,7 @@ fn idle_block_reads_exactly_one_storage_item() {
 	assert_eq!(idle, one_read);
 	// The measure is not blind: a block with a key due reads more.
 	let busy = reads_of(&mut ext, || {
-		SessionKeys::on_initialize(51);
+		SessionKeys::on_initialize(51 + CHALLENGE_PERIOD);
 	});
 	assert!(busy.len() > one_read.len());
 }
@@ -149,27 +145,28 @@ fn idle_block_reads_exactly_one_storage_item() {
 #[test]
 fn long_backlog_is_stepped_through_within_the_bound() {
 	ExtBuilder::default().build_and_execute(|| {
-		// cap = 3: twelve keys due at block 3 take blocks 3 to 6. Block 7 then walks from 3
-		// to 7, more empty blocks than the step bound allows, so a key due at 7 waits a block.
+		// cap = 3: twelve keys due at block 13 take blocks 13 to 16. Block 17 then walks from
+		// 13 to 17, more empty blocks than the step bound allows, so a key due at 17 waits a
+		// block.
 		MaxKeysPerOwner::set(20);
 		let cap = MaxExpiriesPerBlock::get();
 		for seed in 0..4 * cap as u8 {
 			register_with(4, 10 + seed, Some(2), 0);
 		}
 		let late = register_with(5, 99, Some(6), 0);
-		run_to_block(6);
+		run_to_block(6 + CHALLENGE_PERIOD);
 		assert_eq!(endings().len() as u32, 4 * cap);
-		System::set_block_number(7);
+		System::set_block_number(7 + CHALLENGE_PERIOD);
 		let carry = <Test as frame_system::Config>::DbWeight::get().reads_writes(1, 1);
 		assert_eq!(
-			SessionKeys::on_initialize(7),
+			SessionKeys::on_initialize(7 + CHALLENGE_PERIOD),
 			<() as WeightInfo>::on_initialize_expire(0, cap) + carry,
 			"steps are bounded by the cap and accounted"
 		);
-		assert_eq!(last_event(), Event::ExpiryCarriedOver { from: 7 });
+		assert_eq!(last_event(), Event::ExpiryCarriedOver { from: 7 + CHALLENGE_PERIOD });
 		check_invariants();
 		assert!(Sessions::<Test>::contains_key(late));
-		run_to_block(8);
+		run_to_block(8 + CHALLENGE_PERIOD);
 		assert_eq!(endings().last(), Some(&(late, EndReason::Expired, 7)));
 		assert_eq!(ExpiryAgenda::<Test>::iter().count(), 0);
 	});

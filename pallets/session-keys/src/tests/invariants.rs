@@ -54,10 +54,43 @@ fn try_state_catches_an_unaccounted_hold() {
 fn try_state_catches_a_hold_left_after_the_last_session() {
 	ExtBuilder::default().build().execute_with(|| {
 		let public = register_key(ALICE, 1);
-		frame_support::assert_ok!(SessionKeys::revoke(RuntimeOrigin::signed(ALICE), public));
+		frame_support::assert_ok!(SessionKeys::discontinue(RuntimeOrigin::signed(CLEARING), public));
 		check_invariants();
 		Balances::hold(&HoldReason::Session.into(), &ALICE, 1).unwrap();
 		assert!(SessionKeys::do_try_state(1).is_err());
+	});
+}
+
+#[test]
+#[should_panic(expected = "ChallengePeriod must be below MaxDuration")]
+fn integrity_test_rejects_a_challenge_period_as_long_as_a_key() {
+	ExtBuilder::default().build().execute_with(|| {
+		TestChallengePeriod::set(MAX_DURATION);
+		SessionKeys::integrity_test();
+	});
+}
+
+#[test]
+#[should_panic(expected = "ChallengePeriod must be positive")]
+fn integrity_test_rejects_a_zero_challenge_period() {
+	ExtBuilder::default().build().execute_with(|| {
+		TestChallengePeriod::set(0);
+		SessionKeys::integrity_test();
+	});
+}
+
+#[test]
+fn try_state_catches_owed_beyond_the_collateral_or_limit() {
+	ExtBuilder::default().build().execute_with(|| {
+		let public = register_with(ALICE, 1, None, 100);
+		Sessions::<Test>::mutate(public, |s| s.as_mut().unwrap().state.owed = 101);
+		assert!(SessionKeys::do_try_state(1).is_err(), "over collateral");
+		Sessions::<Test>::mutate(public, |s| {
+			let s = s.as_mut().unwrap();
+			s.state.owed = 50;
+			s.spending_limit = 49;
+		});
+		assert!(SessionKeys::do_try_state(1).is_err(), "over limit");
 	});
 }
 
@@ -66,7 +99,7 @@ fn try_state_catches_a_key_both_live_and_retired() {
 	ExtBuilder::default().build().execute_with(|| {
 		let public = register_key(ALICE, 1);
 		let other = register_key(BOB, 2);
-		frame_support::assert_ok!(SessionKeys::revoke(RuntimeOrigin::signed(BOB), other));
+		frame_support::assert_ok!(SessionKeys::discontinue(RuntimeOrigin::signed(CLEARING), other));
 		Retired::<Test>::insert(public, Retired::<Test>::get(other).unwrap());
 		assert!(SessionKeys::do_try_state(1).is_err());
 	});
@@ -76,14 +109,23 @@ fn try_state_catches_a_key_both_live_and_retired() {
 fn try_state_catches_an_unqueued_or_overdue_key() {
 	ExtBuilder::default().build().execute_with(|| {
 		let public = register_with(ALICE, 1, Some(5), 0);
-		ExpiryQueue::<Test>::remove(6, public);
+		ExpiryQueue::<Test>::remove(6 + CHALLENGE_PERIOD, public);
 		assert!(SessionKeys::do_try_state(1).is_err(), "unqueued");
 	});
 	ExtBuilder::default().build().execute_with(|| {
 		let public = register_with(ALICE, 1, Some(5), 0);
-		// Pretend block 6 passed without its on_initialize.
+		// Queued twice: at its settlement block and at its expiry.
+		ExpiryQueue::<Test>::insert(6, public, ());
+		assert!(SessionKeys::do_try_state(1).is_err(), "queued twice");
+	});
+	ExtBuilder::default().build().execute_with(|| {
+		let public = register_with(ALICE, 1, Some(5), 0);
+		// Closing is fine...
 		System::set_block_number(6);
-		assert!(SessionKeys::do_try_state(6).is_err(), "overdue outside the backlog");
+		assert!(SessionKeys::do_try_state(6).is_ok(), "closing");
+		// ...but pretend its settlement block passed without its on_initialize.
+		System::set_block_number(6 + CHALLENGE_PERIOD);
+		assert!(SessionKeys::do_try_state(6 + CHALLENGE_PERIOD).is_err(), "overdue");
 		assert!(Sessions::<Test>::contains_key(public));
 	});
 }

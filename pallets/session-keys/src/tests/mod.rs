@@ -1,16 +1,22 @@
 //! Unit tests of the adjudicator pallet, one module per concern. Every test runs through
 //! `ExtBuilder::build_and_execute`, which checks the invariants at the end.
 
-mod channel;
+mod checkpoint;
+mod closing;
 mod expiry;
 mod invariants;
+mod migration;
 mod model;
 mod register;
 mod renew;
 mod revoke;
 mod rotate;
+mod settlement;
+mod terms;
 
-use crate::{mock::*, Event, SessionPublic};
+use crate::{mock::*, EndReason, Error, Event, SessionPublic};
+use frame_support::{assert_noop, dispatch::DispatchResult};
+use sp_runtime::DispatchError;
 
 /// The last event emitted by this pallet.
 pub(crate) fn last_event() -> Event<Test> {
@@ -41,15 +47,78 @@ pub(crate) fn endings() -> Vec<(SessionPublic, crate::EndReason, u64)> {
 		.collect()
 }
 
-/// Registers one key more than a block may end, all owned by account 4 with `collateral` and
-/// expiring at block 3, runs to block 3, and returns the seed and key of one that still waits
-/// in the carried-over backlog.
+/// Registers one key more than a block may settle, all owned by account 4 with `collateral`,
+/// expiring at block 3 and so settling at `3 + CHALLENGE_PERIOD`, runs to that block, and
+/// returns the seed and key of one that still waits in the carried-over backlog.
 pub(crate) fn key_waiting_in_backlog(collateral: Balance) -> (u8, SessionPublic) {
 	let cap = MaxExpiriesPerBlock::get() as u8;
 	let seeds: Vec<u8> = (0..=cap).map(|i| 10 + i).collect();
 	let keys: Vec<_> =
 		seeds.iter().map(|seed| register_with(4, *seed, Some(2), collateral)).collect();
-	run_to_block(3);
+	run_to_block(3 + CHALLENGE_PERIOD);
 	let index = keys.iter().position(crate::Sessions::<Test>::contains_key).expect("one waits");
 	(seeds[index], keys[index])
+}
+
+/// The `SessionEnded` event of a session without description and scope, settled with `paid` to
+/// the counterpart out of `collateral`: the rest of the collateral and the deposit less the
+/// record fee go back to the owner.
+pub(crate) fn ended(
+	public: SessionPublic,
+	owner: AccountId,
+	reason: EndReason,
+	ended_at: u64,
+	paid: Balance,
+	collateral: Balance,
+) -> Event<Test> {
+	Event::SessionEnded {
+		public,
+		owner,
+		counterpart: if owner == CLEARING { BOB } else { CLEARING },
+		reason,
+		ended_at,
+		paid_to_counterpart: paid,
+		collateral_released: collateral - paid,
+		deposit_released: empty_deposit_back(),
+		record_fee: record_fee(),
+	}
+}
+
+/// Checks that `call` is refused to everyone but the session's owner (`ALICE`): `NotOwner` for
+/// the counterpart and another owner, `BadOrigin` for root and unsigned, and nothing changes.
+pub(crate) fn only_the_owner(call: impl Fn(RuntimeOrigin) -> DispatchResult) {
+	for who in [BOB, CLEARING] {
+		assert_noop!(call(RuntimeOrigin::signed(who)), Error::<Test>::NotOwner);
+	}
+	for origin in [RuntimeOrigin::root(), RuntimeOrigin::none()] {
+		assert_noop!(call(origin), DispatchError::BadOrigin);
+	}
+}
+
+/// Checks that `call` is refused to everyone but the session's counterpart (`CLEARING`):
+/// `NotCounterpart` for the owner and another account, `BadOrigin` for root and unsigned.
+pub(crate) fn only_the_counterpart(call: impl Fn(RuntimeOrigin) -> DispatchResult) {
+	for who in [ALICE, BOB] {
+		assert_noop!(call(RuntimeOrigin::signed(who)), Error::<Test>::NotCounterpart);
+	}
+	for origin in [RuntimeOrigin::root(), RuntimeOrigin::none()] {
+		assert_noop!(call(origin), DispatchError::BadOrigin);
+	}
+}
+
+/// The counterpart (`CLEARING`) checkpoints `state` signed by `pair` for `public`.
+pub(crate) fn checkpoint_by<P: sp_core::crypto::Pair>(
+	pair: &P,
+	public: SessionPublic,
+	state: crate::ChannelState<Balance>,
+) -> DispatchResult
+where
+	crate::SessionSignature: From<P::Signature>,
+{
+	SessionKeys::checkpoint(
+		RuntimeOrigin::signed(CLEARING),
+		public,
+		state,
+		sign_state_for(pair, public, state),
+	)
 }

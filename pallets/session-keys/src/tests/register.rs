@@ -64,8 +64,11 @@ fn registers_sr25519_key_with_exact_event_and_holds() {
 				counterpart: CLEARING,
 				registered_at: 1,
 				expires_at: 51,
+				settles_at: 51 + CHALLENGE_PERIOD,
+				revoked: false,
 				duration: 50,
 				spending_limit: 700,
+				pending_limit: None,
 				collateral: 300,
 				deposit,
 				description,
@@ -76,7 +79,7 @@ fn registers_sr25519_key_with_exact_event_and_holds() {
 		assert_eq!(held(ALICE), 300 + deposit);
 		assert_eq!(Balances::balance(&ALICE), INITIAL_BALANCE - 300 - deposit);
 		assert_eq!(SessionKeys::keys_of(&ALICE), vec![public]);
-		assert!(ExpiryQueue::<Test>::contains_key(51, public));
+		assert!(ExpiryQueue::<Test>::contains_key(51 + CHALLENGE_PERIOD, public));
 		assert!(SessionKeys::is_valid_at(&public, 1));
 		assert!(SessionKeys::is_valid_at(&public, 50));
 		assert!(!SessionKeys::is_valid_at(&public, 51));
@@ -243,6 +246,10 @@ fn retired_key_can_never_be_registered_again() {
 	ExtBuilder::default().build_and_execute(|| {
 		let public = register_key(ALICE, 1);
 		assert_ok!(SessionKeys::revoke(RuntimeOrigin::signed(ALICE), public));
+		// Closing: still registered.
+		let (_, proof) = sr_key(1, ALICE);
+		assert_noop!(register(ALICE, public, proof), Error::<Test>::AlreadyRegistered);
+		run_to_block(1 + CHALLENGE_PERIOD);
 		for owner in [ALICE, BOB] {
 			let (_, proof) = sr_key(1, owner);
 			assert_noop!(register(owner, public, proof), Error::<Test>::KeyRetired);
@@ -263,10 +270,13 @@ fn per_owner_cap_is_enforced_at_its_bound() {
 		}
 		let (public, proof) = sr_key(99, ALICE);
 		assert_noop!(register(ALICE, public, proof.clone()), Error::<Test>::TooManyKeys);
-		// Another owner is unaffected, and a freed slot can be used again.
+		// Another owner is unaffected; a closing key still takes its slot until it settles, and
+		// a freed slot can be used again.
 		register_key(BOB, 98);
 		let first = SessionKeys::keys_of(&ALICE)[0];
 		assert_ok!(SessionKeys::revoke(RuntimeOrigin::signed(ALICE), first));
+		assert_noop!(register(ALICE, public, proof.clone()), Error::<Test>::TooManyKeys);
+		run_to_block(1 + CHALLENGE_PERIOD);
 		assert_ok!(register(ALICE, public, proof));
 		assert_eq!(OwnerSessions::<Test>::get(ALICE).len() as u32, cap);
 	});

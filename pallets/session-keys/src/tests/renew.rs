@@ -13,8 +13,8 @@ fn renew_moves_expiry_and_queue_entry() {
 		assert_ok!(SessionKeys::renew(RuntimeOrigin::signed(ALICE), public, Some(20)));
 		assert_eq!(last_event(), Event::SessionRenewed { public, expires_at: 25 });
 		assert_eq!(Sessions::<Test>::get(public).unwrap().expires_at, 25);
-		assert!(!ExpiryQueue::<Test>::contains_key(11, public));
-		assert!(ExpiryQueue::<Test>::contains_key(25, public));
+		assert!(!ExpiryQueue::<Test>::contains_key(11 + CHALLENGE_PERIOD, public));
+		assert!(ExpiryQueue::<Test>::contains_key(25 + CHALLENGE_PERIOD, public));
 	});
 }
 
@@ -23,10 +23,10 @@ fn renewed_key_does_not_end_at_its_old_expiry() {
 	ExtBuilder::default().build_and_execute(|| {
 		let public = register_with(ALICE, 1, Some(10), 0);
 		assert_ok!(SessionKeys::renew(RuntimeOrigin::signed(ALICE), public, Some(30)));
-		run_to_block(11);
+		run_to_block(11 + CHALLENGE_PERIOD);
 		assert!(Sessions::<Test>::contains_key(public));
 		assert!(endings().is_empty());
-		run_to_block(31);
+		run_to_block(31 + CHALLENGE_PERIOD);
 		assert_eq!(endings(), vec![(public, crate::EndReason::Expired, 31)]);
 	});
 }
@@ -89,6 +89,11 @@ fn unknown_and_ended_keys_cannot_be_renewed() {
 		run_to_block(3);
 		assert_noop!(
 			SessionKeys::renew(RuntimeOrigin::signed(ALICE), public, None),
+			Error::<Test>::Expired
+		);
+		run_to_block(3 + CHALLENGE_PERIOD);
+		assert_noop!(
+			SessionKeys::renew(RuntimeOrigin::signed(ALICE), public, None),
 			Error::<Test>::KeyRetired
 		);
 	});
@@ -97,12 +102,13 @@ fn unknown_and_ended_keys_cannot_be_renewed() {
 #[test]
 fn expired_key_waiting_in_the_backlog_cannot_be_renewed() {
 	ExtBuilder::default().build_and_execute(|| {
-		// More keys expire at block 3 than one block may end; the last waits a block.
+		// More keys settle at one block than it may settle; the last waits a block.
 		let (_, waiting) = key_waiting_in_backlog(0);
 		assert_noop!(
 			SessionKeys::renew(RuntimeOrigin::signed(4), waiting, None),
 			Error::<Test>::Expired
 		);
 		assert!(!SessionKeys::is_valid_at(&waiting, 3));
+		assert!(SessionKeys::is_valid_at(&waiting, 2));
 	});
 }

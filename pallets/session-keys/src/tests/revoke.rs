@@ -1,31 +1,30 @@
-//! `revoke` and `revoke_all`: immediate endings that release every hold.
+//! `revoke` and `revoke_all`: the key is invalid at once; the session closes and settles when
+//! the closing window ends, releasing every hold.
 
 use super::*;
-use crate::{EndReason, Error, ExpiryQueue, OwnerSessions, Retired, RetiredSession, Sessions};
-use frame_support::{assert_noop, assert_ok, dispatch::Pays, traits::fungible::Inspect};
-use sp_runtime::DispatchError;
+use crate::{ExpiryQueue, OwnerSessions, Retired, RetiredSession, Sessions};
+use frame_support::{assert_ok, dispatch::Pays, traits::fungible::Inspect};
 
 #[test]
-fn revoke_ends_the_key_at_once_and_releases_holds() {
+fn revoke_closes_at_once_and_settles_after_the_window() {
 	ExtBuilder::default().build_and_execute(|| {
 		let public = register_with(ALICE, 1, Some(50), 400);
 		run_to_block(7);
 		assert_ok!(SessionKeys::revoke(RuntimeOrigin::signed(ALICE), public));
+		let settles_at = 7 + CHALLENGE_PERIOD;
 		assert_eq!(
 			last_event(),
-			Event::SessionEnded {
-				public,
-				owner: ALICE,
-				counterpart: CLEARING,
-				reason: EndReason::Revoked,
-				ended_at: 7,
-				paid_to_counterpart: 0,
-				collateral_released: 400,
-				deposit_released: empty_deposit(),
-			}
+			Event::SessionClosing { public, reason: EndReason::Revoked, settles_at }
 		);
+		assert!(!ExpiryQueue::<Test>::contains_key(51 + CHALLENGE_PERIOD, public));
+		assert!(ExpiryQueue::<Test>::contains_key(settles_at, public));
+		// Invalid from the revocation block on; held until it settles.
+		assert!(!SessionKeys::is_valid_at(&public, 7));
+		assert!(SessionKeys::is_valid_at(&public, 6));
+		assert_eq!(held(ALICE), 400 + empty_deposit());
+		run_to_block(settles_at);
+		assert_eq!(last_event(), ended(public, ALICE, EndReason::Revoked, 7, 0, 400));
 		assert!(!Sessions::<Test>::contains_key(public));
-		assert!(!ExpiryQueue::<Test>::contains_key(51, public));
 		assert!(!OwnerSessions::<Test>::contains_key(ALICE));
 		assert_eq!(
 			Retired::<Test>::get(public),
@@ -40,12 +39,10 @@ fn revoke_ends_the_key_at_once_and_releases_holds() {
 			})
 		);
 		assert_eq!(held(ALICE), 0);
-		assert_eq!(Balances::balance(&ALICE), INITIAL_BALANCE);
-		// Invalid from the revocation block on; its past stays attributable.
-		assert!(!SessionKeys::is_valid_at(&public, 7));
+		assert_eq!(Balances::balance(&ALICE), INITIAL_BALANCE - record_fee());
+		// Its past stays attributable, and it does not end a second time at its old expiry.
 		assert!(SessionKeys::is_valid_at(&public, 6));
-		// It does not end a second time at its old expiry.
-		run_to_block(60);
+		run_to_block(70);
 		assert_eq!(endings().len(), 1);
 	});
 }
@@ -54,23 +51,18 @@ fn revoke_ends_the_key_at_once_and_releases_holds() {
 fn revoke_errors_change_nothing() {
 	ExtBuilder::default().build_and_execute(|| {
 		let public = register_key(ALICE, 1);
-		assert_noop!(
-			SessionKeys::revoke(RuntimeOrigin::signed(BOB), public),
-			Error::<Test>::NotOwner
-		);
-		assert_noop!(
-			SessionKeys::revoke(RuntimeOrigin::signed(CLEARING), public),
-			Error::<Test>::NotOwner
-		);
+		only_the_owner(|origin| SessionKeys::revoke(origin, public));
 		let (unknown, _) = sr_key(9, ALICE);
 		assert_noop!(
 			SessionKeys::revoke(RuntimeOrigin::signed(ALICE), unknown),
 			Error::<Test>::NotFound
 		);
-		for origin in [RuntimeOrigin::root(), RuntimeOrigin::none()] {
-			assert_noop!(SessionKeys::revoke(origin, public), DispatchError::BadOrigin);
-		}
 		assert_ok!(SessionKeys::revoke(RuntimeOrigin::signed(ALICE), public));
+		assert_noop!(
+			SessionKeys::revoke(RuntimeOrigin::signed(ALICE), public),
+			Error::<Test>::Revoked
+		);
+		run_to_block(1 + CHALLENGE_PERIOD);
 		assert_noop!(
 			SessionKeys::revoke(RuntimeOrigin::signed(ALICE), public),
 			Error::<Test>::KeyRetired
@@ -79,7 +71,7 @@ fn revoke_errors_change_nothing() {
 }
 
 #[test]
-fn revoke_all_ends_every_key_of_the_caller_only() {
+fn revoke_all_closes_every_live_key_of_the_caller_only() {
 	ExtBuilder::default().build_and_execute(|| {
 		let alices: Vec<_> = (1..=3).map(|seed| register_with(ALICE, seed, None, 100)).collect();
 		let bobs = register_key(BOB, 9);
@@ -91,6 +83,10 @@ fn revoke_all_ends_every_key_of_the_caller_only() {
 			"refunded to the keys actually revoked"
 		);
 		assert_eq!(info.pays_fee, Pays::Yes);
+		for key in &alices {
+			assert_eq!(SessionKeys::session(key).unwrap().expires_at, 4);
+		}
+		run_to_block(4 + CHALLENGE_PERIOD);
 		let ended = endings();
 		assert_eq!(ended.len(), 3);
 		for key in &alices {
@@ -98,7 +94,7 @@ fn revoke_all_ends_every_key_of_the_caller_only() {
 			assert!(Retired::<Test>::contains_key(key));
 		}
 		assert!(SessionKeys::keys_of(&ALICE).is_empty());
-		assert_eq!(Balances::balance(&ALICE), INITIAL_BALANCE);
+		assert_eq!(Balances::balance(&ALICE), INITIAL_BALANCE - 3 * record_fee());
 		assert!(Sessions::<Test>::contains_key(bobs));
 	});
 }

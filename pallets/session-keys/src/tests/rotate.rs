@@ -25,8 +25,8 @@ fn rotate_replaces_the_key_and_keeps_the_terms() {
 		assert_eq!(after.deposit, before.deposit);
 		assert_eq!((after.registered_at, after.expires_at), (10, 50));
 		assert_eq!(SessionKeys::keys_of(&ALICE), vec![new]);
-		assert!(!ExpiryQueue::<Test>::contains_key(41, old));
-		assert!(ExpiryQueue::<Test>::contains_key(50, new));
+		assert!(!ExpiryQueue::<Test>::contains_key(41 + CHALLENGE_PERIOD, old));
+		assert!(ExpiryQueue::<Test>::contains_key(50 + CHALLENGE_PERIOD, new));
 		// The deposit moved with the terms: still held once.
 		assert_eq!(held(ALICE), before.collateral + before.deposit);
 		assert_eq!(Retired::<Test>::get(old).unwrap().reason, EndReason::Rotated);

@@ -1,4 +1,5 @@
-//! Read-only views for the runtime API: registrations and request authentication.
+//! Read-only views: sessions, retired records and owners' keys, the runtime API's registration,
+//! and request authentication.
 
 use alloc::vec::Vec;
 use frame_support::traits::{fungible::Inspect, Get};
@@ -8,7 +9,7 @@ use session_keys_primitives::{
 };
 use sp_runtime::traits::{One, Saturating};
 
-use crate::{BalanceOf, Config, Pallet, Retired, Sessions};
+use crate::{BalanceOf, Config, OwnerSessions, Pallet, Retired, RetiredOf, SessionOf, Sessions};
 
 /// A registration in the runtime API's shape.
 pub type RegistrationOf<T> =
@@ -21,16 +22,46 @@ pub type RequestHeaderOf<T> =
 	RequestHeader<<T as frame_system::Config>::AccountId, <T as frame_system::Config>::Hash>;
 
 impl<T: Config> Pallet<T> {
-	/// The live registration of `public`, with plain vectors for description and scope.
+	/// The session (live or closing) of `public`, if any.
+	pub fn session(public: &SessionPublic) -> Option<SessionOf<T>> {
+		Sessions::<T>::get(public)
+	}
+
+	/// The retired record of `public`, if its session was settled.
+	pub fn retired(public: &SessionPublic) -> Option<RetiredOf<T>> {
+		Retired::<T>::get(public)
+	}
+
+	/// The live and closing keys of `owner`.
+	pub fn keys_of(owner: &T::AccountId) -> Vec<SessionPublic> {
+		OwnerSessions::<T>::get(owner).into_inner()
+	}
+
+	/// Whether `public` was or is valid at `block`: a registered key in `[registered_at,
+	/// expires_at)` (a revoked key expired when it was revoked), a retired one in
+	/// `[registered_at, ended_at)`.
+	pub fn is_valid_at(public: &SessionPublic, block: BlockNumberFor<T>) -> bool {
+		if let Some(session) = Sessions::<T>::get(public) {
+			return session.registered_at <= block && session.is_live_at(block);
+		}
+		Retired::<T>::get(public).is_some_and(|record| record.was_valid_at(block))
+	}
+
+	/// The registration of `public` while its session is live or closing, with its phase and
+	/// the spending limit that apply now, and plain vectors for description and scope.
 	pub fn registration(public: &SessionPublic) -> Option<RegistrationOf<T>> {
 		let session = Sessions::<T>::get(public)?;
+		let now = frame_system::Pallet::<T>::block_number();
 		Some(Registration {
+			phase: session.phase_at(now),
+			spending_limit: session.limit_at(now),
+			pending_limit: session.pending_limit.filter(|pending| pending.applies_at > now),
 			owner: session.owner,
 			counterpart: session.counterpart,
 			registered_at: session.registered_at,
 			expires_at: session.expires_at,
+			settles_at: session.settles_at,
 			duration: session.duration,
-			spending_limit: session.spending_limit,
 			collateral: session.collateral,
 			deposit: session.deposit,
 			description: session.description.into_inner(),
@@ -42,7 +73,8 @@ impl<T: Config> Pallet<T> {
 	/// Authenticates a request header signed by a session key (see
 	/// [`session_keys_primitives::RequestHeader`]).
 	///
-	/// Valid when the key is live, not past its expiry, and owned by `header.account`; the block
+	/// Valid when the key is live (not closing: a revoked key answers `KeyRevoked`, an expired
+	/// one `KeyExpired`) and owned by `header.account`; the block
 	/// hash is `current_block_hash` (the block this runs at, which the runtime cannot read) or
 	/// one of the `HeaderValidity - 1` blocks before it; the resource is within the key's scope;
 	/// and the signature covers the header for this chain. Cheap checks come first; the
@@ -61,8 +93,8 @@ impl<T: Config> Pallet<T> {
 			});
 		};
 		let now = frame_system::Pallet::<T>::block_number();
-		if now >= session.expires_at {
-			return Err(AuthError::KeyExpired);
+		if !session.is_live_at(now) {
+			return Err(if session.revoked { AuthError::KeyRevoked } else { AuthError::KeyExpired });
 		}
 		if session.owner != header.account {
 			return Err(AuthError::WrongAccount);

@@ -1,0 +1,83 @@
+//! Storage migration v0 -> v1: sessions gain their closing window and their queue entries move
+//! from the expiry block to the settlement block.
+
+use super::*;
+use crate::{
+	migrations::v1::{v0, MigrateV0ToV1},
+	ChannelState, ExpiryAgenda, ExpiryQueue, HoldReason, OwnerSessions, Pallet, Sessions,
+};
+use frame_support::traits::{fungible::MutateHold, GetStorageVersion, OnRuntimeUpgrade, StorageVersion};
+
+/// Writes a v0 session of `owner` for the key from `seed`, expiring at `expires_at`, queued
+/// there as v0 queued it, with its holds.
+fn v0_session(owner: AccountId, seed: u8, expires_at: u64, owed: Balance) -> SessionPublic {
+	let (public, _) = sr_key(seed, owner);
+	let old = v0::SessionV0 {
+		owner,
+		counterpart: CLEARING,
+		registered_at: 1,
+		expires_at,
+		duration: expires_at - 1,
+		spending_limit: 500,
+		collateral: 300,
+		deposit: empty_deposit(),
+		description: Default::default(),
+		scope: Default::default(),
+		state: ChannelState { nonce: 2, owed, margin: 10 },
+	};
+	Balances::hold(&HoldReason::Session.into(), &owner, 300 + empty_deposit()).unwrap();
+	v0::Sessions::<Test>::insert(public, old);
+	OwnerSessions::<Test>::mutate(owner, |keys| keys.try_push(public).unwrap());
+	ExpiryQueue::<Test>::insert(expires_at, public, ());
+	ExpiryAgenda::<Test>::insert(expires_at, crate::DueMark::default());
+	public
+}
+
+#[test]
+fn v0_sessions_gain_their_window_and_move_in_the_queue() {
+	ExtBuilder::default().build_and_execute(|| {
+		StorageVersion::new(0).put::<Pallet<Test>>();
+		let a = v0_session(ALICE, 1, 20, 40);
+		let b = v0_session(BOB, 2, 30, 0);
+		assert!(SessionKeys::do_try_state(1).is_err(), "v0 state is not valid v1 state");
+
+		let weight = MigrateV0ToV1::<Test>::on_runtime_upgrade();
+		assert!(weight.ref_time() > 0);
+		assert_eq!(Pallet::<Test>::on_chain_storage_version(), 1);
+
+		for (public, expires_at, owed) in [(a, 20, 40), (b, 30, 0)] {
+			let session = Sessions::<Test>::get(public).unwrap();
+			let settles_at = expires_at + CHALLENGE_PERIOD;
+			assert_eq!((session.expires_at, session.settles_at), (expires_at, settles_at));
+			assert_eq!((session.revoked, session.pending_limit), (false, None));
+			assert_eq!((session.collateral, session.spending_limit), (300, 500));
+			assert_eq!(session.state, ChannelState { nonce: 2, owed, margin: 10 });
+			assert!(!ExpiryQueue::<Test>::contains_key(expires_at, public));
+			assert!(ExpiryQueue::<Test>::contains_key(settles_at, public));
+		}
+		check_invariants();
+
+		// A second run does nothing: the version gate.
+		let before = Sessions::<Test>::get(a);
+		MigrateV0ToV1::<Test>::on_runtime_upgrade();
+		assert_eq!(Sessions::<Test>::get(a), before);
+
+		// The migrated sessions live on: closing after their expiry, settled after the window.
+		run_to_block(20);
+		assert_ok!(checkpoint_by(&sr_pair(1), a, state(3, 60, 0)));
+		run_to_block(20 + CHALLENGE_PERIOD);
+		assert_eq!(last_event(), ended(a, ALICE, EndReason::Expired, 20, 60, 300));
+	});
+}
+
+#[test]
+fn migration_of_an_empty_pallet_only_sets_the_version() {
+	ExtBuilder::default().build_and_execute(|| {
+		StorageVersion::new(0).put::<Pallet<Test>>();
+		MigrateV0ToV1::<Test>::on_runtime_upgrade();
+		assert_eq!(Pallet::<Test>::on_chain_storage_version(), 1);
+		assert_eq!(Sessions::<Test>::iter().count(), 0);
+	});
+}
+
+use frame_support::assert_ok;
