@@ -1,25 +1,29 @@
 //! Randomized model test: random sequences of every call (valid and invalid) and of block
-//! advances, from several owners and counterparts. After every step the pallet must agree with
-//! a small reference model (each call's outcome, every session, every balance and hold), funds
-//! must be conserved, and `try_state` must pass.
+//! advances, from several owners and counterparts, with keys of all three schemes and
+//! descriptions and scopes of varying size. After every step the pallet must agree with a small
+//! reference model: each call's outcome, every session, every retired record, every balance and
+//! hold, and the issuance (only record fees are burned); and `try_state` must pass.
+//!
+//! The model predicts settlement itself: which sessions settle in which block (at their
+//! `settles_at`, oldest first, at most `MaxExpiriesPerBlock` a block, the rest carried over), and
+//! compares the whole retired record.
 //!
 //! `MODEL_CASES` sets the number of sequences (default 10,000).
 
 use super::*;
-use crate::{ChannelState, EndReason, Error, Retired, Sessions};
+use crate::{ChannelState, Retired, RetiredSession, Sessions};
 use codec::Encode;
-use frame_support::{
-	dispatch::DispatchResult,
-	traits::fungible::{Inspect, InspectHold},
-};
+use frame_support::traits::fungible::{Inspect, InspectHold};
 use proptest::prelude::*;
-use sp_core::{crypto::Pair, sr25519};
+use sp_core::{crypto::Pair, ecdsa, ed25519, sr25519};
 use std::collections::BTreeMap;
 
 const OWNERS: [AccountId; 3] = [ALICE, BOB, 4];
 const COUNTERPARTS: [AccountId; 2] = [CLEARING, 5];
 const KEYS: u8 = 8;
 const ED: Balance = 1;
+/// A short window, so that sequences cross many settlements.
+const PERIOD: u64 = 3;
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -30,6 +34,8 @@ enum Op {
 		duration: u64,
 		limit: u64,
 		collateral: u64,
+		description: usize,
+		scope: usize,
 		forged: bool,
 	},
 	Renew {
@@ -90,16 +96,16 @@ fn op() -> impl Strategy<Value = Op> {
 	let key = 0..KEYS;
 	let duration = prop_oneof![8 => 1u64..12, 1 => Just(0u64), 1 => Just(MAX_DURATION + 1)];
 	prop_oneof![
-		4 => (owner.clone(), key.clone(), 0..COUNTERPARTS.len(), duration.clone(), 0u64..400, 0u64..400, prop::bool::weighted(0.1))
-			.prop_map(|(owner, key, counterpart, duration, limit, collateral, forged)| Op::Register { owner, key, counterpart, duration, limit, collateral, forged }),
+		4 => (owner.clone(), key.clone(), 0..COUNTERPARTS.len(), duration.clone(), 0u64..400, 0u64..400, 0usize..9, 0usize..4, prop::bool::weighted(0.1))
+			.prop_map(|(owner, key, counterpart, duration, limit, collateral, description, scope, forged)| Op::Register { owner, key, counterpart, duration, limit, collateral, description, scope, forged }),
 		1 => (owner.clone(), key.clone(), duration).prop_map(|(owner, key, duration)| Op::Renew { owner, key, duration }),
-		1 => (owner.clone(), key.clone()).prop_map(|(owner, key)| Op::Revoke { owner, key }),
+		2 => (owner.clone(), key.clone()).prop_map(|(owner, key)| Op::Revoke { owner, key }),
 		1 => owner.clone().prop_map(|owner| Op::RevokeAll { owner }),
 		1 => (owner.clone(), key.clone(), key.clone(), prop::bool::weighted(0.1)).prop_map(|(owner, old, new, forged)| Op::Rotate { owner, old, new, forged }),
-		5 => (any_account(), key.clone(), -1i64..3, -5i64..60, 0u64..300, prop::bool::weighted(0.1))
+		6 => (any_account(), key.clone(), -1i64..3, -5i64..60, 0u64..300, prop::bool::weighted(0.1))
 			.prop_map(|(who, key, nonce_step, owed_step, margin, forged)| Op::Checkpoint { who, key, nonce_step, owed_step, margin, forged }),
 		1 => (owner.clone(), key.clone(), 0u64..200).prop_map(|(owner, key, amount)| Op::TopUp { owner, key, amount }),
-		1 => (owner, key.clone(), 0u64..500).prop_map(|(owner, key, limit)| Op::SetLimit { owner, key, limit }),
+		2 => (owner, key.clone(), 0u64..500).prop_map(|(owner, key, limit)| Op::SetLimit { owner, key, limit }),
 		1 => (any_account(), key.clone()).prop_map(|(who, key)| Op::Liquidate { who, key }),
 		1 => (any_account(), key).prop_map(|(who, key)| Op::Discontinue { who, key }),
 		3 => (1u64..5).prop_map(|blocks| Op::Advance { blocks }),
@@ -114,44 +120,146 @@ fn account_at(index: usize) -> AccountId {
 	}
 }
 
+/// The key pool: key `k` of each of the three schemes in turn.
+#[derive(Clone)]
+enum AnyPair {
+	Sr(sr25519::Pair),
+	Ed(ed25519::Pair),
+	Ec(ecdsa::Pair),
+}
+
+fn pair(key: u8) -> AnyPair {
+	pair_of(key, 100 + key)
+}
+
+/// The pair of `key`'s scheme from `seed`.
+fn pair_of(key: u8, seed: u8) -> AnyPair {
+	let seed = [seed; 32];
+	match key % 3 {
+		0 => AnyPair::Sr(sr25519::Pair::from_seed(&seed)),
+		1 => AnyPair::Ed(ed25519::Pair::from_seed(&seed)),
+		_ => AnyPair::Ec(ecdsa::Pair::from_seed(&seed)),
+	}
+}
+
+impl AnyPair {
+	fn public(&self) -> SessionPublic {
+		match self {
+			Self::Sr(p) => p.public().into(),
+			Self::Ed(p) => p.public().into(),
+			Self::Ec(p) => p.public().into(),
+		}
+	}
+
+	fn proof(&self, owner: AccountId) -> crate::ProofOf {
+		match self {
+			Self::Sr(p) => proof_for(p, owner),
+			Self::Ed(p) => proof_for(p, owner),
+			Self::Ec(p) => proof_for(p, owner),
+		}
+	}
+
+	fn sign(&self, public: SessionPublic, state: ChannelState<Balance>) -> crate::SessionSignature {
+		match self {
+			Self::Sr(p) => sign_state_for(p, public, state),
+			Self::Ed(p) => sign_state_for(p, public, state),
+			Self::Ec(p) => sign_state_for(p, public, state),
+		}
+	}
+}
+
+fn public(key: u8) -> SessionPublic {
+	pair(key).public()
+}
+
+/// A pair of `key`'s scheme that no pool key has, for forged proofs and signatures.
+fn forger(key: u8) -> AnyPair {
+	pair_of(key, 200 + key)
+}
+
 #[derive(Clone, Debug, PartialEq)]
 struct ModelSession {
 	owner: AccountId,
 	counterpart: AccountId,
 	registered_at: u64,
 	expires_at: u64,
+	settles_at: u64,
+	revoked: bool,
 	duration: u64,
 	limit: Balance,
+	pending: Option<(Balance, u64)>,
 	collateral: Balance,
 	deposit: Balance,
 	state: ChannelState<Balance>,
 }
 
+impl ModelSession {
+	fn live(&self, now: u64) -> bool {
+		now < self.expires_at
+	}
+
+	fn closing_error(&self) -> Error<Test> {
+		if self.revoked {
+			Error::Revoked
+		} else {
+			Error::Expired
+		}
+	}
+
+	fn limit_at(&self, now: u64) -> Balance {
+		match self.pending {
+			Some((limit, at)) if at <= now => limit.max(self.state.owed),
+			_ => self.limit,
+		}
+	}
+
+	fn fold_limit(&mut self, now: u64) {
+		if self.pending.is_some_and(|(_, at)| at <= now) {
+			self.limit = self.limit_at(now);
+			self.pending = None;
+		}
+	}
+}
+
 #[derive(Default, Clone, Copy, Debug, PartialEq)]
 struct Account {
 	free: Balance,
-	collateral: Balance,
-	deposit: Balance,
+	held: Balance,
 }
 
 /// The reference model: what the pallet should hold after every step.
 struct Model {
 	now: u64,
 	live: BTreeMap<u8, ModelSession>,
-	retired: BTreeMap<u8, (AccountId, EndReason)>,
+	retired: BTreeMap<u8, RetiredSession<AccountId, u64, Balance>>,
 	accounts: BTreeMap<AccountId, Account>,
+	/// Blocks marked for settlement work, with the block a carried-over backlog resumes at.
+	marks: BTreeMap<u64, Option<u64>>,
+	burned: Balance,
 }
 
 type Outcome = Result<(), Error<Test>>;
+
+/// Encoded size of a SCALE vector of `len` bytes (lengths here stay below 64).
+fn vec_size(len: usize) -> Balance {
+	1 + len as Balance
+}
 
 impl Model {
 	fn new() -> Self {
 		let accounts = OWNERS
 			.iter()
 			.chain(COUNTERPARTS.iter())
-			.map(|a| (*a, Account { free: INITIAL_BALANCE, ..Default::default() }))
+			.map(|a| (*a, Account { free: INITIAL_BALANCE, held: 0 }))
 			.collect();
-		Self { now: 1, live: BTreeMap::new(), retired: BTreeMap::new(), accounts }
+		Self {
+			now: 1,
+			live: BTreeMap::new(),
+			retired: BTreeMap::new(),
+			accounts,
+			marks: BTreeMap::new(),
+			burned: 0,
+		}
 	}
 
 	fn unused(&self, key: u8) -> Outcome {
@@ -164,7 +272,7 @@ impl Model {
 		Ok(())
 	}
 
-	fn live(&self, key: u8) -> Result<&ModelSession, Error<Test>> {
+	fn registered(&self, key: u8) -> Result<&ModelSession, Error<Test>> {
 		self.live.get(&key).ok_or(if self.retired.contains_key(&key) {
 			Error::KeyRetired
 		} else {
@@ -172,23 +280,27 @@ impl Model {
 		})
 	}
 
-	fn owned(&self, key: u8, owner: AccountId) -> Result<&ModelSession, Error<Test>> {
-		let s = self.live(key)?;
+	/// The session of `key`, owned by `owner` and live.
+	fn owned_live(&self, key: u8, owner: AccountId) -> Result<ModelSession, Error<Test>> {
+		let s = self.registered(key)?;
 		if s.owner != owner {
 			return Err(Error::NotOwner);
 		}
-		Ok(s)
+		if !s.live(self.now) {
+			return Err(s.closing_error());
+		}
+		Ok(s.clone())
 	}
 
 	fn countered(&self, key: u8, who: AccountId) -> Result<&ModelSession, Error<Test>> {
-		let s = self.live(key)?;
+		let s = self.registered(key)?;
 		if s.counterpart != who {
 			return Err(Error::NotCounterpart);
 		}
 		Ok(s)
 	}
 
-	fn can_hold(&self, who: AccountId, amount: Balance) -> bool {
+	fn can_pay(&self, who: AccountId, amount: Balance) -> bool {
 		amount == 0 || self.accounts[&who].free >= amount + ED
 	}
 
@@ -200,25 +312,92 @@ impl Model {
 		}
 	}
 
+	fn schedule(&mut self, at: u64) {
+		self.marks.entry(at).or_insert(None);
+	}
+
+	fn close(&mut self, key: u8) {
+		let now = self.now;
+		let s = self.live.get_mut(&key).unwrap();
+		s.expires_at = now;
+		s.settles_at = now + PERIOD;
+		s.revoked = true;
+		self.schedule(now + PERIOD);
+	}
+
 	/// Settles and retires `key` as the pallet must.
-	fn end(&mut self, key: u8, reason: EndReason) {
-		let s = self.live.remove(&key).expect("ending a live session");
+	fn end(&mut self, key: u8, reason: EndReason, ended_at: u64) {
+		let s = self.live.remove(&key).expect("ending a session");
 		let paid = s.state.owed.min(s.collateral);
+		let fee = record_fee().min(s.deposit);
 		let owner = self.accounts.get_mut(&s.owner).unwrap();
-		owner.collateral -= s.collateral;
-		owner.deposit -= s.deposit;
-		owner.free += s.collateral - paid + s.deposit;
+		owner.held -= s.collateral + s.deposit;
+		owner.free += s.collateral - paid + s.deposit - fee;
 		self.accounts.get_mut(&s.counterpart).unwrap().free += paid;
-		self.retired.insert(key, (s.owner, reason));
+		self.burned += fee;
+		self.retired.insert(key, retired_record(&s, reason, ended_at));
+	}
+
+	/// One block's `on_initialize`, as the model predicts it: the sessions due settle in
+	/// storage order within a block, oldest block first, at most the cap, the rest carried.
+	fn on_initialize(&mut self, now: u64) -> Vec<u8> {
+		let Some(carry_from) = self.marks.remove(&now) else {
+			return vec![];
+		};
+		let max = MaxExpiriesPerBlock::get();
+		let mut block = carry_from.unwrap_or(now);
+		let (mut ended, mut stepped) = (0u32, 0u32);
+		let mut settled = vec![];
+		loop {
+			let mut due: Vec<u8> =
+				self.live.iter().filter(|(_, s)| s.settles_at == block).map(|(k, _)| *k).collect();
+			due.sort_by_key(|k| {
+				let encoded = public(*k).encode();
+				(sp_io::hashing::blake2_128(&encoded), encoded)
+			});
+			for key in due {
+				if ended == max {
+					break;
+				}
+				let s = &self.live[&key];
+				let reason = if s.revoked { EndReason::Revoked } else { EndReason::Expired };
+				let ended_at = s.expires_at;
+				self.end(key, reason, ended_at);
+				settled.push(key);
+				ended += 1;
+			}
+			if ended == max {
+				self.marks.entry(now + 1).or_insert(None).replace(block);
+				break;
+			}
+			if block >= now {
+				break;
+			}
+			block += 1;
+			if stepped == max {
+				self.marks.entry(now + 1).or_insert(None).replace(block);
+				break;
+			}
+			stepped += 1;
+		}
+		settled
 	}
 }
 
-fn pair(key: u8) -> sr25519::Pair {
-	sr_pair(100 + key)
-}
-
-fn public(key: u8) -> SessionPublic {
-	pair(key).public().into()
+fn retired_record(
+	s: &ModelSession,
+	reason: EndReason,
+	ended_at: u64,
+) -> RetiredSession<AccountId, u64, Balance> {
+	RetiredSession {
+		owner: s.owner,
+		counterpart: s.counterpart,
+		registered_at: s.registered_at,
+		ended_at,
+		reason,
+		nonce: s.state.nonce,
+		owed: s.state.owed,
+	}
 }
 
 fn unit(result: frame_support::dispatch::DispatchResultWithPostInfo) -> DispatchResult {
@@ -228,24 +407,34 @@ fn unit(result: frame_support::dispatch::DispatchResultWithPostInfo) -> Dispatch
 /// Applies `op` to the pallet and the model and checks they agree on the outcome.
 fn step(model: &mut Model, op: &Op) {
 	let signed = RuntimeOrigin::signed;
+	let now = model.now;
 	let (actual, expected): (DispatchResult, Outcome) = match *op {
-		Op::Register { owner, key, counterpart, duration, limit, collateral, forged } => {
+		Op::Register {
+			owner,
+			key,
+			counterpart,
+			duration,
+			limit,
+			collateral,
+			description,
+			scope,
+			forged,
+		} => {
 			let owner = OWNERS[owner];
 			let counterpart = COUNTERPARTS[counterpart];
-			let signer = if forged { pair(key + 1) } else { pair(key) };
-			let proof = proof_for(&signer, owner);
-			let actual = SessionKeys::register(
-				signed(owner),
-				public(key),
-				proof,
-				counterpart,
-				Some(duration),
-				limit,
-				collateral,
-				Default::default(),
-				Default::default(),
-			);
-			let deposit = empty_deposit();
+			let signer = if forged { forger(key) } else { pair(key) };
+			let items: Vec<Vec<u8>> = (0..scope).map(|i| vec![b'a' + i as u8; i * 3]).collect();
+			let item_refs: Vec<&[u8]> = items.iter().map(|i| i.as_slice()).collect();
+			let actual = Registration::of(owner, public(key), signer.proof(owner))
+				.counterpart(counterpart)
+				.duration(Some(duration))
+				.limit(limit)
+				.collateral(collateral)
+				.description(&vec![b'd'; description])
+				.scope(&item_refs)
+				.submit();
+			let scope_bytes: Balance = 1 + items.iter().map(|i| vec_size(i.len())).sum::<Balance>();
+			let deposit = DEPOSIT_BASE + vec_size(description) + scope_bytes;
 			let expected = (|| {
 				let duration = Model::duration(duration)?;
 				model.unused(key)?;
@@ -257,22 +446,26 @@ fn step(model: &mut Model, op: &Op) {
 				{
 					return Err(Error::TooManyKeys);
 				}
-				if !model.can_hold(owner, deposit) || !model.can_hold(owner, deposit + collateral) {
+				if !model.can_pay(owner, deposit + collateral) {
 					return Err(Error::InsufficientBalance);
 				}
 				let a = model.accounts.get_mut(&owner).unwrap();
 				a.free -= deposit + collateral;
-				a.deposit += deposit;
-				a.collateral += collateral;
+				a.held += deposit + collateral;
+				let settles_at = now + duration + PERIOD;
+				model.schedule(settles_at);
 				model.live.insert(
 					key,
 					ModelSession {
 						owner,
 						counterpart,
-						registered_at: model.now,
-						expires_at: model.now + duration,
+						registered_at: now,
+						expires_at: now + duration,
+						settles_at,
+						revoked: false,
 						duration,
 						limit,
+						pending: None,
 						collateral,
 						deposit,
 						state: Default::default(),
@@ -281,59 +474,52 @@ fn step(model: &mut Model, op: &Op) {
 				Ok(())
 			})();
 			(actual, expected)
-		}
+		},
 		Op::Renew { owner, key, duration } => {
 			let owner = OWNERS[owner];
 			let actual = SessionKeys::renew(signed(owner), public(key), Some(duration));
 			let expected = (|| {
 				let duration = Model::duration(duration)?;
-				let now = model.now;
-				let s = model.owned(key, owner)?;
-				if s.expires_at <= now {
-					return Err(Error::Expired);
-				}
+				model.owned_live(key, owner)?;
 				let s = model.live.get_mut(&key).unwrap();
 				s.expires_at = now + duration;
+				s.settles_at = now + duration + PERIOD;
 				s.duration = duration;
+				model.schedule(now + duration + PERIOD);
 				Ok(())
 			})();
 			(actual, expected)
-		}
+		},
 		Op::Revoke { owner, key } => {
 			let owner = OWNERS[owner];
 			let actual = SessionKeys::revoke(signed(owner), public(key));
-			let expected =
-				model.owned(key, owner).map(|_| ()).map(|()| model.end(key, EndReason::Revoked));
+			let expected = model.owned_live(key, owner).map(|_| model.close(key));
 			(actual, expected)
-		}
+		},
 		Op::RevokeAll { owner } => {
 			let owner = OWNERS[owner];
 			let actual = unit(SessionKeys::revoke_all(signed(owner)));
-			let keys: Vec<u8> =
-				model.live.iter().filter(|(_, s)| s.owner == owner).map(|(k, _)| *k).collect();
+			let keys: Vec<u8> = model
+				.live
+				.iter()
+				.filter(|(_, s)| s.owner == owner && s.live(now))
+				.map(|(k, _)| *k)
+				.collect();
 			let expected = if keys.is_empty() {
 				Err(Error::NoLiveKeys)
 			} else {
-				keys.into_iter().for_each(|k| model.end(k, EndReason::Revoked));
+				keys.into_iter().for_each(|k| model.close(k));
 				Ok(())
 			};
 			(actual, expected)
-		}
+		},
 		Op::Rotate { owner, old, new, forged } => {
 			let owner = OWNERS[owner];
-			let signer = if forged { pair(new + 1) } else { pair(new) };
-			let actual = SessionKeys::rotate(
-				signed(owner),
-				public(old),
-				public(new),
-				proof_for(&signer, owner),
-			);
+			let signer = if forged { forger(new) } else { pair(new) };
+			let actual =
+				SessionKeys::rotate(signed(owner), public(old), public(new), signer.proof(owner));
 			let expected = (|| {
-				let now = model.now;
-				let s = model.owned(old, owner)?.clone();
-				if s.expires_at <= now {
-					return Err(Error::Expired);
-				}
+				let mut s = model.owned_live(old, owner)?;
 				if s.collateral > 0 || s.state.owed > 0 || s.state.margin > 0 {
 					return Err(Error::FundsAtStake);
 				}
@@ -341,17 +527,31 @@ fn step(model: &mut Model, op: &Op) {
 				if forged {
 					return Err(Error::InvalidProof);
 				}
+				if !model.can_pay(owner, record_fee()) {
+					return Err(Error::InsufficientBalance);
+				}
+				model.accounts.get_mut(&owner).unwrap().free -= record_fee();
+				model.burned += record_fee();
 				model.live.remove(&old);
-				model.retired.insert(old, (owner, EndReason::Rotated));
+				model.retired.insert(old, retired_record(&s, EndReason::Rotated, now));
 				let duration = s.duration.min(MAX_DURATION);
+				s.fold_limit(now);
+				let settles_at = now + duration + PERIOD;
+				model.schedule(settles_at);
 				model.live.insert(
 					new,
-					ModelSession { registered_at: now, expires_at: now + duration, duration, ..s },
+					ModelSession {
+						registered_at: now,
+						expires_at: now + duration,
+						settles_at,
+						duration,
+						..s
+					},
 				);
 				Ok(())
 			})();
 			(actual, expected)
-		}
+		},
 		Op::Checkpoint { who, key, nonce_step, owed_step, margin, forged } => {
 			let who = account_at(who);
 			let last = model.live.get(&key).map(|s| s.state).unwrap_or_default();
@@ -360,14 +560,13 @@ fn step(model: &mut Model, op: &Op) {
 				owed: (last.owed as i64 + owed_step).max(0) as u64,
 				margin,
 			};
-			let signer = if forged { pair(key + 1) } else { pair(key) };
-			let signature = sign_state_for(&signer, public(key), state);
+			let signer = if forged { forger(key) } else { pair(key) };
+			let signature = signer.sign(public(key), state);
 			let actual = SessionKeys::checkpoint(signed(who), public(key), state, signature);
 			let expected = (|| {
-				let now = model.now;
 				let s = model.countered(key, who)?;
-				if s.expires_at <= now {
-					return Err(Error::Expired);
+				if now >= s.settles_at {
+					return Err(Error::WindowClosed);
 				}
 				if state.nonce <= s.state.nonce {
 					return Err(Error::StaleNonce);
@@ -375,7 +574,7 @@ fn step(model: &mut Model, op: &Op) {
 				if state.owed < s.state.owed {
 					return Err(Error::OwedDecreased);
 				}
-				if state.owed > s.limit {
+				if state.owed > s.limit_at(now) {
 					return Err(Error::OverSpendingLimit);
 				}
 				if state.owed > s.collateral {
@@ -385,14 +584,12 @@ fn step(model: &mut Model, op: &Op) {
 					return Err(Error::InvalidSignature);
 				}
 				let s = model.live.get_mut(&key).unwrap();
+				s.fold_limit(now);
 				s.state = state;
-				if state.owed + state.margin > s.collateral {
-					model.end(key, EndReason::Liquidated);
-				}
 				Ok(())
 			})();
 			(actual, expected)
-		}
+		},
 		Op::TopUp { owner, key, amount } => {
 			let owner = OWNERS[owner];
 			let actual = SessionKeys::top_up(signed(owner), public(key), amount);
@@ -400,38 +597,38 @@ fn step(model: &mut Model, op: &Op) {
 				if amount == 0 {
 					return Err(Error::ZeroAmount);
 				}
-				let now = model.now;
-				if model.owned(key, owner)?.expires_at <= now {
-					return Err(Error::Expired);
-				}
-				if !model.can_hold(owner, amount) {
+				model.owned_live(key, owner)?;
+				if !model.can_pay(owner, amount) {
 					return Err(Error::InsufficientBalance);
 				}
 				let a = model.accounts.get_mut(&owner).unwrap();
 				a.free -= amount;
-				a.collateral += amount;
+				a.held += amount;
 				model.live.get_mut(&key).unwrap().collateral += amount;
 				Ok(())
 			})();
 			(actual, expected)
-		}
+		},
 		Op::SetLimit { owner, key, limit } => {
 			let owner = OWNERS[owner];
 			let actual = SessionKeys::set_spending_limit(signed(owner), public(key), limit);
 			let expected = (|| {
-				let now = model.now;
-				let s = model.owned(key, owner)?;
-				if s.expires_at <= now {
-					return Err(Error::Expired);
-				}
+				let s = model.owned_live(key, owner)?;
 				if limit < s.state.owed {
 					return Err(Error::LimitBelowOwed);
 				}
-				model.live.get_mut(&key).unwrap().limit = limit;
+				let s = model.live.get_mut(&key).unwrap();
+				s.fold_limit(now);
+				if limit >= s.limit {
+					s.limit = limit;
+					s.pending = None;
+				} else {
+					s.pending = Some((limit, now + PERIOD));
+				}
 				Ok(())
 			})();
 			(actual, expected)
-		}
+		},
 		Op::Liquidate { who, key } => {
 			let who = account_at(who);
 			let actual = SessionKeys::liquidate(signed(who), public(key));
@@ -440,43 +637,37 @@ fn step(model: &mut Model, op: &Op) {
 				if s.state.owed + s.state.margin <= s.collateral {
 					return Err(Error::NotUnderCollateralized);
 				}
-				model.end(key, EndReason::Liquidated);
+				let ended_at = now.min(s.expires_at);
+				model.end(key, EndReason::Liquidated, ended_at);
 				Ok(())
 			})();
 			(actual, expected)
-		}
+		},
 		Op::Discontinue { who, key } => {
 			let who = account_at(who);
 			let actual = SessionKeys::discontinue(signed(who), public(key));
-			let expected = model
-				.countered(key, who)
-				.map(|_| ())
-				.map(|()| model.end(key, EndReason::Discontinued));
+			let expected = model.countered(key, who).map(|s| now.min(s.expires_at)).map(
+				|ended_at| model.end(key, EndReason::Discontinued, ended_at),
+			);
 			(actual, expected)
-		}
+		},
 		Op::Advance { blocks } => {
 			for _ in 0..blocks {
 				System::reset_events();
 				run_to_block(model.now + 1);
 				model.now += 1;
-				let ended = endings();
-				assert!(ended.len() as u32 <= MaxExpiriesPerBlock::get(), "per-block bound");
-				for (public_key, reason, ended_at) in ended {
-					assert_eq!(reason, EndReason::Expired);
-					let key = (0..KEYS).find(|k| public(*k) == public_key).expect("a pool key");
-					let s = &model.live[&key];
-					assert!(s.expires_at <= model.now, "ended no earlier than its expiry");
-					assert_eq!(ended_at, s.expires_at);
-					model.end(key, EndReason::Expired);
-				}
+				let predicted = model.on_initialize(model.now);
+				let ended: Vec<SessionPublic> = endings().into_iter().map(|(k, _, _)| k).collect();
+				let predicted: Vec<SessionPublic> = predicted.into_iter().map(public).collect();
+				assert_eq!(ended, predicted, "sessions settled in block {}", model.now);
 			}
 			(Ok(()), Ok(()))
-		}
+		},
 	};
 	assert_eq!(actual, expected.map_err(Into::into), "outcome of {op:?}");
 }
 
-/// Checks every session and balance against the model.
+/// Checks every session, retired record and balance against the model.
 fn agree(model: &Model, issuance: Balance) {
 	for key in 0..KEYS {
 		let live = Sessions::<Test>::get(public(key)).map(|s| ModelSession {
@@ -484,22 +675,28 @@ fn agree(model: &Model, issuance: Balance) {
 			counterpart: s.counterpart,
 			registered_at: s.registered_at,
 			expires_at: s.expires_at,
+			settles_at: s.settles_at,
+			revoked: s.revoked,
 			duration: s.duration,
 			limit: s.spending_limit,
+			pending: s.pending_limit.map(|p| (p.limit, p.applies_at)),
 			collateral: s.collateral,
 			deposit: s.deposit,
 			state: s.state,
 		});
 		assert_eq!(live.as_ref(), model.live.get(&key), "session of key {key}");
-		let retired = Retired::<Test>::get(public(key)).map(|r| (r.owner, r.reason));
-		assert_eq!(retired.as_ref(), model.retired.get(&key), "retired record of key {key}");
+		assert_eq!(
+			Retired::<Test>::get(public(key)).as_ref(),
+			model.retired.get(&key),
+			"retired record of key {key}"
+		);
 	}
 	for (who, account) in &model.accounts {
 		assert_eq!(Balances::balance(who), account.free, "free balance of account {who}");
-		assert_eq!(held(*who), account.collateral + account.deposit, "held from account {who}");
+		assert_eq!(held(*who), account.held, "held from account {who}");
 		assert_eq!(Balances::total_balance_on_hold(who), held(*who), "held for another reason");
 	}
-	assert_eq!(Balances::total_issuance(), issuance, "no unit created or lost");
+	assert_eq!(Balances::total_issuance(), issuance - model.burned, "only record fees burned");
 	check_invariants();
 }
 
@@ -513,6 +710,7 @@ proptest! {
 	#[test]
 	fn pallet_agrees_with_the_model(ops in prop::collection::vec(op(), 1..24)) {
 		ExtBuilder::default().build_and_execute(|| {
+			TestChallengePeriod::set(PERIOD);
 			let issuance = Balances::total_issuance();
 			let mut model = Model::new();
 			agree(&model, issuance);
@@ -531,4 +729,14 @@ fn model_sees_the_same_signed_payload_as_the_pallet() {
 	let payload = s.signing_payload(&[0u8; 32], &public(0));
 	assert!(payload.starts_with(&crate::STATE_DOMAIN));
 	assert_eq!(payload.len(), 16 + 32 + public(0).encoded_size() + 8 + 8 + 8);
+}
+
+#[test]
+fn the_pool_has_every_scheme_and_forgers_differ() {
+	let kinds: std::collections::BTreeSet<_> = (0..KEYS).map(|k| public(k).kind()).collect();
+	assert_eq!(kinds.len(), 3);
+	for key in 0..KEYS {
+		assert!((0..KEYS).all(|k| public(k) != forger(key).public()));
+		assert_eq!(forger(key).public().kind(), public(key).kind());
+	}
 }
