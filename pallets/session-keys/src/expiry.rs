@@ -33,7 +33,11 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Moves `public`'s queue entry from block `from` to block `to`.
-	pub(crate) fn reschedule(public: &SessionPublic, from: BlockNumberFor<T>, to: BlockNumberFor<T>) {
+	pub(crate) fn reschedule(
+		public: &SessionPublic,
+		from: BlockNumberFor<T>,
+		to: BlockNumberFor<T>,
+	) {
 		if from != to {
 			Self::unschedule(public, from);
 			Self::schedule(public, to);

@@ -62,8 +62,8 @@ extern crate alloc;
 
 pub use pallet::*;
 pub use session_keys_primitives::{
-	ChannelState, EndReason, PendingLimit, Phase, RetiredSession, SessionPublic,
-	SessionSignature, MAX_PROOF_LEN, STATE_DOMAIN,
+	ChannelState, EndReason, PendingLimit, Phase, RetiredSession, SessionPublic, SessionSignature,
+	MAX_PROOF_LEN, STATE_DOMAIN,
 };
 
 #[cfg(feature = "runtime-benchmarks")]
@@ -703,7 +703,8 @@ pub mod pallet {
 			Sessions::<T>::insert(new, renewed);
 			// The deposit moves to the new key with the terms; nothing else was held.
 			let zero = Zero::zero();
-			let amounts = settlement::Amounts { paid: zero, collateral: zero, deposit: zero, record_fee };
+			let amounts =
+				settlement::Amounts { paid: zero, collateral: zero, deposit: zero, record_fee };
 			Self::retire(old, &session, EndReason::Rotated, now, amounts);
 			Self::deposit_event(Event::SessionRotated { old, new, owner, expires_at });
 			Ok(())
@@ -965,8 +966,12 @@ pub mod pallet {
 			ensure!(&session.owner == owner, Error::<T>::NotOwner);
 			let now = frame_system::Pallet::<T>::block_number();
 			if !session.is_live_at(now) {
-				return Err(if session.revoked { Error::<T>::Revoked } else { Error::<T>::Expired }
-					.into());
+				return Err(if session.revoked {
+					Error::<T>::Revoked
+				} else {
+					Error::<T>::Expired
+				}
+				.into());
 			}
 			Ok((session, now))
 		}

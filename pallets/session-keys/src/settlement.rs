@@ -46,8 +46,9 @@ impl<T: Config> Pallet<T> {
 	/// Bytes a retired record takes in the state forever: its full storage key and the most its
 	/// value can encode to.
 	pub fn retired_record_bytes() -> u32 {
-		(RETIRED_KEY_OVERHEAD + SessionPublic::max_encoded_len() + RetiredOf::<T>::max_encoded_len())
-			as u32
+		(RETIRED_KEY_OVERHEAD
+			+ SessionPublic::max_encoded_len()
+			+ RetiredOf::<T>::max_encoded_len()) as u32
 	}
 
 	/// The part of a session's deposit that is not returned when it ends: the price of its
@@ -188,11 +189,11 @@ impl<T: Config> Pallet<T> {
 					defensive!("released less than the session held");
 				}
 				released
-			},
+			}
 			Err(e) => {
 				defensive!("releasing a session hold failed", e);
 				Zero::zero()
-			},
+			}
 		}
 	}
 

@@ -38,12 +38,18 @@ impl<T: Config> Pallet<T> {
 				ExpiryQueue::<T>::contains_key(session.settles_at, public),
 				"a session is not queued at its settlement block"
 			);
-			ensure!(session.settles_at >= session.expires_at, "a session settles before it expires");
+			ensure!(
+				session.settles_at >= session.expires_at,
+				"a session settles before it expires"
+			);
 			ensure!(
 				OwnerSessions::<T>::get(&session.owner).contains(&public),
 				"a live key is missing from its owner's index"
 			);
-			ensure!(session.state.owed <= session.collateral, "a session owes more than its collateral");
+			ensure!(
+				session.state.owed <= session.collateral,
+				"a session owes more than its collateral"
+			);
 			ensure!(
 				session.state.owed <= session.spending_limit.max(session.limit_at(now)),
 				"a session owes more than its spending limit"

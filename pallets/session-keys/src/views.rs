@@ -94,7 +94,11 @@ impl<T: Config> Pallet<T> {
 		};
 		let now = frame_system::Pallet::<T>::block_number();
 		if !session.is_live_at(now) {
-			return Err(if session.revoked { AuthError::KeyRevoked } else { AuthError::KeyExpired });
+			return Err(if session.revoked {
+				AuthError::KeyRevoked
+			} else {
+				AuthError::KeyExpired
+			});
 		}
 		if session.owner != header.account {
 			return Err(AuthError::WrongAccount);

@@ -80,10 +80,7 @@ fn owed_is_bounded_by_limit_and_collateral() {
 	ExtBuilder::default().build_and_execute(|| {
 		// Limit 1_000, collateral 600.
 		let (pair, public) = open(600);
-		assert_noop!(
-			checkpoint_by(&pair, public, state(1, 601, 0)),
-			Error::<Test>::OverCollateral
-		);
+		assert_noop!(checkpoint_by(&pair, public, state(1, 601, 0)), Error::<Test>::OverCollateral);
 		assert_ok!(checkpoint_by(&pair, public, state(1, 600, 0)));
 		assert_ok!(SessionKeys::top_up(RuntimeOrigin::signed(ALICE), public, 1_000));
 		assert_noop!(
@@ -104,7 +101,10 @@ fn signatures_for_another_key_chain_or_session_are_rejected() {
 			SessionKeys::checkpoint(RuntimeOrigin::signed(CLEARING), public, s, signature)
 		};
 		// Signed by another key.
-		assert_noop!(checkpoint(public, sign_state(&sr_pair(2), s)), Error::<Test>::InvalidSignature);
+		assert_noop!(
+			checkpoint(public, sign_state(&sr_pair(2), s)),
+			Error::<Test>::InvalidSignature
+		);
 		// Signed for another chain.
 		let foreign = pair.sign(&s.signing_payload(&H256::repeat_byte(0xAB), &public));
 		assert_noop!(checkpoint(public, foreign.into()), Error::<Test>::InvalidSignature);
@@ -139,8 +139,7 @@ fn ownership_proofs_and_state_signatures_do_not_cross() {
 		);
 		// ...and a state signature is not an ownership proof.
 		let fresh = sr_pair(3);
-		let crate::SessionSignature::Sr25519(state_sig) = sign_state(&fresh, state(1, 0, 0))
-		else {
+		let crate::SessionSignature::Sr25519(state_sig) = sign_state(&fresh, state(1, 0, 0)) else {
 			unreachable!()
 		};
 		assert_noop!(
@@ -169,7 +168,10 @@ fn under_collateralizing_state_is_recorded_and_the_session_stays() {
 		assert!(endings().is_empty(), "recording a state never ends the session");
 		// Exactly at the collateral is healthy: no event.
 		assert_ok!(checkpoint_by(&pair, public, state(2, 300, 200)));
-		assert_eq!(last_event(), Event::StateCheckpointed { public, nonce: 2, owed: 300, margin: 200 });
+		assert_eq!(
+			last_event(),
+			Event::StateCheckpointed { public, nonce: 2, owed: 300, margin: 200 }
+		);
 	});
 }
 
@@ -181,10 +183,7 @@ fn unknown_and_settled_keys_take_no_state() {
 		run_to_block(4 + CHALLENGE_PERIOD);
 		assert_noop!(checkpoint_by(&pair, expiring, state(1, 10, 0)), Error::<Test>::KeyRetired);
 		let (unknown, _) = sr_key(9, ALICE);
-		assert_noop!(
-			checkpoint_by(&sr_pair(9), unknown, state(1, 10, 0)),
-			Error::<Test>::NotFound
-		);
+		assert_noop!(checkpoint_by(&sr_pair(9), unknown, state(1, 10, 0)), Error::<Test>::NotFound);
 	});
 }
 

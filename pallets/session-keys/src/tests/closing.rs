@@ -45,7 +45,10 @@ fn revoke_closes_and_a_newer_state_is_checkpointed_in_the_window() {
 			Event::SessionClosing { public, reason: EndReason::Revoked, settles_at }
 		);
 		let session = Sessions::<Test>::get(public).unwrap();
-		assert_eq!((session.expires_at, session.settles_at, session.revoked), (4, settles_at, true));
+		assert_eq!(
+			(session.expires_at, session.settles_at, session.revoked),
+			(4, settles_at, true)
+		);
 		assert!(ExpiryQueue::<Test>::contains_key(settles_at, public));
 		assert!(!ExpiryQueue::<Test>::contains_key(21 + CHALLENGE_PERIOD, public));
 		assert_eq!(
@@ -106,10 +109,9 @@ fn expiry_closes_and_a_newer_state_is_checkpointed_in_the_window() {
 		let expires_at = 21;
 		run_to_block(expires_at);
 		// Nothing happens at the expiry itself: no event, the session is closing.
-		assert!(pallet_events().iter().all(|e| !matches!(
-			e,
-			Event::SessionEnded { .. } | Event::SessionClosing { .. }
-		)));
+		assert!(pallet_events()
+			.iter()
+			.all(|e| !matches!(e, Event::SessionEnded { .. } | Event::SessionClosing { .. })));
 		assert_eq!(
 			SessionKeys::registration(&public).unwrap().phase,
 			Phase::Closing(EndReason::Expired)

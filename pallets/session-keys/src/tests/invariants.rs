@@ -54,7 +54,10 @@ fn try_state_catches_an_unaccounted_hold() {
 fn try_state_catches_a_hold_left_after_the_last_session() {
 	ExtBuilder::default().build().execute_with(|| {
 		let public = register_key(ALICE, 1);
-		frame_support::assert_ok!(SessionKeys::discontinue(RuntimeOrigin::signed(CLEARING), public));
+		frame_support::assert_ok!(SessionKeys::discontinue(
+			RuntimeOrigin::signed(CLEARING),
+			public
+		));
 		check_invariants();
 		Balances::hold(&HoldReason::Session.into(), &ALICE, 1).unwrap();
 		assert!(SessionKeys::do_try_state(1).is_err());

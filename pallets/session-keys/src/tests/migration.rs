@@ -6,7 +6,9 @@ use crate::{
 	migrations::v1::{v0, MigrateV0ToV1},
 	ChannelState, ExpiryAgenda, ExpiryQueue, HoldReason, OwnerSessions, Pallet, Sessions,
 };
-use frame_support::traits::{fungible::MutateHold, GetStorageVersion, OnRuntimeUpgrade, StorageVersion};
+use frame_support::traits::{
+	fungible::MutateHold, GetStorageVersion, OnRuntimeUpgrade, StorageVersion,
+};
 
 /// Writes a v0 session of `owner` for the key from `seed`, expiring at `expires_at`, queued
 /// there as v0 queued it, with its holds.

@@ -474,7 +474,7 @@ fn step(model: &mut Model, op: &Op) {
 				Ok(())
 			})();
 			(actual, expected)
-		},
+		}
 		Op::Renew { owner, key, duration } => {
 			let owner = OWNERS[owner];
 			let actual = SessionKeys::renew(signed(owner), public(key), Some(duration));
@@ -489,13 +489,13 @@ fn step(model: &mut Model, op: &Op) {
 				Ok(())
 			})();
 			(actual, expected)
-		},
+		}
 		Op::Revoke { owner, key } => {
 			let owner = OWNERS[owner];
 			let actual = SessionKeys::revoke(signed(owner), public(key));
 			let expected = model.owned_live(key, owner).map(|_| model.close(key));
 			(actual, expected)
-		},
+		}
 		Op::RevokeAll { owner } => {
 			let owner = OWNERS[owner];
 			let actual = unit(SessionKeys::revoke_all(signed(owner)));
@@ -512,7 +512,7 @@ fn step(model: &mut Model, op: &Op) {
 				Ok(())
 			};
 			(actual, expected)
-		},
+		}
 		Op::Rotate { owner, old, new, forged } => {
 			let owner = OWNERS[owner];
 			let signer = if forged { forger(new) } else { pair(new) };
@@ -551,7 +551,7 @@ fn step(model: &mut Model, op: &Op) {
 				Ok(())
 			})();
 			(actual, expected)
-		},
+		}
 		Op::Checkpoint { who, key, nonce_step, owed_step, margin, forged } => {
 			let who = account_at(who);
 			let last = model.live.get(&key).map(|s| s.state).unwrap_or_default();
@@ -589,7 +589,7 @@ fn step(model: &mut Model, op: &Op) {
 				Ok(())
 			})();
 			(actual, expected)
-		},
+		}
 		Op::TopUp { owner, key, amount } => {
 			let owner = OWNERS[owner];
 			let actual = SessionKeys::top_up(signed(owner), public(key), amount);
@@ -608,7 +608,7 @@ fn step(model: &mut Model, op: &Op) {
 				Ok(())
 			})();
 			(actual, expected)
-		},
+		}
 		Op::SetLimit { owner, key, limit } => {
 			let owner = OWNERS[owner];
 			let actual = SessionKeys::set_spending_limit(signed(owner), public(key), limit);
@@ -628,7 +628,7 @@ fn step(model: &mut Model, op: &Op) {
 				Ok(())
 			})();
 			(actual, expected)
-		},
+		}
 		Op::Liquidate { who, key } => {
 			let who = account_at(who);
 			let actual = SessionKeys::liquidate(signed(who), public(key));
@@ -642,15 +642,16 @@ fn step(model: &mut Model, op: &Op) {
 				Ok(())
 			})();
 			(actual, expected)
-		},
+		}
 		Op::Discontinue { who, key } => {
 			let who = account_at(who);
 			let actual = SessionKeys::discontinue(signed(who), public(key));
-			let expected = model.countered(key, who).map(|s| now.min(s.expires_at)).map(
-				|ended_at| model.end(key, EndReason::Discontinued, ended_at),
-			);
+			let expected = model
+				.countered(key, who)
+				.map(|s| now.min(s.expires_at))
+				.map(|ended_at| model.end(key, EndReason::Discontinued, ended_at));
 			(actual, expected)
-		},
+		}
 		Op::Advance { blocks } => {
 			for _ in 0..blocks {
 				System::reset_events();
@@ -662,7 +663,7 @@ fn step(model: &mut Model, op: &Op) {
 				assert_eq!(ended, predicted, "sessions settled in block {}", model.now);
 			}
 			(Ok(()), Ok(()))
-		},
+		}
 	};
 	assert_eq!(actual, expected.map_err(Into::into), "outcome of {op:?}");
 }
