@@ -8,9 +8,13 @@ use sp_genesis_builder::{PresetId, DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRE
 use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
 
 use crate::{
-	AccountId, Balance, BalancesConfig, RuntimeGenesisConfig, SessionConfig, SessionKeys,
-	SudoConfig, UNIT,
+	AccountId, AdjudicatorConfig, Balance, BalancesConfig, BlockNumber, RuntimeGenesisConfig,
+	SessionConfig, SessionKeys, SudoConfig, UNIT,
 };
+
+/// The adjudicator's challenge period on a development chain, in blocks: short enough for the
+/// end-to-end tests and for trying the closing window by hand, where a real chain has an hour.
+pub const DEV_CHALLENGE_PERIOD: BlockNumber = 4;
 
 /// What each endowed account starts with.
 pub const ENDOWMENT: Balance = 1_000_000 * UNIT;
@@ -36,7 +40,12 @@ pub fn dev_session_keys((aura, grandpa): DevValidator) -> SessionKeys {
 	SessionKeys { aura: aura.public().into(), grandpa: grandpa.public().into() }
 }
 
-fn genesis(validators: &[DevValidator], endowed: Vec<AccountId>, root: AccountId) -> Value {
+fn genesis(
+	validators: &[DevValidator],
+	endowed: Vec<AccountId>,
+	root: AccountId,
+	challenge_period: Option<BlockNumber>,
+) -> Value {
 	build_struct_json_patch!(RuntimeGenesisConfig {
 		balances: BalancesConfig {
 			balances: endowed.into_iter().map(|account| (account, ENDOWMENT)).collect::<Vec<_>>(),
@@ -48,6 +57,7 @@ fn genesis(validators: &[DevValidator], endowed: Vec<AccountId>, root: AccountId
 				.collect::<Vec<_>>(),
 		},
 		sudo: SudoConfig { key: Some(root) },
+		adjudicator: AdjudicatorConfig { challenge_period },
 	})
 }
 
@@ -59,14 +69,26 @@ fn endowed_accounts() -> Vec<AccountId> {
 		.collect()
 }
 
-/// The `development` preset: Alice is the only validator.
+/// The `development` preset: Alice is the only validator, and sessions close for
+/// `DEV_CHALLENGE_PERIOD` blocks.
 pub fn development_config_genesis() -> Value {
-	genesis(&DEVELOPMENT_VALIDATORS, endowed_accounts(), Sr25519Keyring::Alice.to_account_id())
+	genesis(
+		&DEVELOPMENT_VALIDATORS,
+		endowed_accounts(),
+		Sr25519Keyring::Alice.to_account_id(),
+		Some(DEV_CHALLENGE_PERIOD),
+	)
 }
 
-/// The `local_testnet` preset: Alice, Bob, Charlie and Dave validate.
+/// The `local_testnet` preset: Alice, Bob, Charlie and Dave validate; the runtime's challenge
+/// period (an hour) applies, as on any chain not built from the `development` preset.
 pub fn local_testnet_config_genesis() -> Value {
-	genesis(&LOCAL_TESTNET_VALIDATORS, endowed_accounts(), Sr25519Keyring::Alice.to_account_id())
+	genesis(
+		&LOCAL_TESTNET_VALIDATORS,
+		endowed_accounts(),
+		Sr25519Keyring::Alice.to_account_id(),
+		None,
+	)
 }
 
 /// The JSON patch of preset `id`, if it exists.

@@ -156,6 +156,9 @@ pub type UncheckedExtrinsic =
 /// The payload signed in transactions.
 pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 
+/// Storage migrations run at the next runtime upgrade; each is versioned, so it runs once.
+pub type Migrations = (pallet_session_keys::migrations::v1::MigrateV0ToV1<Runtime>,);
+
 /// Dispatches to the pallets.
 pub type Executive = frame_executive::Executive<
 	Runtime,
@@ -163,6 +166,7 @@ pub type Executive = frame_executive::Executive<
 	frame_system::ChainContext<Runtime>,
 	Runtime,
 	AllPalletsWithSystem,
+	Migrations,
 >;
 
 #[frame_support::runtime]

@@ -10,8 +10,7 @@ use codec::Encode;
 use frame_benchmarking::v2::*;
 use frame_support::{
 	traits::{
-		fungible::{Inspect, Mutate, MutateHold},
-		tokens::Precision,
+		fungible::{Inspect, Mutate},
 		Get, Hooks,
 	},
 	BoundedVec,
@@ -77,29 +76,75 @@ fn counterpart<T: Config>() -> T::AccountId {
 	account("counterpart", 0, SEED)
 }
 
-/// A worst-case session of `kind` with a checkpoint owing half its collateral, and its owner.
-fn session_in_use<T: Config>(kind: CryptoKind) -> (T::AccountId, SessionPublic) {
-	let owner = owner_near_cap::<T>();
-	let public = register_for::<T>(&owner, kind, T::MaxDuration::get(), true);
-	let half = collateral::<T>() / 2u32.into();
-	let (state, signature) = signed_state::<T>(&public, half, 0u32.into(), 1);
+/// A counterpart account of its own for session `index`, with no balance yet: paying it
+/// creates the account, the costliest payment.
+fn fresh_counterpart<T: Config>(index: u32) -> T::AccountId {
+	account("fresh-counterpart", index, SEED)
+}
+
+/// The counterpart checkpoints a state of `public` owing `owed` with `margin`.
+fn checkpoint_state<T: Config>(
+	public: &SessionPublic,
+	counterpart: &T::AccountId,
+	owed: BalanceOf<T>,
+	margin: BalanceOf<T>,
+	nonce: u64,
+) {
+	let (state, signature) = signed_state::<T>(public, owed, margin, nonce);
 	SessionKeys::<T>::checkpoint(
-		RawOrigin::Signed(counterpart::<T>()).into(),
-		public,
+		RawOrigin::Signed(counterpart.clone()).into(),
+		*public,
 		state,
 		signature,
 	)
 	.expect("valid checkpoint");
-	(owner, public)
 }
 
-/// A checkpoint by the counterpart that liquidates the session: the worst case.
-fn checkpoint_liquidating<T: Config>(
+/// A worst-case session of `kind`: its owner one key short of `MaxKeysPerOwner`, the longest
+/// description and scope, a counterpart whose account does not exist yet, and a checkpoint
+/// owing half the collateral (more than the existential deposit), so ending it pays a debt.
+fn session_in_use<T: Config>(kind: CryptoKind) -> (T::AccountId, SessionPublic, T::AccountId) {
+	let owner = owner_near_cap::<T>();
+	let counterpart = fresh_counterpart::<T>(0);
+	let public = register_with::<T>(&owner, &counterpart, kind, T::MaxDuration::get(), true);
+	checkpoint_state::<T>(&public, &counterpart, half::<T>(), 0u32.into(), 1);
+	(owner, public, counterpart)
+}
+
+/// Half the benchmark collateral.
+fn half<T: Config>() -> BalanceOf<T> {
+	collateral::<T>() / 2u32.into()
+}
+
+/// Moves the chain to `blocks` blocks later (the key stays live: it was registered for
+/// `MaxDuration`, and the challenge period is shorter).
+fn advance<T: Config>(blocks: BlockNumberFor<T>) {
+	let now = frame_system::Pallet::<T>::block_number().saturating_add(blocks);
+	frame_system::Pallet::<T>::set_block_number(now);
+}
+
+/// A session in use with a spending-limit decrease that has come due but is not folded yet:
+/// the next checkpoint or limit change folds it first.
+fn session_with_due_decrease<T: Config>(
 	kind: CryptoKind,
-) -> (SessionPublic, ChannelState<BalanceOf<T>>, SessionSignature) {
-	let (_, public) = session_in_use::<T>(kind);
-	let (state, signature) = signed_state::<T>(&public, collateral::<T>(), 1u32.into(), 2);
-	(public, state, signature)
+) -> (T::AccountId, SessionPublic, T::AccountId) {
+	let (owner, public, counterpart) = session_in_use::<T>(kind);
+	let lower = collateral::<T>().saturating_sub(collateral::<T>() / 8u32.into());
+	SessionKeys::<T>::set_spending_limit(RawOrigin::Signed(owner.clone()).into(), public, lower)
+		.expect("a valid decrease");
+	advance::<T>(SessionKeys::<T>::challenge_period());
+	(owner, public, counterpart)
+}
+
+/// The worst checkpoint: it folds a due limit decrease and records a state that needs more
+/// than the collateral (two events).
+fn checkpoint_worst<T: Config>(
+	kind: CryptoKind,
+) -> (SessionPublic, T::AccountId, ChannelState<BalanceOf<T>>, SessionSignature) {
+	let (_, public, counterpart) = session_with_due_decrease::<T>(kind);
+	let owed = collateral::<T>() / 2u32.into() + collateral::<T>() / 4u32.into();
+	let (state, signature) = signed_state::<T>(&public, owed, collateral::<T>(), 2);
+	(public, counterpart, state, signature)
 }
 
 /// The largest description and scope the configuration allows.
@@ -114,7 +159,7 @@ fn collateral<T: Config>() -> BalanceOf<T> {
 	T::Currency::minimum_balance().saturating_mul(100u32.into())
 }
 
-/// An account funded for `keys` registrations at the worst case.
+/// An account funded for `keys` registrations at the worst case and a record fee.
 fn funded<T: Config>(name: &'static str, index: u32, keys: u32) -> T::AccountId {
 	let who: T::AccountId = account(name, index, SEED);
 	let (description, scope) = max_terms::<T>();
@@ -122,27 +167,40 @@ fn funded<T: Config>(name: &'static str, index: u32, keys: u32) -> T::AccountId 
 		SessionKeys::<T>::deposit_for(&description, &scope).saturating_add(collateral::<T>());
 	let amount = per_key
 		.saturating_mul(keys.saturating_add(1).into())
+		.saturating_add(SessionKeys::<T>::record_fee())
 		.saturating_add(T::Currency::minimum_balance().saturating_mul(10u32.into()));
 	T::Currency::set_balance(&who, amount);
 	who
 }
 
-/// Registers a worst-case session for `owner` through the real call.
+/// Registers a worst-case session for `owner` with the shared counterpart through the real
+/// call.
 fn register_for<T: Config>(
 	owner: &T::AccountId,
 	kind: CryptoKind,
 	duration: BlockNumberFor<T>,
 	with_collateral: bool,
 ) -> SessionPublic {
+	register_with::<T>(owner, &counterpart::<T>(), kind, duration, with_collateral)
+}
+
+/// Registers a worst-case session for `owner` with `counterpart` through the real call: the
+/// spending limit and the collateral are both `collateral()` (or zero).
+fn register_with<T: Config>(
+	owner: &T::AccountId,
+	counterpart: &T::AccountId,
+	kind: CryptoKind,
+	duration: BlockNumberFor<T>,
+	with_collateral: bool,
+) -> SessionPublic {
 	let (public, proof) = new_key::<T>(kind, owner);
-	let counterpart = counterpart::<T>();
 	let (description, scope) = max_terms::<T>();
 	let collateral = if with_collateral { collateral::<T>() } else { 0u32.into() };
 	SessionKeys::<T>::register(
 		RawOrigin::Signed(owner.clone()).into(),
 		public,
 		proof,
-		T::Lookup::unlookup(counterpart),
+		T::Lookup::unlookup(counterpart.clone()),
 		Some(duration),
 		collateral,
 		collateral,
@@ -161,6 +219,22 @@ fn owner_near_cap<T: Config>() -> T::AccountId {
 		register_for::<T>(&owner, CryptoKind::Sr25519, T::DefaultDuration::get(), true);
 	}
 	owner
+}
+
+/// Fills `owner`'s key index up to `MaxKeysPerOwner` with placeholder keys, so removing a key
+/// from it decodes, searches and re-encodes the largest list. (Cheaper than registering them,
+/// which matters in benchmarks that set up `MaxExpiriesPerBlock` owners.)
+fn fill_index<T: Config>(owner: &T::AccountId) {
+	OwnerSessions::<T>::mutate(owner, |keys| {
+		let mut filler = 0u32;
+		while !keys.is_full() {
+			let mut raw = [0u8; 32];
+			raw[..4].copy_from_slice(&filler.to_le_bytes());
+			raw[4] = 0xEE;
+			let _ = keys.try_insert(0, SessionPublic::Sr25519(sr25519::Public::from_raw(raw)));
+			filler += 1;
+		}
+	});
 }
 
 /// The arguments of a worst-case `register`: the owner's index is one short of its bound, the
@@ -279,54 +353,72 @@ mod benchmarks {
 		assert_last_event::<T>(Event::SessionRenewed { public, expires_at });
 	}
 
+	/// Closing a session in use: its queue entry moves to the end of the window.
 	#[benchmark]
 	fn revoke() {
-		let owner = owner_near_cap::<T>();
-		let public = register_for::<T>(&owner, CryptoKind::Sr25519, T::MaxDuration::get(), true);
+		let (owner, public, _) = session_in_use::<T>(CryptoKind::Sr25519);
 		#[extrinsic_call]
 		_(RawOrigin::Signed(owner), public);
-		assert!(Retired::<T>::contains_key(public));
+		let now = frame_system::Pallet::<T>::block_number();
+		let settles_at = now.saturating_add(SessionKeys::<T>::challenge_period());
+		assert_last_event::<T>(Event::SessionClosing {
+			public,
+			reason: EndReason::Revoked,
+			settles_at,
+		});
 	}
 
+	/// Closing `k` sessions in use, each with a debt to its own counterpart.
 	#[benchmark]
 	fn revoke_all(k: Linear<1, { T::MaxKeysPerOwner::get() }>) {
 		let owner = funded::<T>("owner", 0, k);
 		let keys: Vec<_> = (0..k)
-			.map(|_| register_for::<T>(&owner, CryptoKind::Sr25519, T::MaxDuration::get(), true))
+			.map(|i| {
+				let counterpart = fresh_counterpart::<T>(i);
+				let public = register_with::<T>(
+					&owner,
+					&counterpart,
+					CryptoKind::Sr25519,
+					T::MaxDuration::get(),
+					true,
+				);
+				checkpoint_state::<T>(&public, &counterpart, half::<T>(), 0u32.into(), 1);
+				public
+			})
 			.collect();
 		#[extrinsic_call]
 		_(RawOrigin::Signed(owner.clone()));
-		assert!(keys.iter().all(Retired::<T>::contains_key));
-		assert!(SessionKeys::<T>::keys_of(&owner).is_empty());
+		let now = frame_system::Pallet::<T>::block_number();
+		assert!(keys.iter().all(|key| Sessions::<T>::get(key).is_some_and(|s| !s.is_live_at(now))));
 	}
 
 	#[benchmark]
 	fn checkpoint_sr25519() {
-		let (public, state, signature) = checkpoint_liquidating::<T>(CryptoKind::Sr25519);
+		let (public, counterpart, state, signature) = checkpoint_worst::<T>(CryptoKind::Sr25519);
 		#[extrinsic_call]
-		checkpoint(RawOrigin::Signed(counterpart::<T>()), public, state, signature);
-		assert_eq!(Retired::<T>::get(public).map(|r| r.reason), Some(EndReason::Liquidated));
+		checkpoint(RawOrigin::Signed(counterpart), public, state, signature);
+		assert!(Sessions::<T>::get(public).is_some_and(|s| s.is_under_collateralized()));
 	}
 
 	#[benchmark]
 	fn checkpoint_ed25519() {
-		let (public, state, signature) = checkpoint_liquidating::<T>(CryptoKind::Ed25519);
+		let (public, counterpart, state, signature) = checkpoint_worst::<T>(CryptoKind::Ed25519);
 		#[extrinsic_call]
-		checkpoint(RawOrigin::Signed(counterpart::<T>()), public, state, signature);
-		assert_eq!(Retired::<T>::get(public).map(|r| r.reason), Some(EndReason::Liquidated));
+		checkpoint(RawOrigin::Signed(counterpart), public, state, signature);
+		assert!(Sessions::<T>::get(public).is_some_and(|s| s.is_under_collateralized()));
 	}
 
 	#[benchmark]
 	fn checkpoint_ecdsa() {
-		let (public, state, signature) = checkpoint_liquidating::<T>(CryptoKind::Ecdsa);
+		let (public, counterpart, state, signature) = checkpoint_worst::<T>(CryptoKind::Ecdsa);
 		#[extrinsic_call]
-		checkpoint(RawOrigin::Signed(counterpart::<T>()), public, state, signature);
-		assert_eq!(Retired::<T>::get(public).map(|r| r.reason), Some(EndReason::Liquidated));
+		checkpoint(RawOrigin::Signed(counterpart), public, state, signature);
+		assert!(Sessions::<T>::get(public).is_some_and(|s| s.is_under_collateralized()));
 	}
 
 	#[benchmark]
 	fn top_up() {
-		let (owner, public) = session_in_use::<T>(CryptoKind::Sr25519);
+		let (owner, public, _) = session_in_use::<T>(CryptoKind::Sr25519);
 		let amount = collateral::<T>();
 		#[extrinsic_call]
 		_(RawOrigin::Signed(owner), public, amount);
@@ -334,37 +426,40 @@ mod benchmarks {
 		assert_last_event::<T>(Event::CollateralToppedUp { public, collateral });
 	}
 
+	/// A decrease that first folds a due one, then waits the challenge period itself.
 	#[benchmark]
 	fn set_spending_limit() {
-		let (owner, public) = session_in_use::<T>(CryptoKind::Sr25519);
-		let limit = collateral::<T>();
+		let (owner, public, _) = session_with_due_decrease::<T>(CryptoKind::Sr25519);
+		let limit = half::<T>();
 		#[extrinsic_call]
 		_(RawOrigin::Signed(owner), public, limit);
-		assert_last_event::<T>(Event::SpendingLimitChanged { public, spending_limit: limit });
+		let now = frame_system::Pallet::<T>::block_number();
+		let applies_at = now.saturating_add(SessionKeys::<T>::challenge_period());
+		assert_last_event::<T>(Event::SpendingLimitChanged {
+			public,
+			spending_limit: limit,
+			applies_at,
+		});
 	}
 
+	/// The counterpart liquidates a session whose checkpointed state needs more than its
+	/// collateral: the debt is paid to a counterpart account created by the payment.
 	#[benchmark]
 	fn liquidate() {
-		let (owner, public) = session_in_use::<T>(CryptoKind::Sr25519);
-		// Collateral falls below what the checkpoint owes plus its margin, outside this pallet.
-		let shortfall = collateral::<T>() / 4u32.into();
-		T::Currency::release(&HoldReason::Session.into(), &owner, shortfall, Precision::Exact)
-			.expect("held");
-		Sessions::<T>::mutate(public, |s| {
-			let s = s.as_mut().expect("live");
-			s.collateral = s.collateral.saturating_sub(shortfall);
-			s.state.margin = s.collateral;
-		});
+		let (_, public, counterpart) = session_in_use::<T>(CryptoKind::Sr25519);
+		checkpoint_state::<T>(&public, &counterpart, half::<T>(), collateral::<T>(), 2);
+		fill_index::<T>(&Sessions::<T>::get(public).expect("registered").owner);
 		#[extrinsic_call]
-		_(RawOrigin::Signed(counterpart::<T>()), public);
+		_(RawOrigin::Signed(counterpart), public);
 		assert_eq!(Retired::<T>::get(public).map(|r| r.reason), Some(EndReason::Liquidated));
 	}
 
 	#[benchmark]
 	fn discontinue() {
-		let (_, public) = session_in_use::<T>(CryptoKind::Sr25519);
+		let (owner, public, counterpart) = session_in_use::<T>(CryptoKind::Sr25519);
+		fill_index::<T>(&owner);
 		#[extrinsic_call]
-		_(RawOrigin::Signed(counterpart::<T>()), public);
+		_(RawOrigin::Signed(counterpart), public);
 		assert_eq!(Retired::<T>::get(public).map(|r| r.reason), Some(EndReason::Discontinued));
 	}
 
@@ -406,9 +501,10 @@ mod benchmarks {
 		assert_eq!(SessionKeys::<T>::keys_of(&owner).len(), 1);
 	}
 
-	/// `k` keys due at the current block, reached after stepping past `s` empty blocks of a
-	/// carried-over backlog. Each key's ending pays its counterpart what it owes and releases
-	/// the rest of its collateral and its deposit.
+	/// `k` sessions due at the current block, reached after stepping past `s` empty blocks of
+	/// a carried-over backlog. Each session has an owner of its own whose key index is full, and
+	/// a debt to a counterpart of its own whose account the payment creates; each settlement
+	/// pays it, burns the record fee and releases the rest of the collateral and the deposit.
 	#[benchmark]
 	fn on_initialize_expire(
 		k: Linear<0, { T::MaxExpiriesPerBlock::get() }>,
@@ -419,21 +515,16 @@ mod benchmarks {
 		let keys: Vec<_> = (0..k)
 			.map(|i| {
 				let owner = funded::<T>("expiring", i, 1);
-				let public = register_for::<T>(&owner, CryptoKind::Sr25519, duration, true);
-				// Something owed, so the ending pays the counterpart too.
-				let half = collateral::<T>() / 2u32.into();
-				let (state, signature) = signed_state::<T>(&public, half, 0u32.into(), 1);
-				SessionKeys::<T>::checkpoint(
-					RawOrigin::Signed(counterpart::<T>()).into(),
-					public,
-					state,
-					signature,
-				)
-				.expect("valid checkpoint");
+				let counterpart = fresh_counterpart::<T>(i);
+				let public =
+					register_with::<T>(&owner, &counterpart, CryptoKind::Sr25519, duration, true);
+				checkpoint_state::<T>(&public, &counterpart, half::<T>(), 0u32.into(), 1);
+				fill_index::<T>(&owner);
 				public
 			})
 			.collect();
-		let now = start.saturating_add(duration);
+		let now =
+			start.saturating_add(duration).saturating_add(SessionKeys::<T>::challenge_period());
 		if s > 0 {
 			// A backlog from `s` blocks back, whose blocks are already drained.
 			let from = now.saturating_sub(s.into());

@@ -3,7 +3,7 @@
 use frame_support::parameter_types;
 
 use crate::{
-	Balance, Balances, BlockNumber, Runtime, RuntimeHoldReason, DAYS, MILLI_UNIT, MINUTES,
+	Balance, Balances, BlockNumber, Runtime, RuntimeHoldReason, DAYS, HOURS, MILLI_UNIT, MINUTES,
 };
 
 parameter_types! {
@@ -11,7 +11,11 @@ parameter_types! {
 	pub const SessionKeyDefaultDuration: BlockNumber = DAYS;
 	/// No key is registered or renewed for more than a week ahead.
 	pub const SessionKeyMaxDuration: BlockNumber = 7 * DAYS;
-	/// Live keys per owner.
+	/// A closed session settles an hour after its key expired or was revoked: the counterpart's
+	/// time to checkpoint the newest state the key signed. The `development` preset overrides
+	/// it with `DEV_CHALLENGE_PERIOD` through the adjudicator's genesis config.
+	pub const SessionKeyChallengePeriod: BlockNumber = HOURS;
+	/// Live or closing keys per owner.
 	pub const SessionKeyMaxKeysPerOwner: u32 = 32;
 	/// Keys concluded by expiry per block; the rest carry over.
 	pub const SessionKeyMaxExpiriesPerBlock: u32 = 128;
@@ -25,6 +29,9 @@ parameter_types! {
 	pub const SessionKeyDepositBase: Balance = 10 * MILLI_UNIT;
 	/// Deposit per byte of description and scope.
 	pub const SessionKeyDepositPerByte: Balance = MILLI_UNIT / 10;
+	/// Price per byte of a retired record, kept forever: a record takes 179 bytes (its storage
+	/// key and its largest value), so 1.79 MILLI_UNIT of each deposit is burned at settlement.
+	pub const SessionKeyRecordFeePerByte: Balance = MILLI_UNIT / 100;
 	/// A signed request header may name any of the last five minutes of blocks.
 	pub const SessionKeyHeaderValidity: BlockNumber = 5 * MINUTES;
 }
@@ -34,6 +41,7 @@ impl pallet_session_keys::Config for Runtime {
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type DefaultDuration = SessionKeyDefaultDuration;
 	type MaxDuration = SessionKeyMaxDuration;
+	type ChallengePeriod = SessionKeyChallengePeriod;
 	type MaxKeysPerOwner = SessionKeyMaxKeysPerOwner;
 	type MaxExpiriesPerBlock = SessionKeyMaxExpiriesPerBlock;
 	type MaxDescriptionLen = SessionKeyMaxDescriptionLen;
@@ -41,6 +49,7 @@ impl pallet_session_keys::Config for Runtime {
 	type MaxResourceLen = SessionKeyMaxResourceLen;
 	type DepositBase = SessionKeyDepositBase;
 	type DepositPerByte = SessionKeyDepositPerByte;
+	type RecordFeePerByte = SessionKeyRecordFeePerByte;
 	type HeaderValidity = SessionKeyHeaderValidity;
 	type WeightInfo = pallet_session_keys::weights::SubstrateWeight<Runtime>;
 }

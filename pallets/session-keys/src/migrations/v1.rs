@@ -65,10 +65,10 @@ pub mod v0 {
 		ScopeOf<T>,
 	>;
 
-	/// v0's `Sessions` map, for writing v0 state in tests.
-	#[allow(missing_docs)]
+	/// v0's `Sessions` map: `pre_upgrade` counts it, and tests write v0 state into it.
+	#[cfg(any(test, feature = "try-runtime"))]
 	#[frame_support::storage_alias]
-	pub type Sessions<T: Config> =
+	pub(crate) type Sessions<T: Config> =
 		StorageMap<Pallet<T>, Blake2_128Concat, SessionPublic, SessionV0Of<T>, OptionQuery>;
 }
 
