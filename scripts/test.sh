@@ -33,4 +33,4 @@ SKIP_WASM_BUILD=1 cargo clippy --all-targets --features runtime-benchmarks,try-r
 # ran its full count above, so here it runs a shorter count unless MODEL_CASES is set.
 echo "== tests (runtime-benchmarks, try-runtime)"
 SKIP_WASM_BUILD=1 MODEL_CASES="${MODEL_CASES:-1000}" cargo test --features runtime-benchmarks,try-runtime \
-	-p session-keys-primitives -p pallet-session-keys
+	-p session-keys-primitives -p pallet-session-keys -p session-keys-runtime

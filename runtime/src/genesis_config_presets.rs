@@ -14,7 +14,7 @@ use crate::{
 
 /// The adjudicator's challenge period on a development chain, in blocks: short enough for the
 /// end-to-end tests and for trying the closing window by hand, where a real chain has an hour.
-pub const DEV_CHALLENGE_PERIOD: BlockNumber = 4;
+pub const DEV_CHALLENGE_PERIOD: BlockNumber = 10;
 
 /// What each endowed account starts with.
 pub const ENDOWMENT: Balance = 1_000_000 * UNIT;

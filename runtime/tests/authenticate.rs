@@ -175,6 +175,14 @@ fn a_revoked_key_is_refused() {
 		let public: SessionPublic = pair.public().into();
 		let revoke = RuntimeCall::Adjudicator(pallet_session_keys::Call::revoke { public });
 		assert_eq!(apply_signed(Alice, revoke), Ok(Ok(())));
+		// Refused at once, while the session is closing...
+		assert_eq!(
+			authenticate(header(&pair, recent, AUDIENCE, b"quotes")),
+			Err(AuthError::KeyRevoked)
+		);
+		// ...and for good once it has settled.
+		let settles_at = Adjudicator::session(&public).unwrap().settles_at;
+		run_to_block(settles_at);
 		assert_eq!(
 			authenticate(header(&pair, recent, AUDIENCE, b"quotes")),
 			Err(AuthError::KeyEnded(EndReason::Revoked))
@@ -189,7 +197,7 @@ fn an_expired_key_is_refused() {
 		register(&mut pair, Some(3));
 		let recent = next_block();
 		let expires_at = Adjudicator::session(&pair.public().into()).unwrap().expires_at;
-		// Past its expiry block but not yet concluded, as under an expiry backlog.
+		// Past its expiry block: the session is closing.
 		System::set_block_number(expires_at);
 		assert_eq!(
 			authenticate(header(&pair, recent, AUDIENCE, b"quotes")),
@@ -197,8 +205,8 @@ fn an_expired_key_is_refused() {
 		);
 		System::set_block_number(expires_at - 1);
 		assert!(authenticate(header(&pair, recent, AUDIENCE, b"quotes")).is_ok());
-		// Concluded by `on_initialize` of its expiry block.
-		run_to_block(expires_at);
+		// Settled by `on_initialize` when the window ends.
+		run_to_block(expires_at + Adjudicator::challenge_period());
 		assert_eq!(
 			authenticate(header(&pair, recent, AUDIENCE, b"quotes")),
 			Err(AuthError::KeyEnded(EndReason::Expired))

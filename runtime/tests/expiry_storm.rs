@@ -30,7 +30,8 @@ fn ten_thousand_keys_due_in_one_block_settle_within_the_bound_and_the_block_limi
 		let max_block = RuntimeBlockWeights::get().max_block;
 		let counterpart = account(Bob);
 
-		// 10,000 keys registered in one block, so all are due in block `expires_at`; each owes
+		// 10,000 keys registered in one block, so all settle in block `settles_at` (when the
+		// closing window after their expiry ends); each owes
 		// its counterpart half its collateral.
 		let mut keys = Vec::new();
 		for i in 0..KEYS {
@@ -64,11 +65,12 @@ fn ten_thousand_keys_due_in_one_block_settle_within_the_bound_and_the_block_limi
 			.expect("checkpoints");
 			keys.push(public);
 		}
-		let expires_at = System::block_number() + DURATION;
+		let settles_at = System::block_number() + DURATION + Adjudicator::challenge_period();
 		let counterpart_before = Balances::free_balance(&counterpart);
 
-		// Run to the expiry block and on, counting settlements in each block's on_initialize.
-		run_to_block(expires_at);
+		// Run to the settlement block and on, counting settlements in each block's
+		// on_initialize.
+		run_to_block(settles_at);
 		let bound = KEYS.div_ceil(max_per_block);
 		let mut settled = 0u32;
 		let mut blocks = 0u32;

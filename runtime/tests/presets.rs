@@ -77,3 +77,26 @@ fn a_dev_chain_produces_blocks_and_changes_sessions() {
 		assert_eq!(Session::current_index(), 1, "one session change after a period");
 	});
 }
+
+#[test]
+fn only_the_development_preset_shortens_the_challenge_period() {
+	use session_keys_runtime::{
+		configs::SessionKeyChallengePeriod, genesis_config_presets::DEV_CHALLENGE_PERIOD,
+		Adjudicator, HOURS,
+	};
+	assert_eq!(SessionKeyChallengePeriod::get(), HOURS, "an hour on a real chain");
+	preset_ext(DEV_RUNTIME_PRESET).execute_with(|| {
+		assert_eq!(Adjudicator::challenge_period(), DEV_CHALLENGE_PERIOD);
+	});
+	preset_ext(LOCAL_TESTNET_RUNTIME_PRESET).execute_with(|| {
+		assert_eq!(Adjudicator::challenge_period(), HOURS);
+	});
+}
+
+#[test]
+fn a_retired_record_costs_its_bytes() {
+	use session_keys_runtime::{Adjudicator, MILLI_UNIT};
+	// 48 bytes of prefixes and hash, the 34-byte key, and a 97-byte record: the README's figure.
+	assert_eq!(Adjudicator::retired_record_bytes(), 179);
+	assert_eq!(Adjudicator::record_fee(), 179 * MILLI_UNIT / 100);
+}

@@ -7,9 +7,9 @@ use common::*;
 use pallet_session_keys::Error;
 use session_keys_primitives::{
 	runtime_decl_for_session_keys_api::SessionKeysApiV1, CryptoKind, EndReason,
-	GeneratedSessionKey, ProofError, KEY_TYPE,
+	GeneratedSessionKey, Phase, ProofError, KEY_TYPE,
 };
-use session_keys_runtime::{AccountId, Runtime, RuntimeCall};
+use session_keys_runtime::{AccountId, Adjudicator, Runtime, RuntimeCall, System};
 use sp_keyring::Sr25519Keyring::{Alice, Bob, Charlie};
 use sp_runtime::{traits::Dispatchable, DispatchError};
 
@@ -114,6 +114,16 @@ fn retired_records_are_queryable_and_the_key_is_never_reused() {
 		let revoke =
 			RuntimeCall::Adjudicator(pallet_session_keys::Call::revoke { public: key.public });
 		assert_eq!(apply_signed(Alice, revoke), Ok(Ok(())));
+		// Closing first: the registration says so, with the block it settles at.
+		let closing = Runtime::registration(key.public).expect("closing");
+		assert_eq!(closing.phase, Phase::Closing(EndReason::Revoked));
+		assert_eq!(closing.settles_at, System::block_number() + Adjudicator::challenge_period());
+		assert_eq!(
+			apply_signed(Alice, register_call(&key, account(Bob))),
+			Ok(Err(module_error(Error::<Runtime>::AlreadyRegistered)))
+		);
+		run_to_block(closing.settles_at);
+		assert!(Runtime::registration(key.public).is_none());
 		let retired = Runtime::retired(key.public).expect("retired");
 		assert_eq!(retired.reason, EndReason::Revoked);
 		assert_eq!(retired.owner, account(Alice));

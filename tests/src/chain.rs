@@ -223,8 +223,17 @@ impl Chain {
 		&self,
 		who: &AccountId,
 	) -> frame_system::AccountInfo<Nonce, pallet_balances::AccountData<Balance>> {
+		self.account_at(who, self.best_hash().await).await
+	}
+
+	/// `who`'s account (nonce and balances) at block `hash`.
+	pub async fn account_at(
+		&self,
+		who: &AccountId,
+		hash: H256,
+	) -> frame_system::AccountInfo<Nonce, pallet_balances::AccountData<Balance>> {
 		let key = frame_system::Account::<Runtime>::hashed_key_for(who);
-		self.storage(&key, self.best_hash().await).await.unwrap_or_default()
+		self.storage(&key, hash).await.unwrap_or_default()
 	}
 
 	/// The value under a raw storage `key` at block `hash`, decoded.

@@ -44,8 +44,18 @@ pub struct Registration {
 	pub registered_at: BlockNumber,
 	/// First block no longer valid.
 	pub expires_at: BlockNumber,
-	/// Decimal spending limit.
+	/// The settlement block.
+	pub settles_at: BlockNumber,
+	/// `Live` or `Closing`.
+	pub phase: String,
+	/// While closing: `Expired` or `Revoked`.
+	pub closing_reason: Option<String>,
+	/// Decimal spending limit that applies now.
 	pub spending_limit: String,
+	/// Decimal pending (lower) limit.
+	pub pending_limit: Option<String>,
+	/// When the pending limit applies.
+	pub pending_limit_applies_at: Option<BlockNumber>,
 	/// Decimal collateral.
 	pub collateral: String,
 	/// Description bytes.

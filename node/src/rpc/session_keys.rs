@@ -14,7 +14,7 @@ use jsonrpsee::{
 };
 use sc_rpc_api::check_if_safe;
 use serde::{Deserialize, Serialize};
-use session_keys_primitives::{CryptoKind, RequestHeader, SessionKeysApi, SessionPublic};
+use session_keys_primitives::{CryptoKind, Phase, RequestHeader, SessionKeysApi, SessionPublic};
 use session_keys_runtime::{opaque::Block, AccountId, Balance, BlockNumber, Hash};
 use sp_api::{ApiExt, ProvideRuntimeApi};
 use sp_blockchain::HeaderBackend;
@@ -49,7 +49,7 @@ pub struct GeneratedKey {
 	pub proof: Bytes,
 }
 
-/// A live registration.
+/// A registration, live or closing.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct RegistrationJson {
@@ -59,10 +59,21 @@ pub struct RegistrationJson {
 	pub counterpart: AccountId,
 	/// First valid block.
 	pub registered_at: BlockNumber,
-	/// First block no longer valid.
+	/// First block no longer valid (the revocation block of a revoked key).
 	pub expires_at: BlockNumber,
-	/// Spending limit, as a decimal string (u128).
+	/// The block whose `on_initialize` settles the session: `expiresAt` plus the challenge
+	/// period.
+	pub settles_at: BlockNumber,
+	/// `Live`, or `Closing` (the key expired or was revoked; see `closingReason`).
+	pub phase: String,
+	/// While closing: how the session will end, `Expired` or `Revoked`.
+	pub closing_reason: Option<String>,
+	/// The spending limit that applies at the queried block, as a decimal string (u128).
 	pub spending_limit: String,
+	/// A lower limit waiting for the challenge period, as a decimal string.
+	pub pending_limit: Option<String>,
+	/// The first block the pending limit applies at.
+	pub pending_limit_applies_at: Option<BlockNumber>,
 	/// Held collateral, as a decimal string.
 	pub collateral: String,
 	/// Description bytes.
@@ -101,7 +112,7 @@ pub struct RetiredJson {
 pub struct AuthenticationJson {
 	/// Whether the header is accepted.
 	pub accepted: bool,
-	/// Why not, when refused (e.g. `StaleBlockHash`, `KeyEnded(Revoked)`).
+	/// Why not, when refused (e.g. `StaleBlockHash`, `KeyRevoked`, `KeyEnded(Revoked)`).
 	pub reason: Option<String>,
 	/// The owner, when accepted.
 	pub owner: Option<AccountId>,
@@ -127,7 +138,7 @@ pub trait SessionKeysApiRpc {
 		seed: Option<String>,
 	) -> RpcResult<GeneratedKey>;
 
-	/// The live registration of a key (hex SCALE `SessionPublic`), if any.
+	/// The registration (live or closing) of a key (hex SCALE `SessionPublic`), if any.
 	#[method(name = "registration")]
 	fn registration(&self, public: Bytes, at: Option<Hash>) -> RpcResult<Option<RegistrationJson>>;
 
@@ -202,7 +213,18 @@ where
 			counterpart: r.counterpart,
 			registered_at: r.registered_at,
 			expires_at: r.expires_at,
+			settles_at: r.settles_at,
+			phase: match r.phase {
+				Phase::Live => "Live".into(),
+				Phase::Closing(_) => "Closing".into(),
+			},
+			closing_reason: match r.phase {
+				Phase::Live => None,
+				Phase::Closing(reason) => Some(format!("{reason:?}")),
+			},
 			spending_limit: r.spending_limit.to_string(),
+			pending_limit: r.pending_limit.map(|p| p.limit.to_string()),
+			pending_limit_applies_at: r.pending_limit.map(|p| p.applies_at),
 			collateral: r.collateral.to_string(),
 			description: r.description.into(),
 			scope: r.scope.into_iter().map(Into::into).collect(),

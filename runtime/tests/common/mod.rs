@@ -70,8 +70,19 @@ pub fn start_block(number: u32, parent: H256) {
 }
 
 /// Finishes the current block and starts the next one; returns the finished block's hash.
+/// Built with `try-runtime`, every pallet's `try_state` runs on each finished block, as
+/// `try-runtime` checks a chain.
 pub fn next_block() -> H256 {
 	let header = Executive::finalize_block();
+	#[cfg(feature = "try-runtime")]
+	{
+		use frame_support::traits::{TryState, TryStateSelect};
+		<session_keys_runtime::AllPalletsWithSystem as TryState<u32>>::try_state(
+			*header.number(),
+			TryStateSelect::All,
+		)
+		.expect("every pallet's invariants hold after each block");
+	}
 	let hash = header.hash();
 	start_block(header.number() + 1, hash);
 	hash

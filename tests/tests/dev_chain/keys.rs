@@ -8,11 +8,13 @@ use session_keys_e2e::{
 	Chain, Node,
 };
 use session_keys_primitives::{EndReason, SessionPublic};
-use session_keys_runtime::{RuntimeCall, RuntimeError};
+use session_keys_runtime::{
+	genesis_config_presets::DEV_CHALLENGE_PERIOD, RuntimeCall, RuntimeError,
+};
 use sp_core::{crypto::Ss58Codec, Pair};
 use subxt_signer::sr25519::dev;
 
-use crate::{adjudicator_events, units};
+use crate::{adjudicator_events, settlement_events, units};
 
 fn terms_for_bob() -> Terms {
 	Terms {
@@ -88,10 +90,21 @@ async fn renew_then_revoke_retires_the_key_for_good() {
 	let read = chain.registration(&public).await.expect("still registered");
 	assert_eq!(read.expires_at, renewed.block_number + 50);
 
-	// Revoke: the session ends, the key is retired, collateral and deposit come back.
+	// Revoke: the key is invalid at once and the session closes; it settles when the closing
+	// window ends, and then the key is retired and collateral and deposit (less the record
+	// fee) come back.
 	let revoke = RuntimeCall::Adjudicator(pallet_session_keys::Call::revoke { public });
 	let revoked = chain.submit(&dev::alice(), revoke).await.expect("revoke succeeds");
 	let events = adjudicator_events(revoked.events);
+	let [Event::SessionClosing { reason: EndReason::Revoked, settles_at, .. }] = &events[..] else {
+		panic!("one SessionClosing event, got {events:?}");
+	};
+	assert_eq!(*settles_at, revoked.block_number + DEV_CHALLENGE_PERIOD);
+	let read = chain.registration(&public).await.expect("closing");
+	assert_eq!((read.phase.as_str(), read.closing_reason.as_deref()), ("Closing", Some("Revoked")));
+	assert_eq!((read.expires_at, read.settles_at), (revoked.block_number, *settles_at));
+
+	let events = settlement_events(&chain, *settles_at).await;
 	let [Event::SessionEnded { reason, ended_at, paid_to_counterpart, collateral_released, .. }] =
 		&events[..]
 	else {
@@ -101,7 +114,7 @@ async fn renew_then_revoke_retires_the_key_for_good() {
 	assert_eq!(*ended_at, revoked.block_number);
 	assert_eq!((*paid_to_counterpart, *collateral_released), (0, units(10)));
 
-	assert!(chain.registration(&public).await.is_none(), "no longer live");
+	assert!(chain.registration(&public).await.is_none(), "no longer registered");
 	assert!(chain.keys_of(&alice).await.is_empty());
 	let retired = chain.retired(&public).await.expect("a retired record");
 	println!("retired: {retired:?}");

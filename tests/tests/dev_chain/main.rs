@@ -1,12 +1,15 @@
 //! Scenarios against a single-validator dev chain (`--dev --tmp`), one node per test.
 
 mod authenticate;
+mod closing;
 mod keys;
 mod rpc_errors;
 mod settlement;
 mod validator_keys;
 
-use session_keys_runtime::{Balance, RuntimeEvent, UNIT};
+use frame_system::Phase;
+use session_keys_e2e::Chain;
+use session_keys_runtime::{Balance, BlockNumber, RuntimeEvent, UNIT};
 
 /// A collateral or price in whole units.
 pub const fn units(n: Balance) -> Balance {
@@ -24,4 +27,21 @@ pub fn adjudicator_events(
 			_ => None,
 		})
 		.collect()
+}
+
+/// The adjudicator events of block `number`'s `on_initialize` (where sessions settle), once
+/// that block is finalized.
+pub async fn settlement_events(
+	chain: &Chain,
+	number: BlockNumber,
+) -> Vec<pallet_session_keys::Event<session_keys_runtime::Runtime>> {
+	let block = chain.wait_for_finalized(number).await;
+	adjudicator_events(
+		chain
+			.events_at(block)
+			.await
+			.into_iter()
+			.filter(|(phase, _)| *phase == Phase::Initialization)
+			.map(|(_, event)| event),
+	)
 }

@@ -1,8 +1,7 @@
 //! Scenario 3: a short session with collateral; the counterpart checkpoints a state signed by
-//! the session key; at expiry `on_initialize` settles it and both balances move by exactly the
-//! amounts the event names.
+//! the session key; when the closing window after its expiry ends, `on_initialize` settles it
+//! and both balances move by exactly the amounts the event names.
 
-use frame_system::Phase;
 use pallet_session_keys::Event;
 use session_keys_e2e::{
 	account_of,
@@ -10,11 +9,11 @@ use session_keys_e2e::{
 	Chain, Node,
 };
 use session_keys_primitives::{ChannelState, EndReason, SessionPublic};
-use session_keys_runtime::RuntimeEvent;
+use session_keys_runtime::genesis_config_presets::DEV_CHALLENGE_PERIOD;
 use sp_core::Pair;
 use subxt_signer::sr25519::dev;
 
-use crate::{adjudicator_events, units};
+use crate::{adjudicator_events, settlement_events, units};
 
 /// Long enough for the checkpoint to land first, short enough to wait for.
 const DURATION: u32 = 12;
@@ -59,16 +58,11 @@ async fn expiry_settles_the_checkpointed_state() {
 	let bob_before = chain.account(&bob).await.data;
 	assert!(alice_before.reserved >= units(100), "collateral and deposit held");
 
-	let expiry_block = chain.wait_for_finalized(expires_at).await;
-	let events = chain.events_at(expiry_block).await;
-	let settled: Vec<_> = events
-		.into_iter()
-		.filter(|(phase, _)| *phase == Phase::Initialization)
-		.map(|(_, event)| event)
-		.filter(|event| matches!(event, RuntimeEvent::Adjudicator(_)))
-		.collect();
-	println!("block #{expires_at} on_initialize: {settled:?}");
-	let settled = adjudicator_events(settled);
+	let settles_at = expires_at + DEV_CHALLENGE_PERIOD;
+	let read = chain.registration(&public).await.expect("not yet settled");
+	assert_eq!(read.settles_at, settles_at);
+	let settled = settlement_events(&chain, settles_at).await;
+	println!("block #{settles_at} on_initialize: {settled:?}");
 	let [Event::SessionEnded {
 		public: ended,
 		reason,
@@ -76,10 +70,11 @@ async fn expiry_settles_the_checkpointed_state() {
 		paid_to_counterpart,
 		collateral_released,
 		deposit_released,
+		record_fee,
 		..
 	}] = &settled[..]
 	else {
-		panic!("one SessionEnded at expiry, got {settled:?}");
+		panic!("one SessionEnded when the window ends, got {settled:?}");
 	};
 	assert_eq!((ended, *reason, *ended_at), (&public, EndReason::Expired, expires_at));
 	assert_eq!((*paid_to_counterpart, *collateral_released), (units(30), units(70)));
@@ -94,7 +89,11 @@ async fn expiry_settles_the_checkpointed_state() {
 		alice_before.free + units(70) + deposit_released,
 		"Alice gets the rest of her collateral and her deposit back"
 	);
-	assert_eq!(alice_after.reserved, alice_before.reserved - units(100) - deposit_released);
+	assert_eq!(
+		alice_after.reserved,
+		alice_before.reserved - units(100) - deposit_released - record_fee,
+		"the whole deposit left the hold: returned, less the record fee, which was burned"
+	);
 
 	let retired = chain.retired(&public).await.expect("a retired record");
 	assert_eq!((retired.reason.as_str(), retired.owed.as_str()), ("Expired", "30000000000000"));

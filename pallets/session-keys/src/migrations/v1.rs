@@ -18,7 +18,7 @@ use frame_support::{
 use scale_info::TypeInfo;
 use sp_runtime::traits::Saturating;
 
-use crate::{Config, ExpiryQueue, Pallet, Session, SessionPublic, Sessions};
+use crate::{Config, ExpiryQueue, Pallet, Session, Sessions};
 
 #[cfg(feature = "try-runtime")]
 use alloc::vec::Vec;
@@ -69,7 +69,7 @@ pub mod v0 {
 	#[cfg(any(test, feature = "try-runtime"))]
 	#[frame_support::storage_alias]
 	pub(crate) type Sessions<T: Config> =
-		StorageMap<Pallet<T>, Blake2_128Concat, SessionPublic, SessionV0Of<T>, OptionQuery>;
+		StorageMap<Pallet<T>, Blake2_128Concat, crate::SessionPublic, SessionV0Of<T>, OptionQuery>;
 }
 
 /// The migration's work, without the version check; use [`MigrateV0ToV1`].
