@@ -211,14 +211,14 @@ def main():
     p(f"- Nothing due: {idle.at('reads')} read(s), {idle.at('writes')} write(s), "
       f"{us(idle.ref_time())} µs ref_time (target: at most one read: "
       f"{verdict(idle.at('reads') <= 1)}).")
-    p(f"- Each expired key, settlement included (pay the counterpart, release collateral and "
-      f"deposit, retire the key): +{us(expire.slope('exec', 'k'))} µs execution, "
+    p(f"- Each session settled when its closing window ends (pay the counterpart, burn the "
+      f"record fee, release collateral and deposit, retire the key): +{us(expire.slope('exec', 'k'))} µs execution, "
       f"+{expire.slope('reads', 'k')} reads, +{expire.slope('writes', 'k')} writes: "
       f"+{us(per_key)} µs ref_time per key ({per_key / transfer.ref_time():.2f} x "
       "`transfer_keep_alive`).")
     p(f"- Each empty queued block stepped past in a backlog: "
       f"+{us(expire.marginal_ref_time('s'))} µs ref_time.")
-    p(f"- A block at `MaxExpiriesPerBlock` = {MAX_EXPIRIES_PER_BLOCK} expiries: "
+    p(f"- A block at `MaxExpiriesPerBlock` = {MAX_EXPIRIES_PER_BLOCK} settlements: "
       f"{us(full_block)} µs, {100 * full_block / MAX_BLOCK_PS:.1f} % of the block's "
       f"{us(MAX_BLOCK_PS)} µs ({100 * full_block / NORMAL_BLOCK_PS:.1f} % of the normal "
       "class's share).")
