@@ -6,6 +6,7 @@ use crate::{
 	migrations::v1::{v0, MigrateV0ToV1},
 	ChannelState, ExpiryAgenda, ExpiryQueue, HoldReason, OwnerSessions, Pallet, Sessions,
 };
+use frame_support::assert_ok;
 use frame_support::traits::{
 	fungible::MutateHold, GetStorageVersion, OnRuntimeUpgrade, StorageVersion,
 };
@@ -82,4 +83,15 @@ fn migration_of_an_empty_pallet_only_sets_the_version() {
 	});
 }
 
-use frame_support::assert_ok;
+/// The migration's `pre_upgrade` and `post_upgrade` checks, as `try-runtime` runs them.
+#[cfg(feature = "try-runtime")]
+#[test]
+fn try_runtime_checks_pass_on_a_real_migration() {
+	ExtBuilder::default().build_and_execute(|| {
+		StorageVersion::new(0).put::<Pallet<Test>>();
+		v0_session(ALICE, 1, 20, 40);
+		v0_session(BOB, 2, 30, 0);
+		assert_ok!(MigrateV0ToV1::<Test>::try_on_runtime_upgrade(true));
+		assert_eq!(Pallet::<Test>::on_chain_storage_version(), 1);
+	});
+}
