@@ -12,17 +12,7 @@ fn register(
 	public: SessionPublic,
 	proof: crate::ProofOf,
 ) -> frame_support::dispatch::DispatchResult {
-	SessionKeys::register(
-		RuntimeOrigin::signed(owner),
-		public,
-		proof,
-		CLEARING,
-		None,
-		500,
-		0,
-		Default::default(),
-		Default::default(),
-	)
+	Registration::of(owner, public, proof).limit(500).submit()
 }
 
 #[test]
@@ -34,17 +24,12 @@ fn registers_sr25519_key_with_exact_event_and_holds() {
 		let scope: crate::ScopeOf<Test> =
 			vec![b"orders/".to_vec().try_into().unwrap()].try_into().unwrap();
 		let deposit = DEPOSIT_BASE + (description.encoded_size() + scope.encoded_size()) as u64;
-		assert_ok!(SessionKeys::register(
-			RuntimeOrigin::signed(ALICE),
-			public,
-			proof,
-			CLEARING,
-			Some(50),
-			700,
-			300,
-			description.clone(),
-			scope.clone(),
-		));
+		assert_ok!(Registration {
+			description: description.clone(),
+			scope: scope.clone(),
+			..Registration::of(ALICE, public, proof).duration(Some(50)).limit(700).collateral(300)
+		}
+		.submit());
 		assert_eq!(
 			last_event(),
 			Event::SessionRegistered {
@@ -111,17 +96,10 @@ fn maximum_duration_is_accepted_and_one_more_is_not() {
 		register_with(ALICE, 1, Some(MAX_DURATION), 0);
 		let (public, proof) = sr_key(2, ALICE);
 		assert_noop!(
-			SessionKeys::register(
-				RuntimeOrigin::signed(ALICE),
-				public,
-				proof,
-				CLEARING,
-				Some(MAX_DURATION + 1),
-				0,
-				0,
-				Default::default(),
-				Default::default()
-			),
+			Registration::of(ALICE, public, proof)
+				.duration(Some(MAX_DURATION + 1))
+				.limit(0)
+				.submit(),
 			Error::<Test>::DurationTooLong
 		);
 	});
@@ -132,17 +110,7 @@ fn zero_duration_is_rejected() {
 	ExtBuilder::default().build_and_execute(|| {
 		let (public, proof) = sr_key(1, ALICE);
 		assert_noop!(
-			SessionKeys::register(
-				RuntimeOrigin::signed(ALICE),
-				public,
-				proof,
-				CLEARING,
-				Some(0),
-				0,
-				0,
-				Default::default(),
-				Default::default()
-			),
+			Registration::of(ALICE, public, proof).duration(Some(0)).limit(0).submit(),
 			Error::<Test>::ZeroDuration
 		);
 	});
@@ -288,17 +256,10 @@ fn collateral_beyond_free_balance_is_rejected() {
 		let (public, proof) = sr_key(1, ALICE);
 		let all_free = INITIAL_BALANCE - empty_deposit();
 		assert_noop!(
-			SessionKeys::register(
-				RuntimeOrigin::signed(ALICE),
-				public,
-				proof.clone(),
-				CLEARING,
-				None,
-				0,
-				all_free + 1,
-				Default::default(),
-				Default::default()
-			),
+			Registration::of(ALICE, public, proof.clone())
+				.limit(0)
+				.collateral(all_free + 1)
+				.submit(),
 			Error::<Test>::InsufficientBalance
 		);
 	});
@@ -309,17 +270,7 @@ fn collateral_whose_sum_with_the_deposit_overflows_is_rejected() {
 	ExtBuilder::default().build_and_execute(|| {
 		let (public, proof) = sr_key(1, ALICE);
 		assert_noop!(
-			SessionKeys::register(
-				RuntimeOrigin::signed(ALICE),
-				public,
-				proof,
-				CLEARING,
-				None,
-				0,
-				Balance::MAX,
-				Default::default(),
-				Default::default()
-			),
+			Registration::of(ALICE, public, proof).limit(0).collateral(Balance::MAX).submit(),
 			Error::<Test>::InsufficientBalance
 		);
 	});
@@ -338,17 +289,7 @@ fn counterpart_must_differ_from_owner() {
 	ExtBuilder::default().build_and_execute(|| {
 		let (public, proof) = sr_key(1, ALICE);
 		assert_noop!(
-			SessionKeys::register(
-				RuntimeOrigin::signed(ALICE),
-				public,
-				proof,
-				ALICE,
-				None,
-				0,
-				0,
-				Default::default(),
-				Default::default()
-			),
+			Registration::of(ALICE, public, proof).counterpart(ALICE).limit(0).submit(),
 			Error::<Test>::CounterpartIsOwner
 		);
 	});
@@ -360,17 +301,7 @@ fn register_requires_a_signed_origin() {
 		let (public, proof) = sr_key(1, ALICE);
 		for origin in [RuntimeOrigin::root(), RuntimeOrigin::none()] {
 			assert_noop!(
-				SessionKeys::register(
-					origin,
-					public,
-					proof.clone(),
-					CLEARING,
-					None,
-					0,
-					0,
-					Default::default(),
-					Default::default()
-				),
+				Registration::of(ALICE, public, proof.clone()).limit(0).submit_as(origin),
 				DispatchError::BadOrigin
 			);
 		}
@@ -413,17 +344,8 @@ fn deposit_grows_with_description_and_scope() {
 	ExtBuilder::default().build_and_execute(|| {
 		let (public, proof) = sr_key(1, ALICE);
 		let description: crate::DescriptionOf<Test> = BoundedVec::try_from(vec![b'x'; 32]).unwrap();
-		assert_ok!(SessionKeys::register(
-			RuntimeOrigin::signed(ALICE),
-			public,
-			proof,
-			CLEARING,
-			None,
-			0,
-			0,
-			description,
-			Default::default()
-		));
+		assert_ok!(Registration { description, ..Registration::of(ALICE, public, proof).limit(0) }
+			.submit());
 		// 32 bytes + 1 length byte for the description, 1 length byte for the empty scope.
 		assert_eq!(held(ALICE), DEPOSIT_BASE + 34);
 	});

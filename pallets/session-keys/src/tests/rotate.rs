@@ -61,17 +61,7 @@ fn retired_key_cannot_come_back_through_rotation() {
 			Error::<Test>::KeyRetired
 		);
 		assert_noop!(
-			SessionKeys::register(
-				RuntimeOrigin::signed(ALICE),
-				old,
-				back,
-				CLEARING,
-				None,
-				0,
-				0,
-				Default::default(),
-				Default::default()
-			),
+			Registration::of(ALICE, old, back).limit(0).submit(),
 			Error::<Test>::KeyRetired
 		);
 		// And the old key cannot be rotated again.
