@@ -2,9 +2,16 @@
 //!
 //! Keys and proofs are made in the keystore through `RuntimePublic`, the way a node makes them,
 //! so the benchmarks need a keystore extension (the node's `benchmark pallet` registers one).
+//!
+//! The worst cases of the endings (`liquidate`, `discontinue`, settlement in `on_initialize`):
+//! each session has the largest record (longest description and scope, a checkpointed state, a
+//! pending limit decrease), owes half its collateral (well above the existential deposit) to a
+//! counterpart of its own whose account the payment creates, burns the record fee, and belongs
+//! to an owner whose key index is full, so removing the key from it decodes, searches and
+//! re-encodes the largest list. `revoke` and `revoke_all` close sessions loaded the same way.
 
 use super::*;
-use crate::Pallet as SessionKeys;
+use crate::Pallet as Adjudicator;
 use alloc::{vec, vec::Vec};
 use codec::Encode;
 use frame_benchmarking::v2::*;
@@ -19,7 +26,7 @@ use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
 use session_keys_primitives::{CryptoKind, KEY_TYPE};
 use sp_application_crypto::RuntimePublic;
 use sp_core::{ecdsa, ed25519, sr25519};
-use sp_runtime::traits::{One, Saturating, StaticLookup};
+use sp_runtime::traits::{One, Saturating, StaticLookup, Zero};
 
 const SEED: u32 = 0;
 
@@ -68,10 +75,12 @@ fn signed_state<T: Config>(
 	nonce: u64,
 ) -> (ChannelState<BalanceOf<T>>, SessionSignature) {
 	let state = ChannelState { nonce, owed, margin };
-	let signature = sign(public, &state.signing_payload(&SessionKeys::<T>::genesis_hash(), public));
+	let signature = sign(public, &state.signing_payload(&Adjudicator::<T>::genesis_hash(), public));
 	(state, signature)
 }
 
+/// The counterpart of the sessions whose ending is not measured (the other keys of an owner
+/// near the cap).
 fn counterpart<T: Config>() -> T::AccountId {
 	account("counterpart", 0, SEED)
 }
@@ -82,69 +91,20 @@ fn fresh_counterpart<T: Config>(index: u32) -> T::AccountId {
 	account("fresh-counterpart", index, SEED)
 }
 
-/// The counterpart checkpoints a state of `public` owing `owed` with `margin`.
-fn checkpoint_state<T: Config>(
-	public: &SessionPublic,
-	counterpart: &T::AccountId,
-	owed: BalanceOf<T>,
-	margin: BalanceOf<T>,
-	nonce: u64,
-) {
-	let (state, signature) = signed_state::<T>(public, owed, margin, nonce);
-	SessionKeys::<T>::checkpoint(
-		RawOrigin::Signed(counterpart.clone()).into(),
-		*public,
-		state,
-		signature,
-	)
-	.expect("valid checkpoint");
+/// The benchmark collateral: a hundred existential deposits.
+fn collateral<T: Config>() -> BalanceOf<T> {
+	T::Currency::minimum_balance().saturating_mul(100u32.into())
 }
 
-/// A worst-case session of `kind`: its owner one key short of `MaxKeysPerOwner`, the longest
-/// description and scope, a counterpart whose account does not exist yet, and a checkpoint
-/// owing half the collateral (more than the existential deposit), so ending it pays a debt.
-fn session_in_use<T: Config>(kind: CryptoKind) -> (T::AccountId, SessionPublic, T::AccountId) {
-	let owner = owner_near_cap::<T>();
-	let counterpart = fresh_counterpart::<T>(0);
-	let public = register_with::<T>(&owner, &counterpart, kind, T::MaxDuration::get(), true);
-	checkpoint_state::<T>(&public, &counterpart, half::<T>(), 0u32.into(), 1);
-	(owner, public, counterpart)
-}
-
-/// Half the benchmark collateral.
+/// Half the benchmark collateral: the debt every measured ending pays, fifty existential
+/// deposits, so the payment can create the counterpart's account.
 fn half<T: Config>() -> BalanceOf<T> {
 	collateral::<T>() / 2u32.into()
 }
 
-/// Moves the chain to `blocks` blocks later (the key stays live: it was registered for
-/// `MaxDuration`, and the challenge period is shorter).
-fn advance<T: Config>(blocks: BlockNumberFor<T>) {
-	let now = frame_system::Pallet::<T>::block_number().saturating_add(blocks);
-	frame_system::Pallet::<T>::set_block_number(now);
-}
-
-/// A session in use with a spending-limit decrease that has come due but is not folded yet:
-/// the next checkpoint or limit change folds it first.
-fn session_with_due_decrease<T: Config>(
-	kind: CryptoKind,
-) -> (T::AccountId, SessionPublic, T::AccountId) {
-	let (owner, public, counterpart) = session_in_use::<T>(kind);
-	let lower = collateral::<T>().saturating_sub(collateral::<T>() / 8u32.into());
-	SessionKeys::<T>::set_spending_limit(RawOrigin::Signed(owner.clone()).into(), public, lower)
-		.expect("a valid decrease");
-	advance::<T>(SessionKeys::<T>::challenge_period());
-	(owner, public, counterpart)
-}
-
-/// The worst checkpoint: it folds a due limit decrease and records a state that needs more
-/// than the collateral (two events).
-fn checkpoint_worst<T: Config>(
-	kind: CryptoKind,
-) -> (SessionPublic, T::AccountId, ChannelState<BalanceOf<T>>, SessionSignature) {
-	let (_, public, counterpart) = session_with_due_decrease::<T>(kind);
-	let owed = collateral::<T>() / 2u32.into() + collateral::<T>() / 4u32.into();
-	let (state, signature) = signed_state::<T>(&public, owed, collateral::<T>(), 2);
-	(public, counterpart, state, signature)
+/// Seven eighths of the benchmark collateral: the first, pending, limit decrease.
+fn seven_eighths<T: Config>() -> BalanceOf<T> {
+	collateral::<T>().saturating_sub(collateral::<T>() / 8u32.into())
 }
 
 /// The largest description and scope the configuration allows.
@@ -155,19 +115,20 @@ fn max_terms<T: Config>() -> (DescriptionOf<T>, ScopeOf<T>) {
 	(description, scope)
 }
 
-fn collateral<T: Config>() -> BalanceOf<T> {
-	T::Currency::minimum_balance().saturating_mul(100u32.into())
+/// The storage deposit of a registration with the largest terms.
+fn max_deposit<T: Config>() -> BalanceOf<T> {
+	let (description, scope) = max_terms::<T>();
+	Adjudicator::<T>::deposit_for(&description, &scope)
 }
 
-/// An account funded for `keys` registrations at the worst case and a record fee.
+/// An account funded for `keys` registrations at the worst case, a record fee (`rotate` burns
+/// one from the free balance) and some spare.
 fn funded<T: Config>(name: &'static str, index: u32, keys: u32) -> T::AccountId {
 	let who: T::AccountId = account(name, index, SEED);
-	let (description, scope) = max_terms::<T>();
-	let per_key =
-		SessionKeys::<T>::deposit_for(&description, &scope).saturating_add(collateral::<T>());
+	let per_key = max_deposit::<T>().saturating_add(collateral::<T>());
 	let amount = per_key
 		.saturating_mul(keys.saturating_add(1).into())
-		.saturating_add(SessionKeys::<T>::record_fee())
+		.saturating_add(Adjudicator::<T>::record_fee())
 		.saturating_add(T::Currency::minimum_balance().saturating_mul(10u32.into()));
 	T::Currency::set_balance(&who, amount);
 	who
@@ -185,7 +146,8 @@ fn register_for<T: Config>(
 }
 
 /// Registers a worst-case session for `owner` with `counterpart` through the real call: the
-/// spending limit and the collateral are both `collateral()` (or zero).
+/// longest description and scope; the spending limit and the collateral are both
+/// `collateral()` (or zero).
 fn register_with<T: Config>(
 	owner: &T::AccountId,
 	counterpart: &T::AccountId,
@@ -196,7 +158,7 @@ fn register_with<T: Config>(
 	let (public, proof) = new_key::<T>(kind, owner);
 	let (description, scope) = max_terms::<T>();
 	let collateral = if with_collateral { collateral::<T>() } else { 0u32.into() };
-	SessionKeys::<T>::register(
+	Adjudicator::<T>::register(
 		RawOrigin::Signed(owner.clone()).into(),
 		public,
 		proof,
@@ -211,7 +173,48 @@ fn register_with<T: Config>(
 	public
 }
 
-/// An owner holding `MaxKeysPerOwner - 1` keys, so the next one fills the bounded index.
+/// The counterpart checkpoints a state of `public` owing `owed` with `margin`.
+fn checkpoint_state<T: Config>(
+	public: &SessionPublic,
+	counterpart: &T::AccountId,
+	owed: BalanceOf<T>,
+	margin: BalanceOf<T>,
+	nonce: u64,
+) {
+	let (state, signature) = signed_state::<T>(public, owed, margin, nonce);
+	Adjudicator::<T>::checkpoint(
+		RawOrigin::Signed(counterpart.clone()).into(),
+		*public,
+		state,
+		signature,
+	)
+	.expect("valid checkpoint");
+}
+
+/// Gives a freshly registered session (collateral `collateral()`) its costliest record and
+/// ending, through the real calls: the counterpart checkpoints a debt of `half()` (nonce 1), and
+/// the owner asks for a limit decrease to `seven_eighths()`, which stays pending for the
+/// challenge period (the session record at its largest). The counterpart has no account yet.
+fn load_session<T: Config>(
+	owner: &T::AccountId,
+	public: &SessionPublic,
+	counterpart: &T::AccountId,
+) {
+	assert!(
+		T::Currency::balance(counterpart).is_zero(),
+		"the payment must create the counterpart's account"
+	);
+	checkpoint_state::<T>(public, counterpart, half::<T>(), Zero::zero(), 1);
+	Adjudicator::<T>::set_spending_limit(
+		RawOrigin::Signed(owner.clone()).into(),
+		*public,
+		seven_eighths::<T>(),
+	)
+	.expect("a valid decrease");
+}
+
+/// An owner holding `MaxKeysPerOwner - 1` live keys (registered through the real call), so the
+/// next one fills the bounded index.
 fn owner_near_cap<T: Config>() -> T::AccountId {
 	let max = T::MaxKeysPerOwner::get();
 	let owner = funded::<T>("owner", 0, max);
@@ -221,9 +224,72 @@ fn owner_near_cap<T: Config>() -> T::AccountId {
 	owner
 }
 
+/// Whether `owner`'s key index holds `MaxKeysPerOwner` keys.
+fn index_full<T: Config>(owner: &T::AccountId) -> bool {
+	OwnerSessions::<T>::get(owner).len() as u32 == T::MaxKeysPerOwner::get()
+}
+
+/// A worst-case session of `kind`, registered for `MaxDuration` (so it stays live while the
+/// benchmarks move the block number by a challenge period): its owner's index is full with it,
+/// and it is loaded by [`load_session`] for a counterpart of its own.
+fn session_in_use<T: Config>(kind: CryptoKind) -> (T::AccountId, SessionPublic, T::AccountId) {
+	let owner = owner_near_cap::<T>();
+	let counterpart = fresh_counterpart::<T>(0);
+	let public = register_with::<T>(&owner, &counterpart, kind, T::MaxDuration::get(), true);
+	load_session::<T>(&owner, &public, &counterpart);
+	assert!(index_full::<T>(&owner));
+	(owner, public, counterpart)
+}
+
+/// Moves the chain to `blocks` blocks later.
+fn advance<T: Config>(blocks: BlockNumberFor<T>) {
+	let now = frame_system::Pallet::<T>::block_number().saturating_add(blocks);
+	frame_system::Pallet::<T>::set_block_number(now);
+}
+
+/// A session in use whose limit decrease has come due but is not folded yet: the next
+/// checkpoint or limit change folds it first.
+fn session_with_due_decrease<T: Config>(
+	kind: CryptoKind,
+) -> (T::AccountId, SessionPublic, T::AccountId) {
+	let (owner, public, counterpart) = session_in_use::<T>(kind);
+	advance::<T>(Adjudicator::<T>::challenge_period());
+	let now = frame_system::Pallet::<T>::block_number();
+	let session = Sessions::<T>::get(public).expect("registered");
+	assert!(session.is_live_at(now));
+	assert!(session.pending_limit.is_some_and(|pending| pending.applies_at <= now));
+	(owner, public, counterpart)
+}
+
+/// The worst checkpoint: it folds a due limit decrease and records a state that needs more
+/// than the collateral (two events), without ending the session.
+fn checkpoint_worst<T: Config>(
+	kind: CryptoKind,
+) -> (SessionPublic, T::AccountId, ChannelState<BalanceOf<T>>, SessionSignature) {
+	let (_, public, counterpart) = session_with_due_decrease::<T>(kind);
+	let owed = half::<T>() + collateral::<T>() / 4u32.into();
+	let (state, signature) = signed_state::<T>(&public, owed, collateral::<T>(), 2);
+	(public, counterpart, state, signature)
+}
+
+/// Checks that the worst checkpoint recorded `state`, folded the due decrease, and flagged the
+/// session as under-collateralized (the last event) without ending it.
+fn assert_checkpointed<T: Config>(public: SessionPublic, state: ChannelState<BalanceOf<T>>) {
+	let session = Sessions::<T>::get(public).expect("a checkpoint ends nothing");
+	assert_eq!(session.state, state);
+	assert_eq!((session.spending_limit, session.pending_limit), (seven_eighths::<T>(), None));
+	assert_last_event::<T>(Event::SessionUnderCollateralized {
+		public,
+		required: state.owed.saturating_add(state.margin),
+		collateral: collateral::<T>(),
+	});
+}
+
 /// Fills `owner`'s key index up to `MaxKeysPerOwner` with placeholder keys, so removing a key
-/// from it decodes, searches and re-encodes the largest list. (Cheaper than registering them,
-/// which matters in benchmarks that set up `MaxExpiriesPerBlock` owners.)
+/// from it decodes, searches and re-encodes the largest list. Only `on_initialize_expire` uses
+/// it: registering `MaxKeysPerOwner - 1` real keys for each of `MaxExpiriesPerBlock` owners
+/// (4,000 registrations in the runtime) would make every setup take seconds, and settlement
+/// reads nothing of the owner's other keys but this list.
 fn fill_index<T: Config>(owner: &T::AccountId) {
 	OwnerSessions::<T>::mutate(owner, |keys| {
 		let mut filler = 0u32;
@@ -252,7 +318,7 @@ struct RegisterArgs<T: Config> {
 fn register_worst<T: Config>(kind: CryptoKind) -> RegisterArgs<T> {
 	let owner = owner_near_cap::<T>();
 	let (public, proof) = new_key::<T>(kind, &owner);
-	let counterpart = T::Lookup::unlookup(account("counterpart", 0, SEED));
+	let counterpart = T::Lookup::unlookup(counterpart::<T>());
 	let (description, scope) = max_terms::<T>();
 	RegisterArgs {
 		owner,
@@ -265,6 +331,24 @@ fn register_worst<T: Config>(kind: CryptoKind) -> RegisterArgs<T> {
 	}
 }
 
+/// Checks that `register` for `owner` with the worst-case arguments registered `public`.
+fn assert_registered<T: Config>(public: SessionPublic, owner: T::AccountId) {
+	let expires_at =
+		frame_system::Pallet::<T>::block_number().saturating_add(T::MaxDuration::get());
+	assert_last_event::<T>(Event::SessionRegistered {
+		public,
+		owner: owner.clone(),
+		counterpart: counterpart::<T>(),
+		expires_at,
+		spending_limit: collateral::<T>(),
+		collateral: collateral::<T>(),
+		deposit: max_deposit::<T>(),
+	});
+	assert!(index_full::<T>(&owner));
+}
+
+/// An owner near the cap with a live key of no collateral (rotation needs nothing at stake), the
+/// last in its full index, and a fresh key of `kind` with its proof.
 fn rotate_setup<T: Config>(
 	kind: CryptoKind,
 ) -> (T::AccountId, SessionPublic, SessionPublic, ProofOf) {
@@ -272,6 +356,53 @@ fn rotate_setup<T: Config>(
 	let old = register_for::<T>(&owner, CryptoKind::Sr25519, T::DefaultDuration::get(), false);
 	let (new, proof) = new_key::<T>(kind, &owner);
 	(owner, old, new, proof)
+}
+
+/// Checks that `rotate` replaced `old` by `new` for `owner`.
+fn assert_rotated<T: Config>(owner: T::AccountId, old: SessionPublic, new: SessionPublic) {
+	let expires_at =
+		frame_system::Pallet::<T>::block_number().saturating_add(T::DefaultDuration::get());
+	assert_last_event::<T>(Event::SessionRotated { old, new, owner, expires_at });
+	assert_eq!(Retired::<T>::get(old).map(|r| r.reason), Some(EndReason::Rotated));
+}
+
+/// The `SessionEnded` event of a session loaded by [`load_session`]: `half()` paid to the
+/// counterpart, the rest of the collateral released, the deposit released less the record fee.
+fn ended_event<T: Config>(
+	public: SessionPublic,
+	owner: T::AccountId,
+	counterpart: T::AccountId,
+	reason: EndReason,
+	ended_at: BlockNumberFor<T>,
+) -> Event<T> {
+	let deposit = max_deposit::<T>();
+	let record_fee = Adjudicator::<T>::record_fee().min(deposit);
+	Event::SessionEnded {
+		public,
+		owner,
+		counterpart,
+		reason,
+		ended_at,
+		paid_to_counterpart: half::<T>(),
+		collateral_released: collateral::<T>().saturating_sub(half::<T>()),
+		deposit_released: deposit.saturating_sub(record_fee),
+		record_fee,
+	}
+}
+
+/// Checks that a session loaded by [`load_session`] ended, last, with `reason` in this block,
+/// and that its payment created the counterpart's account.
+fn assert_ended_now<T: Config>(
+	public: SessionPublic,
+	owner: T::AccountId,
+	counterpart: T::AccountId,
+	reason: EndReason,
+) {
+	let now = frame_system::Pallet::<T>::block_number();
+	assert_eq!(T::Currency::balance(&counterpart), half::<T>());
+	assert_eq!(Retired::<T>::get(public).map(|r| r.reason), Some(reason));
+	assert!(!Sessions::<T>::contains_key(public));
+	assert_last_event::<T>(ended_event::<T>(public, owner, counterpart, reason, now));
 }
 
 fn assert_last_event<T: Config>(event: Event<T>) {
@@ -289,7 +420,7 @@ mod benchmarks {
 		let a = register_worst::<T>(CryptoKind::Sr25519);
 		#[extrinsic_call]
 		register(
-			RawOrigin::Signed(a.owner),
+			RawOrigin::Signed(a.owner.clone()),
 			a.public,
 			a.proof,
 			a.counterpart,
@@ -299,7 +430,7 @@ mod benchmarks {
 			a.description,
 			a.scope,
 		);
-		assert!(Sessions::<T>::contains_key(a.public));
+		assert_registered::<T>(a.public, a.owner);
 	}
 
 	#[benchmark]
@@ -307,7 +438,7 @@ mod benchmarks {
 		let a = register_worst::<T>(CryptoKind::Ed25519);
 		#[extrinsic_call]
 		register(
-			RawOrigin::Signed(a.owner),
+			RawOrigin::Signed(a.owner.clone()),
 			a.public,
 			a.proof,
 			a.counterpart,
@@ -317,7 +448,7 @@ mod benchmarks {
 			a.description,
 			a.scope,
 		);
-		assert!(Sessions::<T>::contains_key(a.public));
+		assert_registered::<T>(a.public, a.owner);
 	}
 
 	#[benchmark]
@@ -325,7 +456,7 @@ mod benchmarks {
 		let a = register_worst::<T>(CryptoKind::Ecdsa);
 		#[extrinsic_call]
 		register(
-			RawOrigin::Signed(a.owner),
+			RawOrigin::Signed(a.owner.clone()),
 			a.public,
 			a.proof,
 			a.counterpart,
@@ -335,17 +466,13 @@ mod benchmarks {
 			a.description,
 			a.scope,
 		);
-		assert!(Sessions::<T>::contains_key(a.public));
+		assert_registered::<T>(a.public, a.owner);
 	}
 
+	/// Renewing a loaded session of an owner at the cap: its queue entry moves.
 	#[benchmark]
 	fn renew() {
-		let owner = owner_near_cap::<T>();
-		// Due in the same block as the owner's other keys: renewal takes it out of the fullest
-		// queue entry. (A short duration would also let the key expire if the harness moves the
-		// block number between setup and call, as the node's does.)
-		let public =
-			register_for::<T>(&owner, CryptoKind::Sr25519, T::DefaultDuration::get(), true);
+		let (owner, public, _) = session_in_use::<T>(CryptoKind::Sr25519);
 		let duration = T::MaxDuration::get();
 		#[extrinsic_call]
 		_(RawOrigin::Signed(owner), public, Some(duration));
@@ -353,22 +480,26 @@ mod benchmarks {
 		assert_last_event::<T>(Event::SessionRenewed { public, expires_at });
 	}
 
-	/// Closing a session in use: its queue entry moves to the end of the window.
+	/// Closing a loaded session (collateral, a debt, a pending decrease) of an owner at the cap:
+	/// it does not settle, its queue entry moves to the end of the window.
 	#[benchmark]
 	fn revoke() {
 		let (owner, public, _) = session_in_use::<T>(CryptoKind::Sr25519);
 		#[extrinsic_call]
 		_(RawOrigin::Signed(owner), public);
 		let now = frame_system::Pallet::<T>::block_number();
-		let settles_at = now.saturating_add(SessionKeys::<T>::challenge_period());
+		let settles_at = now.saturating_add(Adjudicator::<T>::challenge_period());
 		assert_last_event::<T>(Event::SessionClosing {
 			public,
 			reason: EndReason::Revoked,
 			settles_at,
 		});
+		let session = Sessions::<T>::get(public).expect("closing, not settled");
+		assert!(!session.is_live_at(now) && session.revoked && session.settles_at == settles_at);
 	}
 
-	/// Closing `k` sessions in use, each with a debt to its own counterpart.
+	/// Closing `k` loaded sessions, each with a debt to a counterpart of its own (at `k =
+	/// MaxKeysPerOwner` the owner's index is full).
 	#[benchmark]
 	fn revoke_all(k: Linear<1, { T::MaxKeysPerOwner::get() }>) {
 		let owner = funded::<T>("owner", 0, k);
@@ -382,14 +513,22 @@ mod benchmarks {
 					T::MaxDuration::get(),
 					true,
 				);
-				checkpoint_state::<T>(&public, &counterpart, half::<T>(), 0u32.into(), 1);
+				load_session::<T>(&owner, &public, &counterpart);
 				public
 			})
 			.collect();
 		#[extrinsic_call]
 		_(RawOrigin::Signed(owner.clone()));
 		let now = frame_system::Pallet::<T>::block_number();
-		assert!(keys.iter().all(|key| Sessions::<T>::get(key).is_some_and(|s| !s.is_live_at(now))));
+		let settles_at = now.saturating_add(Adjudicator::<T>::challenge_period());
+		assert!(keys.iter().all(|key| Sessions::<T>::get(key)
+			.is_some_and(|s| !s.is_live_at(now) && s.revoked && s.settles_at == settles_at)));
+		let public = *keys.last().expect("k >= 1");
+		assert_last_event::<T>(Event::SessionClosing {
+			public,
+			reason: EndReason::Revoked,
+			settles_at,
+		});
 	}
 
 	#[benchmark]
@@ -397,7 +536,7 @@ mod benchmarks {
 		let (public, counterpart, state, signature) = checkpoint_worst::<T>(CryptoKind::Sr25519);
 		#[extrinsic_call]
 		checkpoint(RawOrigin::Signed(counterpart), public, state, signature);
-		assert!(Sessions::<T>::get(public).is_some_and(|s| s.is_under_collateralized()));
+		assert_checkpointed::<T>(public, state);
 	}
 
 	#[benchmark]
@@ -405,7 +544,7 @@ mod benchmarks {
 		let (public, counterpart, state, signature) = checkpoint_worst::<T>(CryptoKind::Ed25519);
 		#[extrinsic_call]
 		checkpoint(RawOrigin::Signed(counterpart), public, state, signature);
-		assert!(Sessions::<T>::get(public).is_some_and(|s| s.is_under_collateralized()));
+		assert_checkpointed::<T>(public, state);
 	}
 
 	#[benchmark]
@@ -413,7 +552,7 @@ mod benchmarks {
 		let (public, counterpart, state, signature) = checkpoint_worst::<T>(CryptoKind::Ecdsa);
 		#[extrinsic_call]
 		checkpoint(RawOrigin::Signed(counterpart), public, state, signature);
-		assert!(Sessions::<T>::get(public).is_some_and(|s| s.is_under_collateralized()));
+		assert_checkpointed::<T>(public, state);
 	}
 
 	#[benchmark]
@@ -434,57 +573,64 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(RawOrigin::Signed(owner), public, limit);
 		let now = frame_system::Pallet::<T>::block_number();
-		let applies_at = now.saturating_add(SessionKeys::<T>::challenge_period());
+		let applies_at = now.saturating_add(Adjudicator::<T>::challenge_period());
 		assert_last_event::<T>(Event::SpendingLimitChanged {
 			public,
 			spending_limit: limit,
 			applies_at,
 		});
+		let session = Sessions::<T>::get(public).expect("registered");
+		assert_eq!(session.spending_limit, seven_eighths::<T>(), "the due decrease was folded");
+		assert_eq!(
+			session.pending_limit.map(|p| (p.limit, p.applies_at)),
+			Some((limit, applies_at))
+		);
 	}
 
-	/// The counterpart liquidates a session whose checkpointed state needs more than its
-	/// collateral: the debt is paid to a counterpart account created by the payment.
+	/// The counterpart checkpoints a state that needs more than the collateral (margin), then
+	/// liquidates: the debt is paid to a counterpart account created by the payment, the record
+	/// fee burned, the rest released, the key removed from its owner's full index.
 	#[benchmark]
 	fn liquidate() {
-		let (_, public, counterpart) = session_in_use::<T>(CryptoKind::Sr25519);
+		let (owner, public, counterpart) = session_in_use::<T>(CryptoKind::Sr25519);
 		checkpoint_state::<T>(&public, &counterpart, half::<T>(), collateral::<T>(), 2);
-		fill_index::<T>(&Sessions::<T>::get(public).expect("registered").owner);
+		assert!(Sessions::<T>::get(public).is_some_and(|s| s.is_under_collateralized()));
 		#[extrinsic_call]
-		_(RawOrigin::Signed(counterpart), public);
-		assert_eq!(Retired::<T>::get(public).map(|r| r.reason), Some(EndReason::Liquidated));
+		_(RawOrigin::Signed(counterpart.clone()), public);
+		assert_ended_now::<T>(public, owner, counterpart, EndReason::Liquidated);
 	}
 
+	/// The counterpart ends a loaded session at once: the same settlement as `liquidate`.
 	#[benchmark]
 	fn discontinue() {
 		let (owner, public, counterpart) = session_in_use::<T>(CryptoKind::Sr25519);
-		fill_index::<T>(&owner);
 		#[extrinsic_call]
-		_(RawOrigin::Signed(counterpart), public);
-		assert_eq!(Retired::<T>::get(public).map(|r| r.reason), Some(EndReason::Discontinued));
+		_(RawOrigin::Signed(counterpart.clone()), public);
+		assert_ended_now::<T>(public, owner, counterpart, EndReason::Discontinued);
 	}
 
 	#[benchmark]
 	fn rotate_sr25519() {
 		let (owner, old, new, proof) = rotate_setup::<T>(CryptoKind::Sr25519);
 		#[extrinsic_call]
-		rotate(RawOrigin::Signed(owner), old, new, proof);
-		assert!(Sessions::<T>::contains_key(new));
+		rotate(RawOrigin::Signed(owner.clone()), old, new, proof);
+		assert_rotated::<T>(owner, old, new);
 	}
 
 	#[benchmark]
 	fn rotate_ed25519() {
 		let (owner, old, new, proof) = rotate_setup::<T>(CryptoKind::Ed25519);
 		#[extrinsic_call]
-		rotate(RawOrigin::Signed(owner), old, new, proof);
-		assert!(Sessions::<T>::contains_key(new));
+		rotate(RawOrigin::Signed(owner.clone()), old, new, proof);
+		assert_rotated::<T>(owner, old, new);
 	}
 
 	#[benchmark]
 	fn rotate_ecdsa() {
 		let (owner, old, new, proof) = rotate_setup::<T>(CryptoKind::Ecdsa);
 		#[extrinsic_call]
-		rotate(RawOrigin::Signed(owner), old, new, proof);
-		assert!(Sessions::<T>::contains_key(new));
+		rotate(RawOrigin::Signed(owner.clone()), old, new, proof);
+		assert_rotated::<T>(owner, old, new);
 	}
 
 	/// A block with nothing due.
@@ -496,15 +642,16 @@ mod benchmarks {
 		frame_system::Pallet::<T>::set_block_number(now);
 		#[block]
 		{
-			SessionKeys::<T>::on_initialize(now);
+			Adjudicator::<T>::on_initialize(now);
 		}
-		assert_eq!(SessionKeys::<T>::keys_of(&owner).len(), 1);
+		assert_eq!(Adjudicator::<T>::keys_of(&owner).len(), 1);
 	}
 
 	/// `k` sessions due at the current block, reached after stepping past `s` empty blocks of
-	/// a carried-over backlog. Each session has an owner of its own whose key index is full, and
-	/// a debt to a counterpart of its own whose account the payment creates; each settlement
-	/// pays it, burns the record fee and releases the rest of the collateral and the deposit.
+	/// a carried-over backlog. Each session is loaded by `load_session` and has an owner of its
+	/// own whose key index is full and a counterpart of its own whose account the payment
+	/// creates; each settlement pays the debt, burns the record fee and releases the rest of
+	/// the collateral and the deposit.
 	#[benchmark]
 	fn on_initialize_expire(
 		k: Linear<0, { T::MaxExpiriesPerBlock::get() }>,
@@ -512,19 +659,19 @@ mod benchmarks {
 	) {
 		let start = frame_system::Pallet::<T>::block_number();
 		let duration: BlockNumberFor<T> = (s + 1).into();
-		let keys: Vec<_> = (0..k)
+		let sessions: Vec<_> = (0..k)
 			.map(|i| {
 				let owner = funded::<T>("expiring", i, 1);
 				let counterpart = fresh_counterpart::<T>(i);
 				let public =
 					register_with::<T>(&owner, &counterpart, CryptoKind::Sr25519, duration, true);
-				checkpoint_state::<T>(&public, &counterpart, half::<T>(), 0u32.into(), 1);
+				load_session::<T>(&owner, &public, &counterpart);
 				fill_index::<T>(&owner);
-				public
+				(public, owner, counterpart)
 			})
 			.collect();
-		let now =
-			start.saturating_add(duration).saturating_add(SessionKeys::<T>::challenge_period());
+		let expires_at = start.saturating_add(duration);
+		let now = expires_at.saturating_add(Adjudicator::<T>::challenge_period());
 		if s > 0 {
 			// A backlog from `s` blocks back, whose blocks are already drained.
 			let from = now.saturating_sub(s.into());
@@ -533,13 +680,20 @@ mod benchmarks {
 		frame_system::Pallet::<T>::set_block_number(now);
 		#[block]
 		{
-			SessionKeys::<T>::on_initialize(now);
+			Adjudicator::<T>::on_initialize(now);
 		}
-		assert!(keys.iter().all(Retired::<T>::contains_key));
+		let events = frame_system::Pallet::<T>::events();
+		for (public, owner, counterpart) in sessions {
+			assert_eq!(T::Currency::balance(&counterpart), half::<T>());
+			assert_eq!(OwnerSessions::<T>::get(&owner).len() as u32, T::MaxKeysPerOwner::get() - 1);
+			let ended: <T as frame_system::Config>::RuntimeEvent =
+				ended_event::<T>(public, owner, counterpart, EndReason::Expired, expires_at).into();
+			assert!(events.iter().any(|record| record.event == ended));
+		}
 	}
 
 	impl_benchmark_test_suite!(
-		SessionKeys,
+		Adjudicator,
 		crate::mock::ExtBuilder::default().build(),
 		crate::mock::Test
 	);
