@@ -1,49 +1,12 @@
 //! The runtime API that nodes, RPC servers and gateways call.
 
 use alloc::vec::Vec;
-use codec::{Codec, Decode, DecodeWithMemTracking, Encode};
-use scale_info::TypeInfo;
+use codec::Codec;
 
 use crate::{
-	AuthError, Authenticated, ChannelState, CryptoKind, GeneratedSessionKey, PendingLimit, Phase,
-	ProofError, RequestHeader, RetiredSession, SessionPublic,
+	AuthError, Authenticated, CryptoKind, GeneratedSessionKey, ProofError, Registration,
+	RequestHeader, RetiredSession, SessionPublic,
 };
-
-/// A registration as the runtime API returns it: the stored session with plain vectors in place
-/// of the pallet's bounded ones, and its phase at the block the call runs at.
-#[derive(Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, Debug)]
-pub struct Registration<AccountId, Balance, BlockNumber> {
-	/// The account that registered the key.
-	pub owner: AccountId,
-	/// The account the session is opened with.
-	pub counterpart: AccountId,
-	/// The first block at which the key is valid.
-	pub registered_at: BlockNumber,
-	/// The first block at which the key is no longer valid (the revocation block for a revoked
-	/// key).
-	pub expires_at: BlockNumber,
-	/// The block in whose `on_initialize` the session settles: `expires_at` plus the challenge
-	/// period.
-	pub settles_at: BlockNumber,
-	/// Live, or closing (and why) at the block the call runs at.
-	pub phase: Phase,
-	/// The length of the current term.
-	pub duration: BlockNumber,
-	/// The spending limit that applies at the block the call runs at.
-	pub spending_limit: Balance,
-	/// A lower limit the owner asked for, and the block from which it applies.
-	pub pending_limit: Option<PendingLimit<Balance, BlockNumber>>,
-	/// Collateral held for the session.
-	pub collateral: Balance,
-	/// Storage deposit held for the session.
-	pub deposit: Balance,
-	/// What the key is for.
-	pub description: Vec<u8>,
-	/// The resources the key may be used for (empty: unrestricted).
-	pub scope: Vec<Vec<u8>>,
-	/// The latest checkpointed channel state.
-	pub state: ChannelState<Balance>,
-}
 
 sp_api::decl_runtime_apis! {
 	/// Session-key adjudicator: key generation, queries and request authentication.
@@ -69,7 +32,10 @@ sp_api::decl_runtime_apis! {
 			proof: Vec<u8>,
 		) -> Result<(), ProofError>;
 
-		/// The registration of `public` while its session is live or closing, if any.
+		/// The registration of `public` while its session is live or closing, if any, in its
+		/// plain form: the stored record as it is (a pending limit decrease may already apply:
+		/// read it with `Registration::limit_at`, and the phase with `Registration::phase_at`,
+		/// at the block the call ran at).
 		fn registration(public: SessionPublic) -> Option<Registration<AccountId, Balance, BlockNumber>>;
 
 		/// The retired record of `public`, if its session ended.

@@ -11,10 +11,12 @@ use crate::{CryptoKind, SessionPublic, KEY_TYPE};
 /// A freshly generated session key and its RFC-0048 ownership proof for one owner: exactly what
 /// `register` takes.
 #[derive(Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct GeneratedSessionKey {
 	/// The new key's public half; the private half stays in the keystore under [`KEY_TYPE`].
 	pub public: SessionPublic,
-	/// The SCALE-encoded proof of possession for the owner.
+	/// The SCALE-encoded proof of possession for the owner (`0x`-hex in JSON).
+	#[cfg_attr(feature = "serde", serde(with = "crate::serde_helpers::hex_bytes"))]
 	pub proof: Vec<u8>,
 }
 

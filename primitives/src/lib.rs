@@ -8,8 +8,16 @@
 //!   (`sp_core::proof_of_possession`): the session key's signature over `b"POP_"` followed by the
 //!   SCALE-encoded owner account. For a single key the proof is exactly that signature, SCALE
 //!   encoded (see [`SessionPublic::verify_ownership`]).
+//! - **Registration**: a key's session while it is live or closing ([`Registration`]): the
+//!   record the pallet stores, and (with plain vectors) what the runtime API and RPC return.
 //! - **Retired record**: what is kept of a session once it ended, forever, so historical
 //!   signatures stay verifiable and the key can never be registered again ([`RetiredSession`]).
+//!
+//! # Features
+//!
+//! - `std` (default): the standard library.
+//! - `serde`: `Serialize` / `Deserialize` for every type that crosses JSON-RPC, in the shapes
+//!   [`serde_helpers`] describes. The RPC server and clients use it; the runtime does not.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -26,10 +34,14 @@ pub use sp_core::crypto::KeyTypeId;
 
 mod api;
 mod generate;
+mod registration;
 mod request;
+#[cfg(feature = "serde")]
+pub mod serde_helpers;
 
 pub use api::*;
 pub use generate::GeneratedSessionKey;
+pub use registration::{Registration, StateRejection};
 pub use request::*;
 
 /// Key type under which a node's keystore keeps adjudicator session keys.
@@ -53,6 +65,8 @@ pub const MAX_PROOF_LEN: u32 = 65;
 	TypeInfo,
 	Debug,
 )]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 pub enum CryptoKind {
 	/// Schnorr signatures on Ristretto (the Substrate default).
 	Sr25519,
@@ -86,6 +100,9 @@ pub enum SessionPublic {
 	Ecdsa(ecdsa::Public),
 }
 
+#[cfg(feature = "serde")]
+serde_helpers::serde_as_scale_hex!(SessionPublic, SessionSignature);
+
 impl From<sr25519::Public> for SessionPublic {
 	fn from(key: sr25519::Public) -> Self {
 		Self::Sr25519(key)
@@ -106,6 +123,7 @@ impl From<ecdsa::Public> for SessionPublic {
 
 /// Why an ownership proof was refused.
 #[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum ProofError {
 	/// The bytes are not exactly one SCALE-encoded signature of the key's scheme.
 	Malformed,
@@ -218,12 +236,23 @@ pub const STATE_DOMAIN: [u8; 16] = *b"sadj:state:v1\0\0\0";
 	TypeInfo,
 	Debug,
 )]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+	feature = "serde",
+	serde(bound(
+		serialize = "Balance: core::fmt::Display",
+		deserialize = "Balance: core::str::FromStr"
+	))
+)]
 pub struct ChannelState<Balance> {
 	/// Strictly increasing with every checkpoint; 0 before the first.
 	pub nonce: u64,
-	/// Cumulative amount the owner owes the counterpart; never decreases.
+	/// Cumulative amount the owner owes the counterpart; never decreases (a decimal string in
+	/// JSON, as are all balances).
+	#[cfg_attr(feature = "serde", serde(with = "crate::serde_helpers::decimal"))]
 	pub owed: Balance,
 	/// Collateral the open positions require.
+	#[cfg_attr(feature = "serde", serde(with = "crate::serde_helpers::decimal"))]
 	pub margin: Balance,
 }
 
@@ -252,6 +281,7 @@ impl<Balance: Encode> ChannelState<Balance> {
 	TypeInfo,
 	Debug,
 )]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum EndReason {
 	/// The key reached its expiry block and the session was settled when its closing window
 	/// ended.
@@ -286,6 +316,7 @@ pub enum EndReason {
 	TypeInfo,
 	Debug,
 )]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Phase {
 	/// The key is valid.
 	Live,
@@ -308,8 +339,20 @@ pub enum Phase {
 	TypeInfo,
 	Debug,
 )]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+	feature = "serde",
+	serde(
+		rename_all = "camelCase",
+		bound(
+			serialize = "Balance: core::fmt::Display, BlockNumber: serde::Serialize",
+			deserialize = "Balance: core::str::FromStr, BlockNumber: serde::Deserialize<'de>"
+		)
+	)
+)]
 pub struct PendingLimit<Balance, BlockNumber> {
-	/// The lower limit.
+	/// The lower limit (a decimal string in JSON).
+	#[cfg_attr(feature = "serde", serde(with = "crate::serde_helpers::decimal"))]
 	pub limit: Balance,
 	/// The first block at which it applies.
 	pub applies_at: BlockNumber,
@@ -318,6 +361,19 @@ pub struct PendingLimit<Balance, BlockNumber> {
 /// What is kept of a session after it ended: forever, so that the key can never be registered
 /// again and signatures it made while valid stay attributable.
 #[derive(Clone, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+	feature = "serde",
+	serde(
+		rename_all = "camelCase",
+		bound(
+			serialize = "AccountId: serde::Serialize, BlockNumber: serde::Serialize, Balance: \
+			             core::fmt::Display",
+			deserialize = "AccountId: serde::Deserialize<'de>, BlockNumber: \
+			               serde::Deserialize<'de>, Balance: core::str::FromStr"
+		)
+	)
+)]
 pub struct RetiredSession<AccountId, BlockNumber, Balance> {
 	/// The account that registered the key.
 	pub owner: AccountId,
@@ -331,7 +387,8 @@ pub struct RetiredSession<AccountId, BlockNumber, Balance> {
 	pub reason: EndReason,
 	/// The nonce of the last checkpointed state (0 if none).
 	pub nonce: u64,
-	/// What the session owed its counterpart when it ended.
+	/// What the session owed its counterpart when it ended (a decimal string in JSON).
+	#[cfg_attr(feature = "serde", serde(with = "crate::serde_helpers::decimal"))]
 	pub owed: Balance,
 }
 

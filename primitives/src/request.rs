@@ -79,6 +79,19 @@ pub fn scope_allows<Item: AsRef<[u8]>>(scope: &[Item], resource: &[u8]) -> bool 
 
 /// What a gateway learns about an authenticated request.
 #[derive(Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+	feature = "serde",
+	serde(
+		rename_all = "camelCase",
+		bound(
+			serialize = "AccountId: serde::Serialize, Balance: core::fmt::Display, BlockNumber: \
+			             serde::Serialize",
+			deserialize = "AccountId: serde::Deserialize<'de>, Balance: core::str::FromStr, \
+			               BlockNumber: serde::Deserialize<'de>"
+		)
+	)
+)]
 pub struct Authenticated<AccountId, Balance, BlockNumber> {
 	/// The key's owner, the account the request acts for.
 	pub owner: AccountId,
@@ -86,14 +99,19 @@ pub struct Authenticated<AccountId, Balance, BlockNumber> {
 	pub counterpart: AccountId,
 	/// The first block at which the key is no longer valid.
 	pub expires_at: BlockNumber,
-	/// The key's scope (empty: unrestricted).
+	/// The key's scope (empty: unrestricted); `0x`-hex items in JSON.
+	#[cfg_attr(feature = "serde", serde(with = "crate::serde_helpers::hex_scope"))]
 	pub scope: Vec<Vec<u8>>,
-	/// The owner's free balance, for rate limiting.
+	/// The owner's free balance, for rate limiting (a decimal string in JSON).
+	#[cfg_attr(feature = "serde", serde(with = "crate::serde_helpers::decimal"))]
 	pub free_balance: Balance,
 }
 
 /// Why a request header was refused.
+///
+/// In JSON, serde's derive names it: `"StaleBlockHash"`, `{"KeyEnded": "Revoked"}`.
 #[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum AuthError {
 	/// No session was ever registered with this key.
 	UnknownKey,

@@ -35,7 +35,7 @@ use sp_version::RuntimeVersion;
 pub use apis::RuntimeApi;
 pub use frame_system::Call as SystemCall;
 pub use pallet_balances::Call as BalancesCall;
-pub use pallet_session_keys::Call as SessionKeysCall;
+pub use pallet_session_keys::Call as AdjudicatorCall;
 pub use pallet_timestamp::Call as TimestampCall;
 #[cfg(feature = "std")]
 pub use sp_runtime::BuildStorage;

@@ -116,7 +116,7 @@ fn retired_records_are_queryable_and_the_key_is_never_reused() {
 		assert_eq!(apply_signed(Alice, revoke), Ok(Ok(())));
 		// Closing first: the registration says so, with the block it settles at.
 		let closing = Runtime::registration(key.public).expect("closing");
-		assert_eq!(closing.phase, Phase::Closing(EndReason::Revoked));
+		assert_eq!(closing.phase_at(System::block_number()), Phase::Closing(EndReason::Revoked));
 		assert_eq!(closing.settles_at, System::block_number() + Adjudicator::challenge_period());
 		assert_eq!(
 			apply_signed(Alice, register_call(&key, account(Bob))),

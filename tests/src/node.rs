@@ -109,7 +109,7 @@ impl Node {
 		let binary = binary();
 		assert!(
 			binary.exists(),
-			"{} not found: build it first with `cargo build -p session-keys-node` (or set \
+			"{} not found: build it first with `cargo build --workspace` (or set \
 			 SESSION_KEYS_NODE)",
 			binary.display()
 		);

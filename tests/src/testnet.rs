@@ -17,7 +17,6 @@ use session_keys_runtime::{
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
 use sp_core::H256;
 use sp_runtime::DigestItem;
-use subxt::rpcs::rpc_params;
 
 use crate::{
 	node::{binary, finalized_number, Rpc, START_TIMEOUT},
@@ -202,7 +201,7 @@ impl Authorship {
 impl Chain {
 	/// The header of block `hash`, with its digest.
 	pub async fn header(&self, hash: H256) -> Header {
-		self.request("chain_getHeader", rpc_params![hash])
+		self.request("chain_getHeader", jsonrpsee::rpc_params![hash])
 			.await
 			.unwrap_or_else(|e| panic!("header of {hash:?}: {e}"))
 	}

@@ -1,8 +1,6 @@
 //! The node's JSON-RPC methods beyond Substrate's built-in set (`author_*`, `chain_*`,
 //! `state_*`, `system_*` come from sc-service): account nonces, fee queries, and the
-//! session-key namespace `sessionKeys_*`.
-
-mod session_keys;
+//! session-key namespace `sessionKeys_*` (from `pallet-session-keys-rpc`).
 
 use jsonrpsee::RpcModule;
 use sc_transaction_pool_api::TransactionPool;
@@ -11,8 +9,6 @@ use sp_api::ProvideRuntimeApi;
 use sp_block_builder::BlockBuilder;
 use sp_blockchain::{Error as BlockChainError, HeaderBackend, HeaderMetadata};
 use std::sync::Arc;
-
-pub use session_keys::{SessionKeysRpc, SessionKeysRpcServer};
 
 /// What the RPC methods need.
 pub struct FullDeps<C, P> {
@@ -45,6 +41,7 @@ where
 		> + BlockBuilder<Block>,
 	P: TransactionPool + 'static,
 {
+	use pallet_session_keys_rpc::{SessionKeys, SessionKeysApiServer};
 	use pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer};
 	use substrate_frame_rpc_system::{System, SystemApiServer};
 
@@ -53,7 +50,7 @@ where
 
 	module.merge(System::new(client.clone(), pool).into_rpc())?;
 	module.merge(TransactionPayment::new(client.clone()).into_rpc())?;
-	module.merge(SessionKeysRpc::new(client, keystore).into_rpc())?;
+	module.merge(SessionKeys::<_, Block>::new(client, keystore).into_rpc())?;
 
 	Ok(module)
 }

@@ -62,8 +62,8 @@ extern crate alloc;
 
 pub use pallet::*;
 pub use session_keys_primitives::{
-	ChannelState, EndReason, PendingLimit, Phase, RetiredSession, SessionPublic, SessionSignature,
-	MAX_PROOF_LEN, STATE_DOMAIN,
+	ChannelState, EndReason, PendingLimit, Phase, Registration, RetiredSession, SessionPublic,
+	SessionSignature, StateRejection, MAX_PROOF_LEN, STATE_DOMAIN,
 };
 
 #[cfg(feature = "runtime-benchmarks")]
@@ -82,7 +82,7 @@ mod views;
 pub mod weights;
 
 pub use types::*;
-pub use views::{AuthenticatedOf, RegistrationOf, RequestHeaderOf};
+pub use views::{AuthenticatedOf, PlainRegistrationOf, RequestHeaderOf};
 pub use weights::WeightInfo;
 
 #[frame_support::pallet]
@@ -197,7 +197,7 @@ pub mod pallet {
 	/// Live and closing sessions by key.
 	#[pallet::storage]
 	pub type Sessions<T: Config> =
-		StorageMap<_, Blake2_128Concat, SessionPublic, SessionOf<T>, OptionQuery>;
+		StorageMap<_, Blake2_128Concat, SessionPublic, RegistrationOf<T>, OptionQuery>;
 
 	/// Retired sessions by key, kept forever.
 	#[pallet::storage]
@@ -404,8 +404,8 @@ pub mod pallet {
 		InsufficientBalance,
 		/// A session cannot have its owner as counterpart.
 		CounterpartIsOwner,
-		/// The key passed its expiry: its session is closing, so the key can no longer be
-		/// renewed, rotated, revoked, topped up or have its limit changed.
+		/// The key passed its expiry: its session is closing. Returned by `renew`, `revoke`,
+		/// `rotate`, `top_up` and `set_spending_limit` (`revoke_all` skips such keys).
 		Expired,
 		/// The key was revoked: its session is closing, so the key can no longer be renewed,
 		/// rotated, revoked again, topped up or have its limit changed.
@@ -534,7 +534,7 @@ pub mod pallet {
 			Self::schedule(&public, settles_at);
 			Sessions::<T>::insert(
 				public,
-				Session {
+				Registration {
 					owner: owner.clone(),
 					counterpart: counterpart.clone(),
 					registered_at: now,
@@ -697,8 +697,13 @@ pub mod pallet {
 			let expires_at = now.saturating_add(duration);
 			let settles_at = expires_at.saturating_add(Self::challenge_period());
 			Self::schedule(&new, settles_at);
-			let mut renewed =
-				Session { registered_at: now, expires_at, settles_at, duration, ..session.clone() };
+			let mut renewed = Registration {
+				registered_at: now,
+				expires_at,
+				settles_at,
+				duration,
+				..session.clone()
+			};
 			renewed.apply_due_limit(now);
 			Sessions::<T>::insert(new, renewed);
 			// The deposit moves to the new key with the terms; nothing else was held.
@@ -717,7 +722,7 @@ pub mod pallet {
 		///   `settles_at`). A checkpoint never extends the closing window.
 		/// - `state`: `(nonce, owed, margin)`: the nonce must exceed the last one, `owed` must
 		///   not decrease and may exceed neither the spending limit that applies now nor the
-		///   collateral ([`Session::check_state`]).
+		///   collateral ([`Registration::check_state`](session_keys_primitives::Registration::check_state)).
 		/// - `signature`: the session key's signature over
 		///   [`ChannelState::signing_payload`] for this chain's genesis hash.
 		///
@@ -961,7 +966,7 @@ pub mod pallet {
 		fn owned_live_session(
 			public: &SessionPublic,
 			owner: &T::AccountId,
-		) -> Result<(SessionOf<T>, BlockNumberFor<T>), DispatchError> {
+		) -> Result<(RegistrationOf<T>, BlockNumberFor<T>), DispatchError> {
 			let session = Self::registered_session(public)?;
 			ensure!(&session.owner == owner, Error::<T>::NotOwner);
 			let now = frame_system::Pallet::<T>::block_number();
@@ -977,7 +982,7 @@ pub mod pallet {
 		}
 
 		/// The session (live or closing) of `public`, or why there is none.
-		fn registered_session(public: &SessionPublic) -> Result<SessionOf<T>, Error<T>> {
+		fn registered_session(public: &SessionPublic) -> Result<RegistrationOf<T>, Error<T>> {
 			Sessions::<T>::get(public).ok_or_else(|| {
 				if Retired::<T>::contains_key(public) {
 					Error::<T>::KeyRetired
@@ -991,7 +996,7 @@ pub mod pallet {
 		fn countered_session(
 			public: &SessionPublic,
 			who: &T::AccountId,
-		) -> Result<SessionOf<T>, DispatchError> {
+		) -> Result<RegistrationOf<T>, DispatchError> {
 			let session = Self::registered_session(public)?;
 			ensure!(&session.counterpart == who, Error::<T>::NotCounterpart);
 			Ok(session)

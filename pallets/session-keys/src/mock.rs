@@ -42,7 +42,7 @@ mod runtime {
 	#[runtime::pallet_index(1)]
 	pub type Balances = pallet_balances;
 	#[runtime::pallet_index(2)]
-	pub type SessionKeys = pallet_session_keys;
+	pub type Adjudicator = pallet_session_keys;
 }
 
 #[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
@@ -153,7 +153,7 @@ impl ExtBuilder {
 
 /// Fails the test if any of the pallet's invariants is broken.
 pub fn check_invariants() {
-	SessionKeys::do_try_state(System::block_number()).expect("invariants hold");
+	Adjudicator::do_try_state(System::block_number()).expect("invariants hold");
 }
 
 /// Advances to block `n`, running the pallet's `on_initialize` and checking the invariants in
@@ -162,7 +162,7 @@ pub fn run_to_block(n: u64) {
 	while System::block_number() < n {
 		let next = System::block_number() + 1;
 		System::set_block_number(next);
-		SessionKeys::on_initialize(next);
+		Adjudicator::on_initialize(next);
 		check_invariants();
 	}
 }
@@ -205,7 +205,7 @@ pub fn sr_key(seed: u8, owner: AccountId) -> (SessionPublic, ProofOf) {
 /// when the owner is `CLEARING`) as counterpart, the default duration, limit 1_000, no
 /// collateral, no description and no scope, unless changed with the builder's methods.
 #[derive(Clone)]
-pub struct Registration {
+pub struct RegisterCall {
 	/// The owner.
 	pub owner: AccountId,
 	/// The session key.
@@ -226,13 +226,13 @@ pub struct Registration {
 	pub scope: crate::ScopeOf<Test>,
 }
 
-/// Starts a [`Registration`] of the sr25519 key from `seed` for `owner`.
-pub fn registration(owner: AccountId, seed: u8) -> Registration {
+/// Starts a [`RegisterCall`] of the sr25519 key from `seed` for `owner`.
+pub fn registration(owner: AccountId, seed: u8) -> RegisterCall {
 	let (public, proof) = sr_key(seed, owner);
-	Registration::of(owner, public, proof)
+	RegisterCall::of(owner, public, proof)
 }
 
-impl Registration {
+impl RegisterCall {
 	/// A registration of `public` with `proof` for `owner`, with the defaults.
 	pub fn of(owner: AccountId, public: SessionPublic, proof: ProofOf) -> Self {
 		let counterpart = if owner == CLEARING { BOB } else { CLEARING };
@@ -288,7 +288,7 @@ impl Registration {
 
 	/// Submits it, signed by `origin`.
 	pub fn submit_as(&self, origin: RuntimeOrigin) -> frame_support::dispatch::DispatchResult {
-		SessionKeys::register(
+		Adjudicator::register(
 			origin,
 			self.public,
 			self.proof.clone(),
@@ -341,7 +341,7 @@ pub fn empty_deposit() -> Balance {
 
 /// The record fee kept from every settled session's deposit.
 pub fn record_fee() -> Balance {
-	SessionKeys::record_fee()
+	Adjudicator::record_fee()
 }
 
 /// What a settled session without description and scope returns of its deposit.

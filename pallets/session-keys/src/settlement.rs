@@ -1,5 +1,5 @@
 //! Every ending of a session, in one place: closing (revocation), settlement at once (discontinue,
-//! liquidation) or at `settles_at` (from [`crate::expiry`]), and retirement.
+//! liquidation) or at `settles_at` (from the expiry queue in `on_initialize`), and retirement.
 //!
 //! Settlement pays the counterpart the last checkpointed `owed` out of the held collateral (never
 //! more than the collateral), burns the record fee from the deposit, returns the rest of both to
@@ -21,8 +21,8 @@ use sp_runtime::{
 };
 
 use crate::{
-	BalanceOf, Config, EndReason, Error, Event, HoldReason, OwnerSessions, Pallet, RetiredOf,
-	RetiredSession, SessionOf, SessionPublic, Sessions,
+	BalanceOf, Config, EndReason, Error, Event, HoldReason, OwnerSessions, Pallet, RegistrationOf,
+	RetiredOf, RetiredSession, SessionPublic, Sessions,
 };
 
 /// Bytes of storage key a retired record takes besides the key itself: the pallet and storage
@@ -61,7 +61,7 @@ impl<T: Config> Pallet<T> {
 	/// the session settles `period` blocks later.
 	pub(crate) fn close(
 		public: SessionPublic,
-		mut session: SessionOf<T>,
+		mut session: RegistrationOf<T>,
 		now: BlockNumberFor<T>,
 		period: BlockNumberFor<T>,
 	) {
@@ -81,7 +81,11 @@ impl<T: Config> Pallet<T> {
 	/// Settles a live or closing session in this block (discontinue, liquidation): unindexes
 	/// and unqueues it, then settles and retires it. A closing key stays recorded as invalid
 	/// from its expiry on.
-	pub(crate) fn conclude_now(public: SessionPublic, session: SessionOf<T>, reason: EndReason) {
+	pub(crate) fn conclude_now(
+		public: SessionPublic,
+		session: RegistrationOf<T>,
+		reason: EndReason,
+	) {
 		Self::unindex(&session.owner, &public);
 		Self::unschedule(&public, session.settles_at);
 		Sessions::<T>::remove(public);
@@ -106,7 +110,7 @@ impl<T: Config> Pallet<T> {
 	/// counterpart, burns the record fee, returns the rest to the owner and retires the key.
 	pub(crate) fn settle_and_retire(
 		public: SessionPublic,
-		session: SessionOf<T>,
+		session: RegistrationOf<T>,
 		reason: EndReason,
 		ended_at: BlockNumberFor<T>,
 	) {
@@ -143,7 +147,7 @@ impl<T: Config> Pallet<T> {
 	/// Moves `amount` of the session's held collateral to the counterpart; returns what
 	/// moved. A payment the counterpart's account cannot receive (below the existential
 	/// deposit of a reaped account) stays with the owner.
-	fn pay_counterpart(session: &SessionOf<T>, amount: BalanceOf<T>) -> BalanceOf<T> {
+	fn pay_counterpart(session: &RegistrationOf<T>, amount: BalanceOf<T>) -> BalanceOf<T> {
 		if amount.is_zero() {
 			return amount;
 		}
@@ -200,7 +204,7 @@ impl<T: Config> Pallet<T> {
 	/// Writes the retired record and emits `SessionEnded`.
 	pub(crate) fn retire(
 		public: SessionPublic,
-		session: &SessionOf<T>,
+		session: &RegistrationOf<T>,
 		reason: EndReason,
 		ended_at: BlockNumberFor<T>,
 		amounts: Amounts<BalanceOf<T>>,

@@ -9,10 +9,12 @@ use session_keys_primitives::{
 };
 use sp_runtime::traits::{One, Saturating};
 
-use crate::{BalanceOf, Config, OwnerSessions, Pallet, Retired, RetiredOf, SessionOf, Sessions};
+use crate::{
+	BalanceOf, Config, OwnerSessions, Pallet, RegistrationOf, Retired, RetiredOf, Sessions,
+};
 
-/// A registration in the runtime API's shape.
-pub type RegistrationOf<T> =
+/// A registration in its plain form, as the runtime API returns it.
+pub type PlainRegistrationOf<T> =
 	Registration<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
 /// A successful authentication in the runtime API's shape.
 pub type AuthenticatedOf<T> =
@@ -23,7 +25,7 @@ pub type RequestHeaderOf<T> =
 
 impl<T: Config> Pallet<T> {
 	/// The session (live or closing) of `public`, if any.
-	pub fn session(public: &SessionPublic) -> Option<SessionOf<T>> {
+	pub fn session(public: &SessionPublic) -> Option<RegistrationOf<T>> {
 		Sessions::<T>::get(public)
 	}
 
@@ -47,27 +49,10 @@ impl<T: Config> Pallet<T> {
 		Retired::<T>::get(public).is_some_and(|record| record.was_valid_at(block))
 	}
 
-	/// The registration of `public` while its session is live or closing, with its phase and
-	/// the spending limit that apply now, and plain vectors for description and scope.
-	pub fn registration(public: &SessionPublic) -> Option<RegistrationOf<T>> {
-		let session = Sessions::<T>::get(public)?;
-		let now = frame_system::Pallet::<T>::block_number();
-		Some(Registration {
-			phase: session.phase_at(now),
-			spending_limit: session.limit_at(now),
-			pending_limit: session.pending_limit.filter(|pending| pending.applies_at > now),
-			owner: session.owner,
-			counterpart: session.counterpart,
-			registered_at: session.registered_at,
-			expires_at: session.expires_at,
-			settles_at: session.settles_at,
-			duration: session.duration,
-			collateral: session.collateral,
-			deposit: session.deposit,
-			description: session.description.into_inner(),
-			scope: session.scope.into_iter().map(|item| item.into_inner()).collect(),
-			state: session.state,
-		})
+	/// The registration of `public` while its session is live or closing, in its plain form
+	/// (the stored record with `Vec` terms).
+	pub fn registration(public: &SessionPublic) -> Option<PlainRegistrationOf<T>> {
+		Sessions::<T>::get(public).map(|session| session.into_plain())
 	}
 
 	/// Authenticates a request header signed by a session key (see

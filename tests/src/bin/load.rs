@@ -6,8 +6,8 @@
 //! ```
 //!
 //! Without a URL it starts its own dev node (`SESSION_KEYS_NODE`, or the node binary next to
-//! this one) on free loopback ports, with a pool large enough for both sets. It funds `COUNT / 32` owner
-//! accounts (an owner holds at most `MaxKeysPerOwner` = 32 keys), then pre-signs `COUNT`
+//! this one) on free loopback ports, with a pool large enough for both sets. It funds
+//! `COUNT / MaxKeysPerOwner` owner accounts (the runtime's limit of keys per owner), then pre-signs `COUNT`
 //! `register` extrinsics (fresh sr25519 keys, each with its ownership proof) and `COUNT`
 //! transfers from the same owners with the nonces that follow. Each set is submitted as fast as
 //! the pool takes it (`author_submitExtrinsic`, up to 64 requests in flight, retrying while the
@@ -20,23 +20,18 @@ use std::{
 	time::{Duration, Instant},
 };
 
-use codec::Encode;
-use session_keys_e2e::{
-	account_of,
-	session_keys::{ownership_proof, register_call, session_pair, Terms},
-	Chain, Node,
-};
-use session_keys_runtime::{
-	immortal_tx_extension, AccountId, BlockNumber, Nonce, Runtime, RuntimeCall, SignedPayload,
-	UncheckedExtrinsic, UNIT,
-};
+use session_keys_e2e::{account_of, build, Chain, Node, SessionPair, Terms};
+use session_keys_primitives::CryptoKind;
+use session_keys_runtime::{AccountId, BlockNumber, Nonce, Runtime, RuntimeCall, UNIT};
 use sp_core::{sr25519, Pair, H256};
 use sp_runtime::traits::{BlakeTwo256, Hash};
 use subxt_signer::sr25519::dev;
 use tokio::task::JoinSet;
 
-/// Keys one owner may hold (the runtime's `MaxKeysPerOwner`).
-const KEYS_PER_OWNER: usize = 32;
+/// Keys one owner may hold: the runtime's `MaxKeysPerOwner`.
+fn keys_per_owner() -> usize {
+	<Runtime as pallet_session_keys::Config>::MaxKeysPerOwner::get() as usize
+}
 /// Submissions in flight at once.
 const IN_FLIGHT: usize = 64;
 /// How long one set may take to be included.
@@ -98,10 +93,7 @@ async fn main() {
 	let url = args.next();
 	let mut own_node = None;
 	let chain = match &url {
-		Some(url) => {
-			let rpc = subxt::rpcs::RpcClient::from_insecure_url(url).await.expect("RPC answers");
-			Chain::from_rpc(rpc).await.expect("subxt connects")
-		}
+		Some(url) => Chain::from_url(url).await.unwrap_or_else(|e| panic!("{e}")),
 		None => {
 			// A pool large enough for both sets: the load is limited by the chain, not the pool.
 			let node = own_node.insert(Node::spawn(
@@ -114,8 +106,9 @@ async fn main() {
 		}
 	};
 
-	let owners: Vec<sr25519::Pair> = (0..count.div_ceil(KEYS_PER_OWNER))
-		.map(|i| session_pair(&format!("//Load//owner//{i}")))
+	let per_owner = keys_per_owner();
+	let owners: Vec<sr25519::Pair> = (0..count.div_ceil(per_owner))
+		.map(|i| sr25519::Pair::from_string(&format!("//Load//owner//{i}"), None).expect("a seed"))
 		.collect();
 	fund(&chain, &owners).await;
 
@@ -128,19 +121,19 @@ async fn main() {
 		duration: None,
 		spending_limit: UNIT,
 		collateral: UNIT,
-		scope: vec![],
+		description: b"load".to_vec(),
+		scope: vec![b"*".to_vec()],
 	};
 	let mut register_calls = Vec::with_capacity(count);
 	let mut transfer_calls = Vec::with_capacity(count);
 	for (j, owner) in owners.iter().enumerate() {
 		let account = AccountId::from(owner.public());
 		let nonce = Nonce::try_from(chain.next_nonce(&account).await).expect("small nonces");
-		let keys = (j * KEYS_PER_OWNER..count.min((j + 1) * KEYS_PER_OWNER)).collect::<Vec<_>>();
-		for (n, i) in keys.iter().enumerate() {
-			let pair =
-				sr25519::Pair::from_seed(&BlakeTwo256::hash(format!("load key {i}").as_bytes()).0);
-			let call =
-				register_call(pair.public().into(), ownership_proof(&pair, &account), &terms);
+		let keys = (j * per_owner..count.min((j + 1) * per_owner)).collect::<Vec<_>>();
+		for n in 0..keys.len() {
+			let pair = SessionPair::generate(CryptoKind::Sr25519);
+			let call = build::register(pair.public(), pair.ownership_proof(&account), &terms)
+				.expect("fits");
 			register_calls.push((owner, call, nonce + n as Nonce));
 		}
 		for n in 0..keys.len() {
@@ -151,8 +144,8 @@ async fn main() {
 			transfer_calls.push((owner, call, nonce + (keys.len() + n) as Nonce));
 		}
 	}
-	let registers = sign_all(&chain, register_calls).await;
-	let transfers = sign_all(&chain, transfer_calls).await;
+	let registers = chain.client.presign(register_calls).await.expect("signed");
+	let transfers = chain.client.presign(transfer_calls).await.expect("signed");
 	println!(
 		"pre-signed {count} register and {count} transfer_keep_alive extrinsics from {} owners in \
 		 {:.1} s",
@@ -180,71 +173,31 @@ async fn main() {
 }
 
 /// Sends each owner enough for its keys' deposits and collateral and the transfers, from Alice,
-/// and waits until all are finalized.
+/// and waits until all are included. The transfers are pre-signed and submitted like a load set:
+/// no watcher per transfer (hundreds of watchers on one block made subxt fail to fetch that
+/// block's header for some of them). The balances then show that every transfer succeeded.
 async fn fund(chain: &Chain, owners: &[sr25519::Pair]) {
 	const FUNDS: u128 = 1_000 * UNIT;
-	let alice = dev::alice();
-	let mut nonce = chain.next_nonce(&account_of(&alice)).await;
-	let mut last = None;
+	let alice = sr25519::Pair::from_string("//Alice", None).expect("the dev seed");
+	let nonce = Nonce::try_from(chain.next_nonce(&account_of(&dev::alice())).await).expect("small");
+	let calls = owners
+		.iter()
+		.enumerate()
+		.map(|(n, owner)| {
+			let call = RuntimeCall::Balances(pallet_balances::Call::transfer_keep_alive {
+				dest: AccountId::from(owner.public()).into(),
+				value: FUNDS,
+			});
+			(&alice, call, nonce + n as Nonce)
+		})
+		.collect();
+	let transfers = chain.client.presign(calls).await.expect("signed");
+	submit_and_count(chain, "funding", transfers).await;
 	for owner in owners {
-		let call = RuntimeCall::Balances(pallet_balances::Call::transfer_keep_alive {
-			dest: AccountId::from(owner.public()).into(),
-			value: FUNDS,
-		});
-		last = Some(chain.send_with_nonce(&alice, call, Some(nonce)).await.expect("pool"));
-		nonce += 1;
-	}
-	// Alice's transfers are included in nonce order, so one watcher, on the last, is enough.
-	// (Watching each of hundreds that land in one block made subxt fail to fetch that block's
-	// header for some of them.) The balances then show that every transfer succeeded.
-	if let Some(last) = last {
-		last.await.expect("funding is finalized");
-	}
-	for owner in owners {
-		let free = chain.account(&AccountId::from(owner.public())).await.data.free;
+		let free = chain.balances(&AccountId::from(owner.public())).await.free;
 		assert!(free >= FUNDS, "an owner was not funded: {free}");
 	}
 	println!("funded {} owners", owners.len());
-}
-
-/// Each `(signer, call, nonce)` signed, encoded, with its hash.
-///
-/// Signed natively with the runtime's own extrinsic types rather than through subxt, whose
-/// metadata-driven encoding costs tens of milliseconds per extrinsic in a debug build: the load
-/// generator pre-signs tens of thousands.
-async fn sign_all(
-	chain: &Chain,
-	calls: Vec<(&sr25519::Pair, RuntimeCall, Nonce)>,
-) -> Vec<(H256, Vec<u8>)> {
-	let genesis = chain.genesis_hash();
-	let version = chain.legacy.state_get_runtime_version(None).await.expect("RPC answers");
-	calls
-		.into_iter()
-		.map(|(signer, call, nonce)| {
-			// Immortal: the whole set is signed before any of it is submitted.
-			let extension = immortal_tx_extension(nonce);
-			// What the extensions add to the signed payload: versions, genesis, era's block.
-			let implicit = (
-				(),
-				version.spec_version,
-				version.transaction_version,
-				genesis,
-				genesis,
-				(),
-				(),
-				(),
-				(),
-			);
-			let payload = SignedPayload::from_raw(call, extension, implicit);
-			let signature = payload.using_encoded(|bytes| signer.sign(bytes));
-			let (call, extension, _) = payload.deconstruct();
-			let sender = AccountId::from(signer.public());
-			let extrinsic =
-				UncheckedExtrinsic::new_signed(call, sender.into(), signature.into(), extension);
-			let encoded = extrinsic.encode();
-			(BlakeTwo256::hash(&encoded), encoded)
-		})
-		.collect()
 }
 
 /// Submits `extrinsics` as fast as the pool takes them and scans new blocks until all are

@@ -1,13 +1,11 @@
 //! Scenario 4: a gateway authenticates request headers signed by a session key over
 //! `sessionKeys_authenticate`: accepted while the key is live, refused with a reason otherwise.
+//! The headers are made by the client library, which the runtime's check must accept.
 
-use session_keys_e2e::{
-	account_of,
-	session_keys::{register_call, session_pair, signed_header, Terms},
-	Chain, Node,
-};
-use session_keys_runtime::RuntimeCall;
-use sp_core::crypto::Ss58Codec;
+use session_keys_client::{decode_header, encode_header, HeaderRequest};
+use session_keys_e2e::{account_of, build, Chain, Node, SessionPair, Terms};
+use session_keys_primitives::{AuthError, CryptoKind};
+use sp_core::H256;
 use subxt_signer::sr25519::dev;
 
 use crate::units;
@@ -21,58 +19,61 @@ async fn headers_are_accepted_while_the_key_is_live_and_refused_after_revocation
 	let (alice, bob) = (account_of(&dev::alice()), account_of(&dev::bob()));
 	let genesis = chain.genesis_hash();
 
-	let seed = "//Alice//e2e-gateway";
-	let (public, proof) =
-		chain.generate_session_key(&alice, "sr25519", Some(seed)).await.expect("generated");
-	let pair = session_pair(seed);
+	// A key made locally, never seen by the node.
+	let pair = SessionPair::generate(CryptoKind::Sr25519);
 	let terms = Terms {
 		counterpart: bob.clone(),
 		duration: None,
 		spending_limit: 0,
 		collateral: units(1),
-		scope: vec![b"orders/*"],
+		description: b"gateway".to_vec(),
+		scope: vec![b"orders/*".to_vec()],
 	};
-	chain.submit(&dev::alice(), register_call(public, proof, &terms)).await.expect("register");
+	let register = build::register(pair.public(), pair.ownership_proof(&alice), &terms).unwrap();
+	chain.submit(&dev::alice(), register).await.expect("register");
 
+	let sign = |pair: &SessionPair, genesis: H256, block_hash: H256, nonce, resource: &[u8]| {
+		pair.sign_header(
+			genesis,
+			&HeaderRequest { account: &alice, block_hash, nonce, audience: AUDIENCE, resource },
+		)
+	};
+	// Headers travel as text over HTTP: sign, encode, decode, then authenticate.
 	let recent = chain.best_hash().await;
-	let header = signed_header(&pair, genesis, &alice, recent, 1, AUDIENCE, b"orders/17");
+	let text = encode_header(&sign(&pair, genesis, recent, 1, b"orders/17"));
+	let header = decode_header(&text).expect("the text form round-trips");
 	let answer = chain.authenticate(&header).await;
 	println!("live key: {answer:?}");
-	assert!(answer.accepted, "a fresh in-scope header is accepted: {answer:?}");
-	assert_eq!(answer.owner, Some(alice.to_ss58check()));
-	assert_eq!(answer.counterpart, Some(bob.to_ss58check()));
-	assert!(answer.free_balance.is_some());
+	let accepted = answer.expect("a fresh in-scope header is accepted");
+	assert_eq!((&accepted.owner, &accepted.counterpart), (&alice, &bob));
+	assert_eq!(accepted.scope, [b"orders/*"]);
+	assert!(accepted.free_balance > 0);
 
 	// The attacks a gateway sees, each refused with its reason.
-	let out_of_scope = signed_header(&pair, genesis, &alice, recent, 2, AUDIENCE, b"accounts/1");
+	let out_of_scope = sign(&pair, genesis, recent, 2, b"accounts/1");
 	let mut forged = header.clone();
 	forged.resource = b"orders/18".to_vec();
-	let other_chain = signed_header(&pair, recent, &alice, recent, 3, AUDIENCE, b"orders/17");
+	let other_chain = sign(&pair, recent, recent, 3, b"orders/17");
 	let mut for_bob = header.clone();
 	for_bob.account = bob.clone();
-	let stranger = session_pair("//Mallory//e2e");
-	let unknown = signed_header(&stranger, genesis, &alice, recent, 4, AUDIENCE, b"orders/17");
+	let stranger = SessionPair::generate(CryptoKind::Sr25519);
+	let unknown = sign(&stranger, genesis, recent, 4, b"orders/17");
 	for (what, header, reason) in [
-		("out of scope", out_of_scope, "OutOfScope"),
-		("tampered after signing", forged, "BadSignature"),
-		("signed for another chain", other_chain, "BadSignature"),
-		("for another account", for_bob, "WrongAccount"),
-		("by an unknown key", unknown, "UnknownKey"),
+		("out of scope", out_of_scope, AuthError::OutOfScope),
+		("tampered after signing", forged, AuthError::BadSignature),
+		("signed for another chain", other_chain, AuthError::BadSignature),
+		("for another account", for_bob, AuthError::WrongAccount),
+		("by an unknown key", unknown, AuthError::UnknownKey),
 	] {
 		let answer = chain.authenticate(&header).await;
 		println!("{what}: {answer:?}");
-		assert!(!answer.accepted, "{what}: refused");
-		assert_eq!(answer.reason.as_deref(), Some(reason), "{what}");
-		assert_eq!(answer.owner, None);
+		assert_eq!(answer, Err(reason), "{what}");
 	}
 
-	let revoke = RuntimeCall::Adjudicator(pallet_session_keys::Call::revoke { public });
-	chain.submit(&dev::alice(), revoke).await.expect("revoke");
+	chain.submit(&dev::alice(), build::revoke(pair.public())).await.expect("revoke");
 
 	let recent = chain.best_hash().await;
-	let header = signed_header(&pair, genesis, &alice, recent, 5, AUDIENCE, b"orders/17");
-	let answer = chain.authenticate(&header).await;
+	let answer = chain.authenticate(&sign(&pair, genesis, recent, 5, b"orders/17")).await;
 	println!("revoked key: {answer:?}");
-	assert!(!answer.accepted);
-	assert_eq!(answer.reason.as_deref(), Some("KeyRevoked"), "refused at once, while closing");
+	assert_eq!(answer, Err(AuthError::KeyRevoked), "refused at once, while closing");
 }

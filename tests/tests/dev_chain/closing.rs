@@ -4,14 +4,9 @@
 //! key signed.
 
 use pallet_session_keys::Event;
-use session_keys_e2e::{
-	account_of,
-	session_keys::{register_call, session_pair, signed_state, Terms},
-	Chain, Node,
-};
-use session_keys_primitives::{ChannelState, EndReason, SessionPublic};
-use session_keys_runtime::{genesis_config_presets::DEV_CHALLENGE_PERIOD, RuntimeCall};
-use sp_core::Pair;
+use session_keys_e2e::{account_of, build, Chain, Node, SessionPair, Terms};
+use session_keys_primitives::{ChannelState, CryptoKind, EndReason, Phase};
+use session_keys_runtime::genesis_config_presets::DEV_CHALLENGE_PERIOD;
 use subxt_signer::sr25519::dev;
 
 use crate::{adjudicator_events, settlement_events, units};
@@ -23,37 +18,43 @@ async fn revoked_session_settles_at_the_newest_state_checkpointed_in_the_window(
 	let (alice, bob) = (account_of(&dev::alice()), account_of(&dev::bob()));
 
 	let seed = "//Alice//e2e-closing";
-	let pair = session_pair(seed);
-	let (public, proof) =
-		chain.generate_session_key(&alice, "sr25519", Some(seed)).await.expect("generated");
-	assert_eq!(public, SessionPublic::from(pair.public()));
+	let pair = SessionPair::from_uri(CryptoKind::Sr25519, seed).expect("a dev seed");
+	let (public, proof) = chain
+		.generate_session_key(&alice, CryptoKind::Sr25519, Some(seed))
+		.await
+		.expect("generated");
+	assert_eq!(public, pair.public());
 	let terms = Terms {
 		counterpart: bob.clone(),
 		duration: None,
 		spending_limit: units(60),
 		collateral: units(100),
-		scope: vec![],
+		description: b"e2e".to_vec(),
+		scope: vec![b"*".to_vec()],
 	};
-	chain.submit(&dev::alice(), register_call(public, proof, &terms)).await.expect("register");
+	chain
+		.submit(&dev::alice(), build::register(public, proof, &terms).expect("fits"))
+		.await
+		.expect("register");
 
 	// Bob checkpoints nonce 1 (owed 5); the key then signs nonce 2 (owed 40) for Bob off chain.
 	let first = ChannelState { nonce: 1, owed: units(5), margin: 0 };
 	chain
-		.submit(&dev::bob(), signed_state(&pair, chain.genesis_hash(), first))
+		.submit(
+			&dev::bob(),
+			build::checkpoint(public, first, pair.sign_state(chain.genesis_hash(), &first)),
+		)
 		.await
 		.expect("first checkpoint");
-	let newer = signed_state(
-		&pair,
-		chain.genesis_hash(),
-		ChannelState { nonce: 2, owed: units(40), margin: 0 },
-	);
+	let newer_state = ChannelState { nonce: 2, owed: units(40), margin: 0 };
+	let newer =
+		build::checkpoint(public, newer_state, pair.sign_state(chain.genesis_hash(), &newer_state));
 
-	let alice_before = chain.account(&alice).await.data;
-	let bob_before = chain.account(&bob).await.data;
+	let alice_before = chain.balances(&alice).await;
+	let bob_before = chain.balances(&bob).await;
 
 	// Alice revokes: the session closes, it does not settle.
-	let revoke = RuntimeCall::Adjudicator(pallet_session_keys::Call::revoke { public });
-	let revoked = chain.submit(&dev::alice(), revoke).await.expect("revoke");
+	let revoked = chain.submit(&dev::alice(), build::revoke(public)).await.expect("revoke");
 	let settles_at = revoked.block_number + DEV_CHALLENGE_PERIOD;
 	assert_eq!(
 		adjudicator_events(revoked.events),
@@ -68,7 +69,8 @@ async fn revoked_session_settles_at_the_newest_state_checkpointed_in_the_window(
 	);
 	assert!(checkpointed.block_number < settles_at, "inside the window");
 	let read = chain.registration(&public).await.expect("closing");
-	assert_eq!((read.phase.as_str(), read.owed.as_str()), ("Closing", "40000000000000"));
+	assert_eq!(read.phase_at(checkpointed.block_number), Phase::Closing(EndReason::Revoked));
+	assert_eq!(read.state.owed, units(40));
 
 	// Settlement pays Bob the newer amount, and Alice gets the rest.
 	let events = settlement_events(&chain, settles_at).await;
@@ -86,8 +88,8 @@ async fn revoked_session_settles_at_the_newest_state_checkpointed_in_the_window(
 	assert_eq!(*reason, EndReason::Revoked);
 	assert_eq!((*paid_to_counterpart, *collateral_released), (units(40), units(60)));
 
-	let alice_after = chain.account(&alice).await.data;
-	let bob_after = chain.account(&bob).await.data;
+	let alice_after = chain.balances(&alice).await;
+	let bob_after = chain.balances(&bob).await;
 	// Bob paid fees for his checkpoint, so compare at the settlement: read the balances of the
 	// block before it and of the settlement block.
 	println!("alice {alice_before:?} -> {alice_after:?}");
@@ -99,16 +101,16 @@ async fn revoked_session_settles_at_the_newest_state_checkpointed_in_the_window(
 	);
 	let before_settlement = chain.block_hash(settles_at - 1).await;
 	let at_settlement = chain.block_hash(settles_at).await;
-	let bob_then = chain.account_at(&bob, before_settlement).await.data;
-	let bob_now = chain.account_at(&bob, at_settlement).await.data;
+	let bob_then = chain.balances_at(&bob, before_settlement).await;
+	let bob_now = chain.balances_at(&bob, at_settlement).await;
 	assert_eq!(bob_now.free, bob_then.free + units(40), "Bob is paid exactly 40");
-	let alice_then = chain.account_at(&alice, before_settlement).await.data;
-	let alice_now = chain.account_at(&alice, at_settlement).await.data;
+	let alice_then = chain.balances_at(&alice, before_settlement).await;
+	let alice_now = chain.balances_at(&alice, at_settlement).await;
 	assert_eq!(
 		alice_now.free,
 		alice_then.free + units(60) + deposit_released,
 		"Alice gets the rest of her collateral and her deposit less the record fee"
 	);
 	let retired = chain.retired(&public).await.expect("retired");
-	assert_eq!((retired.reason.as_str(), retired.nonce), ("Revoked", 2));
+	assert_eq!((retired.reason, retired.nonce), (EndReason::Revoked, 2));
 }

@@ -2,16 +2,9 @@
 //! the retired key can never be registered again.
 
 use pallet_session_keys::{Error, Event};
-use session_keys_e2e::{
-	account_of,
-	session_keys::{register_call, session_pair, Terms},
-	Chain, Node,
-};
-use session_keys_primitives::{EndReason, SessionPublic};
-use session_keys_runtime::{
-	genesis_config_presets::DEV_CHALLENGE_PERIOD, RuntimeCall, RuntimeError,
-};
-use sp_core::{crypto::Ss58Codec, Pair};
+use session_keys_e2e::{account_of, build, Chain, Node, SessionPair, Terms};
+use session_keys_primitives::{CryptoKind, EndReason, Phase};
+use session_keys_runtime::genesis_config_presets::DEV_CHALLENGE_PERIOD;
 use subxt_signer::sr25519::dev;
 
 use crate::{adjudicator_events, settlement_events, units};
@@ -22,7 +15,8 @@ fn terms_for_bob() -> Terms {
 		duration: None,
 		spending_limit: units(5),
 		collateral: units(10),
-		scope: vec![b"orders/*"],
+		description: b"e2e".to_vec(),
+		scope: vec![b"orders/*".to_vec()],
 	}
 }
 
@@ -33,13 +27,16 @@ async fn generated_key_registers_and_reads_back() {
 	let (alice, bob) = (account_of(&dev::alice()), account_of(&dev::bob()));
 
 	let seed = "//Alice//e2e-generate";
-	let (public, proof) =
-		chain.generate_session_key(&alice, "sr25519", Some(seed)).await.expect("generated");
-	assert_eq!(public, SessionPublic::from(session_pair(seed).public()), "the seed's key");
+	let (public, proof) = chain
+		.generate_session_key(&alice, CryptoKind::Sr25519, Some(seed))
+		.await
+		.expect("generated");
+	let local = SessionPair::from_uri(CryptoKind::Sr25519, seed).expect("a dev seed");
+	assert_eq!(public, local.public(), "the seed's key");
 	assert!(chain.registration(&public).await.is_none(), "not registered yet");
 
 	let included = chain
-		.submit(&dev::alice(), register_call(public, proof, &terms_for_bob()))
+		.submit(&dev::alice(), build::register(public, proof, &terms_for_bob()).expect("fits"))
 		.await
 		.expect("register succeeds");
 	println!("registered in block #{}", included.block_number);
@@ -53,14 +50,15 @@ async fn generated_key_registers_and_reads_back() {
 
 	let read = chain.registration(&public).await.expect("registered");
 	println!("read back: {read:?}");
-	assert_eq!(read.owner, alice.to_ss58check());
-	assert_eq!(read.counterpart, bob.to_ss58check());
+	assert_eq!((&read.owner, &read.counterpart), (&alice, &bob));
 	assert_eq!(read.expires_at, *expires_at);
 	assert_eq!(read.registered_at, included.block_number);
-	assert_eq!(read.collateral, units(10).to_string());
-	assert_eq!(read.spending_limit, units(5).to_string());
-	assert_eq!(read.scope.iter().map(|item| item.to_vec()).collect::<Vec<_>>(), [b"orders/*"]);
-	assert_eq!((read.nonce, read.owed.as_str()), (0, "0"));
+	assert_eq!((read.collateral, read.spending_limit), (units(10), units(5)));
+	assert!(read.deposit > 0, "a storage deposit is held");
+	assert_eq!(read.description, b"e2e");
+	assert_eq!(read.scope, [b"orders/*"]);
+	assert_eq!((read.state.nonce, read.state.owed), (0, 0));
+	assert_eq!(read.phase_at(included.block_number), Phase::Live);
 	assert_eq!(chain.keys_of(&alice).await, vec![public]);
 	assert!(chain.keys_of(&bob).await.is_empty());
 }
@@ -72,16 +70,14 @@ async fn renew_then_revoke_retires_the_key_for_good() {
 	let alice = account_of(&dev::alice());
 
 	let (public, proof) = chain
-		.generate_session_key(&alice, "ed25519", Some("//Alice//e2e-renew"))
+		.generate_session_key(&alice, CryptoKind::Ed25519, Some("//Alice//e2e-renew"))
 		.await
 		.expect("generated");
-	let register = register_call(public, proof, &terms_for_bob());
+	let register = build::register(public, proof, &terms_for_bob()).expect("fits");
 	chain.submit(&dev::alice(), register.clone()).await.expect("register succeeds");
 
 	// Renew for 50 blocks from the block that includes the renewal.
-	let renew =
-		RuntimeCall::Adjudicator(pallet_session_keys::Call::renew { public, duration: Some(50) });
-	let renewed = chain.submit(&dev::alice(), renew).await.expect("renew succeeds");
+	let renewed = chain.submit(&dev::alice(), build::renew(public, Some(50))).await.expect("renew");
 	let events = adjudicator_events(renewed.events);
 	assert_eq!(
 		events,
@@ -93,15 +89,14 @@ async fn renew_then_revoke_retires_the_key_for_good() {
 	// Revoke: the key is invalid at once and the session closes; it settles when the closing
 	// window ends, and then the key is retired and collateral and deposit (less the record
 	// fee) come back.
-	let revoke = RuntimeCall::Adjudicator(pallet_session_keys::Call::revoke { public });
-	let revoked = chain.submit(&dev::alice(), revoke).await.expect("revoke succeeds");
+	let revoked = chain.submit(&dev::alice(), build::revoke(public)).await.expect("revoke");
 	let events = adjudicator_events(revoked.events);
 	let [Event::SessionClosing { reason: EndReason::Revoked, settles_at, .. }] = &events[..] else {
 		panic!("one SessionClosing event, got {events:?}");
 	};
 	assert_eq!(*settles_at, revoked.block_number + DEV_CHALLENGE_PERIOD);
 	let read = chain.registration(&public).await.expect("closing");
-	assert_eq!((read.phase.as_str(), read.closing_reason.as_deref()), ("Closing", Some("Revoked")));
+	assert_eq!(read.phase_at(revoked.block_number), Phase::Closing(EndReason::Revoked));
 	assert_eq!((read.expires_at, read.settles_at), (revoked.block_number, *settles_at));
 
 	let events = settlement_events(&chain, *settles_at).await;
@@ -118,15 +113,14 @@ async fn renew_then_revoke_retires_the_key_for_good() {
 	assert!(chain.keys_of(&alice).await.is_empty());
 	let retired = chain.retired(&public).await.expect("a retired record");
 	println!("retired: {retired:?}");
-	assert_eq!(retired.reason, "Revoked");
+	assert_eq!(retired.reason, EndReason::Revoked);
 	assert_eq!(retired.ended_at, revoked.block_number);
-	assert_eq!(retired.owner, alice.to_ss58check());
+	assert_eq!(retired.owner, alice);
 
 	// The same key and proof again: refused with KeyRetired, in a block, at the owner's cost.
 	let failure = chain.submit(&dev::alice(), register).await.expect_err("a retired key");
-	assert!(
-		matches!(failure.runtime_error(), Some(RuntimeError::Adjudicator(Error::KeyRetired))),
-		"KeyRetired, got {failure:?}"
-	);
+	assert!(matches!(failure.adjudicator(), Some(Error::KeyRetired)), "got {failure:?}");
+	assert_eq!(failure.error_name(), Some("KeyRetired"), "named: {failure}");
+	assert_eq!(failure.to_string(), "dispatch failed: Adjudicator::KeyRetired");
 	assert!(chain.registration(&public).await.is_none());
 }

@@ -2,15 +2,11 @@
 //! the session key; when the closing window after its expiry ends, `on_initialize` settles it
 //! and both balances move by exactly the amounts the event names.
 
+use futures::StreamExt;
 use pallet_session_keys::Event;
-use session_keys_e2e::{
-	account_of,
-	session_keys::{register_call, session_pair, signed_state, Terms},
-	Chain, Node,
-};
-use session_keys_primitives::{ChannelState, EndReason, SessionPublic};
+use session_keys_e2e::{account_of, build, Chain, Node, SessionPair, Terms};
+use session_keys_primitives::{ChannelState, CryptoKind, EndReason};
 use session_keys_runtime::genesis_config_presets::DEV_CHALLENGE_PERIOD;
-use sp_core::Pair;
 use subxt_signer::sr25519::dev;
 
 use crate::{adjudicator_events, settlement_events, units};
@@ -25,26 +21,34 @@ async fn expiry_settles_the_checkpointed_state() {
 	let (alice, bob) = (account_of(&dev::alice()), account_of(&dev::bob()));
 
 	let seed = "//Alice//e2e-settle";
-	let (public, proof) =
-		chain.generate_session_key(&alice, "sr25519", Some(seed)).await.expect("generated");
-	let pair = session_pair(seed);
-	assert_eq!(public, SessionPublic::from(pair.public()));
+	let (public, proof) = chain
+		.generate_session_key(&alice, CryptoKind::Sr25519, Some(seed))
+		.await
+		.expect("generated");
+	let pair = SessionPair::from_uri(CryptoKind::Sr25519, seed).expect("a dev seed");
+	assert_eq!(public, pair.public());
 	let terms = Terms {
 		counterpart: bob.clone(),
 		duration: Some(DURATION),
 		spending_limit: units(50),
 		collateral: units(100),
-		scope: vec![],
+		description: b"e2e".to_vec(),
+		scope: vec![b"*".to_vec()],
 	};
-	let registered =
-		chain.submit(&dev::alice(), register_call(public, proof, &terms)).await.expect("register");
+	let registered = chain
+		.submit(&dev::alice(), build::register(public, proof, &terms).expect("fits"))
+		.await
+		.expect("register");
 	let expires_at = registered.block_number + DURATION;
 	println!("registered at #{}, expires at #{expires_at}", registered.block_number);
 
 	// Bob, the counterpart, checkpoints what Alice's session key signed: 30 UNIT owed.
 	let state = ChannelState { nonce: 1, owed: units(30), margin: units(10) };
 	let checkpointed = chain
-		.submit(&dev::bob(), signed_state(&pair, chain.genesis_hash(), state))
+		.submit(
+			&dev::bob(),
+			build::checkpoint(public, state, pair.sign_state(chain.genesis_hash(), &state)),
+		)
 		.await
 		.expect("checkpoint");
 	assert!(checkpointed.block_number < expires_at, "checkpointed before expiry");
@@ -54,13 +58,35 @@ async fn expiry_settles_the_checkpointed_state() {
 	);
 
 	// Neither account sends anything more, so their balances change only by the settlement.
-	let alice_before = chain.account(&alice).await.data;
-	let bob_before = chain.account(&bob).await.data;
+	let alice_before = chain.balances(&alice).await;
+	let bob_before = chain.balances(&bob).await;
 	assert!(alice_before.reserved >= units(100), "collateral and deposit held");
 
 	let settles_at = expires_at + DEV_CHALLENGE_PERIOD;
 	let read = chain.registration(&public).await.expect("not yet settled");
 	assert_eq!(read.settles_at, settles_at);
+
+	// The client's stream of finalized blocks: every block in order, no gaps, and the
+	// settlement's event in the settlement block.
+	let mut blocks = std::pin::pin!(chain.client.finalized_blocks());
+	let mut numbers = Vec::new();
+	let streamed = loop {
+		let block = blocks.next().await.expect("the stream goes on").expect("a block");
+		numbers.push(block.number);
+		if block.number == settles_at {
+			break block;
+		}
+	};
+	assert!(numbers.windows(2).all(|w| w[1] == w[0] + 1), "consecutive: {numbers:?}");
+	assert!(
+		streamed
+			.events
+			.iter()
+			.any(|e| matches!(e, Event::SessionEnded { public: p, .. } if *p == public)),
+		"the stream shows the settlement: {:?}",
+		streamed.events
+	);
+
 	let settled = settlement_events(&chain, settles_at).await;
 	println!("block #{settles_at} on_initialize: {settled:?}");
 	let [Event::SessionEnded {
@@ -79,8 +105,8 @@ async fn expiry_settles_the_checkpointed_state() {
 	assert_eq!((ended, *reason, *ended_at), (&public, EndReason::Expired, expires_at));
 	assert_eq!((*paid_to_counterpart, *collateral_released), (units(30), units(70)));
 
-	let alice_after = chain.account(&alice).await.data;
-	let bob_after = chain.account(&bob).await.data;
+	let alice_after = chain.balances(&alice).await;
+	let bob_after = chain.balances(&bob).await;
 	println!("alice {alice_before:?} -> {alice_after:?}");
 	println!("bob {bob_before:?} -> {bob_after:?}");
 	assert_eq!(bob_after.free, bob_before.free + units(30), "Bob is paid what he was owed");
@@ -96,5 +122,5 @@ async fn expiry_settles_the_checkpointed_state() {
 	);
 
 	let retired = chain.retired(&public).await.expect("a retired record");
-	assert_eq!((retired.reason.as_str(), retired.owed.as_str()), ("Expired", "30000000000000"));
+	assert_eq!((retired.reason, retired.owed), (EndReason::Expired, units(30)));
 }

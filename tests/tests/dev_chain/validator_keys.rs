@@ -2,11 +2,9 @@
 //! `session.set_keys(keys, proof)` accepts them from that owner only.
 
 use codec::{Decode, Encode};
-use pallet_session::Error;
 use session_keys_e2e::{account_of, Chain, Node};
-use session_keys_runtime::{Runtime, RuntimeCall, RuntimeError, SessionKeys};
+use session_keys_runtime::{Runtime, RuntimeCall, SessionKeys};
 use sp_core::Bytes;
-use subxt::rpcs::rpc_params;
 use subxt_signer::sr25519::dev;
 
 #[tokio::test]
@@ -17,7 +15,7 @@ async fn rotated_keys_are_accepted_from_their_owner_only() {
 
 	let (keys, proof) = chain.rotate_keys_with_owner(&alice).await;
 	let in_keystore: bool = chain
-		.request("author_hasSessionKeys", rpc_params![Bytes(keys.encode())])
+		.request("author_hasSessionKeys", jsonrpsee::rpc_params![Bytes(keys.encode())])
 		.await
 		.expect("author_hasSessionKeys answers");
 	assert!(in_keystore, "the node keeps the private keys");
@@ -30,7 +28,8 @@ async fn rotated_keys_are_accepted_from_their_owner_only() {
 	let failure = chain.submit(&dev::bob(), set_keys.clone()).await.expect_err("not Bob's keys");
 	println!("Bob: {failure:?}");
 	assert!(
-		matches!(failure.runtime_error(), Some(RuntimeError::Session(Error::InvalidProof))),
+		matches!(&failure, session_keys_client::Error::Dispatch(f)
+			if (f.pallet.as_deref(), f.name.as_deref()) == (Some("Session"), Some("InvalidProof"))),
 		"InvalidProof, got {failure:?}"
 	);
 

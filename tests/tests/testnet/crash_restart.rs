@@ -12,14 +12,12 @@ use std::{
 };
 
 use session_keys_e2e::{
-	account_of,
-	session_keys::{ownership_proof, register_call, session_pair, signed_state, Terms},
+	account_of, build,
 	testnet::{heights_of, Testnet, VALIDATORS},
-	Chain,
+	Chain, SessionPair, Terms,
 };
-use session_keys_primitives::{ChannelState, SessionPublic};
+use session_keys_primitives::{ChannelState, CryptoKind, SessionPublic};
 use session_keys_runtime::{BlockNumber, UNIT};
-use sp_core::Pair;
 use subxt_signer::sr25519::dev;
 use tokio::task::JoinHandle;
 
@@ -77,7 +75,8 @@ async fn stream(chain: Chain, stop: Arc<AtomicBool>, seen: Arc<Mutex<Vec<Streame
 		duration: None,
 		spending_limit: 10 * UNIT,
 		collateral: 20 * UNIT,
-		scope: vec![],
+		description: b"stream".to_vec(),
+		scope: vec![b"*".to_vec()],
 	};
 	let genesis = chain.genesis_hash();
 	// Several of Eve's and Ferdie's transactions are in flight at once: count their nonces here.
@@ -87,12 +86,11 @@ async fn stream(chain: Chain, stop: Arc<AtomicBool>, seen: Arc<Mutex<Vec<Streame
 	let mut checkpoints = Vec::new();
 	for i in 0..=MAX_KEYS {
 		let next = if i < MAX_KEYS && !stop.load(Ordering::SeqCst) {
-			let pair = session_pair(&format!("//Eve//stream//{i}"));
-			let call = register_call(pair.public().into(), ownership_proof(&pair, &eve), &terms);
-			let finalized = chain
-				.send_with_nonce(&dev::eve(), call, Some(eve_nonce))
-				.await
-				.expect("the pool takes register");
+			let pair = SessionPair::from_uri(CryptoKind::Sr25519, &format!("//Eve//stream//{i}"))
+				.expect("a dev seed");
+			let call =
+				build::register(pair.public(), pair.ownership_proof(&eve), &terms).expect("fits");
+			let finalized = chain.send_with_nonce(&dev::eve(), call, Some(eve_nonce));
 			eve_nonce += 1;
 			Some((pair, tokio::spawn(finalized)))
 		} else {
@@ -104,18 +102,15 @@ async fn stream(chain: Chain, stop: Arc<AtomicBool>, seen: Arc<Mutex<Vec<Streame
 			let index = {
 				let mut seen = seen.lock().expect("not poisoned");
 				seen.push(Streamed {
-					public: pair.public().into(),
+					public: pair.public(),
 					registered_in: included.block_number,
 					checkpointed_in: None,
 				});
 				seen.len() - 1
 			};
 			let state = ChannelState { nonce: 1, owed: UNIT, margin: 0 };
-			let call = signed_state(&pair, genesis, state);
-			let finalized = chain
-				.send_with_nonce(&dev::ferdie(), call, Some(ferdie_nonce))
-				.await
-				.expect("the pool takes checkpoint");
+			let call = build::checkpoint(pair.public(), state, pair.sign_state(genesis, &state));
+			let finalized = chain.send_with_nonce(&dev::ferdie(), call, Some(ferdie_nonce));
 			ferdie_nonce += 1;
 			checkpoints.push((index, tokio::spawn(finalized)));
 		}
@@ -175,7 +170,7 @@ async fn a_killed_node_restarts_catches_up_and_agrees_on_state() {
 			.registration_at(&s.public, at)
 			.await
 			.unwrap_or_else(|| panic!("charlie's state lacks {:?}", s.public));
-		assert_eq!(registration.nonce, 1, "{:?}: checkpoint in charlie's state", s.public);
+		assert_eq!(registration.state.nonce, 1, "{:?}: checkpoint in charlie's state", s.public);
 	}
 
 	// And the same state root as everyone else.

@@ -3,9 +3,8 @@
 //! owner and takes Dave's own; two session changes later Dave's new Aura key authors blocks and
 //! finality goes on.
 
-use pallet_session::Error;
 use session_keys_e2e::{account_of, testnet::Testnet, Chain};
-use session_keys_runtime::{RuntimeCall, RuntimeError, SessionKeys};
+use session_keys_runtime::{RuntimeCall, SessionKeys};
 use subxt_signer::sr25519::dev;
 
 /// Sessions last 10 blocks; keys set in session `s` take effect at the start of `s + 2`. Blocks
@@ -31,7 +30,8 @@ async fn a_validator_rotates_its_keys_on_a_live_network() {
 		.expect_err("a proof for Alice does not prove Dave's keys");
 	println!("set_keys with Alice's proof from Dave: {failure:?}");
 	assert!(
-		matches!(failure.runtime_error(), Some(RuntimeError::Session(Error::InvalidProof))),
+		matches!(&failure, session_keys_client::Error::Dispatch(f)
+			if (f.pallet.as_deref(), f.name.as_deref()) == (Some("Session"), Some("InvalidProof"))),
 		"InvalidProof, got {failure:?}"
 	);
 

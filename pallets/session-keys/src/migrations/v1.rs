@@ -18,7 +18,7 @@ use frame_support::{
 use scale_info::TypeInfo;
 use sp_runtime::traits::Saturating;
 
-use crate::{Config, ExpiryQueue, Pallet, Session, Sessions};
+use crate::{Config, ExpiryQueue, Pallet, Registration, Sessions};
 
 #[cfg(feature = "try-runtime")]
 use alloc::vec::Vec;
@@ -29,7 +29,7 @@ pub mod v0 {
 	use crate::{BalanceOf, ChannelState, DescriptionOf, ScopeOf};
 	use frame_system::pallet_prelude::BlockNumberFor;
 
-	/// A v0 session: a v1 [`Session`] without `settles_at`, `revoked` and `pending_limit`.
+	/// A v0 session: a v1 [`Registration`] without `settles_at`, `revoked` and `pending_limit`.
 	#[derive(Clone, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo, Debug)]
 	pub struct SessionV0<AccountId, Balance, BlockNumber, Description, Scope> {
 		/// The owner.
@@ -84,7 +84,7 @@ impl<T: Config> UncheckedOnRuntimeUpgrade for InnerMigrateV0ToV1<T> {
 			let settles_at = old.expires_at.saturating_add(period);
 			ExpiryQueue::<T>::remove(old.expires_at, public);
 			Pallet::<T>::schedule(&public, settles_at);
-			Some(Session {
+			Some(Registration {
 				owner: old.owner,
 				counterpart: old.counterpart,
 				registered_at: old.registered_at,

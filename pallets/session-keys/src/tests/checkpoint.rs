@@ -1,5 +1,5 @@
 //! `checkpoint`: the counterpart records states signed by the session key, while the session is
-//! live or closing; the rules on their own ([`crate::Session::check_state`]); signatures that
+//! live or closing; the rules on their own ([`crate::Registration::check_state`]); signatures that
 //! must not cross keys, chains or purposes.
 
 use super::*;
@@ -39,7 +39,7 @@ fn ed25519_and_ecdsa_keys_sign_states_too() {
 			(SessionPublic::from(ed.public()), proof_for(&ed, ALICE)),
 			(SessionPublic::from(ec.public()), proof_for(&ec, ALICE)),
 		] {
-			Registration::of(ALICE, public, proof).limit(100).collateral(100).register();
+			RegisterCall::of(ALICE, public, proof).limit(100).collateral(100).register();
 		}
 		let s = state(1, 10, 10);
 		assert_ok!(checkpoint_by(&ed, ed.public().into(), s));
@@ -58,7 +58,7 @@ fn only_the_counterpart_checkpoints() {
 		let (pair, public) = open(500);
 		let s = state(1, 10, 0);
 		only_the_counterpart(|origin| {
-			SessionKeys::checkpoint(origin, public, s, sign_state(&pair, s))
+			Adjudicator::checkpoint(origin, public, s, sign_state(&pair, s))
 		});
 	});
 }
@@ -82,7 +82,7 @@ fn owed_is_bounded_by_limit_and_collateral() {
 		let (pair, public) = open(600);
 		assert_noop!(checkpoint_by(&pair, public, state(1, 601, 0)), Error::<Test>::OverCollateral);
 		assert_ok!(checkpoint_by(&pair, public, state(1, 600, 0)));
-		assert_ok!(SessionKeys::top_up(RuntimeOrigin::signed(ALICE), public, 1_000));
+		assert_ok!(Adjudicator::top_up(RuntimeOrigin::signed(ALICE), public, 1_000));
 		assert_noop!(
 			checkpoint_by(&pair, public, state(2, 1_001, 0)),
 			Error::<Test>::OverSpendingLimit
@@ -98,7 +98,7 @@ fn signatures_for_another_key_chain_or_session_are_rejected() {
 		let other = register_with(BOB, 2, Some(50), 500);
 		let s = state(1, 10, 0);
 		let checkpoint = |public, signature| {
-			SessionKeys::checkpoint(RuntimeOrigin::signed(CLEARING), public, s, signature)
+			Adjudicator::checkpoint(RuntimeOrigin::signed(CLEARING), public, s, signature)
 		};
 		// Signed by another key.
 		assert_noop!(
@@ -129,7 +129,7 @@ fn ownership_proofs_and_state_signatures_do_not_cross() {
 		// An ownership proof is not a state signature...
 		let proof = pair.clone().generate_proof_of_possession(&CLEARING.encode());
 		assert_noop!(
-			SessionKeys::checkpoint(
+			Adjudicator::checkpoint(
 				RuntimeOrigin::signed(CLEARING),
 				public,
 				state(1, 0, 0),
@@ -192,7 +192,7 @@ fn no_state_once_the_window_is_over_even_in_the_backlog() {
 	ExtBuilder::default().build_and_execute(|| {
 		let (seed, waiting) = key_waiting_in_backlog(50);
 		assert_noop!(
-			SessionKeys::checkpoint(
+			Adjudicator::checkpoint(
 				RuntimeOrigin::signed(CLEARING),
 				waiting,
 				state(1, 1, 0),
@@ -205,8 +205,8 @@ fn no_state_once_the_window_is_over_even_in_the_backlog() {
 
 /// A session of the pure rule tests: limit 100, collateral 80, last state (3, 20, 0), and a
 /// pending decrease to 50 from block 10 when `pending`.
-fn rule_session(pending: bool) -> crate::SessionOf<Test> {
-	let mut session = crate::Session {
+fn rule_session(pending: bool) -> crate::RegistrationOf<Test> {
+	let mut session = crate::Registration {
 		owner: ALICE,
 		counterpart: CLEARING,
 		registered_at: 1,

@@ -38,7 +38,7 @@ fn revoke_closes_and_a_newer_state_is_checkpointed_in_the_window() {
 	ExtBuilder::default().build_and_execute(|| {
 		let public = opened();
 		run_to_block(4);
-		assert_ok!(SessionKeys::revoke(RuntimeOrigin::signed(ALICE), public));
+		assert_ok!(Adjudicator::revoke(RuntimeOrigin::signed(ALICE), public));
 		let settles_at = 4 + CHALLENGE_PERIOD;
 		assert_eq!(
 			last_event(),
@@ -52,11 +52,11 @@ fn revoke_closes_and_a_newer_state_is_checkpointed_in_the_window() {
 		assert!(ExpiryQueue::<Test>::contains_key(settles_at, public));
 		assert!(!ExpiryQueue::<Test>::contains_key(21 + CHALLENGE_PERIOD, public));
 		assert_eq!(
-			SessionKeys::registration(&public).unwrap().phase,
+			Adjudicator::registration(&public).unwrap().phase_at(System::block_number()),
 			Phase::Closing(EndReason::Revoked)
 		);
-		assert!(!SessionKeys::is_valid_at(&public, 4));
-		assert!(SessionKeys::is_valid_at(&public, 3));
+		assert!(!Adjudicator::is_valid_at(&public, 4));
+		assert!(Adjudicator::is_valid_at(&public, 3));
 		// The state the key signed before the revocation, checkpointed during the window.
 		run_to_block(settles_at - 1);
 		assert_ok!(checkpoint_by(&sr_pair(1), public, state(2, 40, 0)));
@@ -70,7 +70,7 @@ fn revoke_all_closes_and_a_newer_state_is_checkpointed_in_the_window() {
 		let public = opened();
 		let other = register_key(ALICE, 2);
 		run_to_block(3);
-		assert_ok!(SessionKeys::revoke_all(RuntimeOrigin::signed(ALICE)));
+		assert_ok!(Adjudicator::revoke_all(RuntimeOrigin::signed(ALICE)));
 		let settles_at = 3 + CHALLENGE_PERIOD;
 		let closing: Vec<_> = pallet_events()
 			.into_iter()
@@ -87,7 +87,7 @@ fn revoke_all_closes_and_a_newer_state_is_checkpointed_in_the_window() {
 		assert_ok!(checkpoint_by(&sr_pair(1), public, state(2, 40, 0)));
 		// Nothing live is left to revoke; what is closing stays as it is.
 		assert_noop!(
-			SessionKeys::revoke_all(RuntimeOrigin::signed(ALICE)),
+			Adjudicator::revoke_all(RuntimeOrigin::signed(ALICE)),
 			Error::<Test>::NoLiveKeys
 		);
 		run_to_block(settles_at - 1);
@@ -113,7 +113,7 @@ fn expiry_closes_and_a_newer_state_is_checkpointed_in_the_window() {
 			.iter()
 			.all(|e| !matches!(e, Event::SessionEnded { .. } | Event::SessionClosing { .. })));
 		assert_eq!(
-			SessionKeys::registration(&public).unwrap().phase,
+			Adjudicator::registration(&public).unwrap().phase_at(System::block_number()),
 			Phase::Closing(EndReason::Expired)
 		);
 		assert_ok!(checkpoint_by(&sr_pair(1), public, state(2, 40, 0)));
@@ -125,7 +125,7 @@ fn expiry_closes_and_a_newer_state_is_checkpointed_in_the_window() {
 fn a_checkpoint_after_the_window_is_refused_and_changes_nothing() {
 	ExtBuilder::default().build_and_execute(|| {
 		let public = opened();
-		assert_ok!(SessionKeys::revoke(RuntimeOrigin::signed(ALICE), public));
+		assert_ok!(Adjudicator::revoke(RuntimeOrigin::signed(ALICE), public));
 		run_to_block(2 + CHALLENGE_PERIOD);
 		assert_noop!(
 			checkpoint_by(&sr_pair(1), public, state(2, 40, 0)),
@@ -139,7 +139,7 @@ fn a_checkpoint_after_the_window_is_refused_and_changes_nothing() {
 fn during_closing_only_a_strictly_newer_state_is_taken() {
 	ExtBuilder::default().build_and_execute(|| {
 		let public = opened();
-		assert_ok!(SessionKeys::revoke(RuntimeOrigin::signed(ALICE), public));
+		assert_ok!(Adjudicator::revoke(RuntimeOrigin::signed(ALICE), public));
 		let pair = sr_pair(1);
 		assert_noop!(checkpoint_by(&pair, public, state(1, 40, 0)), Error::<Test>::StaleNonce);
 		assert_noop!(checkpoint_by(&pair, public, state(0, 40, 0)), Error::<Test>::StaleNonce);
@@ -159,10 +159,10 @@ fn discontinue_during_closing_settles_at_once_and_only_once() {
 	ExtBuilder::default().build_and_execute(|| {
 		let public = opened();
 		run_to_block(2);
-		assert_ok!(SessionKeys::revoke(RuntimeOrigin::signed(ALICE), public));
+		assert_ok!(Adjudicator::revoke(RuntimeOrigin::signed(ALICE), public));
 		run_to_block(5);
 		assert_ok!(checkpoint_by(&sr_pair(1), public, state(2, 40, 0)));
-		assert_ok!(SessionKeys::discontinue(RuntimeOrigin::signed(CLEARING), public));
+		assert_ok!(Adjudicator::discontinue(RuntimeOrigin::signed(CLEARING), public));
 		assert_eq!(last_event(), ended(public, ALICE, EndReason::Discontinued, 2, 40, 100));
 		assert!(!ExpiryQueue::<Test>::contains_key(2 + CHALLENGE_PERIOD, public));
 		run_to_block(5 + 2 * CHALLENGE_PERIOD);
@@ -175,10 +175,10 @@ fn discontinue_during_closing_settles_at_once_and_only_once() {
 fn a_lowered_limit_cannot_void_a_signed_state() {
 	ExtBuilder::default().build_and_execute(|| {
 		let public = opened();
-		assert_ok!(SessionKeys::set_spending_limit(RuntimeOrigin::signed(ALICE), public, 5));
+		assert_ok!(Adjudicator::set_spending_limit(RuntimeOrigin::signed(ALICE), public, 5));
 		// The key signed nonce 2 (owed 40) under limit 60: still accepted.
 		assert_ok!(checkpoint_by(&sr_pair(1), public, state(2, 40, 0)));
-		assert_ok!(SessionKeys::revoke(RuntimeOrigin::signed(ALICE), public));
+		assert_ok!(Adjudicator::revoke(RuntimeOrigin::signed(ALICE), public));
 		settles_at_40(public, 1 + CHALLENGE_PERIOD, EndReason::Revoked, 1);
 	});
 }
@@ -188,17 +188,17 @@ fn a_closing_key_is_invalid_for_everything_the_owner_or_the_key_does() {
 	ExtBuilder::default().build_and_execute(|| {
 		let public = opened();
 		let expiring = register_with(ALICE, 2, Some(3), 0);
-		assert_ok!(SessionKeys::revoke(RuntimeOrigin::signed(ALICE), public));
+		assert_ok!(Adjudicator::revoke(RuntimeOrigin::signed(ALICE), public));
 		run_to_block(4);
 		let origin = || RuntimeOrigin::signed(ALICE);
 		for (key, error) in [(public, Error::<Test>::Revoked), (expiring, Error::<Test>::Expired)] {
 			let error = DispatchError::from(error);
-			assert_noop!(SessionKeys::revoke(origin(), key), error);
-			assert_noop!(SessionKeys::renew(origin(), key, None), error);
-			assert_noop!(SessionKeys::top_up(origin(), key, 1), error);
-			assert_noop!(SessionKeys::set_spending_limit(origin(), key, 100), error);
+			assert_noop!(Adjudicator::revoke(origin(), key), error);
+			assert_noop!(Adjudicator::renew(origin(), key, None), error);
+			assert_noop!(Adjudicator::top_up(origin(), key, 1), error);
+			assert_noop!(Adjudicator::set_spending_limit(origin(), key, 100), error);
 			let (new, proof) = sr_key(9, ALICE);
-			assert_noop!(SessionKeys::rotate(origin(), key, new, proof), error);
+			assert_noop!(Adjudicator::rotate(origin(), key, new, proof), error);
 		}
 		// And for request authentication, with the reason.
 		let current = H256::repeat_byte(7);
@@ -216,9 +216,9 @@ fn a_closing_key_is_invalid_for_everything_the_owner_or_the_key_does() {
 			header
 		};
 		let revoked = header(public, sr_pair(1));
-		assert_eq!(SessionKeys::authenticate(&revoked, current), Err(AuthError::KeyRevoked));
+		assert_eq!(Adjudicator::authenticate(&revoked, current), Err(AuthError::KeyRevoked));
 		let expired = header(expiring, sr_pair(2));
-		assert_eq!(SessionKeys::authenticate(&expired, current), Err(AuthError::KeyExpired));
+		assert_eq!(Adjudicator::authenticate(&expired, current), Err(AuthError::KeyExpired));
 	});
 }
 
@@ -227,7 +227,7 @@ fn a_short_renewal_never_shortens_the_window() {
 	ExtBuilder::default().build_and_execute(|| {
 		let public = opened();
 		run_to_block(5);
-		assert_ok!(SessionKeys::renew(RuntimeOrigin::signed(ALICE), public, Some(1)));
+		assert_ok!(Adjudicator::renew(RuntimeOrigin::signed(ALICE), public, Some(1)));
 		let session = Sessions::<Test>::get(public).unwrap();
 		assert_eq!((session.expires_at, session.settles_at), (6, 6 + CHALLENGE_PERIOD));
 		run_to_block(6);

@@ -9,8 +9,8 @@ use frame_support::traits::{fungible::Inspect, Hooks};
 fn session_settles_when_its_window_ends_and_releases_holds() {
 	ExtBuilder::default().build_and_execute(|| {
 		let public = register_with(ALICE, 1, Some(5), 250);
-		assert!(SessionKeys::is_valid_at(&public, 5));
-		assert!(!SessionKeys::is_valid_at(&public, 6));
+		assert!(Adjudicator::is_valid_at(&public, 5));
+		assert!(!Adjudicator::is_valid_at(&public, 6));
 		run_to_block(5 + CHALLENGE_PERIOD);
 		assert!(Sessions::<Test>::contains_key(public));
 		assert!(endings().is_empty());
@@ -19,7 +19,7 @@ fn session_settles_when_its_window_ends_and_releases_holds() {
 		assert!(!Sessions::<Test>::contains_key(public));
 		assert_eq!(held(ALICE), 0);
 		assert_eq!(Balances::balance(&ALICE), INITIAL_BALANCE - record_fee());
-		assert!(SessionKeys::keys_of(&ALICE).is_empty());
+		assert!(Adjudicator::keys_of(&ALICE).is_empty());
 	});
 }
 
@@ -68,7 +68,7 @@ fn weight_of_a_block_follows_the_work_done() {
 		register_with(BOB, 2, Some(4), 0);
 		let due = 5 + CHALLENGE_PERIOD;
 		System::set_block_number(due);
-		let weight = SessionKeys::on_initialize(due);
+		let weight = Adjudicator::on_initialize(due);
 		assert_eq!(weight, <() as WeightInfo>::on_initialize_expire(2, 0));
 		check_invariants();
 	});
@@ -85,13 +85,13 @@ fn backlog_weight_counts_keys_steps_and_the_carry() {
 		System::set_block_number(due);
 		let carry = <Test as frame_system::Config>::DbWeight::get().reads_writes(1, 1);
 		assert_eq!(
-			SessionKeys::on_initialize(due),
+			Adjudicator::on_initialize(due),
 			<() as WeightInfo>::on_initialize_expire(cap, 0) + carry
 		);
 		System::set_block_number(due + 1);
 		// Resumes at the due block (one key left), then steps to the next.
 		assert_eq!(
-			SessionKeys::on_initialize(due + 1),
+			Adjudicator::on_initialize(due + 1),
 			<() as WeightInfo>::on_initialize_expire(1, 1)
 		);
 		check_invariants();
@@ -104,7 +104,7 @@ fn idle_block_costs_the_idle_weight() {
 		register_with(ALICE, 1, Some(50), 0);
 		System::set_block_number(2);
 		frame_support::assert_storage_noop!(assert_eq!(
-			SessionKeys::on_initialize(2),
+			Adjudicator::on_initialize(2),
 			<() as WeightInfo>::on_initialize_idle()
 		));
 	});
@@ -132,12 +132,12 @@ fn idle_block_reads_exactly_one_storage_item() {
 	});
 	// ...is exactly what an idle block's on_initialize touches.
 	let idle = reads_of(&mut ext, || {
-		SessionKeys::on_initialize(30);
+		Adjudicator::on_initialize(30);
 	});
 	assert_eq!(idle, one_read);
 	// The measure is not blind: a block with a key due reads more.
 	let busy = reads_of(&mut ext, || {
-		SessionKeys::on_initialize(51 + CHALLENGE_PERIOD);
+		Adjudicator::on_initialize(51 + CHALLENGE_PERIOD);
 	});
 	assert!(busy.len() > one_read.len());
 }
@@ -159,7 +159,7 @@ fn long_backlog_is_stepped_through_within_the_bound() {
 		System::set_block_number(7 + CHALLENGE_PERIOD);
 		let carry = <Test as frame_system::Config>::DbWeight::get().reads_writes(1, 1);
 		assert_eq!(
-			SessionKeys::on_initialize(7 + CHALLENGE_PERIOD),
+			Adjudicator::on_initialize(7 + CHALLENGE_PERIOD),
 			<() as WeightInfo>::on_initialize_expire(0, cap) + carry,
 			"steps are bounded by the cap and accounted"
 		);

@@ -7,7 +7,7 @@ use frame_support::traits::{fungible::MutateHold, Get, Hooks};
 
 #[test]
 fn integrity_test_passes_for_the_mock() {
-	ExtBuilder::default().build_and_execute(SessionKeys::integrity_test);
+	ExtBuilder::default().build_and_execute(Adjudicator::integrity_test);
 }
 
 #[test]
@@ -15,7 +15,7 @@ fn integrity_test_passes_for_the_mock() {
 fn integrity_test_rejects_a_zero_expiry_bound() {
 	ExtBuilder::default().build().execute_with(|| {
 		MaxExpiriesPerBlock::set(0);
-		SessionKeys::integrity_test();
+		Adjudicator::integrity_test();
 	});
 }
 
@@ -24,7 +24,7 @@ fn integrity_test_rejects_a_zero_expiry_bound() {
 fn integrity_test_rejects_an_expiry_bound_that_overflows_a_block() {
 	ExtBuilder::default().build().execute_with(|| {
 		MaxExpiriesPerBlock::set(1_000_000);
-		SessionKeys::integrity_test();
+		Adjudicator::integrity_test();
 	});
 }
 
@@ -34,9 +34,9 @@ fn integrity_test_rejects_a_header_window_beyond_the_kept_block_hashes() {
 	ExtBuilder::default().build().execute_with(|| {
 		let kept = <<Test as frame_system::Config>::BlockHashCount as Get<u64>>::get();
 		HeaderValidity::set(kept);
-		SessionKeys::integrity_test();
+		Adjudicator::integrity_test();
 		HeaderValidity::set(kept + 1);
-		SessionKeys::integrity_test();
+		Adjudicator::integrity_test();
 	});
 }
 
@@ -46,7 +46,7 @@ fn try_state_catches_an_unaccounted_hold() {
 		register_with(ALICE, 1, None, 100);
 		check_invariants();
 		Balances::hold(&HoldReason::Session.into(), &ALICE, 1).unwrap();
-		assert!(SessionKeys::do_try_state(1).is_err());
+		assert!(Adjudicator::do_try_state(1).is_err());
 	});
 }
 
@@ -54,13 +54,13 @@ fn try_state_catches_an_unaccounted_hold() {
 fn try_state_catches_a_hold_left_after_the_last_session() {
 	ExtBuilder::default().build().execute_with(|| {
 		let public = register_key(ALICE, 1);
-		frame_support::assert_ok!(SessionKeys::discontinue(
+		frame_support::assert_ok!(Adjudicator::discontinue(
 			RuntimeOrigin::signed(CLEARING),
 			public
 		));
 		check_invariants();
 		Balances::hold(&HoldReason::Session.into(), &ALICE, 1).unwrap();
-		assert!(SessionKeys::do_try_state(1).is_err());
+		assert!(Adjudicator::do_try_state(1).is_err());
 	});
 }
 
@@ -69,7 +69,7 @@ fn try_state_catches_a_hold_left_after_the_last_session() {
 fn integrity_test_rejects_a_challenge_period_as_long_as_a_key() {
 	ExtBuilder::default().build().execute_with(|| {
 		TestChallengePeriod::set(MAX_DURATION);
-		SessionKeys::integrity_test();
+		Adjudicator::integrity_test();
 	});
 }
 
@@ -78,7 +78,7 @@ fn integrity_test_rejects_a_challenge_period_as_long_as_a_key() {
 fn integrity_test_rejects_a_zero_challenge_period() {
 	ExtBuilder::default().build().execute_with(|| {
 		TestChallengePeriod::set(0);
-		SessionKeys::integrity_test();
+		Adjudicator::integrity_test();
 	});
 }
 
@@ -87,13 +87,13 @@ fn try_state_catches_owed_beyond_the_collateral_or_limit() {
 	ExtBuilder::default().build().execute_with(|| {
 		let public = register_with(ALICE, 1, None, 100);
 		Sessions::<Test>::mutate(public, |s| s.as_mut().unwrap().state.owed = 101);
-		assert!(SessionKeys::do_try_state(1).is_err(), "over collateral");
+		assert!(Adjudicator::do_try_state(1).is_err(), "over collateral");
 		Sessions::<Test>::mutate(public, |s| {
 			let s = s.as_mut().unwrap();
 			s.state.owed = 50;
 			s.spending_limit = 49;
 		});
-		assert!(SessionKeys::do_try_state(1).is_err(), "over limit");
+		assert!(Adjudicator::do_try_state(1).is_err(), "over limit");
 	});
 }
 
@@ -102,9 +102,9 @@ fn try_state_catches_a_key_both_live_and_retired() {
 	ExtBuilder::default().build().execute_with(|| {
 		let public = register_key(ALICE, 1);
 		let other = register_key(BOB, 2);
-		frame_support::assert_ok!(SessionKeys::discontinue(RuntimeOrigin::signed(CLEARING), other));
+		frame_support::assert_ok!(Adjudicator::discontinue(RuntimeOrigin::signed(CLEARING), other));
 		Retired::<Test>::insert(public, Retired::<Test>::get(other).unwrap());
-		assert!(SessionKeys::do_try_state(1).is_err());
+		assert!(Adjudicator::do_try_state(1).is_err());
 	});
 }
 
@@ -113,22 +113,22 @@ fn try_state_catches_an_unqueued_or_overdue_key() {
 	ExtBuilder::default().build().execute_with(|| {
 		let public = register_with(ALICE, 1, Some(5), 0);
 		ExpiryQueue::<Test>::remove(6 + CHALLENGE_PERIOD, public);
-		assert!(SessionKeys::do_try_state(1).is_err(), "unqueued");
+		assert!(Adjudicator::do_try_state(1).is_err(), "unqueued");
 	});
 	ExtBuilder::default().build().execute_with(|| {
 		let public = register_with(ALICE, 1, Some(5), 0);
 		// Queued twice: at its settlement block and at its expiry.
 		ExpiryQueue::<Test>::insert(6, public, ());
-		assert!(SessionKeys::do_try_state(1).is_err(), "queued twice");
+		assert!(Adjudicator::do_try_state(1).is_err(), "queued twice");
 	});
 	ExtBuilder::default().build().execute_with(|| {
 		let public = register_with(ALICE, 1, Some(5), 0);
 		// Closing is fine...
 		System::set_block_number(6);
-		assert!(SessionKeys::do_try_state(6).is_ok(), "closing");
+		assert!(Adjudicator::do_try_state(6).is_ok(), "closing");
 		// ...but pretend its settlement block passed without its on_initialize.
 		System::set_block_number(6 + CHALLENGE_PERIOD);
-		assert!(SessionKeys::do_try_state(6 + CHALLENGE_PERIOD).is_err(), "overdue");
+		assert!(Adjudicator::do_try_state(6 + CHALLENGE_PERIOD).is_err(), "overdue");
 		assert!(Sessions::<Test>::contains_key(public));
 	});
 }

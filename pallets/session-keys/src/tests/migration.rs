@@ -42,7 +42,7 @@ fn v0_sessions_gain_their_window_and_move_in_the_queue() {
 		StorageVersion::new(0).put::<Pallet<Test>>();
 		let a = v0_session(ALICE, 1, 20, 40);
 		let b = v0_session(BOB, 2, 30, 0);
-		assert!(SessionKeys::do_try_state(1).is_err(), "v0 state is not valid v1 state");
+		assert!(Adjudicator::do_try_state(1).is_err(), "v0 state is not valid v1 state");
 
 		let weight = MigrateV0ToV1::<Test>::on_runtime_upgrade();
 		assert!(weight.ref_time() > 0);

@@ -28,7 +28,7 @@ pub(crate) fn pallet_events() -> Vec<Event<Test>> {
 	System::events()
 		.into_iter()
 		.filter_map(|record| match record.event {
-			RuntimeEvent::SessionKeys(event) => Some(event),
+			RuntimeEvent::Adjudicator(event) => Some(event),
 			_ => None,
 		})
 		.collect()
@@ -115,7 +115,7 @@ pub(crate) fn checkpoint_by<P: sp_core::crypto::Pair>(
 where
 	crate::SessionSignature: From<P::Signature>,
 {
-	SessionKeys::checkpoint(
+	Adjudicator::checkpoint(
 		RuntimeOrigin::signed(CLEARING),
 		public,
 		state,

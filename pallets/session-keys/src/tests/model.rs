@@ -427,7 +427,7 @@ fn step(model: &mut Model, op: &Op) {
 			let signer = if forged { forger(key) } else { pair(key) };
 			let items: Vec<Vec<u8>> = (0..scope).map(|i| vec![b'a' + i as u8; i * 3]).collect();
 			let item_refs: Vec<&[u8]> = items.iter().map(|i| i.as_slice()).collect();
-			let actual = Registration::of(owner, public(key), signer.proof(owner))
+			let actual = RegisterCall::of(owner, public(key), signer.proof(owner))
 				.counterpart(counterpart)
 				.duration(Some(duration))
 				.limit(limit)
@@ -479,7 +479,7 @@ fn step(model: &mut Model, op: &Op) {
 		}
 		Op::Renew { owner, key, duration } => {
 			let owner = OWNERS[owner];
-			let actual = SessionKeys::renew(signed(owner), public(key), Some(duration));
+			let actual = Adjudicator::renew(signed(owner), public(key), Some(duration));
 			let expected = (|| {
 				let duration = Model::duration(duration)?;
 				model.owned_live(key, owner)?;
@@ -494,13 +494,13 @@ fn step(model: &mut Model, op: &Op) {
 		}
 		Op::Revoke { owner, key } => {
 			let owner = OWNERS[owner];
-			let actual = SessionKeys::revoke(signed(owner), public(key));
+			let actual = Adjudicator::revoke(signed(owner), public(key));
 			let expected = model.owned_live(key, owner).map(|_| model.close(key));
 			(actual, expected)
 		}
 		Op::RevokeAll { owner } => {
 			let owner = OWNERS[owner];
-			let actual = unit(SessionKeys::revoke_all(signed(owner)));
+			let actual = unit(Adjudicator::revoke_all(signed(owner)));
 			let keys: Vec<u8> = model
 				.live
 				.iter()
@@ -519,7 +519,7 @@ fn step(model: &mut Model, op: &Op) {
 			let owner = OWNERS[owner];
 			let signer = if forged { forger(new) } else { pair(new) };
 			let actual =
-				SessionKeys::rotate(signed(owner), public(old), public(new), signer.proof(owner));
+				Adjudicator::rotate(signed(owner), public(old), public(new), signer.proof(owner));
 			let expected = (|| {
 				let mut s = model.owned_live(old, owner)?;
 				if s.collateral > 0 || s.state.owed > 0 || s.state.margin > 0 {
@@ -564,7 +564,7 @@ fn step(model: &mut Model, op: &Op) {
 			};
 			let signer = if forged { forger(key) } else { pair(key) };
 			let signature = signer.sign(public(key), state);
-			let actual = SessionKeys::checkpoint(signed(who), public(key), state, signature);
+			let actual = Adjudicator::checkpoint(signed(who), public(key), state, signature);
 			let expected = (|| {
 				let s = model.countered(key, who)?;
 				if now >= s.settles_at {
@@ -594,7 +594,7 @@ fn step(model: &mut Model, op: &Op) {
 		}
 		Op::TopUp { owner, key, amount } => {
 			let owner = OWNERS[owner];
-			let actual = SessionKeys::top_up(signed(owner), public(key), amount);
+			let actual = Adjudicator::top_up(signed(owner), public(key), amount);
 			let expected = (|| {
 				if amount == 0 {
 					return Err(Error::ZeroAmount);
@@ -613,7 +613,7 @@ fn step(model: &mut Model, op: &Op) {
 		}
 		Op::SetLimit { owner, key, limit } => {
 			let owner = OWNERS[owner];
-			let actual = SessionKeys::set_spending_limit(signed(owner), public(key), limit);
+			let actual = Adjudicator::set_spending_limit(signed(owner), public(key), limit);
 			let expected = (|| {
 				let s = model.owned_live(key, owner)?;
 				if limit < s.state.owed {
@@ -633,7 +633,7 @@ fn step(model: &mut Model, op: &Op) {
 		}
 		Op::Liquidate { who, key } => {
 			let who = account_at(who);
-			let actual = SessionKeys::liquidate(signed(who), public(key));
+			let actual = Adjudicator::liquidate(signed(who), public(key));
 			let expected = (|| {
 				let s = model.countered(key, who)?;
 				if s.state.owed + s.state.margin <= s.collateral {
@@ -647,7 +647,7 @@ fn step(model: &mut Model, op: &Op) {
 		}
 		Op::Discontinue { who, key } => {
 			let who = account_at(who);
-			let actual = SessionKeys::discontinue(signed(who), public(key));
+			let actual = Adjudicator::discontinue(signed(who), public(key));
 			let expected = model
 				.countered(key, who)
 				.map(|s| now.min(s.expires_at))

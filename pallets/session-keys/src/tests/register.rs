@@ -1,7 +1,7 @@
 //! `register`: proofs, never-reuse, limits and holds.
 
 use super::*;
-use crate::{Error, ExpiryQueue, OwnerSessions, Session, Sessions};
+use crate::{Error, ExpiryQueue, OwnerSessions, Sessions};
 use codec::Encode;
 use frame_support::{assert_noop, assert_ok, traits::fungible::Inspect, BoundedVec};
 use sp_core::{crypto::Pair, proof_of_possession::ProofOfPossessionGenerator};
@@ -12,7 +12,7 @@ fn register(
 	public: SessionPublic,
 	proof: crate::ProofOf,
 ) -> frame_support::dispatch::DispatchResult {
-	Registration::of(owner, public, proof).limit(500).submit()
+	RegisterCall::of(owner, public, proof).limit(500).submit()
 }
 
 #[test]
@@ -24,10 +24,10 @@ fn registers_sr25519_key_with_exact_event_and_holds() {
 		let scope: crate::ScopeOf<Test> =
 			vec![b"orders/".to_vec().try_into().unwrap()].try_into().unwrap();
 		let deposit = DEPOSIT_BASE + (description.encoded_size() + scope.encoded_size()) as u64;
-		assert_ok!(Registration {
+		assert_ok!(RegisterCall {
 			description: description.clone(),
 			scope: scope.clone(),
-			..Registration::of(ALICE, public, proof).duration(Some(50)).limit(700).collateral(300)
+			..RegisterCall::of(ALICE, public, proof).duration(Some(50)).limit(700).collateral(300)
 		}
 		.submit());
 		assert_eq!(
@@ -44,7 +44,7 @@ fn registers_sr25519_key_with_exact_event_and_holds() {
 		);
 		assert_eq!(
 			Sessions::<Test>::get(public),
-			Some(Session {
+			Some(crate::Registration {
 				owner: ALICE,
 				counterpart: CLEARING,
 				registered_at: 1,
@@ -63,11 +63,11 @@ fn registers_sr25519_key_with_exact_event_and_holds() {
 		);
 		assert_eq!(held(ALICE), 300 + deposit);
 		assert_eq!(Balances::balance(&ALICE), INITIAL_BALANCE - 300 - deposit);
-		assert_eq!(SessionKeys::keys_of(&ALICE), vec![public]);
+		assert_eq!(Adjudicator::keys_of(&ALICE), vec![public]);
 		assert!(ExpiryQueue::<Test>::contains_key(51 + CHALLENGE_PERIOD, public));
-		assert!(SessionKeys::is_valid_at(&public, 1));
-		assert!(SessionKeys::is_valid_at(&public, 50));
-		assert!(!SessionKeys::is_valid_at(&public, 51));
+		assert!(Adjudicator::is_valid_at(&public, 1));
+		assert!(Adjudicator::is_valid_at(&public, 50));
+		assert!(!Adjudicator::is_valid_at(&public, 51));
 	});
 }
 
@@ -78,7 +78,7 @@ fn registers_ed25519_and_ecdsa_keys() {
 		assert_ok!(register(ALICE, ed.public().into(), proof_for(&ed, ALICE)));
 		let ec = ecdsa_pair(3);
 		assert_ok!(register(ALICE, ec.public().into(), proof_for(&ec, ALICE)));
-		assert_eq!(SessionKeys::keys_of(&ALICE).len(), 2);
+		assert_eq!(Adjudicator::keys_of(&ALICE).len(), 2);
 	});
 }
 
@@ -96,7 +96,7 @@ fn maximum_duration_is_accepted_and_one_more_is_not() {
 		register_with(ALICE, 1, Some(MAX_DURATION), 0);
 		let (public, proof) = sr_key(2, ALICE);
 		assert_noop!(
-			Registration::of(ALICE, public, proof)
+			RegisterCall::of(ALICE, public, proof)
 				.duration(Some(MAX_DURATION + 1))
 				.limit(0)
 				.submit(),
@@ -110,7 +110,7 @@ fn zero_duration_is_rejected() {
 	ExtBuilder::default().build_and_execute(|| {
 		let (public, proof) = sr_key(1, ALICE);
 		assert_noop!(
-			Registration::of(ALICE, public, proof).duration(Some(0)).limit(0).submit(),
+			RegisterCall::of(ALICE, public, proof).duration(Some(0)).limit(0).submit(),
 			Error::<Test>::ZeroDuration
 		);
 	});
@@ -213,7 +213,7 @@ fn live_key_cannot_be_registered_twice() {
 fn retired_key_can_never_be_registered_again() {
 	ExtBuilder::default().build_and_execute(|| {
 		let public = register_key(ALICE, 1);
-		assert_ok!(SessionKeys::revoke(RuntimeOrigin::signed(ALICE), public));
+		assert_ok!(Adjudicator::revoke(RuntimeOrigin::signed(ALICE), public));
 		// Closing: still registered.
 		let (_, proof) = sr_key(1, ALICE);
 		assert_noop!(register(ALICE, public, proof), Error::<Test>::AlreadyRegistered);
@@ -241,8 +241,8 @@ fn per_owner_cap_is_enforced_at_its_bound() {
 		// Another owner is unaffected; a closing key still takes its slot until it settles, and
 		// a freed slot can be used again.
 		register_key(BOB, 98);
-		let first = SessionKeys::keys_of(&ALICE)[0];
-		assert_ok!(SessionKeys::revoke(RuntimeOrigin::signed(ALICE), first));
+		let first = Adjudicator::keys_of(&ALICE)[0];
+		assert_ok!(Adjudicator::revoke(RuntimeOrigin::signed(ALICE), first));
 		assert_noop!(register(ALICE, public, proof.clone()), Error::<Test>::TooManyKeys);
 		run_to_block(1 + CHALLENGE_PERIOD);
 		assert_ok!(register(ALICE, public, proof));
@@ -256,7 +256,7 @@ fn collateral_beyond_free_balance_is_rejected() {
 		let (public, proof) = sr_key(1, ALICE);
 		let all_free = INITIAL_BALANCE - empty_deposit();
 		assert_noop!(
-			Registration::of(ALICE, public, proof.clone())
+			RegisterCall::of(ALICE, public, proof.clone())
 				.limit(0)
 				.collateral(all_free + 1)
 				.submit(),
@@ -270,7 +270,7 @@ fn collateral_whose_sum_with_the_deposit_overflows_is_rejected() {
 	ExtBuilder::default().build_and_execute(|| {
 		let (public, proof) = sr_key(1, ALICE);
 		assert_noop!(
-			Registration::of(ALICE, public, proof).limit(0).collateral(Balance::MAX).submit(),
+			RegisterCall::of(ALICE, public, proof).limit(0).collateral(Balance::MAX).submit(),
 			Error::<Test>::InsufficientBalance
 		);
 	});
@@ -289,7 +289,7 @@ fn counterpart_must_differ_from_owner() {
 	ExtBuilder::default().build_and_execute(|| {
 		let (public, proof) = sr_key(1, ALICE);
 		assert_noop!(
-			Registration::of(ALICE, public, proof).counterpart(ALICE).limit(0).submit(),
+			RegisterCall::of(ALICE, public, proof).counterpart(ALICE).limit(0).submit(),
 			Error::<Test>::CounterpartIsOwner
 		);
 	});
@@ -301,7 +301,7 @@ fn register_requires_a_signed_origin() {
 		let (public, proof) = sr_key(1, ALICE);
 		for origin in [RuntimeOrigin::root(), RuntimeOrigin::none()] {
 			assert_noop!(
-				Registration::of(ALICE, public, proof.clone()).limit(0).submit_as(origin),
+				RegisterCall::of(ALICE, public, proof.clone()).limit(0).submit_as(origin),
 				DispatchError::BadOrigin
 			);
 		}
@@ -344,7 +344,7 @@ fn deposit_grows_with_description_and_scope() {
 	ExtBuilder::default().build_and_execute(|| {
 		let (public, proof) = sr_key(1, ALICE);
 		let description: crate::DescriptionOf<Test> = BoundedVec::try_from(vec![b'x'; 32]).unwrap();
-		assert_ok!(Registration { description, ..Registration::of(ALICE, public, proof).limit(0) }
+		assert_ok!(RegisterCall { description, ..RegisterCall::of(ALICE, public, proof).limit(0) }
 			.submit());
 		// 32 bytes + 1 length byte for the description, 1 length byte for the empty scope.
 		assert_eq!(held(ALICE), DEPOSIT_BASE + 34);

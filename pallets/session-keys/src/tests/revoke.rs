@@ -10,7 +10,7 @@ fn revoke_closes_at_once_and_settles_after_the_window() {
 	ExtBuilder::default().build_and_execute(|| {
 		let public = register_with(ALICE, 1, Some(50), 400);
 		run_to_block(7);
-		assert_ok!(SessionKeys::revoke(RuntimeOrigin::signed(ALICE), public));
+		assert_ok!(Adjudicator::revoke(RuntimeOrigin::signed(ALICE), public));
 		let settles_at = 7 + CHALLENGE_PERIOD;
 		assert_eq!(
 			last_event(),
@@ -19,8 +19,8 @@ fn revoke_closes_at_once_and_settles_after_the_window() {
 		assert!(!ExpiryQueue::<Test>::contains_key(51 + CHALLENGE_PERIOD, public));
 		assert!(ExpiryQueue::<Test>::contains_key(settles_at, public));
 		// Invalid from the revocation block on; held until it settles.
-		assert!(!SessionKeys::is_valid_at(&public, 7));
-		assert!(SessionKeys::is_valid_at(&public, 6));
+		assert!(!Adjudicator::is_valid_at(&public, 7));
+		assert!(Adjudicator::is_valid_at(&public, 6));
 		assert_eq!(held(ALICE), 400 + empty_deposit());
 		run_to_block(settles_at);
 		assert_eq!(last_event(), ended(public, ALICE, EndReason::Revoked, 7, 0, 400));
@@ -41,7 +41,7 @@ fn revoke_closes_at_once_and_settles_after_the_window() {
 		assert_eq!(held(ALICE), 0);
 		assert_eq!(Balances::balance(&ALICE), INITIAL_BALANCE - record_fee());
 		// Its past stays attributable, and it does not end a second time at its old expiry.
-		assert!(SessionKeys::is_valid_at(&public, 6));
+		assert!(Adjudicator::is_valid_at(&public, 6));
 		run_to_block(70);
 		assert_eq!(endings().len(), 1);
 	});
@@ -51,20 +51,20 @@ fn revoke_closes_at_once_and_settles_after_the_window() {
 fn revoke_errors_change_nothing() {
 	ExtBuilder::default().build_and_execute(|| {
 		let public = register_key(ALICE, 1);
-		only_the_owner(|origin| SessionKeys::revoke(origin, public));
+		only_the_owner(|origin| Adjudicator::revoke(origin, public));
 		let (unknown, _) = sr_key(9, ALICE);
 		assert_noop!(
-			SessionKeys::revoke(RuntimeOrigin::signed(ALICE), unknown),
+			Adjudicator::revoke(RuntimeOrigin::signed(ALICE), unknown),
 			Error::<Test>::NotFound
 		);
-		assert_ok!(SessionKeys::revoke(RuntimeOrigin::signed(ALICE), public));
+		assert_ok!(Adjudicator::revoke(RuntimeOrigin::signed(ALICE), public));
 		assert_noop!(
-			SessionKeys::revoke(RuntimeOrigin::signed(ALICE), public),
+			Adjudicator::revoke(RuntimeOrigin::signed(ALICE), public),
 			Error::<Test>::Revoked
 		);
 		run_to_block(1 + CHALLENGE_PERIOD);
 		assert_noop!(
-			SessionKeys::revoke(RuntimeOrigin::signed(ALICE), public),
+			Adjudicator::revoke(RuntimeOrigin::signed(ALICE), public),
 			Error::<Test>::KeyRetired
 		);
 	});
@@ -76,7 +76,7 @@ fn revoke_all_closes_every_live_key_of_the_caller_only() {
 		let alices: Vec<_> = (1..=3).map(|seed| register_with(ALICE, seed, None, 100)).collect();
 		let bobs = register_key(BOB, 9);
 		run_to_block(4);
-		let info = SessionKeys::revoke_all(RuntimeOrigin::signed(ALICE)).unwrap();
+		let info = Adjudicator::revoke_all(RuntimeOrigin::signed(ALICE)).unwrap();
 		assert_eq!(
 			info.actual_weight,
 			Some(<() as crate::WeightInfo>::revoke_all(3)),
@@ -84,7 +84,7 @@ fn revoke_all_closes_every_live_key_of_the_caller_only() {
 		);
 		assert_eq!(info.pays_fee, Pays::Yes);
 		for key in &alices {
-			assert_eq!(SessionKeys::session(key).unwrap().expires_at, 4);
+			assert_eq!(Adjudicator::session(key).unwrap().expires_at, 4);
 		}
 		run_to_block(4 + CHALLENGE_PERIOD);
 		let ended = endings();
@@ -93,7 +93,7 @@ fn revoke_all_closes_every_live_key_of_the_caller_only() {
 			assert!(ended.contains(&(*key, EndReason::Revoked, 4)));
 			assert!(Retired::<Test>::contains_key(key));
 		}
-		assert!(SessionKeys::keys_of(&ALICE).is_empty());
+		assert!(Adjudicator::keys_of(&ALICE).is_empty());
 		assert_eq!(Balances::balance(&ALICE), INITIAL_BALANCE - 3 * record_fee());
 		assert!(Sessions::<Test>::contains_key(bobs));
 	});
@@ -105,7 +105,7 @@ fn revoke_all_weight_is_bounded_by_the_cap() {
 		for seed in 0..MaxKeysPerOwner::get() as u8 {
 			register_key(ALICE, 20 + seed);
 		}
-		let info = SessionKeys::revoke_all(RuntimeOrigin::signed(ALICE)).unwrap();
+		let info = Adjudicator::revoke_all(RuntimeOrigin::signed(ALICE)).unwrap();
 		assert_eq!(
 			info.actual_weight,
 			Some(<() as crate::WeightInfo>::revoke_all(MaxKeysPerOwner::get()))
@@ -117,12 +117,12 @@ fn revoke_all_weight_is_bounded_by_the_cap() {
 fn revoke_all_errors_change_nothing() {
 	ExtBuilder::default().build_and_execute(|| {
 		assert_noop!(
-			SessionKeys::revoke_all(RuntimeOrigin::signed(ALICE)),
+			Adjudicator::revoke_all(RuntimeOrigin::signed(ALICE)),
 			Error::<Test>::NoLiveKeys
 		);
 		register_key(ALICE, 1);
 		for origin in [RuntimeOrigin::root(), RuntimeOrigin::none()] {
-			assert_noop!(SessionKeys::revoke_all(origin), DispatchError::BadOrigin);
+			assert_noop!(Adjudicator::revoke_all(origin), DispatchError::BadOrigin);
 		}
 	});
 }

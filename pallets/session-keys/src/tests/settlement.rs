@@ -16,8 +16,8 @@ fn counterpart_liquidates_an_under_collateralized_session_at_once() {
 		let (pair, public) = open(500);
 		assert_ok!(checkpoint_by(&pair, public, state(1, 300, 201)));
 		run_to_block(4);
-		only_the_counterpart(|origin| SessionKeys::liquidate(origin, public));
-		assert_ok!(SessionKeys::liquidate(RuntimeOrigin::signed(CLEARING), public));
+		only_the_counterpart(|origin| Adjudicator::liquidate(origin, public));
+		assert_ok!(Adjudicator::liquidate(RuntimeOrigin::signed(CLEARING), public));
 		assert_eq!(last_event(), ended(public, ALICE, EndReason::Liquidated, 4, 300, 500));
 		assert_eq!(Balances::balance(&ALICE), INITIAL_BALANCE - 300 - record_fee());
 		assert_eq!(Balances::balance(&CLEARING), INITIAL_BALANCE + 300);
@@ -34,12 +34,12 @@ fn liquidate_needs_an_under_collateralized_session() {
 	ExtBuilder::default().build_and_execute(|| {
 		let (pair, public) = open(500);
 		assert_noop!(
-			SessionKeys::liquidate(RuntimeOrigin::signed(CLEARING), public),
+			Adjudicator::liquidate(RuntimeOrigin::signed(CLEARING), public),
 			Error::<Test>::NotUnderCollateralized
 		);
 		assert_ok!(checkpoint_by(&pair, public, state(1, 100, 400)));
 		assert_noop!(
-			SessionKeys::liquidate(RuntimeOrigin::signed(CLEARING), public),
+			Adjudicator::liquidate(RuntimeOrigin::signed(CLEARING), public),
 			Error::<Test>::NotUnderCollateralized
 		);
 	});
@@ -50,10 +50,10 @@ fn a_closing_session_can_be_liquidated() {
 	ExtBuilder::default().build_and_execute(|| {
 		let (pair, public) = open(500);
 		run_to_block(3);
-		assert_ok!(SessionKeys::revoke(RuntimeOrigin::signed(ALICE), public));
+		assert_ok!(Adjudicator::revoke(RuntimeOrigin::signed(ALICE), public));
 		run_to_block(5);
 		assert_ok!(checkpoint_by(&pair, public, state(1, 100, 401)));
-		assert_ok!(SessionKeys::liquidate(RuntimeOrigin::signed(CLEARING), public));
+		assert_ok!(Adjudicator::liquidate(RuntimeOrigin::signed(CLEARING), public));
 		// Invalid since the revocation, whenever it settled.
 		assert_eq!(last_event(), ended(public, ALICE, EndReason::Liquidated, 3, 100, 500));
 	});
@@ -65,12 +65,12 @@ fn counterpart_discontinues_and_settles() {
 		let (pair, public) = open(500);
 		assert_ok!(checkpoint_by(&pair, public, state(3, 80, 10)));
 		run_to_block(9);
-		only_the_counterpart(|origin| SessionKeys::discontinue(origin, public));
-		assert_ok!(SessionKeys::discontinue(RuntimeOrigin::signed(CLEARING), public));
+		only_the_counterpart(|origin| Adjudicator::discontinue(origin, public));
+		assert_ok!(Adjudicator::discontinue(RuntimeOrigin::signed(CLEARING), public));
 		assert_eq!(last_event(), ended(public, ALICE, EndReason::Discontinued, 9, 80, 500));
 		assert_eq!(Balances::balance(&CLEARING), INITIAL_BALANCE + 80);
 		assert_noop!(
-			SessionKeys::discontinue(RuntimeOrigin::signed(CLEARING), public),
+			Adjudicator::discontinue(RuntimeOrigin::signed(CLEARING), public),
 			Error::<Test>::KeyRetired
 		);
 	});
@@ -109,7 +109,7 @@ fn expiry_settles_after_the_window() {
 fn revoke_settles_after_the_window() {
 	settles_on(
 		|public| {
-			assert_ok!(SessionKeys::revoke(RuntimeOrigin::signed(ALICE), public));
+			assert_ok!(Adjudicator::revoke(RuntimeOrigin::signed(ALICE), public));
 			run_to_block(1 + CHALLENGE_PERIOD);
 		},
 		EndReason::Revoked,
@@ -120,7 +120,7 @@ fn revoke_settles_after_the_window() {
 fn revoke_all_settles_after_the_window() {
 	settles_on(
 		|_| {
-			assert_ok!(SessionKeys::revoke_all(RuntimeOrigin::signed(ALICE)));
+			assert_ok!(Adjudicator::revoke_all(RuntimeOrigin::signed(ALICE)));
 			run_to_block(1 + CHALLENGE_PERIOD);
 		},
 		EndReason::Revoked,
@@ -131,7 +131,7 @@ fn revoke_all_settles_after_the_window() {
 fn discontinue_settles() {
 	settles_on(
 		|public| {
-			assert_ok!(SessionKeys::discontinue(RuntimeOrigin::signed(CLEARING), public));
+			assert_ok!(Adjudicator::discontinue(RuntimeOrigin::signed(CLEARING), public));
 		},
 		EndReason::Discontinued,
 	);
@@ -142,7 +142,7 @@ fn liquidation_settles() {
 	settles_on(
 		|public| {
 			assert_ok!(checkpoint_by(&sr_pair(1), public, state(3, 70, 431)));
-			assert_ok!(SessionKeys::liquidate(RuntimeOrigin::signed(CLEARING), public));
+			assert_ok!(Adjudicator::liquidate(RuntimeOrigin::signed(CLEARING), public));
 		},
 		EndReason::Liquidated,
 	);
@@ -153,7 +153,7 @@ fn the_record_fee_prices_the_retired_record() {
 	ExtBuilder::default().build_and_execute(|| {
 		// Key and prefixes (48 + 34 bytes) and the record's largest encoding.
 		let bytes = 48 + 34 + <crate::RetiredOf<Test> as codec::MaxEncodedLen>::max_encoded_len();
-		assert_eq!(SessionKeys::retired_record_bytes() as usize, bytes);
+		assert_eq!(Adjudicator::retired_record_bytes() as usize, bytes);
 		assert_eq!(record_fee(), RECORD_FEE_PER_BYTE * bytes as Balance);
 		assert!(record_fee() <= DEPOSIT_BASE);
 	});
@@ -164,13 +164,13 @@ fn counterpart_without_an_account_still_receives_its_due() {
 	ExtBuilder::default().build_and_execute(|| {
 		let public =
 			registration(ALICE, 1).counterpart(PAUPER).limit(100).collateral(100).register();
-		assert_ok!(SessionKeys::checkpoint(
+		assert_ok!(Adjudicator::checkpoint(
 			RuntimeOrigin::signed(PAUPER),
 			public,
 			state(1, 40, 0),
 			sign_state(&sr_pair(1), state(1, 40, 0))
 		));
-		assert_ok!(SessionKeys::discontinue(RuntimeOrigin::signed(PAUPER), public));
+		assert_ok!(Adjudicator::discontinue(RuntimeOrigin::signed(PAUPER), public));
 		assert_eq!(Balances::balance(&PAUPER), 40);
 	});
 }

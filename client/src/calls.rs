@@ -1,0 +1,433 @@
+//! The adjudicator's calls: each one is signed, submitted, and waited for (in a block or
+//! finalized, the caller's choice); the answer is the block and the extrinsic's events, or the
+//! dispatch error by name.
+
+use codec::{Decode, Encode};
+use frame_system::EventRecord;
+use session_keys_primitives::{ChannelState, SessionPublic, SessionSignature};
+use session_keys_runtime::{Runtime, RuntimeCall, RuntimeError, RuntimeEvent};
+use sp_core::H256;
+use sp_runtime::DispatchError;
+use subxt::{
+	config::SubstrateExtrinsicParamsBuilder, transactions::TransactionStatus, SubstrateConfig,
+};
+
+use crate::{
+	AccountId, AdjudicatorEvent, Balance, BlockNumber, Client, DispatchFailure, Error, Result,
+};
+
+/// The signer of an extrinsic: any subxt signer for Substrate chains
+/// (`subxt_signer::sr25519::Keypair`, ...).
+pub trait Signer: subxt::transactions::Signer<SubstrateConfig> + Sync {}
+impl<T: subxt::transactions::Signer<SubstrateConfig> + Sync> Signer for T {}
+
+/// How long [`Client::submit`] waits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Wait {
+	/// Until the extrinsic is in a block of the best chain (which may still be reorganized).
+	InBlock,
+	/// Until the block that includes it is finalized.
+	#[default]
+	Finalized,
+}
+
+/// An extrinsic that was included and dispatched successfully.
+#[derive(Debug, Clone)]
+pub struct Included {
+	/// The block that includes it.
+	pub block_hash: H256,
+	/// That block's number.
+	pub block_number: BlockNumber,
+	/// The extrinsic's events, in order.
+	pub events: Vec<RuntimeEvent>,
+}
+
+impl Included {
+	/// The adjudicator's events among [`Included::events`].
+	pub fn adjudicator_events(&self) -> Vec<AdjudicatorEvent> {
+		adjudicator_events(self.events.iter().cloned())
+	}
+}
+
+/// The adjudicator events among `events`.
+pub fn adjudicator_events(events: impl IntoIterator<Item = RuntimeEvent>) -> Vec<AdjudicatorEvent> {
+	events
+		.into_iter()
+		.filter_map(|event| match event {
+			RuntimeEvent::Adjudicator(event) => Some(event),
+			_ => None,
+		})
+		.collect()
+}
+
+/// The terms of a new registration.
+#[derive(Clone, Debug)]
+pub struct Terms {
+	/// The counterpart.
+	pub counterpart: AccountId,
+	/// Blocks until expiry (`None`: the runtime's default).
+	pub duration: Option<BlockNumber>,
+	/// The most the session may owe the counterpart.
+	pub spending_limit: Balance,
+	/// Collateral held from the owner.
+	pub collateral: Balance,
+	/// What the key is for.
+	pub description: Vec<u8>,
+	/// The resources the key may be used for.
+	pub scope: Vec<Vec<u8>>,
+}
+
+/// A call's argument that does not fit the runtime's bounds.
+fn too_long(what: &'static str) -> Error {
+	Error::Decode { what, source: codec::Error::from("longer than the runtime allows") }
+}
+
+type Call = pallet_session_keys::Call<Runtime>;
+
+/// The adjudicator's calls, built with the runtime's own types.
+pub mod build {
+	use super::*;
+
+	/// `register(public, proof, terms...)`.
+	pub fn register(public: SessionPublic, proof: Vec<u8>, terms: &Terms) -> Result<RuntimeCall> {
+		let scope = terms
+			.scope
+			.iter()
+			.map(|item| item.clone().try_into().map_err(|_| too_long("a scope item")))
+			.collect::<Result<Vec<_>>>()?;
+		Ok(RuntimeCall::Adjudicator(Call::register {
+			public,
+			proof: proof.try_into().map_err(|_| too_long("the ownership proof"))?,
+			counterpart: terms.counterpart.clone().into(),
+			duration: terms.duration,
+			spending_limit: terms.spending_limit,
+			collateral: terms.collateral,
+			description: terms
+				.description
+				.clone()
+				.try_into()
+				.map_err(|_| too_long("the description"))?,
+			scope: scope.try_into().map_err(|_| too_long("the scope"))?,
+		}))
+	}
+
+	/// `renew(public, duration)`.
+	pub fn renew(public: SessionPublic, duration: Option<BlockNumber>) -> RuntimeCall {
+		RuntimeCall::Adjudicator(Call::renew { public, duration })
+	}
+
+	/// `revoke(public)`.
+	pub fn revoke(public: SessionPublic) -> RuntimeCall {
+		RuntimeCall::Adjudicator(Call::revoke { public })
+	}
+
+	/// `revoke_all()`.
+	pub fn revoke_all() -> RuntimeCall {
+		RuntimeCall::Adjudicator(Call::revoke_all {})
+	}
+
+	/// `rotate(old, new, proof)`.
+	pub fn rotate(old: SessionPublic, new: SessionPublic, proof: Vec<u8>) -> Result<RuntimeCall> {
+		Ok(RuntimeCall::Adjudicator(Call::rotate {
+			old,
+			new,
+			proof: proof.try_into().map_err(|_| too_long("the ownership proof"))?,
+		}))
+	}
+
+	/// `checkpoint(public, state, signature)`.
+	pub fn checkpoint(
+		public: SessionPublic,
+		state: ChannelState<Balance>,
+		signature: SessionSignature,
+	) -> RuntimeCall {
+		RuntimeCall::Adjudicator(Call::checkpoint { public, state, signature })
+	}
+
+	/// `top_up(public, amount)`.
+	pub fn top_up(public: SessionPublic, amount: Balance) -> RuntimeCall {
+		RuntimeCall::Adjudicator(Call::top_up { public, amount })
+	}
+
+	/// `set_spending_limit(public, spending_limit)`.
+	pub fn set_spending_limit(public: SessionPublic, spending_limit: Balance) -> RuntimeCall {
+		RuntimeCall::Adjudicator(Call::set_spending_limit { public, spending_limit })
+	}
+
+	/// `liquidate(public)`.
+	pub fn liquidate(public: SessionPublic) -> RuntimeCall {
+		RuntimeCall::Adjudicator(Call::liquidate { public })
+	}
+
+	/// `discontinue(public)`.
+	pub fn discontinue(public: SessionPublic) -> RuntimeCall {
+		RuntimeCall::Adjudicator(Call::discontinue { public })
+	}
+}
+
+impl Client {
+	/// Registers `public` with its ownership `proof` and `terms`, signed by the owner.
+	pub async fn register(
+		&self,
+		owner: &impl Signer,
+		public: SessionPublic,
+		proof: Vec<u8>,
+		terms: &Terms,
+		wait: Wait,
+	) -> Result<Included> {
+		self.submit(owner, build::register(public, proof, terms)?, wait).await
+	}
+
+	/// Renews `public` for `duration` blocks from now (`None`: the default duration).
+	pub async fn renew(
+		&self,
+		owner: &impl Signer,
+		public: SessionPublic,
+		duration: Option<BlockNumber>,
+		wait: Wait,
+	) -> Result<Included> {
+		self.submit(owner, build::renew(public, duration), wait).await
+	}
+
+	/// Revokes `public`: invalid at once, settled when its closing window ends.
+	pub async fn revoke(
+		&self,
+		owner: &impl Signer,
+		public: SessionPublic,
+		wait: Wait,
+	) -> Result<Included> {
+		self.submit(owner, build::revoke(public), wait).await
+	}
+
+	/// Revokes every live key of the signer.
+	pub async fn revoke_all(&self, owner: &impl Signer, wait: Wait) -> Result<Included> {
+		self.submit(owner, build::revoke_all(), wait).await
+	}
+
+	/// Replaces `old` by `new` (with its ownership `proof`), when nothing is at stake.
+	pub async fn rotate(
+		&self,
+		owner: &impl Signer,
+		old: SessionPublic,
+		new: SessionPublic,
+		proof: Vec<u8>,
+		wait: Wait,
+	) -> Result<Included> {
+		self.submit(owner, build::rotate(old, new, proof)?, wait).await
+	}
+
+	/// Checkpoints a state signed by the session key, signed by the counterpart.
+	pub async fn checkpoint(
+		&self,
+		counterpart: &impl Signer,
+		public: SessionPublic,
+		state: ChannelState<Balance>,
+		signature: SessionSignature,
+		wait: Wait,
+	) -> Result<Included> {
+		self.submit(counterpart, build::checkpoint(public, state, signature), wait).await
+	}
+
+	/// Adds `amount` to the session's collateral.
+	pub async fn top_up(
+		&self,
+		owner: &impl Signer,
+		public: SessionPublic,
+		amount: Balance,
+		wait: Wait,
+	) -> Result<Included> {
+		self.submit(owner, build::top_up(public, amount), wait).await
+	}
+
+	/// Changes the spending limit (a decrease applies after the challenge period).
+	pub async fn set_spending_limit(
+		&self,
+		owner: &impl Signer,
+		public: SessionPublic,
+		spending_limit: Balance,
+		wait: Wait,
+	) -> Result<Included> {
+		self.submit(owner, build::set_spending_limit(public, spending_limit), wait).await
+	}
+
+	/// Liquidates an under-collateralized session, signed by the counterpart.
+	pub async fn liquidate(
+		&self,
+		counterpart: &impl Signer,
+		public: SessionPublic,
+		wait: Wait,
+	) -> Result<Included> {
+		self.submit(counterpart, build::liquidate(public), wait).await
+	}
+
+	/// Ends the session at once, signed by the counterpart.
+	pub async fn discontinue(
+		&self,
+		counterpart: &impl Signer,
+		public: SessionPublic,
+		wait: Wait,
+	) -> Result<Included> {
+		self.submit(counterpart, build::discontinue(public), wait).await
+	}
+
+	/// Signs `call` with `signer` at its next nonce (counting the node's pool), submits it and
+	/// waits as `wait` says.
+	pub async fn submit(
+		&self,
+		signer: &impl Signer,
+		call: RuntimeCall,
+		wait: Wait,
+	) -> Result<Included> {
+		self.submit_with_nonce(signer, call, None, wait).await
+	}
+
+	/// [`Client::submit`] with the given nonce (`None`: the signer's next nonce, counting the
+	/// pool), to keep several of one signer's transactions in flight.
+	pub async fn submit_with_nonce(
+		&self,
+		signer: &impl Signer,
+		call: RuntimeCall,
+		nonce: Option<u64>,
+		wait: Wait,
+	) -> Result<Included> {
+		let connection = self.connection().await?;
+		let nonce = match nonce {
+			Some(nonce) => nonce,
+			None => connection
+				.legacy
+				.system_account_next_index(&signer.account_id())
+				.await
+				.map_err(|e| Error::rpc("system_accountNextIndex", e))?,
+		};
+		let at = connection.api.at_current_block().await.map_err(Error::submission)?;
+		let mut transactions = at.tx();
+		// subxt checks the call bytes against the chain's metadata: a call the chain does not
+		// know is refused here, before anything is signed.
+		let payload =
+			transactions.from_call_data_bytes(&call.encode()).map_err(Error::submission)?;
+		let params = SubstrateExtrinsicParamsBuilder::<SubstrateConfig>::new().nonce(nonce).build();
+		let mut progress = transactions
+			.sign_and_submit_then_watch(&payload, signer, params)
+			.await
+			.map_err(Error::submission)?;
+		let in_block = loop {
+			let status = progress
+				.next()
+				.await
+				.ok_or(Error::NotFound("the end of the transaction's status stream"))?
+				.map_err(Error::submission)?;
+			match status {
+				TransactionStatus::InBestBlock(in_block) if wait == Wait::InBlock => {
+					break in_block
+				}
+				TransactionStatus::InFinalizedBlock(in_block) => break in_block,
+				TransactionStatus::Error { message }
+				| TransactionStatus::Invalid { message }
+				| TransactionStatus::Dropped { message } => return Err(Error::Submission(message.into())),
+				_ => continue,
+			}
+		};
+		let block_hash = in_block.block_hash();
+		let extrinsic_events = in_block.fetch_events().await.map_err(Error::submission)?;
+		let mut events = Vec::new();
+		for event in extrinsic_events.iter() {
+			let event = event.map_err(Error::submission)?;
+			events.push(decode_event_record(event.bytes())?.event);
+		}
+		let block_number = self.block_number(block_hash).await?;
+		for event in &events {
+			if let RuntimeEvent::System(frame_system::Event::ExtrinsicFailed {
+				dispatch_error,
+				..
+			}) = event
+			{
+				return Err(Error::Dispatch(self.name_failure(block_hash, *dispatch_error).await));
+			}
+		}
+		tracing::debug!(block = block_number, ?block_hash, "included");
+		Ok(Included { block_hash, block_number, events })
+	}
+
+	/// Names a dispatch error from the metadata of the block it happened in.
+	async fn name_failure(&self, block_hash: H256, error: DispatchError) -> DispatchFailure {
+		let adjudicator = match RuntimeError::from_dispatch_error(error) {
+			Some(RuntimeError::Adjudicator(error)) => Some(error),
+			_ => None,
+		};
+		let (mut pallet, mut name) = (None, None);
+		if let DispatchError::Module(module) = error {
+			if let Ok(connection) = self.connection().await {
+				if let Ok(at) = connection.api.at_block(block_hash).await {
+					let metadata = at.metadata();
+					if let Some(p) = metadata.pallet_by_error_index(module.index) {
+						pallet = Some(p.name().to_string());
+						name = p.error_variant_by_index(module.error[0]).map(|v| v.name.clone());
+					}
+				}
+			}
+		}
+		DispatchFailure { error, pallet, name, adjudicator }
+	}
+}
+
+/// Decodes one event record with the runtime's types.
+pub(crate) fn decode_event_record(mut bytes: &[u8]) -> Result<EventRecord<RuntimeEvent, H256>> {
+	EventRecord::decode(&mut bytes)
+		.map_err(|source| Error::Decode { what: "an event record", source })
+}
+
+impl Client {
+	/// Signs each `(signer, call, nonce)` as an immortal extrinsic, offline, with the runtime's
+	/// own extrinsic types; returns each one's hash and encoding, for
+	/// `author_submitExtrinsic`.
+	///
+	/// For bulk work (load tests, batch jobs): one runtime-version read for the whole batch,
+	/// then no node involved, far cheaper per extrinsic than subxt's metadata-driven encoding.
+	/// Immortal extrinsics stay valid until the nonce is used, so a batch can be signed long
+	/// before it is sent.
+	pub async fn presign(
+		&self,
+		calls: Vec<(&sp_core::sr25519::Pair, RuntimeCall, session_keys_runtime::Nonce)>,
+	) -> Result<Vec<(H256, Vec<u8>)>> {
+		use sp_core::Pair;
+		use sp_runtime::traits::{BlakeTwo256, Hash};
+		let genesis = self.genesis_hash;
+		let connection = self.connection().await?;
+		let version = connection
+			.legacy
+			.state_get_runtime_version(None)
+			.await
+			.map_err(|e| Error::rpc("state_getRuntimeVersion", e))?;
+		Ok(calls
+			.into_iter()
+			.map(|(signer, call, nonce)| {
+				let extension = session_keys_runtime::immortal_tx_extension(nonce);
+				// What the extensions add to the signed payload: versions, genesis, era's block.
+				let implicit = (
+					(),
+					version.spec_version,
+					version.transaction_version,
+					genesis,
+					genesis,
+					(),
+					(),
+					(),
+					(),
+				);
+				let payload =
+					session_keys_runtime::SignedPayload::from_raw(call, extension, implicit);
+				let signature = payload.using_encoded(|bytes| signer.sign(bytes));
+				let (call, extension, _) = payload.deconstruct();
+				let sender = AccountId::from(signer.public());
+				let extrinsic = session_keys_runtime::UncheckedExtrinsic::new_signed(
+					call,
+					sender.into(),
+					signature.into(),
+					extension,
+				);
+				let encoded = extrinsic.encode();
+				(BlakeTwo256::hash(&encoded), encoded)
+			})
+			.collect())
+	}
+}

@@ -1,0 +1,111 @@
+//! The client's one error type.
+
+use sp_runtime::DispatchError;
+
+/// The adjudicator's error type on this runtime.
+pub type AdjudicatorError = pallet_session_keys::Error<session_keys_runtime::Runtime>;
+
+/// What can go wrong talking to a node.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+	/// The node at `url` could not be reached (or reached again, after a disconnection, within
+	/// the reconnection timeout).
+	#[error("cannot connect to {url}: {source}")]
+	Connect {
+		/// The URL dialled.
+		url: String,
+		/// Why it failed.
+		#[source]
+		source: Box<dyn std::error::Error + Send + Sync>,
+	},
+	/// The URL is not a `ws://`, `wss://`, `http://` or `https://` URL.
+	#[error("`{0}` is not a node URL: expected ws://, wss://, http:// or https://")]
+	InvalidUrl(String),
+	/// A JSON-RPC request failed (the node answered with an error, or the connection dropped
+	/// while waiting).
+	#[error("JSON-RPC `{method}` failed: {source}")]
+	Rpc {
+		/// The method called.
+		method: &'static str,
+		/// The transport's or the node's error.
+		#[source]
+		source: Box<dyn std::error::Error + Send + Sync>,
+	},
+	/// The transaction pool refused the transaction, or it was dropped or invalidated before
+	/// it was included.
+	#[error("transaction not included: {0}")]
+	Submission(#[source] Box<dyn std::error::Error + Send + Sync>),
+	/// The extrinsic was included, but its dispatch failed.
+	#[error("dispatch failed: {0}")]
+	Dispatch(DispatchFailure),
+	/// Bytes from the node did not decode as the type expected.
+	#[error("cannot decode {what}: {source}")]
+	Decode {
+		/// What was being decoded.
+		what: &'static str,
+		/// The codec's error.
+		#[source]
+		source: codec::Error,
+	},
+	/// Something expected is missing on chain (a block, a header).
+	#[error("not found on chain: {0}")]
+	NotFound(&'static str),
+	/// A wait took longer than allowed.
+	#[error("timed out after {0:?} waiting for {1}")]
+	Timeout(std::time::Duration, &'static str),
+}
+
+impl Error {
+	/// The adjudicator's error, if this is a dispatch failure of one of its calls.
+	pub fn adjudicator(&self) -> Option<&AdjudicatorError> {
+		match self {
+			Error::Dispatch(failure) => failure.adjudicator.as_ref(),
+			_ => None,
+		}
+	}
+
+	/// The pallet error's name (`KeyRetired`, `InvalidProof`, ...), if this is a dispatch
+	/// failure with a module error.
+	pub fn error_name(&self) -> Option<&str> {
+		match self {
+			Error::Dispatch(failure) => failure.name.as_deref(),
+			_ => None,
+		}
+	}
+
+	pub(crate) fn rpc(
+		method: &'static str,
+		source: impl std::error::Error + Send + Sync + 'static,
+	) -> Self {
+		Error::Rpc { method, source: Box::new(source) }
+	}
+
+	pub(crate) fn submission(source: impl std::error::Error + Send + Sync + 'static) -> Self {
+		Error::Submission(Box::new(source))
+	}
+}
+
+/// A failed dispatch, named.
+#[derive(Debug)]
+pub struct DispatchFailure {
+	/// The runtime's error.
+	pub error: DispatchError,
+	/// The pallet whose error it is (`Adjudicator`, `Balances`, ...), for a module error.
+	pub pallet: Option<String>,
+	/// The error's name in that pallet (`KeyRetired`, ...), for a module error.
+	pub name: Option<String>,
+	/// The adjudicator's error, typed, when the adjudicator failed.
+	pub adjudicator: Option<AdjudicatorError>,
+}
+
+impl std::fmt::Display for DispatchFailure {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		match (&self.pallet, &self.name) {
+			(Some(pallet), Some(name)) => write!(f, "{pallet}::{name}"),
+			_ => write!(f, "{:?}", self.error),
+		}
+	}
+}
+
+/// The client's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,82 @@
+//! A Rust client library for the session-key adjudicator.
+//!
+//! Add it to a service that drives the adjudicator: it connects to a node (and reconnects when
+//! the node goes away), submits the adjudicator's calls and waits for them, reads
+//! registrations, retired records and balances, streams blocks with the adjudicator's events,
+//! and makes session keys, ownership proofs, signed channel states and signed request headers
+//! locally, exactly as the pallet and the runtime verify them.
+//!
+//! ```no_run
+//! use session_keys_client::{At, Client, CryptoKind, HeaderRequest, SessionPair, Terms, Wait};
+//! use subxt_signer::sr25519::dev;
+//!
+//! # async fn run() -> Result<(), session_keys_client::Error> {
+//! let client = Client::connect("ws://127.0.0.1:9944").await?;
+//! let alice = dev::alice();
+//! let owner = session_keys_client::account_of(&alice);
+//! let key = SessionPair::generate(CryptoKind::Sr25519);
+//! let terms = Terms {
+//!     counterpart: session_keys_client::account_of(&dev::bob()),
+//!     duration: None,
+//!     spending_limit: 0,
+//!     collateral: 0,
+//!     description: b"api access".to_vec(),
+//!     scope: vec![b"orders/*".to_vec()],
+//! };
+//! client.register(&alice, key.public(), key.ownership_proof(&owner), &terms, Wait::Finalized).await?;
+//! let header = key.sign_header(client.genesis_hash(), &HeaderRequest {
+//!     account: &owner,
+//!     block_hash: client.finalized_hash().await?,
+//!     nonce: 1,
+//!     audience: b"api.example",
+//!     resource: b"orders/17",
+//! });
+//! assert!(client.authenticate(&header, At::Best).await?.is_ok());
+//! # Ok(()) }
+//! ```
+//!
+//! # Modules
+//!
+//! - [`Client`] (connection and reconnection), with the calls ([`calls`]), the reads
+//!   ([`reads`]) and the block streams ([`blocks`]) as its methods;
+//! - [`keys`]: local keys, proofs and signatures; [`header`]: the HTTP text form of a signed
+//!   request header;
+//! - [`Error`]: one error type, with the dispatch error of a failed call by name.
+//!
+//! Types are this project's runtime's (`session-keys-runtime`): calls are built as its
+//! `RuntimeCall` and events decoded as its `RuntimeEvent`, and subxt checks the call bytes
+//! against the connected chain's metadata before it signs them.
+
+pub mod blocks;
+pub mod calls;
+mod connection;
+mod error;
+pub mod header;
+pub mod keys;
+pub mod reads;
+
+pub use blocks::Block;
+pub use calls::{adjudicator_events, build, Included, Signer, Terms, Wait};
+pub use connection::{Client, ConnectOptions};
+pub use error::{AdjudicatorError, DispatchFailure, Error, Result};
+pub use header::{decode_header, encode_header, Header, HeaderFormatError, HTTP_HEADER};
+pub use keys::{HeaderRequest, KeyError, SessionPair};
+pub use reads::{AccountData, At};
+
+pub use session_keys_primitives::{
+	AuthError, Authenticated, ChannelState, CryptoKind, EndReason, Phase, SessionPublic,
+	SessionSignature,
+};
+pub use session_keys_runtime::{AccountId, Balance, BlockNumber};
+
+/// A registration (live or closing) in its plain form.
+pub type Registration = session_keys_primitives::Registration<AccountId, Balance, BlockNumber>;
+/// A retired record.
+pub type Retired = session_keys_primitives::RetiredSession<AccountId, BlockNumber, Balance>;
+/// An event of the adjudicator.
+pub type AdjudicatorEvent = pallet_session_keys::Event<session_keys_runtime::Runtime>;
+
+/// The account of a subxt sr25519 key pair, as the runtime types it.
+pub fn account_of(signer: &subxt_signer::sr25519::Keypair) -> AccountId {
+	AccountId::from(signer.public_key().0)
+}

@@ -1,0 +1,200 @@
+//! The `sessionKeys_*` JSON-RPC namespace of the session-key adjudicator.
+//!
+//! The namespace is declared once, as the trait `SessionKeysApi` with `#[rpc(client, server)]`,
+//! which generates [`SessionKeysApiServer`] and [`SessionKeysApiClient`]: the node mounts the
+//! server ([`SessionKeys`], over the runtime API [`SessionKeysRuntimeApi`]), and Rust clients
+//! call the typed client, implemented for every jsonrpsee client.
+//!
+//! # Wire format
+//!
+//! Parameters and results are the shared types of `session-keys-primitives` with its `serde`
+//! feature, so both ends use one definition:
+//!
+//! - keys (`SessionPublic`) and signatures: `0x`-hex of their SCALE encoding, the bytes the
+//!   adjudicator's extrinsics take; decoding refuses trailing bytes;
+//! - request headers: `0x`-hex SCALE of `RequestHeader`;
+//! - accounts: SS58 strings; block hashes: `0x`-hex;
+//! - balances: decimal strings; description and scope items: `0x`-hex;
+//! - enums by name: `"sr25519"`, `"Revoked"`, `{"KeyEnded": "Rotated"}`; the answer to
+//!   `authenticate` is `{"Ok": {...}}` or `{"Err": "StaleBlockHash"}`.
+//!
+//! Invalid parameters answer JSON-RPC `-32602` (`ErrorCode::InvalidParams`) with a message that
+//! names the parameter; a failed runtime call answers [`RUNTIME_ERROR`].
+
+use std::sync::Arc;
+
+use codec::{Codec, DecodeAll};
+use jsonrpsee::{
+	core::RpcResult,
+	proc_macros::rpc,
+	types::{
+		error::{ErrorCode, ErrorObject},
+		ErrorObjectOwned,
+	},
+	Extensions,
+};
+use sc_rpc_api::check_if_safe;
+use session_keys_primitives::{
+	AuthError, Authenticated, CryptoKind, GeneratedSessionKey, Registration, RequestHeader,
+	RetiredSession, SessionPublic,
+};
+use sp_api::{ApiExt, ProvideRuntimeApi};
+use sp_blockchain::HeaderBackend;
+use sp_core::Bytes;
+use sp_keystore::{KeystoreExt, KeystorePtr};
+use sp_runtime::traits::Block as BlockT;
+
+pub use session_keys_primitives::SessionKeysApi as SessionKeysRuntimeApi;
+
+/// The error code of a runtime call that failed (the node could not run the runtime API).
+pub const RUNTIME_ERROR: i32 = 1;
+
+/// The `sessionKeys` namespace.
+#[rpc(
+	client,
+	server,
+	namespace = "sessionKeys",
+	client_bounds(
+		BlockHash: serde::Serialize + Send + Sync + 'static,
+		AccountId: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+		Balance: std::fmt::Display + std::str::FromStr + Send + Sync + 'static,
+		BlockNumber: serde::de::DeserializeOwned + Send + Sync + 'static,
+	),
+	server_bounds(
+		BlockHash: serde::de::DeserializeOwned + Send + Sync + 'static,
+		AccountId: Clone + serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+		Balance: Clone + std::fmt::Display + std::str::FromStr + Send + Sync + 'static,
+		BlockNumber: Clone + serde::Serialize + Send + Sync + 'static,
+	)
+)]
+pub trait SessionKeysApi<BlockHash, AccountId, Balance, BlockNumber> {
+	/// Generates a session key of `crypto` (`"sr25519"`, `"ed25519"` or `"ecdsa"`) in the
+	/// node's keystore and its ownership proof for `owner`; `seed` (a secret URI such as
+	/// `//Alice//session`) makes it deterministic, for development.
+	///
+	/// Unsafe: refused unless the node exposes unsafe methods (`--rpc-methods unsafe`, or the
+	/// default on localhost), like `author_rotateKeys`.
+	#[method(name = "generate", with_extensions)]
+	fn generate(
+		&self,
+		owner: AccountId,
+		crypto: CryptoKind,
+		seed: Option<String>,
+	) -> RpcResult<GeneratedSessionKey>;
+
+	/// The registration (live or closing) of `public` at the best block or `at`, if any.
+	#[method(name = "registration")]
+	fn registration(
+		&self,
+		public: SessionPublic,
+		at: Option<BlockHash>,
+	) -> RpcResult<Option<Registration<AccountId, Balance, BlockNumber>>>;
+
+	/// The retired record of `public`, if its session ended.
+	#[method(name = "retired")]
+	fn retired(
+		&self,
+		public: SessionPublic,
+		at: Option<BlockHash>,
+	) -> RpcResult<Option<RetiredSession<AccountId, BlockNumber, Balance>>>;
+
+	/// The live and closing keys of `owner`.
+	#[method(name = "keysOf")]
+	fn keys_of(&self, owner: AccountId, at: Option<BlockHash>) -> RpcResult<Vec<SessionPublic>>;
+
+	/// Authenticates a request header (`0x`-hex SCALE `RequestHeader`) as the runtime does, at
+	/// the best block or `at`.
+	#[method(name = "authenticate")]
+	fn authenticate(
+		&self,
+		header: Bytes,
+		at: Option<BlockHash>,
+	) -> RpcResult<Result<Authenticated<AccountId, Balance, BlockNumber>, AuthError>>;
+}
+
+/// The server side of the namespace, over a client that offers the runtime API.
+pub struct SessionKeys<C, Block> {
+	client: Arc<C>,
+	keystore: KeystorePtr,
+	_block: std::marker::PhantomData<Block>,
+}
+
+impl<C, Block> SessionKeys<C, Block> {
+	/// A handler over `client` and the node's `keystore` (where `generate` keeps keys).
+	pub fn new(client: Arc<C>, keystore: KeystorePtr) -> Self {
+		Self { client, keystore, _block: Default::default() }
+	}
+}
+
+/// An `InvalidParams` error naming the parameter.
+fn invalid_params(message: String) -> ErrorObjectOwned {
+	ErrorObject::owned(ErrorCode::InvalidParams.code(), message, None::<()>)
+}
+
+/// A runtime call that failed.
+fn runtime_error(error: impl std::fmt::Display) -> ErrorObjectOwned {
+	ErrorObject::owned(RUNTIME_ERROR, format!("runtime call failed: {error}"), None::<()>)
+}
+
+impl<C, Block, AccountId, Balance, BlockNumber>
+	SessionKeysApiServer<Block::Hash, AccountId, Balance, BlockNumber> for SessionKeys<C, Block>
+where
+	Block: BlockT,
+	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
+	C::Api: SessionKeysRuntimeApi<Block, AccountId, Balance, BlockNumber>,
+	AccountId:
+		Codec + Clone + serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+	Balance: Codec + Clone + std::fmt::Display + std::str::FromStr + Send + Sync + 'static,
+	BlockNumber: Codec + Clone + serde::Serialize + Send + Sync + 'static,
+{
+	fn generate(
+		&self,
+		ext: &Extensions,
+		owner: AccountId,
+		crypto: CryptoKind,
+		seed: Option<String>,
+	) -> RpcResult<GeneratedSessionKey> {
+		check_if_safe(ext)?;
+		let best = self.client.info().best_hash;
+		let mut api = self.client.runtime_api();
+		api.register_extension(KeystoreExt::from(self.keystore.clone()));
+		api.generate_session_key(best, owner, crypto, seed.map(String::into_bytes))
+			.map_err(runtime_error)?
+			.ok_or_else(|| runtime_error("the keystore could not make the proof"))
+	}
+
+	fn registration(
+		&self,
+		public: SessionPublic,
+		at: Option<Block::Hash>,
+	) -> RpcResult<Option<Registration<AccountId, Balance, BlockNumber>>> {
+		let at = at.unwrap_or_else(|| self.client.info().best_hash);
+		self.client.runtime_api().registration(at, public).map_err(runtime_error)
+	}
+
+	fn retired(
+		&self,
+		public: SessionPublic,
+		at: Option<Block::Hash>,
+	) -> RpcResult<Option<RetiredSession<AccountId, BlockNumber, Balance>>> {
+		let at = at.unwrap_or_else(|| self.client.info().best_hash);
+		self.client.runtime_api().retired(at, public).map_err(runtime_error)
+	}
+
+	fn keys_of(&self, owner: AccountId, at: Option<Block::Hash>) -> RpcResult<Vec<SessionPublic>> {
+		let at = at.unwrap_or_else(|| self.client.info().best_hash);
+		self.client.runtime_api().keys_of(at, owner).map_err(runtime_error)
+	}
+
+	fn authenticate(
+		&self,
+		header: Bytes,
+		at: Option<Block::Hash>,
+	) -> RpcResult<Result<Authenticated<AccountId, Balance, BlockNumber>, AuthError>> {
+		let header = RequestHeader::<AccountId, Block::Hash>::decode_all(&mut &header[..])
+			.map_err(|e| invalid_params(format!("header: not a valid SCALE encoding ({e})")))?;
+		let at = at.unwrap_or_else(|| self.client.info().best_hash);
+		// The runtime cannot read the hash of the block it runs at; it is `at`.
+		self.client.runtime_api().authenticate(at, header, at).map_err(runtime_error)
+	}
+}
