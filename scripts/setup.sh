@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building this project needs and a fresh machine may lack: the Rust components
-# used by the checks, the `wasm32v1-none` target the runtime is compiled to, and `protoc`
-# (Debian's protobuf-compiler), which the node's networking (litep2p) needs at build time.
+# used by the checks, the `wasm32v1-none` target the runtime is compiled to, `zepter` (the
+# feature-propagation check in scripts/test.sh), and `protoc` (Debian's protobuf-compiler),
+# which the node's networking (litep2p) needs at build time.
 # Safe to run repeatedly; it only installs what is missing.
 set -euo pipefail
 
@@ -16,6 +17,13 @@ for component in rustfmt clippy; do
 done
 if ! rustup target list --installed 2>/dev/null | grep -qx "wasm32v1-none"; then
 	rustup target add wasm32v1-none
+fi
+
+# Pinned so every machine runs the same check; .config/zepter.yaml names this version.
+ZEPTER_VERSION=1.88.2
+if ! command -v zepter >/dev/null 2>&1; then
+	echo "setup: installing zepter $ZEPTER_VERSION (a few minutes, once)"
+	cargo install --locked --quiet "zepter@$ZEPTER_VERSION"
 fi
 
 if ! command -v protoc >/dev/null 2>&1; then

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The project's one test command: formatting, lints and every test (unit, runtime and
-# end-to-end against the node binary), plain and with the `runtime-benchmarks` and
-# `try-runtime` features.
+# The project's one test command: formatting, lints, docs, feature propagation, then every test
+# (unit, runtime and end-to-end against the node binary), plain and with the
+# `runtime-benchmarks` and `try-runtime` features.
 #
+# The checks come first because they fail in minutes; the build and the tests take far longer.
 # Build cost is the main cost on small machines, so every step uses the one dev profile and
 # the same package selection (`--workspace`): cargo then resolves features once, and the node
 # binary, the unit tests and the end-to-end tests share every compiled dependency. The feature
@@ -16,18 +17,28 @@ bash scripts/setup.sh
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
-echo "== build: node binary, wasm runtime and every test target"
-cargo build --workspace --all-targets
-
-echo "== tests (unit, runtime, end-to-end; the randomized model test runs MODEL_CASES, default 10,000)"
-cargo test --workspace
-
 echo "== clippy (default features)"
 cargo clippy --workspace --all-targets -- -D warnings
 
 echo "== clippy (runtime-benchmarks, try-runtime)"
 SKIP_WASM_BUILD=1 cargo clippy --all-targets --features runtime-benchmarks,try-runtime \
 	-p session-keys-primitives -p pallet-session-keys -p session-keys-runtime -- -D warnings
+
+# The README sends readers to the rustdoc for the reference, so broken links and missing docs
+# fail here.
+echo "== cargo doc"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
+
+# A feature not passed down to a dependency compiles that dependency without the code the
+# feature passes are meant to check; .config/zepter.yaml says which features.
+echo "== feature propagation (zepter)"
+zepter run check
+
+echo "== build: node binary, wasm runtime and every test target"
+cargo build --workspace --all-targets
+
+echo "== tests (unit, runtime, end-to-end; the randomized model test runs MODEL_CASES, default 10,000)"
+cargo test --workspace
 
 # The second pass adds the benchmark suite and the try-runtime paths (the runtime's tests then run
 # every pallet's try_state after each block); the model test already ran its full count above,

@@ -20,9 +20,12 @@ pub enum Subcommand {
 	#[command(subcommand)]
 	Key(sc_cli::KeySubcommand),
 
-	/// Build a chain specification.
-	#[allow(deprecated)]
+	/// Build a chain specification (deprecated: use `export-chain-spec`).
+	#[deprecated(note = "build-spec will be removed after 1/04/2026; use export-chain-spec")]
 	BuildSpec(sc_cli::BuildSpecCmd),
+
+	/// Export a chain specification, plain or raw, to a file or standard output.
+	ExportChainSpec(sc_cli::ExportChainSpecCmd),
 
 	/// Validate blocks.
 	CheckBlock(sc_cli::CheckBlockCmd),
