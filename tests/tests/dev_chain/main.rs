@@ -8,25 +8,13 @@ mod settlement;
 mod validator_keys;
 
 use frame_system::Phase;
+pub use session_keys_client::adjudicator_events;
 use session_keys_e2e::Chain;
-use session_keys_runtime::{Balance, BlockNumber, RuntimeEvent, UNIT};
+use session_keys_runtime::{Balance, BlockNumber, UNIT};
 
 /// A collateral or price in whole units.
 pub const fn units(n: Balance) -> Balance {
 	n * UNIT
-}
-
-/// The adjudicator events among `events`.
-pub fn adjudicator_events(
-	events: impl IntoIterator<Item = RuntimeEvent>,
-) -> Vec<pallet_session_keys::Event<session_keys_runtime::Runtime>> {
-	events
-		.into_iter()
-		.filter_map(|event| match event {
-			RuntimeEvent::Adjudicator(event) => Some(event),
-			_ => None,
-		})
-		.collect()
 }
 
 /// The adjudicator events of block `number`'s `on_initialize` (where sessions settle), once
