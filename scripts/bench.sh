@@ -66,5 +66,8 @@ measure frame_benchmarking sr25519_verification --output "$out/frame_benchmarkin
 measure pallet_balances transfer_keep_alive --output "$out/pallet_balances.json" "${analysis[@]}"
 measure pallet_session set_keys,purge_keys --output "$out/pallet_session.json" "${analysis[@]}"
 
+# The report's runtime constants (database weights, block limits) from the runtime itself.
+cargo build --quiet --workspace --bins
+"$target/debug/session-keys-bench-constants" >"$out/constants.json"
 python3 scripts/bench/report.py "$out" pallets/session-keys/src/weights.rs >"$report"
 echo "bench: weights in pallets/session-keys/src/weights.rs, report in $report"

@@ -1,7 +1,7 @@
 //! Chain specifications built from the runtime's genesis presets.
 
 use sc_service::ChainType;
-use session_keys_runtime::WASM_BINARY;
+use session_keys_runtime::{configs::SS58Prefix, TOKEN_DECIMALS, TOKEN_SYMBOL, WASM_BINARY};
 
 /// A chain specification of this node's runtime.
 pub type ChainSpec = sc_service::GenericChainSpec;
@@ -10,11 +10,12 @@ fn wasm() -> Result<&'static [u8], String> {
 	WASM_BINARY.ok_or_else(|| "the wasm runtime was not built (SKIP_WASM_BUILD set?)".into())
 }
 
+/// What wallets show of the token and addresses, from the runtime's own constants.
 fn properties() -> sc_service::Properties {
 	let mut properties = sc_service::Properties::new();
-	properties.insert("tokenSymbol".into(), "UNIT".into());
-	properties.insert("tokenDecimals".into(), 12.into());
-	properties.insert("ss58Format".into(), 42.into());
+	properties.insert("tokenSymbol".into(), TOKEN_SYMBOL.into());
+	properties.insert("tokenDecimals".into(), TOKEN_DECIMALS.into());
+	properties.insert("ss58Format".into(), SS58Prefix::get().into());
 	properties
 }
 

@@ -71,7 +71,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("session-keys-adjudicator"),
 	impl_name: alloc::borrow::Cow::Borrowed("session-keys-adjudicator"),
 	authoring_version: 1,
-	spec_version: 100,
+	spec_version: 101,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -90,8 +90,13 @@ pub const HOURS: BlockNumber = MINUTES * 60;
 /// Blocks per day.
 pub const DAYS: BlockNumber = HOURS * 24;
 
+/// The native token's symbol, as wallets show it.
+pub const TOKEN_SYMBOL: &str = "UNIT";
+/// Decimal places of the native token: one [`UNIT`] is `10^TOKEN_DECIMALS` of the smallest
+/// amount.
+pub const TOKEN_DECIMALS: u8 = 12;
 /// One unit of the native token.
-pub const UNIT: Balance = 1_000_000_000_000;
+pub const UNIT: Balance = (10 as Balance).pow(TOKEN_DECIMALS as u32);
 /// A thousandth of a unit.
 pub const MILLI_UNIT: Balance = 1_000_000_000;
 /// A millionth of a unit.

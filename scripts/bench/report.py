@@ -7,6 +7,10 @@ size, exactly what weight files are generated from) and prints every call's weig
 ratios the performance targets name.
 
     python3 scripts/bench/report.py target/bench pallets/session-keys/src/weights.rs > report.md
+
+The runtime constants it needs (database weights, block limits, `MaxExpiriesPerBlock`) come from
+`target/bench/constants.json`, which scripts/bench.sh writes with the runtime's own values
+(`target/debug/session-keys-bench-constants`).
 """
 
 import json
@@ -14,15 +18,21 @@ import pathlib
 import re
 import sys
 
-# The runtime's `DbWeight` (frame_support's ParityDbWeight: the node's only database), in
-# picoseconds of ref_time per access.
-DB_READ_PS = 8_000_000
-DB_WRITE_PS = 50_000_000
-# The runtime's block limits: 1 s of ref_time per block, 75 % of it for normal extrinsics.
-MAX_BLOCK_PS = 1_000_000_000_000
-NORMAL_BLOCK_PS = MAX_BLOCK_PS * 75 // 100
-# The runtime's `MaxExpiriesPerBlock`.
-MAX_EXPIRIES_PER_BLOCK = 128
+# The runtime's constants, in picoseconds of ref_time: `DbWeight` per read and write, the block's
+# limit and the normal class's share of it; and `MaxExpiriesPerBlock`. Read from the analyses'
+# directory (scripts/bench.sh writes them from the runtime) when the report runs.
+DB_READ_PS = DB_WRITE_PS = MAX_BLOCK_PS = NORMAL_BLOCK_PS = MAX_EXPIRIES_PER_BLOCK = None
+
+
+def load_constants(directory):
+    """Sets the runtime's constants from `constants.json` in the analyses' directory."""
+    global DB_READ_PS, DB_WRITE_PS, MAX_BLOCK_PS, NORMAL_BLOCK_PS, MAX_EXPIRIES_PER_BLOCK
+    constants = json.loads((pathlib.Path(directory) / "constants.json").read_text())
+    DB_READ_PS = int(constants["db_read_ps"])
+    DB_WRITE_PS = int(constants["db_write_ps"])
+    MAX_BLOCK_PS = int(constants["max_block_ps"])
+    NORMAL_BLOCK_PS = int(constants["normal_block_ps"])
+    MAX_EXPIRIES_PER_BLOCK = int(constants["max_expiries_per_block"])
 
 
 class Bench:
@@ -100,7 +110,7 @@ def proof_sizes_from(weights_rs):
 def load(directory):
     pallets, meta = {}, {}
     for path in sorted(pathlib.Path(directory).glob("*.json")):
-        if path.name.endswith(".raw.json"):
+        if path.name.endswith(".raw.json") or path.name == "constants.json":
             continue
         data = json.loads(path.read_text())
         pallets[data["pallet"]] = {b["name"]: Bench(b) for b in data["benchmarks"]}
@@ -117,7 +127,9 @@ def verdict(ok):
 
 
 def main():
-    pallets, meta = load(sys.argv[1] if len(sys.argv) > 1 else "target/bench")
+    directory = sys.argv[1] if len(sys.argv) > 1 else "target/bench"
+    load_constants(directory)
+    pallets, meta = load(directory)
     ours = pallets["pallet_session_keys"]
     if len(sys.argv) > 2:
         for name, (base, slopes) in proof_sizes_from(sys.argv[2]).items():
