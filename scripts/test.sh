@@ -4,11 +4,13 @@
 # `runtime-benchmarks` and `try-runtime` features.
 #
 # The checks come first because they fail in minutes; the build and the tests take far longer.
-# Build cost is the main cost on small machines, so every step uses the one dev profile and
-# the same package selection (`--workspace`): cargo then resolves features once, and the node
-# binary, the unit tests and the end-to-end tests share every compiled dependency. The feature
-# passes cover only the crates whose code changes under those features, and skip the wasm
-# build (SKIP_WASM_BUILD=1): the native code is what they check.
+# Build cost is the main cost on small machines, so every step of the first pass uses the one
+# dev profile and the same package selection (`--workspace`): cargo then resolves features
+# once, and the node binary, the unit tests and the end-to-end tests share every compiled
+# dependency. The feature pass is the one exception: it selects (`-p`) only the crates whose
+# code changes under those features, since `--workspace` would also build the node with
+# frame-benchmarking-cli, and skips the wasm build (SKIP_WASM_BUILD=1): the native code is what
+# it checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

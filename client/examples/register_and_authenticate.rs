@@ -4,7 +4,8 @@
 //! Start a dev chain (`scripts/dev.sh`), then:
 //!
 //! ```sh
-//! cargo run --workspace --example register_and_authenticate -- ws://127.0.0.1:9944
+//! cargo build --workspace --examples
+//! target/debug/examples/register_and_authenticate ws://127.0.0.1:9944
 //! ```
 //!
 //! Alice (a dev account) registers a fresh sr25519 key with Bob as counterpart, scoped to

@@ -38,67 +38,74 @@ impl Client {
 	}
 
 	/// Every finalized block from the one after the current finalized head on, in order and
-	/// without gaps, with its adjudicator events. The stream ends with an error if the node
-	/// cannot be reached again within the reconnection timeout.
+	/// without gaps, with its adjudicator events.
+	///
+	/// A request that fails (the node is away longer than the reconnection timeout, say) comes
+	/// out as an `Err` item and the stream goes on from where it was at the next poll: drop it
+	/// to stop.
 	pub fn finalized_blocks(&self) -> impl Stream<Item = Result<Block>> + '_ {
-		self.block_stream(true)
+		self.block_stream(Head::Finalized)
 	}
 
-	/// Each new best block, with its adjudicator events (best blocks may be reorganized away;
-	/// numbers can repeat).
+	/// The blocks of the best chain as it grows, with their adjudicator events: every number
+	/// from the one after the current best block on (after a reorganization, the new branch's
+	/// blocks from the first height not yet seen). Errors as for
+	/// [`Client::finalized_blocks`].
 	pub fn best_blocks(&self) -> impl Stream<Item = Result<Block>> + '_ {
-		self.block_stream(false)
+		self.block_stream(Head::Best)
 	}
 
-	/// Polls the head every 500 ms: polling survives reconnections and restarts of the node,
-	/// which a subscription does not, and costs one request per poll.
-	fn block_stream(&self, finalized: bool) -> impl Stream<Item = Result<Block>> + '_ {
-		struct State {
-			next: Option<BlockNumber>,
-			last_best: Option<H256>,
-			pending: std::collections::VecDeque<H256>,
-		}
-		let state = State { next: None, last_best: None, pending: Default::default() };
-		stream::unfold(Some(state), move |state| async move {
-			let mut state = state?;
+	/// Polls the head every 500 ms and fills the gaps by number: polling survives reconnection
+	/// and restarts of the node, which a subscription does not, and costs one request a poll.
+	fn block_stream(&self, head: Head) -> impl Stream<Item = Result<Block>> + '_ {
+		let state = State { next: None, pending: Default::default() };
+		stream::unfold(state, move |mut state| async move {
 			loop {
 				if let Some(hash) = state.pending.pop_front() {
-					return match self.block(hash).await {
-						Ok(block) => Some((Ok(block), Some(state))),
-						Err(error) => Some((Err(error), None)),
-					};
+					return Some((self.block(hash).await, state));
 				}
-				let step = async {
-					if finalized {
-						let head = self.finalized_number().await?;
-						let next = *state.next.get_or_insert(head.saturating_add(1));
-						for number in next..=head {
-							let hash = self
-								.block_hash(number)
-								.await?
-								.ok_or(Error::NotFound("a finalized block"))?;
-							state.pending.push_back(hash);
-						}
-						state.next = Some(next.max(head.saturating_add(1)));
-					} else {
-						let best = self.best_hash().await?;
-						if state.last_best != Some(best) {
-							if state.last_best.is_some() {
-								state.pending.push_back(best);
-							}
-							state.last_best = Some(best);
-						}
-					}
-					Ok::<_, Error>(())
-				};
-				if let Err(error) = step.await {
-					return Some((Err(error), None));
+				if let Err(error) = self.poll_head(head, &mut state).await {
+					return Some((Err(error), state));
 				}
 				if state.pending.is_empty() {
-					tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+					tokio::time::sleep(POLL).await;
 				}
 			}
 		})
 		.boxed()
 	}
+
+	/// Queues the hashes of the blocks from `state.next` up to the head.
+	async fn poll_head(&self, head: Head, state: &mut State) -> Result<()> {
+		let top = match head {
+			Head::Finalized => self.finalized_number().await?,
+			Head::Best => self.best_number().await?,
+		};
+		let next = *state.next.get_or_insert(top.saturating_add(1));
+		for number in next..=top {
+			let hash =
+				self.block_hash(number).await?.ok_or(Error::NotFound("a block by number"))?;
+			state.pending.push_back(hash);
+			state.next = Some(number.saturating_add(1));
+		}
+		Ok(())
+	}
 }
+
+/// Which head a block stream follows.
+#[derive(Clone, Copy)]
+enum Head {
+	Finalized,
+	Best,
+}
+
+/// Where a block stream is.
+struct State {
+	/// The next block number to yield.
+	next: Option<BlockNumber>,
+	/// Hashes found but not yet yielded.
+	pending: std::collections::VecDeque<H256>,
+}
+
+/// How often a block stream polls the head.
+const POLL: std::time::Duration = std::time::Duration::from_millis(500);

@@ -9,7 +9,8 @@ use session_keys_runtime::{Runtime, RuntimeCall, RuntimeError, RuntimeEvent};
 use sp_core::H256;
 use sp_runtime::DispatchError;
 use subxt::{
-	config::SubstrateExtrinsicParamsBuilder, transactions::TransactionStatus, SubstrateConfig,
+	config::SubstrateExtrinsicParamsBuilder, error::TransactionStatusError,
+	transactions::TransactionStatus, SubstrateConfig,
 };
 
 use crate::{
@@ -79,7 +80,7 @@ pub struct Terms {
 
 /// A call's argument that does not fit the runtime's bounds.
 fn too_long(what: &'static str) -> Error {
-	Error::Decode { what, source: codec::Error::from("longer than the runtime allows") }
+	Error::InvalidArgument { what }
 }
 
 type Call = pallet_session_keys::Call<Runtime>;
@@ -311,19 +312,25 @@ impl Client {
 			.await
 			.map_err(Error::submission)?;
 		let in_block = loop {
-			let status = progress
-				.next()
-				.await
-				.ok_or(Error::NotFound("the end of the transaction's status stream"))?
-				.map_err(Error::submission)?;
+			let status = match progress.next().await {
+				Some(Ok(status)) => status,
+				Some(Err(error)) => return Err(Error::StatusUnknown(Box::new(error))),
+				None => return Err(Error::StatusUnknown("the status stream ended".into())),
+			};
 			match status {
 				TransactionStatus::InBestBlock(in_block) if wait == Wait::InBlock => {
 					break in_block
 				}
 				TransactionStatus::InFinalizedBlock(in_block) => break in_block,
-				TransactionStatus::Error { message }
-				| TransactionStatus::Invalid { message }
-				| TransactionStatus::Dropped { message } => return Err(Error::Submission(message.into())),
+				TransactionStatus::Error { message } => {
+					return Err(Error::submission(TransactionStatusError::Error(message)))
+				}
+				TransactionStatus::Invalid { message } => {
+					return Err(Error::submission(TransactionStatusError::Invalid(message)))
+				}
+				TransactionStatus::Dropped { message } => {
+					return Err(Error::submission(TransactionStatusError::Dropped(message)))
+				}
 				_ => continue,
 			}
 		};

@@ -15,7 +15,7 @@ use tokio::sync::RwLock;
 use crate::{Error, Result};
 
 /// Legacy (`chain_*`, `state_*`, `system_*`) RPC methods.
-pub type LegacyRpc = LegacyRpcMethods<RpcConfigFor<SubstrateConfig>>;
+pub(crate) type LegacyRpc = LegacyRpcMethods<RpcConfigFor<SubstrateConfig>>;
 
 /// How the client connects and reconnects.
 #[derive(Clone, Debug)]
@@ -81,6 +81,9 @@ pub struct Client {
 	url: String,
 	options: ConnectOptions,
 	connection: RwLock<Arc<Connection>>,
+	/// Counts reconnection attempts that gave up, with the last one's reason: a caller that
+	/// queued behind a failed attempt fails at once instead of starting another one.
+	failures: std::sync::Mutex<(u64, String)>,
 	pub(crate) genesis_hash: sp_core::H256,
 }
 
@@ -112,7 +115,13 @@ impl Client {
 		let connection = Connection::open(&url, &options).await?;
 		let genesis_hash = connection.api.genesis_hash();
 		tracing::debug!(%url, ?genesis_hash, "connected");
-		Ok(Client { url, options, connection: RwLock::new(Arc::new(connection)), genesis_hash })
+		Ok(Client {
+			url,
+			options,
+			connection: RwLock::new(Arc::new(connection)),
+			failures: std::sync::Mutex::new((0, String::new())),
+			genesis_hash,
+		})
 	}
 
 	/// The URL this client dials.
@@ -126,21 +135,39 @@ impl Client {
 	}
 
 	/// The current connection, reconnecting first (with backoff, up to
-	/// [`ConnectOptions::reconnect_timeout`]) if the node went away.
+	/// [`ConnectOptions::reconnect_timeout`]) if the node went away. One reconnection runs at a
+	/// time; callers that waited for one that gave up fail with its reason at once.
 	pub(crate) async fn connection(&self) -> Result<Arc<Connection>> {
-		{
+		let failures_before = {
 			let current = self.connection.read().await;
 			if current.is_connected() {
 				return Ok(current.clone());
 			}
-		}
+			self.failures().0
+		};
 		let mut current = self.connection.write().await;
 		if current.is_connected() {
 			return Ok(current.clone());
 		}
-		let fresh = self.reconnect().await?;
-		*current = Arc::new(fresh);
-		Ok(current.clone())
+		let (failures, reason) = self.failures();
+		if failures != failures_before {
+			return Err(Error::Connect { url: self.url.clone(), source: reason.into() });
+		}
+		match self.reconnect().await {
+			Ok(fresh) => {
+				*current = Arc::new(fresh);
+				Ok(current.clone())
+			}
+			Err(error) => {
+				let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+				*failures = (failures.0.wrapping_add(1), error.to_string());
+				Err(error)
+			}
+		}
+	}
+
+	fn failures(&self) -> (u64, String) {
+		self.failures.lock().unwrap_or_else(|e| e.into_inner()).clone()
 	}
 
 	async fn reconnect(&self) -> Result<Connection> {

@@ -35,6 +35,16 @@ pub enum Error {
 	/// it was included.
 	#[error("transaction not included: {0}")]
 	Submission(#[source] Box<dyn std::error::Error + Send + Sync>),
+	/// The node stopped reporting the transaction's status before it was included (the
+	/// connection may have dropped): it may still be included; look for it before resubmitting.
+	#[error("the transaction's status is unknown: {0}")]
+	StatusUnknown(#[source] Box<dyn std::error::Error + Send + Sync>),
+	/// An argument does not fit the runtime's bounds (a description, scope or proof too long).
+	#[error("{what} is longer than the runtime allows")]
+	InvalidArgument {
+		/// Which argument.
+		what: &'static str,
+	},
 	/// The extrinsic was included, but its dispatch failed.
 	#[error("dispatch failed: {0}")]
 	Dispatch(DispatchFailure),

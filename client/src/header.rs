@@ -121,6 +121,14 @@ mod tests {
 		}
 
 		#[test]
+		fn arbitrary_text_after_the_prefix_never_panics(text in "v1\\.[ -~]{0,600}") {
+			match decode_header(&text) {
+				Ok(header) => prop_assert_eq!(encode_header(&header), text),
+				Err(error) => prop_assert!(error != HeaderFormatError::UnknownVersion),
+			}
+		}
+
+		#[test]
 		fn arbitrary_bytes_after_the_prefix_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
 			let text = format!("v1.{}", URL_SAFE_NO_PAD.encode(&bytes));
 			match decode_header(&text) {

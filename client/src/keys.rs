@@ -47,11 +47,11 @@ pub enum KeyError {
 	InvalidSecret(CryptoKind),
 	/// The secret URI (`//Alice`, a mnemonic, ...) is not valid.
 	#[error("invalid secret URI: {0}")]
-	InvalidUri(String),
+	InvalidUri(#[source] SecretStringError),
 }
 
 fn uri_error(error: SecretStringError) -> KeyError {
-	KeyError::InvalidUri(format!("{error:?}"))
+	KeyError::InvalidUri(error)
 }
 
 impl SessionPair {

@@ -45,7 +45,11 @@
 //!
 //! Types are this project's runtime's (`session-keys-runtime`): calls are built as its
 //! `RuntimeCall` and events decoded as its `RuntimeEvent`, and subxt checks the call bytes
-//! against the connected chain's metadata before it signs them.
+//! against the connected chain's metadata before it signs them. Limits that can differ between
+//! chains (the challenge period, `MaxKeysPerOwner`, ...) are read from the connected chain
+//! ([`Client::constant`]), not from the runtime compiled in. The runtime crate's build script
+//! compiles the wasm runtime too; a service that depends on this library and does not need it
+//! can skip that with `SKIP_WASM_BUILD=1`.
 
 pub mod blocks;
 pub mod calls;
@@ -61,7 +65,7 @@ pub use connection::{Client, ConnectOptions};
 pub use error::{AdjudicatorError, DispatchFailure, Error, Result};
 pub use header::{decode_header, encode_header, Header, HeaderFormatError, HTTP_HEADER};
 pub use keys::{HeaderRequest, KeyError, SessionPair};
-pub use reads::{AccountData, At};
+pub use reads::{AccountData, At, Dated};
 
 pub use session_keys_primitives::{
 	AuthError, Authenticated, ChannelState, CryptoKind, EndReason, Phase, SessionPublic,

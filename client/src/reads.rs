@@ -35,6 +35,17 @@ impl From<H256> for At {
 /// An account's balances.
 pub type AccountData = pallet_balances::AccountData<Balance>;
 
+/// A value read at a block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dated<T> {
+	/// The block's hash.
+	pub block_hash: H256,
+	/// The block's number: the `now` to read a registration's phase and limit at.
+	pub block_number: BlockNumber,
+	/// What was read.
+	pub value: T,
+}
+
 impl Client {
 	/// The hash `at` names (the best or finalized hash, read now).
 	pub async fn resolve(&self, at: At) -> Result<H256> {
@@ -45,29 +56,44 @@ impl Client {
 		}
 	}
 
-	/// The hash to pass to `sessionKeys_*` (`None`: the node's best block).
+	/// The hash to pass to `sessionKeys_*`: always a definite block, so that an answer can be
+	/// read at the block it was made at (the best block is resolved first).
 	async fn rpc_at(&self, at: At) -> Result<Option<H256>> {
-		Ok(match at {
-			At::Best => None,
-			other => Some(self.resolve(other).await?),
-		})
+		Ok(Some(self.resolve(at).await?))
 	}
 
 	/// The registration (live or closing) of `public`, if any.
+	///
+	/// The record is stored as it is: read its phase and the limit that applies with
+	/// [`Registration::phase_at`] and [`Registration::limit_at`] at the block it was read at,
+	/// which [`Client::registration_at`] returns with it.
 	pub async fn registration(
 		&self,
 		public: SessionPublic,
 		at: At,
 	) -> Result<Option<Registration>> {
-		let at = self.rpc_at(at).await?;
-		self.retrying(|c| async move {
-			SessionKeysApiClient::<H256, AccountId, Balance, BlockNumber>::registration(
-				&*c.ws, public, at,
-			)
-			.await
-			.map_err(|e| Error::rpc("sessionKeys_registration", e))
-		})
-		.await
+		Ok(self.registration_at(public, at).await?.value)
+	}
+
+	/// The registration of `public`, with the block it was read at.
+	pub async fn registration_at(
+		&self,
+		public: SessionPublic,
+		at: At,
+	) -> Result<Dated<Option<Registration>>> {
+		let block_hash = self.resolve(at).await?;
+		let block_number = self.block_number(block_hash).await?;
+		let at = Some(block_hash);
+		let value = self
+			.retrying(|c| async move {
+				SessionKeysApiClient::<H256, AccountId, Balance, BlockNumber>::registration(
+					&*c.ws, public, at,
+				)
+				.await
+				.map_err(|e| Error::rpc("sessionKeys_registration", e))
+			})
+			.await?;
+		Ok(Dated { block_hash, block_number, value })
 	}
 
 	/// The retired record of `public`, if its session ended.
@@ -143,7 +169,7 @@ impl Client {
 	/// `who`'s balances (free, reserved, frozen).
 	pub async fn balances(&self, who: &AccountId, at: At) -> Result<AccountData> {
 		let key = frame_system::Account::<Runtime>::hashed_key_for(who);
-		let account: Option<frame_system::AccountInfo<u32, AccountData>> =
+		let account: Option<frame_system::AccountInfo<session_keys_runtime::Nonce, AccountData>> =
 			self.storage(&key, at).await?;
 		Ok(account.map(|account| account.data).unwrap_or_default())
 	}
@@ -172,12 +198,32 @@ impl Client {
 			.transpose()
 	}
 
-	/// The adjudicator's challenge period on this chain (a genesis override, or the runtime's
-	/// constant): how long a closing session waits before it settles.
+	/// The adjudicator's challenge period on this chain (a genesis override, or the constant in
+	/// the chain's metadata): how long a closing session waits before it settles.
 	pub async fn challenge_period(&self, at: At) -> Result<BlockNumber> {
 		let key = pallet_session_keys::ChallengePeriodOverride::<Runtime>::hashed_key();
-		let stored: Option<BlockNumber> = self.storage(&key, at).await?;
-		Ok(stored.unwrap_or_else(<Runtime as pallet_session_keys::Config>::ChallengePeriod::get))
+		match self.storage::<BlockNumber>(&key, at).await? {
+			Some(period) => Ok(period),
+			None => self.constant("Adjudicator", "ChallengePeriod").await,
+		}
+	}
+
+	/// A pallet's constant, from the metadata of the connected chain (not of the runtime this
+	/// library was built with): `client.constant::<u32>("Adjudicator", "MaxKeysPerOwner")`.
+	pub async fn constant<T: Decode>(&self, pallet: &str, name: &str) -> Result<T> {
+		let connection = self.connection().await?;
+		let at = connection
+			.api
+			.at_current_block()
+			.await
+			.map_err(|e| Error::rpc("state_getMetadata", e))?;
+		let metadata = at.metadata();
+		let bytes = metadata
+			.pallet_by_name(pallet)
+			.and_then(|p| p.constant_by_name(name))
+			.ok_or(Error::NotFound("the constant in the chain's metadata"))?
+			.value();
+		T::decode(&mut &bytes[..]).map_err(|source| Error::Decode { what: "a constant", source })
 	}
 
 	/// The hash of the best block.

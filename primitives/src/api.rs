@@ -10,6 +10,11 @@ use crate::{
 
 sp_api::decl_runtime_apis! {
 	/// Session-key adjudicator: key generation, queries and request authentication.
+	///
+	/// Version 2: `registration` returns the stored record in its plain form (with `revoked`,
+	/// the stored limit and pending decrease) in place of version 1's view (phase and applied
+	/// limit at the block).
+	#[api_version(2)]
 	pub trait SessionKeysApi<AccountId, Balance, BlockNumber>
 	where
 		AccountId: Codec,

@@ -204,6 +204,7 @@ impl_runtime_apis! {
 		}
 	}
 
+	#[api_version(2)]
 	impl session_keys_primitives::SessionKeysApi<Block, AccountId, Balance, BlockNumber> for Runtime {
 		fn generate_session_key(
 			owner: AccountId,

@@ -2,7 +2,7 @@
 //! `balances.transfer_keep_alive` under the same load.
 //!
 //! ```sh
-//! cargo run --workspace --bin session-keys-load -- [COUNT] [ws://127.0.0.1:9944]   # COUNT: 8000
+//! cargo build --workspace --bins && target/debug/session-keys-load [COUNT] [ws://127.0.0.1:9944]
 //! ```
 //!
 //! Without a URL it starts its own dev node (`SESSION_KEYS_NODE`, or the node binary next to
@@ -28,10 +28,6 @@ use sp_runtime::traits::{BlakeTwo256, Hash};
 use subxt_signer::sr25519::dev;
 use tokio::task::JoinSet;
 
-/// Keys one owner may hold: the runtime's `MaxKeysPerOwner`.
-fn keys_per_owner() -> usize {
-	<Runtime as pallet_session_keys::Config>::MaxKeysPerOwner::get() as usize
-}
 /// Submissions in flight at once.
 const IN_FLIGHT: usize = 64;
 /// How long one set may take to be included.
@@ -106,7 +102,10 @@ async fn main() {
 		}
 	};
 
-	let per_owner = keys_per_owner();
+	// Keys one owner may hold: `MaxKeysPerOwner` of the chain under load.
+	let per_owner: u32 =
+		chain.client.constant("Adjudicator", "MaxKeysPerOwner").await.expect("the constant");
+	let per_owner = per_owner as usize;
 	let owners: Vec<sr25519::Pair> = (0..count.div_ceil(per_owner))
 		.map(|i| sr25519::Pair::from_string(&format!("//Load//owner//{i}"), None).expect("a seed"))
 		.collect();
@@ -121,8 +120,9 @@ async fn main() {
 		duration: None,
 		spending_limit: UNIT,
 		collateral: UNIT,
-		description: b"load".to_vec(),
-		scope: vec![b"*".to_vec()],
+		// As in the measured runs: no description, no scope.
+		description: Vec::new(),
+		scope: Vec::new(),
 	};
 	let mut register_calls = Vec::with_capacity(count);
 	let mut transfer_calls = Vec::with_capacity(count);

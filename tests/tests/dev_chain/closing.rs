@@ -4,6 +4,7 @@
 //! key signed.
 
 use pallet_session_keys::Event;
+use session_keys_client::{At, Wait};
 use session_keys_e2e::{account_of, build, Chain, Node, SessionPair, Terms};
 use session_keys_primitives::{ChannelState, CryptoKind, EndReason, Phase};
 use session_keys_runtime::genesis_config_presets::DEV_CHALLENGE_PERIOD;
@@ -33,17 +34,17 @@ async fn revoked_session_settles_at_the_newest_state_checkpointed_in_the_window(
 		scope: vec![b"*".to_vec()],
 	};
 	chain
-		.submit(&dev::alice(), build::register(public, proof, &terms).expect("fits"))
+		.client
+		.register(&dev::alice(), public, proof, &terms, Wait::Finalized)
 		.await
 		.expect("register");
 
 	// Bob checkpoints nonce 1 (owed 5); the key then signs nonce 2 (owed 40) for Bob off chain.
 	let first = ChannelState { nonce: 1, owed: units(5), margin: 0 };
+	let signature = pair.sign_state(chain.genesis_hash(), &first);
 	chain
-		.submit(
-			&dev::bob(),
-			build::checkpoint(public, first, pair.sign_state(chain.genesis_hash(), &first)),
-		)
+		.client
+		.checkpoint(&dev::bob(), public, first, signature, Wait::InBlock)
 		.await
 		.expect("first checkpoint");
 	let newer_state = ChannelState { nonce: 2, owed: units(40), margin: 0 };
@@ -68,8 +69,9 @@ async fn revoked_session_settles_at_the_newest_state_checkpointed_in_the_window(
 		revoked.block_number, checkpointed.block_number
 	);
 	assert!(checkpointed.block_number < settles_at, "inside the window");
-	let read = chain.registration(&public).await.expect("closing");
-	assert_eq!(read.phase_at(checkpointed.block_number), Phase::Closing(EndReason::Revoked));
+	let dated = chain.client.registration_at(public, At::Best).await.expect("a read");
+	let read = dated.value.expect("closing");
+	assert_eq!(read.phase_at(dated.block_number), Phase::Closing(EndReason::Revoked));
 	assert_eq!(read.state.owed, units(40));
 
 	// Settlement pays Bob the newer amount, and Alice gets the rest.

@@ -2,6 +2,7 @@
 //! the retired key can never be registered again.
 
 use pallet_session_keys::{Error, Event};
+use session_keys_client::{At, Wait};
 use session_keys_e2e::{account_of, build, Chain, Node, SessionPair, Terms};
 use session_keys_primitives::{CryptoKind, EndReason, Phase};
 use session_keys_runtime::genesis_config_presets::DEV_CHALLENGE_PERIOD;
@@ -77,7 +78,9 @@ async fn renew_then_revoke_retires_the_key_for_good() {
 	chain.submit(&dev::alice(), register.clone()).await.expect("register succeeds");
 
 	// Renew for 50 blocks from the block that includes the renewal.
-	let renewed = chain.submit(&dev::alice(), build::renew(public, Some(50))).await.expect("renew");
+	// The client's typed calls: renew waits for finality, revoke only for its block.
+	let renewed =
+		chain.client.renew(&dev::alice(), public, Some(50), Wait::Finalized).await.expect("renew");
 	let events = adjudicator_events(renewed.events);
 	assert_eq!(
 		events,
@@ -89,14 +92,16 @@ async fn renew_then_revoke_retires_the_key_for_good() {
 	// Revoke: the key is invalid at once and the session closes; it settles when the closing
 	// window ends, and then the key is retired and collateral and deposit (less the record
 	// fee) come back.
-	let revoked = chain.submit(&dev::alice(), build::revoke(public)).await.expect("revoke");
+	let revoked = chain.client.revoke(&dev::alice(), public, Wait::InBlock).await.expect("revoke");
 	let events = adjudicator_events(revoked.events);
 	let [Event::SessionClosing { reason: EndReason::Revoked, settles_at, .. }] = &events[..] else {
 		panic!("one SessionClosing event, got {events:?}");
 	};
 	assert_eq!(*settles_at, revoked.block_number + DEV_CHALLENGE_PERIOD);
-	let read = chain.registration(&public).await.expect("closing");
-	assert_eq!(read.phase_at(revoked.block_number), Phase::Closing(EndReason::Revoked));
+	let dated = chain.client.registration_at(public, At::Best).await.expect("a read");
+	let read = dated.value.expect("closing");
+	assert!(dated.block_number >= revoked.block_number);
+	assert_eq!(read.phase_at(dated.block_number), Phase::Closing(EndReason::Revoked));
 	assert_eq!((read.expires_at, read.settles_at), (revoked.block_number, *settles_at));
 
 	let events = settlement_events(&chain, *settles_at).await;

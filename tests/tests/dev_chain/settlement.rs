@@ -71,12 +71,15 @@ async fn expiry_settles_the_checkpointed_state() {
 	let mut blocks = std::pin::pin!(chain.client.finalized_blocks());
 	let mut numbers = Vec::new();
 	let streamed = loop {
-		let block = blocks.next().await.expect("the stream goes on").expect("a block");
+		let next = tokio::time::timeout(std::time::Duration::from_secs(120), blocks.next());
+		let block = next.await.expect("a block within 2 minutes").expect("the stream goes on");
+		let block = block.expect("a block");
 		numbers.push(block.number);
-		if block.number == settles_at {
+		if block.number >= settles_at {
 			break block;
 		}
 	};
+	assert_eq!(streamed.number, settles_at, "the stream started before the settlement block");
 	assert!(numbers.windows(2).all(|w| w[1] == w[0] + 1), "consecutive: {numbers:?}");
 	assert!(
 		streamed

@@ -18,8 +18,10 @@
 //! - enums by name: `"sr25519"`, `"Revoked"`, `{"KeyEnded": "Rotated"}`; the answer to
 //!   `authenticate` is `{"Ok": {...}}` or `{"Err": "StaleBlockHash"}`.
 //!
-//! Invalid parameters answer JSON-RPC `-32602` (`ErrorCode::InvalidParams`) with a message that
-//! names the parameter; a failed runtime call answers [`RUNTIME_ERROR`].
+//! Invalid parameters answer JSON-RPC `-32602` (`ErrorCode::InvalidParams`): when serde refuses
+//! a parameter, jsonrpsee puts its reason in the error's `data`; the server's own checks (a
+//! header that does not decode) say it in the `message`. A failed runtime call answers
+//! [`RUNTIME_ERROR`].
 
 use std::sync::Arc;
 
