@@ -62,7 +62,14 @@ impl Client {
 		stream::unfold(state, move |mut state| async move {
 			loop {
 				if let Some(hash) = state.pending.pop_front() {
-					return Some((self.block(hash).await, state));
+					let block = self.block(hash).await;
+					if block.is_err() {
+						// Fetched again at the next poll (not at once, so an error that persists
+						// does not spin): the stream never skips a block.
+						state.pending.push_front(hash);
+						tokio::time::sleep(POLL).await;
+					}
+					return Some((block, state));
 				}
 				if let Err(error) = self.poll_head(head, &mut state).await {
 					return Some((Err(error), state));

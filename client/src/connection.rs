@@ -138,13 +138,15 @@ impl Client {
 	/// [`ConnectOptions::reconnect_timeout`]) if the node went away. One reconnection runs at a
 	/// time; callers that waited for one that gave up fail with its reason at once.
 	pub(crate) async fn connection(&self) -> Result<Arc<Connection>> {
-		let failures_before = {
+		// Taken before waiting for the lock: a caller that waits while another one reconnects
+		// sees that attempt's outcome.
+		let failures_before = self.failures().0;
+		{
 			let current = self.connection.read().await;
 			if current.is_connected() {
 				return Ok(current.clone());
 			}
-			self.failures().0
-		};
+		}
 		let mut current = self.connection.write().await;
 		if current.is_connected() {
 			return Ok(current.clone());

@@ -198,8 +198,9 @@ impl Client {
 			.transpose()
 	}
 
-	/// The adjudicator's challenge period on this chain (a genesis override, or the constant in
-	/// the chain's metadata): how long a closing session waits before it settles.
+	/// The adjudicator's challenge period on this chain (a genesis override stored at `at`, or
+	/// the constant in the metadata of the chain's current runtime): how long a closing session
+	/// waits before it settles.
 	pub async fn challenge_period(&self, at: At) -> Result<BlockNumber> {
 		let key = pallet_session_keys::ChallengePeriodOverride::<Runtime>::hashed_key();
 		match self.storage::<BlockNumber>(&key, at).await? {
