@@ -31,7 +31,11 @@ impl Client {
 
 	/// The block `hash` with its adjudicator events.
 	pub async fn block(&self, hash: H256) -> Result<Block> {
-		let number = self.block_number(hash).await?;
+		self.block_numbered(self.block_number(hash).await?, hash).await
+	}
+
+	/// The block `hash`, whose number the caller knows already, with its adjudicator events.
+	async fn block_numbered(&self, number: BlockNumber, hash: H256) -> Result<Block> {
 		let events =
 			crate::calls::adjudicator_events(self.events(hash).await?.into_iter().map(|(_, e)| e));
 		Ok(Block { number, hash, events })
@@ -61,12 +65,12 @@ impl Client {
 		let state = State { next: None, pending: Default::default() };
 		stream::unfold(state, move |mut state| async move {
 			loop {
-				if let Some(hash) = state.pending.pop_front() {
-					let block = self.block(hash).await;
+				if let Some((number, hash)) = state.pending.pop_front() {
+					let block = self.block_numbered(number, hash).await;
 					if block.is_err() {
 						// Fetched again at the next poll (not at once, so an error that persists
 						// does not spin): the stream never skips a block.
-						state.pending.push_front(hash);
+						state.pending.push_front((number, hash));
 						tokio::time::sleep(POLL).await;
 					}
 					return Some((block, state));
@@ -92,7 +96,7 @@ impl Client {
 		for number in next..=top {
 			let hash =
 				self.block_hash(number).await?.ok_or(Error::NotFound("a block by number"))?;
-			state.pending.push_back(hash);
+			state.pending.push_back((number, hash));
 			state.next = Some(number.saturating_add(1));
 		}
 		Ok(())
@@ -110,8 +114,8 @@ enum Head {
 struct State {
 	/// The next block number to yield.
 	next: Option<BlockNumber>,
-	/// Hashes found but not yet yielded.
-	pending: std::collections::VecDeque<H256>,
+	/// Blocks (number and hash) found but not yet yielded.
+	pending: std::collections::VecDeque<(BlockNumber, H256)>,
 }
 
 /// How often a block stream polls the head.

@@ -14,7 +14,8 @@ use subxt::{
 };
 
 use crate::{
-	AccountId, AdjudicatorEvent, Balance, BlockNumber, Client, DispatchFailure, Error, Result,
+	connection::Connection, AccountId, AdjudicatorEvent, Balance, BlockNumber, Client,
+	DispatchFailure, Error, Result,
 };
 
 /// The signer of an extrinsic: any subxt signer for Substrate chains
@@ -348,33 +349,38 @@ impl Client {
 				..
 			}) = event
 			{
-				return Err(Error::Dispatch(self.name_failure(block_hash, *dispatch_error).await));
+				return Err(Error::Dispatch(
+					name_failure(&connection, block_hash, *dispatch_error).await,
+				));
 			}
 		}
 		tracing::debug!(block = block_number, ?block_hash, "included");
 		Ok(Included { block_hash, block_number, events })
 	}
+}
 
-	/// Names a dispatch error from the metadata of the block it happened in.
-	async fn name_failure(&self, block_hash: H256, error: DispatchError) -> DispatchFailure {
-		let adjudicator = match RuntimeError::from_dispatch_error(error) {
-			Some(RuntimeError::Adjudicator(error)) => Some(error),
-			_ => None,
-		};
-		let (mut pallet, mut name) = (None, None);
-		if let DispatchError::Module(module) = error {
-			if let Ok(connection) = self.connection().await {
-				if let Ok(at) = connection.api.at_block(block_hash).await {
-					let metadata = at.metadata();
-					if let Some(p) = metadata.pallet_by_error_index(module.index) {
-						pallet = Some(p.name().to_string());
-						name = p.error_variant_by_index(module.error[0]).map(|v| v.name.clone());
-					}
-				}
+/// Names a dispatch error from the metadata of the block it happened in, on the connection the
+/// extrinsic was submitted over.
+async fn name_failure(
+	connection: &Connection,
+	block_hash: H256,
+	error: DispatchError,
+) -> DispatchFailure {
+	let adjudicator = match RuntimeError::from_dispatch_error(error) {
+		Some(RuntimeError::Adjudicator(error)) => Some(error),
+		_ => None,
+	};
+	let (mut pallet, mut name) = (None, None);
+	if let DispatchError::Module(module) = error {
+		if let Ok(at) = connection.api.at_block(block_hash).await {
+			let metadata = at.metadata();
+			if let Some(p) = metadata.pallet_by_error_index(module.index) {
+				pallet = Some(p.name().to_string());
+				name = p.error_variant_by_index(module.error[0]).map(|v| v.name.clone());
 			}
 		}
-		DispatchFailure { error, pallet, name, adjudicator }
 	}
+	DispatchFailure { error, pallet, name, adjudicator }
 }
 
 /// Decodes one event record with the runtime's types.

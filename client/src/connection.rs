@@ -221,7 +221,6 @@ impl Client {
 		method: &'static str,
 		params: jsonrpsee::core::params::ArrayParams,
 	) -> Result<T> {
-		let params = params.clone();
 		self.retrying(|c| {
 			let params = params.clone();
 			async move { c.ws.request(method, params).await.map_err(|e| Error::rpc(method, e)) }
