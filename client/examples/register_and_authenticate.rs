@@ -44,7 +44,7 @@ async fn main() -> Result<(), Error> {
 		client.genesis_hash(),
 		&HeaderRequest {
 			account: &owner,
-			block_hash: client.finalized_hash().await?,
+			block_hash: client.header_block_hash().await?,
 			nonce: 1,
 			audience: b"api.example",
 			resource: b"orders/17",

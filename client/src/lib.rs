@@ -26,7 +26,7 @@
 //! client.register(&alice, key.public(), key.ownership_proof(&owner), &terms, Wait::Finalized).await?;
 //! let header = key.sign_header(client.genesis_hash(), &HeaderRequest {
 //!     account: &owner,
-//!     block_hash: client.finalized_hash().await?,
+//!     block_hash: client.header_block_hash().await?,
 //!     nonce: 1,
 //!     audience: b"api.example",
 //!     resource: b"orders/17",

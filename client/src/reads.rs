@@ -239,6 +239,27 @@ impl Client {
 		.ok_or(Error::NotFound("the best block"))
 	}
 
+	/// The block a new request header should name: the parent of the best block.
+	///
+	/// The runtime's `authenticate` accepts only block hashes it can check itself, the
+	/// `HeaderValidity` blocks before the one it runs at: a block's state does not hold its own
+	/// hash, so a header naming the best block would be refused at the best block and accepted
+	/// from the next one on. The best block's parent is accepted at once, by the node's
+	/// `sessionKeys_authenticate` and by a gateway that follows the chain. (The genesis block
+	/// stands in while the best block is the genesis block itself.)
+	pub async fn header_block_hash(&self) -> Result<H256> {
+		let header = self
+			.retrying(|c| async move {
+				c.legacy.chain_get_header(None).await.map_err(|e| Error::rpc("chain_getHeader", e))
+			})
+			.await?
+			.ok_or(Error::NotFound("the best block's header"))?;
+		if header.number == 0 {
+			return Ok(self.genesis_hash());
+		}
+		Ok(header.parent_hash)
+	}
+
 	/// The hash of the latest finalized block.
 	pub async fn finalized_hash(&self) -> Result<H256> {
 		self.retrying(|c| async move {

@@ -8,7 +8,7 @@ use frame_support::{assert_noop, assert_ok};
 use session_keys_client::{
 	AccountId, AuthError, ChannelState, CryptoKind, HeaderRequest, SessionPair, SessionPublic,
 };
-use session_keys_primitives::runtime_decl_for_session_keys_api::SessionKeysApiV2;
+use session_keys_primitives::runtime_decl_for_session_keys_api::SessionKeysApiV3;
 use session_keys_runtime::{Adjudicator, Runtime, RuntimeOrigin, System, UNIT};
 use sp_core::{ecdsa, ed25519, proof_of_possession::ProofOfPossessionVerifier, sr25519, H256};
 use sp_runtime::BuildStorage;
@@ -120,9 +120,8 @@ fn registration_checkpoint_and_authentication_accept_what_the_client_signs() {
 				resource,
 			};
 			let header = pair.sign_header(genesis, &request(b"orders/1"));
-			let current = H256::repeat_byte(2);
 			// The runtime API, as nodes and gateways call it.
-			let authenticate = |header| Runtime::authenticate(header, current);
+			let authenticate = |header| Runtime::authenticate(header);
 			let accepted = authenticate(header).expect("accepted");
 			assert_eq!((accepted.owner, accepted.counterpart), (alice(), bob()));
 			let other_chain = pair.sign_header(H256::repeat_byte(7), &request(b"orders/1"));

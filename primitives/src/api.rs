@@ -14,7 +14,11 @@ sp_api::decl_runtime_apis! {
 	/// Version 2: `registration` returns the stored record in its plain form (with `revoked`,
 	/// the stored limit and pending decrease) in place of version 1's view (phase and applied
 	/// limit at the block).
-	#[api_version(2)]
+	///
+	/// Version 3: `authenticate` takes no `current_block_hash` from the caller; the runtime
+	/// checks the header's block hash against the hashes it keeps itself. Retired records carry
+	/// `paid` beside `owed`; `header_validity` is new.
+	#[api_version(3)]
 	pub trait SessionKeysApi<AccountId, Balance, BlockNumber>
 	where
 		AccountId: Codec,
@@ -49,14 +53,20 @@ sp_api::decl_runtime_apis! {
 		/// The live keys of `owner`.
 		fn keys_of(owner: AccountId) -> Vec<SessionPublic>;
 
-		/// Authenticates a request header signed by a session key.
+		/// Authenticates a request header signed by a session key, at the block the call runs
+		/// at.
 		///
-		/// `current_block_hash` must be the hash of the block the call runs at: the runtime
-		/// cannot read its own block's hash, and a header naming the newest block is fresh.
-		/// RPC servers pass the hash they call at.
+		/// The header's block hash must be one of the `HeaderValidity` blocks before that block,
+		/// whose hashes frame-system keeps: the runtime trusts no hash it cannot check itself. A
+		/// block's own hash is not known to its state, so a header naming the newest block is
+		/// accepted from the next block on. Call it at a recent block: an RPC server refuses an
+		/// `at` older than `HeaderValidity` blocks behind its best block.
 		fn authenticate(
 			header: RequestHeader<AccountId, Block::Hash>,
-			current_block_hash: Block::Hash,
 		) -> Result<Authenticated<AccountId, Balance, BlockNumber>, AuthError>;
+
+		/// `HeaderValidity`: how many blocks before the current one a request header may name.
+		/// Added in version 3.
+		fn header_validity() -> BlockNumber;
 	}
 }

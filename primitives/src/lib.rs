@@ -34,6 +34,7 @@ pub use sp_core::crypto::KeyTypeId;
 
 mod api;
 mod generate;
+mod key_check;
 mod registration;
 mod request;
 #[cfg(feature = "serde")]
@@ -41,6 +42,7 @@ pub mod serde_helpers;
 
 pub use api::*;
 pub use generate::GeneratedSessionKey;
+pub use key_check::WeakKey;
 pub use registration::{Registration, StateRejection};
 pub use request::*;
 
@@ -125,6 +127,8 @@ impl From<ecdsa::Public> for SessionPublic {
 #[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, Debug)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum ProofError {
+	/// The key binds no one ([`SessionPublic::check_key`]), whatever the proof.
+	WeakKey(WeakKey),
 	/// The bytes are not exactly one SCALE-encoded signature of the key's scheme.
 	Malformed,
 	/// The signature does not verify for this key and owner.
@@ -141,13 +145,15 @@ impl SessionPublic {
 		}
 	}
 
-	/// Checks an RFC-0048 ownership proof: `proof` must decode (all of it, nothing left over)
-	/// as one signature of this key's scheme, made over the proof-of-possession statement for
-	/// `owner` (the SCALE-encoded owner account).
+	/// Checks an RFC-0048 ownership proof: the key must bind someone
+	/// ([`SessionPublic::check_key`]: weak keys verify a universal signature), and `proof` must
+	/// decode (all of it, nothing left over) as one signature of this key's scheme, made over
+	/// the proof-of-possession statement for `owner` (the SCALE-encoded owner account).
 	///
 	/// Verification is `RuntimePublic::verify_proof_of_possession`, the same function
 	/// pallet-session uses for `set_keys`, so proofs made by the standard generator verify here.
 	pub fn verify_ownership(&self, owner: &[u8], mut proof: &[u8]) -> Result<(), ProofError> {
+		self.check_key().map_err(ProofError::WeakKey)?;
 		let valid = match self {
 			Self::Sr25519(key) => {
 				let pop = sr25519::Signature::decode_all(&mut proof)
@@ -390,6 +396,11 @@ pub struct RetiredSession<AccountId, BlockNumber, Balance> {
 	/// What the session owed its counterpart when it ended (a decimal string in JSON).
 	#[cfg_attr(feature = "serde", serde(with = "crate::serde_helpers::decimal"))]
 	pub owed: Balance,
+	/// What the counterpart was paid: `owed`, unless the collateral fell short of it or the
+	/// counterpart's account could not receive the payment (the difference is the shortfall
+	/// the `SettlementShortfall` event names). A decimal string in JSON.
+	#[cfg_attr(feature = "serde", serde(with = "crate::serde_helpers::decimal"))]
+	pub paid: Balance,
 }
 
 impl<AccountId, BlockNumber: PartialOrd, Balance> RetiredSession<AccountId, BlockNumber, Balance> {
@@ -463,6 +474,7 @@ mod tests {
 			reason: EndReason::Revoked,
 			nonce: 0,
 			owed: 0u64,
+			paid: 0u64,
 		};
 		assert!(!r.was_valid_at(4));
 		assert!(r.was_valid_at(5));

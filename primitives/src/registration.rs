@@ -74,7 +74,8 @@ pub struct Registration<
 	/// What the key is for (seed 002's use case). `0x`-hex in JSON.
 	#[cfg_attr(feature = "serde", serde(with = "crate::serde_helpers::hex_bytes"))]
 	pub description: Description,
-	/// The resources the key may be used for ([`crate::scope_allows`]). `0x`-hex items in JSON.
+	/// The resources the key may be used for ([`crate::scope_allows`]: empty allows none, `*`
+	/// every one). `0x`-hex items in JSON.
 	#[cfg_attr(feature = "serde", serde(with = "crate::serde_helpers::hex_scope"))]
 	pub scope: Scope,
 	/// The latest state the counterpart checkpointed.
@@ -90,8 +91,6 @@ pub enum StateRejection {
 	OwedDecreased,
 	/// The state owes more than the spending limit that applies.
 	OverSpendingLimit,
-	/// The state owes more than the collateral.
-	OverCollateral,
 }
 
 impl<AccountId, Balance, BlockNumber, Description, Scope>
@@ -187,10 +186,11 @@ where
 	}
 
 	/// The checkpoint rules, on their own: `state` may follow the checkpointed one at `now` when
-	/// its nonce is higher, it owes no less, and it owes no more than the limit that applies
-	/// nor than the collateral. (Margin is free: a state that needs more than the collateral is
-	/// accepted and makes the session liquidatable.) Phase, origin and signature are the
-	/// caller's checks.
+	/// its nonce is higher, it owes no less, and it owes no more than the limit that applies.
+	/// The collateral does not bound it: after a price gap the key may sign a state that owes
+	/// (or needs, with its margin) more than the collateral; it is accepted, makes the session
+	/// liquidatable, and settlement pays `min(owed, collateral)` and records the shortfall.
+	/// Phase, origin and signature are the caller's checks.
 	pub fn check_state(
 		&self,
 		state: &ChannelState<Balance>,
@@ -204,9 +204,6 @@ where
 		}
 		if state.owed > self.limit_at(now) {
 			return Err(StateRejection::OverSpendingLimit);
-		}
-		if state.owed > self.collateral {
-			return Err(StateRejection::OverCollateral);
 		}
 		Ok(())
 	}

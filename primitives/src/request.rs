@@ -66,15 +66,15 @@ pub fn request_signing_payload<AccountId: Encode, Hash: Encode>(
 
 /// Whether `scope` lets a key be used for `resource`.
 ///
-/// An empty scope places no restriction. Otherwise some item must equal the resource, or end in
-/// `*` and be followed by it: `orders/*` allows `orders/` and `orders/17`, and `*` allows
-/// everything.
+/// Some item must equal the resource, or end in `*` and be followed by it: `orders/*` allows
+/// `orders/` and `orders/17`, and `*` allows everything. An empty scope allows nothing: a key
+/// meant for every resource says so with `*`, so a client that forgets the scope does not
+/// register a master key (such a key still signs channel states, which need no scope).
 pub fn scope_allows<Item: AsRef<[u8]>>(scope: &[Item], resource: &[u8]) -> bool {
-	scope.is_empty()
-		|| scope.iter().any(|item| match item.as_ref().split_last() {
-			Some((b'*', prefix)) => resource.starts_with(prefix),
-			_ => item.as_ref() == resource,
-		})
+	scope.iter().any(|item| match item.as_ref().split_last() {
+		Some((b'*', prefix)) => resource.starts_with(prefix),
+		_ => item.as_ref() == resource,
+	})
 }
 
 /// What a gateway learns about an authenticated request.
@@ -99,7 +99,7 @@ pub struct Authenticated<AccountId, Balance, BlockNumber> {
 	pub counterpart: AccountId,
 	/// The first block at which the key is no longer valid.
 	pub expires_at: BlockNumber,
-	/// The key's scope (empty: unrestricted); `0x`-hex items in JSON.
+	/// The key's scope (`*` for everything); `0x`-hex items in JSON.
 	#[cfg_attr(feature = "serde", serde(with = "crate::serde_helpers::hex_scope"))]
 	pub scope: Vec<Vec<u8>>,
 	/// The owner's free balance, for rate limiting (a decimal string in JSON).
@@ -136,8 +136,10 @@ mod tests {
 	use super::*;
 
 	#[test]
-	fn empty_scope_allows_everything() {
-		assert!(scope_allows::<&[u8]>(&[], b"anything"));
+	fn empty_scope_allows_nothing() {
+		assert!(!scope_allows::<&[u8]>(&[], b"anything"));
+		assert!(!scope_allows::<&[u8]>(&[], b""));
+		assert!(scope_allows(&[&b"*"[..]], b"anything"));
 	}
 
 	#[test]

@@ -5,6 +5,7 @@ use alloc::vec::Vec;
 use codec::Encode;
 use frame_support::{
 	genesis_builder_helper::{build_state, get_preset},
+	traits::Get,
 	weights::Weight,
 };
 use pallet_grandpa::AuthorityId as GrandpaId;
@@ -204,7 +205,7 @@ impl_runtime_apis! {
 		}
 	}
 
-	#[api_version(2)]
+	#[api_version(3)]
 	impl session_keys_primitives::SessionKeysApi<Block, AccountId, Balance, BlockNumber> for Runtime {
 		fn generate_session_key(
 			owner: AccountId,
@@ -236,9 +237,12 @@ impl_runtime_apis! {
 
 		fn authenticate(
 			header: RequestHeader<AccountId, <Block as BlockT>::Hash>,
-			current_block_hash: <Block as BlockT>::Hash,
 		) -> Result<Authenticated<AccountId, Balance, BlockNumber>, AuthError> {
-			Adjudicator::authenticate(&header, current_block_hash)
+			Adjudicator::authenticate(&header)
+		}
+
+		fn header_validity() -> BlockNumber {
+			<Runtime as pallet_session_keys::Config>::HeaderValidity::get()
 		}
 	}
 

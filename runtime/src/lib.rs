@@ -162,7 +162,10 @@ pub type UncheckedExtrinsic =
 pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 
 /// Storage migrations run at the next runtime upgrade; each is versioned, so it runs once.
-pub type Migrations = (pallet_session_keys::migrations::v1::MigrateV0ToV1<Runtime>,);
+pub type Migrations = (
+	pallet_session_keys::migrations::v1::MigrateV0ToV1<Runtime>,
+	pallet_session_keys::migrations::v2::MigrateV1ToV2<Runtime>,
+);
 
 /// Dispatches to the pallets.
 pub type Executive = frame_executive::Executive<

@@ -162,6 +162,12 @@ impl Chain {
 		self.client.best_hash().await.expect("a best block")
 	}
 
+	/// The block a new request header names: the best block's parent (see
+	/// `Client::header_block_hash`).
+	pub async fn header_block_hash(&self) -> H256 {
+		self.client.header_block_hash().await.expect("a best block")
+	}
+
 	/// The hash of block `number` on the best chain.
 	pub async fn block_hash(&self, number: BlockNumber) -> H256 {
 		self.client

@@ -2,11 +2,23 @@
 //!
 //! Sessions wait in [`ExpiryQueue`] under their settlement block (`settles_at`, the end of the
 //! closing window), so nothing happens at a key's expiry itself; [`ExpiryAgenda`] marks the
-//! blocks that have work, so an idle block costs the one read of its (absent) mark. A block
-//! settles at most `MaxExpiriesPerBlock` sessions; when more are due, the mark of the next block
-//! records the oldest block still waiting (`carry_from`) and the next block resumes there, so no
-//! session is skipped. A renewed, revoked or settled key's entry is moved or removed directly, so
-//! no queue is ever scanned for it. Settling itself is [`crate::settlement`]'s.
+//! blocks that have work and counts their keys, so an idle block costs the one read of its
+//! (absent) mark.
+//!
+//! As `pallet-scheduler` bounds its agenda, a block takes at most `MaxExpiriesPerBlock` keys
+//! when they are scheduled (`register`, `renew`, `rotate`, revocation): a key whose block is full
+//! goes to the first later block with room, at most `MaxSettlementDelay` blocks on, so its
+//! counterpart's window only grows. A flood of keys aimed at one block therefore spreads over the
+//! following blocks at scheduling time, and `on_initialize` never carries a backlog in normal
+//! operation. `register`, `renew` and `rotate` fail with `SettlementAgendaFull` when no block in
+//! reach has room; a revocation never fails: without room in reach the key keeps the block it
+//! was queued in, so the cap holds and the counterpart's window only grows.
+//!
+//! The carry-over stays as the safety net: a block settles at most `MaxExpiriesPerBlock`
+//! sessions; when more are due, the mark of the next block records the oldest block still
+//! waiting (`carry_from`) and the next block resumes there, so no session is skipped. A renewed,
+//! revoked or settled key's entry is moved or removed directly, so no queue is ever scanned for
+//! it. Settling itself is [`crate::settlement`]'s.
 
 use frame_support::{pallet_prelude::*, traits::Defensive};
 use frame_system::pallet_prelude::BlockNumberFor;
@@ -14,34 +26,128 @@ use frame_system::Config as SystemConfig;
 use sp_runtime::traits::{One, Saturating};
 
 use crate::{
-	Config, DueMark, Event, ExpiryAgenda, ExpiryQueue, Pallet, SessionPublic, Sessions, WeightInfo,
+	Config, DueMark, Error, Event, ExpiryAgenda, ExpiryQueue, Pallet, SessionPublic, Sessions,
+	WeightInfo,
 };
 
+/// Where a key was queued, and how many agenda marks were read to find the block.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Placement<BlockNumber> {
+	/// The block whose `on_initialize` settles the key.
+	pub at: BlockNumber,
+	/// Marks read: 1 when the due block had room.
+	pub probes: u32,
+}
+
 impl<T: Config> Pallet<T> {
-	/// Queues `public` to settle in the `on_initialize` of block `at`.
-	pub(crate) fn schedule(public: &SessionPublic, at: BlockNumberFor<T>) {
-		ExpiryQueue::<T>::insert(at, public, ());
+	/// Queues `public` in the first block from `due` on with room, probing at most
+	/// `MaxSettlementDelay + 1` blocks; `SettlementAgendaFull` when none has room.
+	pub(crate) fn schedule(
+		public: &SessionPublic,
+		due: BlockNumberFor<T>,
+	) -> Result<Placement<BlockNumberFor<T>>, Error<T>> {
+		Self::place(public, due, false).ok_or(Error::<T>::SettlementAgendaFull)
+	}
+
+	/// Queues a revoked key as [`Self::schedule`] does, but never fails: when no block in reach
+	/// has room, the key keeps `fallback`, the block it was queued in before (which the caller
+	/// just freed by unscheduling it there, and which is never earlier than `due`). The
+	/// counterpart's window then lasts longer; the cap holds either way.
+	pub(crate) fn schedule_closing(
+		public: &SessionPublic,
+		due: BlockNumberFor<T>,
+		fallback: BlockNumberFor<T>,
+	) -> Placement<BlockNumberFor<T>> {
+		Self::place(public, due, false).unwrap_or_else(|| {
+			let probes = T::MaxSettlementDelay::get().saturating_add(2);
+			Self::queue_at(public, fallback);
+			Placement { at: fallback, probes }
+		})
+	}
+
+	/// Queues a key whose settlement failed again, in the first block with room after `now`
+	/// (or, if none is in reach, the last block in reach over its cap: this only follows a
+	/// defensive failure).
+	pub(crate) fn schedule_retry(
+		public: &SessionPublic,
+		now: BlockNumberFor<T>,
+	) -> BlockNumberFor<T> {
+		let due = now.saturating_add(One::one());
+		Self::place(public, due, true).map_or(due, |placement| placement.at)
+	}
+
+	/// Queues `public` in block `at` and counts it there, whatever the count.
+	fn queue_at(public: &SessionPublic, at: BlockNumberFor<T>) {
 		ExpiryAgenda::<T>::mutate(at, |mark| {
-			mark.get_or_insert_with(DueMark::default);
+			mark.get_or_insert_with(DueMark::default).queued.saturating_inc();
+		});
+		ExpiryQueue::<T>::insert(at, public, ());
+	}
+
+	fn place(
+		public: &SessionPublic,
+		due: BlockNumberFor<T>,
+		overflow: bool,
+	) -> Option<Placement<BlockNumberFor<T>>> {
+		let cap = T::MaxExpiriesPerBlock::get();
+		let reach = T::MaxSettlementDelay::get();
+		let mut at = due;
+		let mut probes = 0u32;
+		loop {
+			let mut mark = ExpiryAgenda::<T>::get(at).unwrap_or_default();
+			probes += 1;
+			let last = probes > reach;
+			if mark.queued < cap || (last && overflow) {
+				mark.queued.saturating_inc();
+				ExpiryAgenda::<T>::insert(at, mark);
+				ExpiryQueue::<T>::insert(at, public, ());
+				return Some(Placement { at, probes });
+			}
+			if last {
+				return None;
+			}
+			at.saturating_inc();
+		}
+	}
+
+	/// Takes `public` out of the queue of block `at`, and out of the block's count; a mark left
+	/// with no work goes, so the block is idle again.
+	pub(crate) fn unschedule(public: &SessionPublic, at: BlockNumberFor<T>) {
+		if ExpiryQueue::<T>::take(at, public).is_none() {
+			return;
+		}
+		ExpiryAgenda::<T>::mutate_exists(at, |slot| {
+			if let Some(mark) = slot {
+				mark.queued.saturating_dec();
+				if mark.is_empty() {
+					*slot = None;
+				}
+			}
 		});
 	}
 
-	/// Takes `public` out of the queue of block `at`. The block's mark stays: it then costs that
-	/// block one read of an empty queue, which is cheaper than counting entries per block.
-	pub(crate) fn unschedule(public: &SessionPublic, at: BlockNumberFor<T>) {
-		ExpiryQueue::<T>::remove(at, public);
-	}
-
-	/// Moves `public`'s queue entry from block `from` to block `to`.
+	/// Moves `public`'s queue entry from block `from` to the first block with room from `to`
+	/// on; `SettlementAgendaFull` if no block in reach has room.
 	pub(crate) fn reschedule(
 		public: &SessionPublic,
 		from: BlockNumberFor<T>,
 		to: BlockNumberFor<T>,
-	) {
-		if from != to {
-			Self::unschedule(public, from);
-			Self::schedule(public, to);
-		}
+	) -> Result<Placement<BlockNumberFor<T>>, Error<T>> {
+		// Out first, so that a placement back at `from` counts the key once. Calls that
+		// fail roll back with their storage transaction.
+		Self::unschedule(public, from);
+		Self::schedule(public, to)
+	}
+
+	/// The weight of reading `probes` agenda marks beyond the first, which every call's
+	/// benchmark includes: one storage read each.
+	pub fn placement_weight(probes: u32) -> Weight {
+		<T as SystemConfig>::DbWeight::get().reads(probes.saturating_sub(1).into())
+	}
+
+	/// The most [`Self::placement_weight`] a placement can take.
+	pub fn max_placement_weight() -> Weight {
+		Self::placement_weight(T::MaxSettlementDelay::get().saturating_add(1))
 	}
 
 	/// Settles the sessions due by `now`, oldest first, within the per-block bound, and returns the
@@ -56,19 +162,28 @@ impl<T: Config> Pallet<T> {
 		// Queued blocks stepped past after the first, each one read of an empty queue.
 		let mut stepped = 0u32;
 		let mut carried = false;
+		// Whether the budget ran out and the block's queue was checked for more.
+		let mut checked = false;
 		loop {
 			let mut due = ExpiryQueue::<T>::drain_prefix(block);
 			while ended < max {
 				let Some((public, ())) = due.next() else {
 					break;
 				};
-				Self::end_expired(public, block);
+				Self::end_expired(public, block, now);
 				ended += 1;
 			}
 			if ended == max {
-				// Out of budget: resume at this block next time (it may hold more keys).
-				Self::carry_over(now, block);
-				carried = true;
+				// Out of budget: resume here next time if this block holds more keys, else at
+				// the next block while the backlog lasts. A full block with nothing behind it
+				// (the usual case under the scheduling cap) carries nothing.
+				checked = true;
+				let more = ExpiryQueue::<T>::iter_key_prefix(block).next().is_some();
+				if more || block < now {
+					let from = if more { block } else { block.saturating_add(One::one()) };
+					Self::carry_over(now, from);
+					carried = true;
+				}
 				break;
 			}
 			if block >= now {
@@ -82,11 +197,10 @@ impl<T: Config> Pallet<T> {
 			}
 			stepped += 1;
 		}
-		let carry_weight = if carried {
-			<T as SystemConfig>::DbWeight::get().reads_writes(1, 1)
-		} else {
-			Weight::zero()
-		};
+		let db = <T as SystemConfig>::DbWeight::get();
+		let carry_weight = if carried { db.reads_writes(1, 1) } else { Weight::zero() };
+		let carry_weight =
+			if checked { carry_weight.saturating_add(db.reads(1)) } else { carry_weight };
 		T::WeightInfo::on_initialize_expire(ended, stepped).saturating_add(carry_weight)
 	}
 
@@ -99,19 +213,23 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Settles the session of `public`, whose queue entry at `block` was just drained, with the
-	/// reason its closing began with (`Expired` or `Revoked`).
-	fn end_expired(public: SessionPublic, block: BlockNumberFor<T>) {
-		let Some(session) = Sessions::<T>::take(public).defensive_proof("queued keys are live")
+	/// reason its closing began with (`Expired` or `Revoked`). A settlement that fails (a hold
+	/// that cannot be burned or released: never in a consistent state) changes nothing; the
+	/// key is queued again in the next block with room and `SettlementFailed` names it.
+	fn end_expired(public: SessionPublic, block: BlockNumberFor<T>, now: BlockNumberFor<T>) {
+		let Some(session) = Sessions::<T>::get(public).defensive_proof("queued keys are live")
 		else {
 			return;
 		};
 		if session.settles_at != block {
 			defensive!("a queued key settles at another block");
-			Sessions::<T>::insert(public, session);
 			return;
 		}
-		Self::unindex(&session.owner, &public);
 		let (reason, ended_at) = (session.closing_reason(), session.expires_at);
-		Self::settle_and_retire(public, session, reason, ended_at);
+		if let Err(error) = Self::conclude(public, session.clone(), reason, ended_at) {
+			let retry_at = Self::schedule_retry(&public, now);
+			Sessions::<T>::insert(public, crate::Registration { settles_at: retry_at, ..session });
+			Self::deposit_event(Event::SettlementFailed { public, error, retry_at });
+		}
 	}
 }

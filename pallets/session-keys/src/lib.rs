@@ -85,6 +85,9 @@ pub use types::*;
 pub use views::{AuthenticatedOf, PlainRegistrationOf, RequestHeaderOf};
 pub use weights::WeightInfo;
 
+/// The log target of this pallet.
+pub const LOG_TARGET: &str = "runtime::session-keys";
+
 #[frame_support::pallet]
 pub mod pallet {
 	use super::*;
@@ -98,8 +101,9 @@ pub mod pallet {
 	use sp_runtime::traits::{Saturating, StaticLookup, Zero};
 
 	/// The in-code storage version: 1 added the closing window (`settles_at`, `revoked`) and
-	/// delayed limit decreases (`pending_limit`); see [`crate::migrations::v1`].
-	pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+	/// delayed limit decreases (`pending_limit`), see [`crate::migrations::v1`]; 2 counts the
+	/// keys due per block and records what each settlement paid, see [`crate::migrations::v2`].
+	pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(2);
 
 	/// An account lookup source, as calls take it.
 	pub type AccountIdLookupOf<T> = <<T as frame_system::Config>::Lookup as StaticLookup>::Source;
@@ -143,9 +147,17 @@ pub mod pallet {
 		type MaxKeysPerOwner: Get<u32>;
 
 		/// Most sessions settled in one block's `on_initialize`; the rest carry over to the next
-		/// blocks. Also bounds how many queued blocks one `on_initialize` steps through.
+		/// blocks. Also the most keys scheduled to settle in one block (a key whose block is
+		/// full goes to the next block with room), and the bound on how many queued blocks one
+		/// `on_initialize` steps through.
 		#[pallet::constant]
 		type MaxExpiriesPerBlock: Get<u32>;
+
+		/// Most blocks past its due block a settlement is placed when the blocks before are
+		/// full: scheduling reads at most `MaxSettlementDelay + 1` agenda marks, and `register`,
+		/// `renew` and `rotate` fail with `SettlementAgendaFull` when none has room.
+		#[pallet::constant]
+		type MaxSettlementDelay: Get<u32>;
 
 		/// Longest description, in bytes.
 		#[pallet::constant]
@@ -323,7 +335,10 @@ pub mod pallet {
 			reason: EndReason,
 			/// The first block at which the key was no longer valid.
 			ended_at: BlockNumberFor<T>,
-			/// Collateral paid to the counterpart: the last checkpointed amount owed.
+			/// What the last checkpointed state owed the counterpart.
+			owed: BalanceOf<T>,
+			/// Collateral paid to the counterpart: `owed`, unless there was a shortfall
+			/// (`SettlementShortfall` then names it).
 			paid_to_counterpart: BalanceOf<T>,
 			/// Collateral returned to the owner.
 			collateral_released: BalanceOf<T>,
@@ -376,6 +391,30 @@ pub mod pallet {
 			/// The oldest settlement block that still has sessions waiting.
 			from: BlockNumberFor<T>,
 		},
+		/// A settlement paid the counterpart less than the session owed: nothing is lost
+		/// without a trace. The retired record keeps both figures.
+		SettlementShortfall {
+			/// The session key.
+			public: SessionPublic,
+			/// The counterpart.
+			counterpart: T::AccountId,
+			/// What the session owed.
+			owed: BalanceOf<T>,
+			/// What the counterpart received.
+			paid: BalanceOf<T>,
+			/// Why it received less.
+			reason: Shortfall,
+		},
+		/// A settlement in `on_initialize` failed and changed nothing (a hold could not be
+		/// burned or released); the session waits again and is retried at `retry_at`.
+		SettlementFailed {
+			/// The session key.
+			public: SessionPublic,
+			/// What failed.
+			error: DispatchError,
+			/// The block whose `on_initialize` retries it.
+			retry_at: BlockNumberFor<T>,
+		},
 	}
 
 	#[pallet::error]
@@ -385,6 +424,10 @@ pub mod pallet {
 		MalformedProof,
 		/// The ownership proof does not verify for this key and the calling owner.
 		InvalidProof,
+		/// The key binds no one: not a canonical encoding of a point, or a point of small order
+		/// (the sr25519 identity, ed25519 small-order points), which verifies a signature nobody
+		/// made. Refused whatever the proof.
+		WeakKey,
 		/// The key is already registered (live or closing).
 		AlreadyRegistered,
 		/// The key belonged to a session that was settled; it can never be used again.
@@ -425,8 +468,6 @@ pub mod pallet {
 		OwedDecreased,
 		/// The state owes more than the spending limit that applies now.
 		OverSpendingLimit,
-		/// The state owes more than the session's collateral.
-		OverCollateral,
 		/// The signature is not the session key's over this state on this chain.
 		InvalidSignature,
 		/// The session is not under-collateralized, so it cannot be liquidated.
@@ -435,6 +476,11 @@ pub mod pallet {
 		LimitBelowOwed,
 		/// The amount is zero.
 		ZeroAmount,
+		/// Every block within `MaxSettlementDelay` of the session's settlement block already
+		/// has `MaxExpiriesPerBlock` keys due: choose another duration.
+		SettlementAgendaFull,
+		/// The session's closing window has not ended, so anyone cannot settle it yet.
+		SettlementNotDue,
 	}
 
 	#[pallet::hooks]
@@ -494,12 +540,23 @@ pub mod pallet {
 		/// - `collateral`: held from the owner for the session's life.
 		/// - `description`, `scope`: what the key is for and the resources it may access.
 		///
-		/// Also holds a storage deposit of `DepositBase + DepositPerByte * (description and
-		/// scope bytes)`; the record fee is kept from it when the session ends. The session
-		/// settles `ChallengePeriod` blocks after it expires. Emits `SessionRegistered`.
+		///   The scope is explicit: an empty scope authenticates no request (the key can still
+		///   sign channel states), and `*` allows every resource.
+		///
+		/// Refused with `WeakKey` for a key that binds no one (the sr25519 identity, ed25519
+		/// small-order points, non-canonical encodings), whatever the proof. Also holds a
+		/// storage deposit of `DepositBase + DepositPerByte * (description and scope bytes)`;
+		/// the record fee is kept from it when the session ends. The session settles
+		/// `ChallengePeriod` blocks after it expires, or in the first later block with room
+		/// (`MaxExpiriesPerBlock` keys a block, `SettlementAgendaFull` beyond
+		/// `MaxSettlementDelay`). If the owner's key index is full, a key of its whose
+		/// settlement block has passed (waiting in the backlog) is settled first to make room.
+		/// Emits `SessionRegistered`.
 		///
 		/// ## Complexity
-		/// O(1): one signature verification and a bounded number of storage accesses.
+		/// O(1): one signature verification and a bounded number of storage accesses. The
+		/// weight also prepays the session's settlement in `on_initialize`; the worst-case
+		/// placement search and room-making are charged up front and refunded when not used.
 		#[pallet::call_index(0)]
 		#[pallet::weight(Pallet::<T>::register_weight(public.kind()))]
 		pub fn register(
@@ -512,7 +569,7 @@ pub mod pallet {
 			#[pallet::compact] collateral: BalanceOf<T>,
 			description: DescriptionOf<T>,
 			scope: ScopeOf<T>,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let owner = ensure_signed(origin)?;
 			let counterpart = T::Lookup::lookup(counterpart)?;
 			ensure!(counterpart != owner, Error::<T>::CounterpartIsOwner);
@@ -520,6 +577,8 @@ pub mod pallet {
 			Self::ensure_unused(&public)?;
 			Self::verify_ownership(&public, &owner, &proof)?;
 
+			let now = frame_system::Pallet::<T>::block_number();
+			let made_room = Self::make_room(&owner, now)?;
 			OwnerSessions::<T>::try_mutate(&owner, |keys| keys.try_push(public))
 				.map_err(|_| Error::<T>::TooManyKeys)?;
 
@@ -528,10 +587,10 @@ pub mod pallet {
 			T::Currency::hold(&HoldReason::Session.into(), &owner, held)
 				.map_err(|_| Error::<T>::InsufficientBalance)?;
 
-			let now = frame_system::Pallet::<T>::block_number();
 			let expires_at = now.saturating_add(duration);
-			let settles_at = expires_at.saturating_add(Self::challenge_period());
-			Self::schedule(&public, settles_at);
+			let placement =
+				Self::schedule(&public, expires_at.saturating_add(Self::challenge_period()))?;
+			let settles_at = placement.at;
 			Sessions::<T>::insert(
 				public,
 				Registration {
@@ -560,7 +619,11 @@ pub mod pallet {
 				collateral,
 				deposit,
 			});
-			Ok(())
+			let weight = Self::register_base_weight(public.kind())
+				.saturating_add(Self::settlement_weight())
+				.saturating_add(Self::placement_weight(placement.probes))
+				.saturating_add(if made_room { Self::room_weight() } else { Weight::zero() });
+			Ok(Some(weight).into())
 		}
 
 		/// Move a live key's expiry to `now + duration`.
@@ -571,30 +634,36 @@ pub mod pallet {
 		///   never past `now + MaxDuration`. A shorter duration may bring the expiry closer; the
 		///   closing window that follows it is always the full `ChallengePeriod`.
 		///
-		/// Emits `SessionRenewed`.
+		/// The session's settlement moves with it, to the first block with room from
+		/// `expires_at + ChallengePeriod` on (`SettlementAgendaFull` if none within
+		/// `MaxSettlementDelay`). Emits `SessionRenewed`.
 		///
 		/// ## Complexity
-		/// O(1): the key's old queue entry is removed directly, no queue is scanned.
+		/// O(1): the key's old queue entry is removed directly, no queue is scanned; the
+		/// worst-case placement search is charged up front and refunded when not used.
 		#[pallet::call_index(1)]
-		#[pallet::weight(T::WeightInfo::renew())]
+		#[pallet::weight(T::WeightInfo::renew().saturating_add(Pallet::<T>::max_placement_weight()))]
 		pub fn renew(
 			origin: OriginFor<T>,
 			public: SessionPublic,
 			duration: Option<BlockNumberFor<T>>,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let owner = ensure_signed(origin)?;
 			let duration = Self::checked_duration(duration)?;
 			let (mut session, now) = Self::owned_live_session(&public, &owner)?;
 
 			let expires_at = now.saturating_add(duration);
-			let settles_at = expires_at.saturating_add(Self::challenge_period());
-			Self::reschedule(&public, session.settles_at, settles_at);
+			let due = expires_at.saturating_add(Self::challenge_period());
+			let placement = Self::reschedule(&public, session.settles_at, due)?;
 			session.expires_at = expires_at;
-			session.settles_at = settles_at;
+			session.settles_at = placement.at;
 			session.duration = duration;
 			Sessions::<T>::insert(public, session);
 			Self::deposit_event(Event::SessionRenewed { public, expires_at });
-			Ok(())
+			Ok(Some(
+				T::WeightInfo::renew().saturating_add(Self::placement_weight(placement.probes)),
+			)
+			.into())
 		}
 
 		/// Revoke a live key: it is invalid from this block on, for everything the owner or the
@@ -606,17 +675,20 @@ pub mod pallet {
 		/// - `public`: the session key; it must be live (a closing key fails with `Revoked` or
 		///   `Expired` and nothing changes).
 		///
-		/// Emits `SessionClosing` with reason `Revoked`.
+		/// Emits `SessionClosing` with reason `Revoked` and the block the session settles in
+		/// (the first with room from `ChallengePeriod` blocks on; a revocation never fails for
+		/// want of room).
 		///
 		/// ## Complexity
-		/// O(1): the key's queue entry moves directly.
+		/// O(1): the key's queue entry moves directly; the worst-case placement search is
+		/// charged up front and refunded when not used.
 		#[pallet::call_index(2)]
-		#[pallet::weight(T::WeightInfo::revoke())]
-		pub fn revoke(origin: OriginFor<T>, public: SessionPublic) -> DispatchResult {
+		#[pallet::weight(T::WeightInfo::revoke().saturating_add(Pallet::<T>::max_placement_weight()))]
+		pub fn revoke(origin: OriginFor<T>, public: SessionPublic) -> DispatchResultWithPostInfo {
 			let owner = ensure_signed(origin)?;
 			let (session, now) = Self::owned_live_session(&public, &owner)?;
-			Self::close(public, session, now, Self::challenge_period());
-			Ok(())
+			let probes = Self::close(public, session, now, Self::challenge_period());
+			Ok(Some(T::WeightInfo::revoke().saturating_add(Self::placement_weight(probes))).into())
 		}
 
 		/// Revoke every live key of the caller at once: the response to a compromise. Each
@@ -628,27 +700,31 @@ pub mod pallet {
 		///
 		/// ## Complexity
 		/// O(k) for the caller's k keys, k <= `MaxKeysPerOwner`; charged for `MaxKeysPerOwner`
-		/// up front and refunded to k.
+		/// keys and their worst-case placements up front and refunded to what was done.
 		#[pallet::call_index(3)]
-		#[pallet::weight(T::WeightInfo::revoke_all(T::MaxKeysPerOwner::get()))]
+		#[pallet::weight(Pallet::<T>::revoke_all_weight(T::MaxKeysPerOwner::get()))]
 		pub fn revoke_all(origin: OriginFor<T>) -> DispatchResultWithPostInfo {
 			let owner = ensure_signed(origin)?;
 			let keys = OwnerSessions::<T>::get(&owner);
 			let now = frame_system::Pallet::<T>::block_number();
 			let period = Self::challenge_period();
 			let mut revoked = 0u32;
+			let mut probes = 0u32;
 			for public in keys.iter() {
 				let Some(session) = Sessions::<T>::get(public) else {
 					defensive!("a key in OwnerSessions has no session");
 					continue;
 				};
 				if session.is_live_at(now) {
-					Self::close(*public, session, now, period);
+					let read = Self::close(*public, session, now, period);
+					probes.saturating_accrue(read.saturating_sub(1));
 					revoked += 1;
 				}
 			}
 			ensure!(revoked > 0, Error::<T>::NoLiveKeys);
-			Ok(Some(T::WeightInfo::revoke_all(keys.len() as u32)).into())
+			let weight = T::WeightInfo::revoke_all(keys.len() as u32)
+				.saturating_add(Self::placement_weight(probes.saturating_add(1)));
+			Ok(Some(weight).into())
 		}
 
 		/// Replace a live key by a new one that carries the session's terms (counterpart,
@@ -669,15 +745,16 @@ pub mod pallet {
 		///
 		/// ## Complexity
 		/// O(`MaxKeysPerOwner`) to update the owner's bounded key list, and one signature
-		/// verification.
+		/// verification; the worst-case placement search is charged up front and refunded when
+		/// not used.
 		#[pallet::call_index(4)]
-		#[pallet::weight(Pallet::<T>::rotate_weight(new.kind()))]
+		#[pallet::weight(Pallet::<T>::rotate_weight(new.kind()).saturating_add(Pallet::<T>::max_placement_weight()))]
 		pub fn rotate(
 			origin: OriginFor<T>,
 			old: SessionPublic,
 			new: SessionPublic,
 			proof: ProofOf,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let owner = ensure_signed(origin)?;
 			let (session, now) = Self::owned_live_session(&old, &owner)?;
 			ensure!(!session.has_funds_at_stake(), Error::<T>::FundsAtStake);
@@ -695,8 +772,9 @@ pub mod pallet {
 
 			let duration = session.duration.min(T::MaxDuration::get());
 			let expires_at = now.saturating_add(duration);
-			let settles_at = expires_at.saturating_add(Self::challenge_period());
-			Self::schedule(&new, settles_at);
+			let placement =
+				Self::schedule(&new, expires_at.saturating_add(Self::challenge_period()))?;
+			let settles_at = placement.at;
 			let mut renewed = Registration {
 				registered_at: now,
 				expires_at,
@@ -712,7 +790,9 @@ pub mod pallet {
 				settlement::Amounts { paid: zero, collateral: zero, deposit: zero, record_fee };
 			Self::retire(old, &session, EndReason::Rotated, now, amounts);
 			Self::deposit_event(Event::SessionRotated { old, new, owner, expires_at });
-			Ok(())
+			let weight = Self::rotate_weight(new.kind())
+				.saturating_add(Self::placement_weight(placement.probes));
+			Ok(Some(weight).into())
 		}
 
 		/// Record the latest channel state, signed by the session key.
@@ -748,7 +828,6 @@ pub mod pallet {
 				StateRejection::StaleNonce => Error::<T>::StaleNonce,
 				StateRejection::OwedDecreased => Error::<T>::OwedDecreased,
 				StateRejection::OverSpendingLimit => Error::<T>::OverSpendingLimit,
-				StateRejection::OverCollateral => Error::<T>::OverCollateral,
 			})?;
 			let payload = state.signing_payload(&Self::genesis_hash(), &public);
 			ensure!(public.verify(&payload, &signature), Error::<T>::InvalidSignature);
@@ -861,8 +940,7 @@ pub mod pallet {
 			let who = ensure_signed(origin)?;
 			let session = Self::countered_session(&public, &who)?;
 			ensure!(session.is_under_collateralized(), Error::<T>::NotUnderCollateralized);
-			Self::conclude_now(public, session, EndReason::Liquidated);
-			Ok(())
+			Self::conclude_now(public, session, EndReason::Liquidated)
 		}
 
 		/// End a session as its counterpart (for instance when it stops clearing), live or
@@ -881,14 +959,70 @@ pub mod pallet {
 		pub fn discontinue(origin: OriginFor<T>, public: SessionPublic) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let session = Self::countered_session(&public, &who)?;
-			Self::conclude_now(public, session, EndReason::Discontinued);
-			Ok(())
+			Self::conclude_now(public, session, EndReason::Discontinued)
+		}
+
+		/// Settle a session whose closing window has ended, as `on_initialize` would: for
+		/// anyone (the owner waiting for its collateral, the counterpart for its payment) when
+		/// settlements carry over behind a backlog. The caller pays the settlement's weight.
+		///
+		/// - origin: signed, anyone.
+		/// - `public`: the session key; its `settles_at` must have passed (`SettlementNotDue`
+		///   otherwise).
+		///
+		/// Emits `SessionEnded` with the reason the session closed with (`Expired` or
+		/// `Revoked`).
+		///
+		/// ## Complexity
+		/// O(`MaxKeysPerOwner`) to update the owner's bounded key list.
+		#[pallet::call_index(10)]
+		#[pallet::weight(T::WeightInfo::settle())]
+		pub fn settle(origin: OriginFor<T>, public: SessionPublic) -> DispatchResult {
+			ensure_signed(origin)?;
+			let session = Self::registered_session(&public)?;
+			let now = frame_system::Pallet::<T>::block_number();
+			ensure!(session.settles_at <= now, Error::<T>::SettlementNotDue);
+			let (reason, ended_at) = (session.closing_reason(), session.expires_at);
+			Self::conclude(public, session, reason, ended_at)
 		}
 	}
 
 	impl<T: Config> Pallet<T> {
-		/// The weight of `register` for a key of `kind`.
+		/// The weight charged up front for `register` of a key of `kind`: the call at its worst
+		/// (a full placement search and a key settled to make room) and the session's own
+		/// settlement in `on_initialize`, which the registration prepays.
 		pub fn register_weight(kind: CryptoKind) -> Weight {
+			Self::register_base_weight(kind)
+				.saturating_add(Self::settlement_weight())
+				.saturating_add(Self::max_placement_weight())
+				.saturating_add(Self::room_weight())
+		}
+
+		/// The weight of one session's settlement in `on_initialize` (per key beyond a block's
+		/// fixed cost).
+		pub fn settlement_weight() -> Weight {
+			T::WeightInfo::on_initialize_expire(1, 0)
+				.saturating_sub(T::WeightInfo::on_initialize_expire(0, 0))
+		}
+
+		/// The weight of making room in a full key index: reading its sessions and settling
+		/// one.
+		pub fn room_weight() -> Weight {
+			T::DbWeight::get()
+				.reads(T::MaxKeysPerOwner::get().into())
+				.saturating_add(T::WeightInfo::settle())
+		}
+
+		/// The weight charged up front for `revoke_all` of `k` keys, each placed after a full
+		/// search.
+		pub fn revoke_all_weight(k: u32) -> Weight {
+			T::WeightInfo::revoke_all(k)
+				.saturating_add(Self::max_placement_weight().saturating_mul(k.into()))
+		}
+
+		/// The measured weight of `register` for a key of `kind`, its placement in the first
+		/// block probed.
+		pub fn register_base_weight(kind: CryptoKind) -> Weight {
 			match kind {
 				CryptoKind::Sr25519 => T::WeightInfo::register_sr25519(),
 				CryptoKind::Ed25519 => T::WeightInfo::register_ed25519(),
@@ -954,6 +1088,7 @@ pub mod pallet {
 		) -> DispatchResult {
 			owner.using_encoded(|owner| public.verify_ownership(owner, proof)).map_err(
 				|e| match e {
+					ProofError::WeakKey(_) => Error::<T>::WeakKey,
 					ProofError::Malformed => Error::<T>::MalformedProof,
 					ProofError::Invalid => Error::<T>::InvalidProof,
 				},

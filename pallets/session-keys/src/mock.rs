@@ -57,6 +57,7 @@ impl frame_system::Config for Test {
 #[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
 impl pallet_balances::Config for Test {
 	type AccountStore = System;
+	type ExistentialDeposit = ExistentialDeposit;
 }
 
 /// Owners in tests.
@@ -90,7 +91,9 @@ parameter_types! {
 	pub static TestChallengePeriod: u64 = CHALLENGE_PERIOD;
 	pub static MaxKeysPerOwner: u32 = 4;
 	pub static MaxExpiriesPerBlock: u32 = 3;
+	pub static MaxSettlementDelay: u32 = 8;
 	pub static HeaderValidity: u64 = 5;
+	pub static ExistentialDeposit: Balance = 1;
 }
 
 impl pallet_session_keys::Config for Test {
@@ -101,6 +104,7 @@ impl pallet_session_keys::Config for Test {
 	type ChallengePeriod = TestChallengePeriod;
 	type MaxKeysPerOwner = MaxKeysPerOwner;
 	type MaxExpiriesPerBlock = MaxExpiriesPerBlock;
+	type MaxSettlementDelay = MaxSettlementDelay;
 	type MaxDescriptionLen = frame_support::traits::ConstU32<32>;
 	type MaxScopeItems = frame_support::traits::ConstU32<4>;
 	type MaxResourceLen = frame_support::traits::ConstU32<16>;
@@ -286,8 +290,16 @@ impl RegisterCall {
 		Self { proof, ..self }
 	}
 
-	/// Submits it, signed by `origin`.
+	/// Submits it, signed by `origin` (the call's outcome without its weight).
 	pub fn submit_as(&self, origin: RuntimeOrigin) -> frame_support::dispatch::DispatchResult {
+		self.submit_with_info(origin).map(|_| ()).map_err(|e| e.error)
+	}
+
+	/// Submits it, signed by `origin`, with the post-dispatch information.
+	pub fn submit_with_info(
+		&self,
+		origin: RuntimeOrigin,
+	) -> frame_support::dispatch::DispatchResultWithPostInfo {
 		Adjudicator::register(
 			origin,
 			self.public,

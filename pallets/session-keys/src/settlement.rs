@@ -3,11 +3,17 @@
 //!
 //! Settlement pays the counterpart the last checkpointed `owed` out of the held collateral (never
 //! more than the collateral), burns the record fee from the deposit, returns the rest of both to
-//! the owner, and writes the retired record that is kept forever.
+//! the owner, and writes the retired record that is kept forever, with what was owed and what
+//! was paid. Each settlement runs in a storage layer of its own and handles every error: a
+//! counterpart that cannot be paid, or a debt above the collateral, is a shortfall the record
+//! and the `SettlementShortfall` event name; a hold that cannot be burned or released fails the
+//! settlement and changes nothing.
 
 use codec::MaxEncodedLen;
 use frame_support::{
 	defensive,
+	dispatch::DispatchResult,
+	storage::with_storage_layer,
 	traits::{
 		fungible::{Mutate, MutateHold},
 		tokens::{Fortitude, Precision, Preservation, Restriction},
@@ -22,7 +28,7 @@ use sp_runtime::{
 
 use crate::{
 	BalanceOf, Config, EndReason, Error, Event, HoldReason, OwnerSessions, Pallet, RegistrationOf,
-	RetiredOf, RetiredSession, SessionPublic, Sessions,
+	RetiredOf, RetiredSession, SessionPublic, Sessions, Shortfall,
 };
 
 /// Bytes of storage key a retired record takes besides the key itself: the pallet and storage
@@ -58,40 +64,85 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Closes a live session now, as the owner's revocation: the key expires in this block and
-	/// the session settles `period` blocks later.
+	/// the session settles `period` blocks later (or in the first later block with room, or,
+	/// with none in reach, where it was queued before).
+	/// Returns the agenda marks read to place it.
 	pub(crate) fn close(
 		public: SessionPublic,
 		mut session: RegistrationOf<T>,
 		now: BlockNumberFor<T>,
 		period: BlockNumberFor<T>,
-	) {
-		let settles_at = now.saturating_add(period);
-		Self::reschedule(&public, session.settles_at, settles_at);
+	) -> u32 {
+		Self::unschedule(&public, session.settles_at);
+		let placement =
+			Self::schedule_closing(&public, now.saturating_add(period), session.settles_at);
 		session.expires_at = now;
-		session.settles_at = settles_at;
+		session.settles_at = placement.at;
 		session.revoked = true;
 		Sessions::<T>::insert(public, session);
 		Self::deposit_event(Event::SessionClosing {
 			public,
 			reason: EndReason::Revoked,
-			settles_at,
+			settles_at: placement.at,
 		});
+		placement.probes
 	}
 
-	/// Settles a live or closing session in this block (discontinue, liquidation): unindexes
-	/// and unqueues it, then settles and retires it. A closing key stays recorded as invalid
-	/// from its expiry on.
+	/// Settles a live or closing session in this block as its counterpart ends it (discontinue,
+	/// liquidation). A closing key stays recorded as invalid from its expiry on.
 	pub(crate) fn conclude_now(
 		public: SessionPublic,
 		session: RegistrationOf<T>,
 		reason: EndReason,
-	) {
-		Self::unindex(&session.owner, &public);
-		Self::unschedule(&public, session.settles_at);
-		Sessions::<T>::remove(public);
+	) -> DispatchResult {
 		let now = frame_system::Pallet::<T>::block_number();
 		let ended_at = now.min(session.expires_at);
-		Self::settle_and_retire(public, session, reason, ended_at);
+		Self::conclude(public, session, reason, ended_at)
+	}
+
+	/// Settles a session and retires its key, in a storage layer of its own: unindexes and
+	/// unqueues it, pays the counterpart, burns the record fee, returns the rest to the owner and
+	/// writes the retired record. If a hold cannot be burned or released nothing changes and
+	/// the error is returned. A counterpart that cannot be paid is not an error: the shortfall
+	/// is recorded ([`Event::SettlementShortfall`]).
+	pub(crate) fn conclude(
+		public: SessionPublic,
+		session: RegistrationOf<T>,
+		reason: EndReason,
+		ended_at: BlockNumberFor<T>,
+	) -> DispatchResult {
+		with_storage_layer(|| {
+			Self::unindex(&session.owner, &public);
+			Self::unschedule(&public, session.settles_at);
+			Sessions::<T>::remove(public);
+			Self::settle_and_retire(public, session, reason, ended_at)
+		})
+	}
+
+	/// Makes room in `owner`'s full key index by settling one of its keys whose settlement
+	/// block has passed (it waits in the carried-over backlog): such keys no longer count
+	/// against `MaxKeysPerOwner`. `Ok(false)` when the index had room, `Ok(true)` when a key
+	/// was settled, `TooManyKeys` when every key is live or within its window.
+	pub(crate) fn make_room(
+		owner: &T::AccountId,
+		now: BlockNumberFor<T>,
+	) -> Result<bool, DispatchError> {
+		let keys = OwnerSessions::<T>::get(owner);
+		if (keys.len() as u32) < T::MaxKeysPerOwner::get() {
+			return Ok(false);
+		}
+		for public in keys {
+			let Some(session) = Sessions::<T>::get(public) else {
+				defensive!("a key in OwnerSessions has no session");
+				continue;
+			};
+			if session.settles_at <= now {
+				let (reason, ended_at) = (session.closing_reason(), session.expires_at);
+				Self::conclude(public, session, reason, ended_at)?;
+				return Ok(true);
+			}
+		}
+		Err(Error::<T>::TooManyKeys.into())
 	}
 
 	/// Removes `public` from its owner's key list.
@@ -107,24 +158,50 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Settles a session already removed from the session set and its indexes: pays the
-	/// counterpart, burns the record fee, returns the rest to the owner and retires the key.
-	pub(crate) fn settle_and_retire(
+	/// counterpart `min(owed, collateral)`, burns the record fee, returns the rest to the owner
+	/// and retires the key.
+	fn settle_and_retire(
 		public: SessionPublic,
 		session: RegistrationOf<T>,
 		reason: EndReason,
 		ended_at: BlockNumberFor<T>,
-	) {
-		let owed = session.state.owed.min(session.collateral);
-		let paid = Self::pay_counterpart(&session, owed);
+	) -> DispatchResult {
+		let owed = session.state.owed;
+		let due = owed.min(session.collateral);
+		let paid = match Self::pay_counterpart(&session, due) {
+			Ok(()) => due,
+			Err(error) => {
+				log::warn!(
+					target: crate::LOG_TARGET,
+					"settling {public:?}: the counterpart cannot receive {due:?}: {error:?}"
+				);
+				Zero::zero()
+			}
+		};
+		let shortfall = if paid < due {
+			Some(Shortfall::CounterpartCannotReceive)
+		} else if due < owed {
+			Some(Shortfall::CollateralShort)
+		} else {
+			None
+		};
 		let rest = session.collateral.saturating_sub(paid);
-		let record_fee = Self::burn_held(&session.owner, Self::record_fee().min(session.deposit));
-		let deposit_due = session.deposit.saturating_sub(record_fee);
-		let released = Self::release(&session.owner, rest.saturating_add(deposit_due));
-		// Only a defensive shortfall makes these differ from `rest` and `deposit_due`.
-		let deposit = released.min(deposit_due);
-		let collateral = released.saturating_sub(deposit);
-		let amounts = Amounts { paid, collateral, deposit, record_fee };
+		let record_fee = Self::record_fee().min(session.deposit);
+		Self::burn_held(&session.owner, record_fee)?;
+		let deposit = session.deposit.saturating_sub(record_fee);
+		Self::release(&session.owner, rest.saturating_add(deposit))?;
+		let amounts = Amounts { paid, collateral: rest, deposit, record_fee };
 		Self::retire(public, &session, reason, ended_at, amounts);
+		if let Some(reason) = shortfall {
+			Self::deposit_event(Event::SettlementShortfall {
+				public,
+				counterpart: session.counterpart.clone(),
+				owed,
+				paid,
+				reason,
+			});
+		}
+		Ok(())
 	}
 
 	/// Burns the record fee of a key retired without settlement (rotation) from the owner's
@@ -144,61 +221,47 @@ impl<T: Config> Pallet<T> {
 		.map_err(|_| Error::<T>::InsufficientBalance.into())
 	}
 
-	/// Moves `amount` of the session's held collateral to the counterpart; returns what
-	/// moved. A payment the counterpart's account cannot receive (below the existential
-	/// deposit of a reaped account) stays with the owner.
-	fn pay_counterpart(session: &RegistrationOf<T>, amount: BalanceOf<T>) -> BalanceOf<T> {
+	/// Moves `amount` of the session's held collateral to the counterpart, all or nothing (in a
+	/// storage layer of its own, so a refused payment leaves no trace).
+	fn pay_counterpart(session: &RegistrationOf<T>, amount: BalanceOf<T>) -> DispatchResult {
 		if amount.is_zero() {
-			return amount;
+			return Ok(());
 		}
-		T::Currency::transfer_on_hold(
-			&HoldReason::Session.into(),
-			&session.owner,
-			&session.counterpart,
-			amount,
-			Precision::Exact,
-			Restriction::Free,
-			Fortitude::Force,
-		)
-		.unwrap_or_else(|_| Zero::zero())
+		with_storage_layer(|| {
+			T::Currency::transfer_on_hold(
+				&HoldReason::Session.into(),
+				&session.owner,
+				&session.counterpart,
+				amount,
+				Precision::Exact,
+				Restriction::Free,
+				Fortitude::Force,
+			)
+			.map(|_| ())
+		})
 	}
 
-	/// Burns `amount` of the owner's session hold; returns what was burned.
-	fn burn_held(who: &T::AccountId, amount: BalanceOf<T>) -> BalanceOf<T> {
+	/// Burns exactly `amount` of the owner's session hold.
+	fn burn_held(who: &T::AccountId, amount: BalanceOf<T>) -> DispatchResult {
 		if amount.is_zero() {
-			return amount;
+			return Ok(());
 		}
 		T::Currency::burn_held(
 			&HoldReason::Session.into(),
 			who,
 			amount,
-			Precision::BestEffort,
+			Precision::Exact,
 			Fortitude::Force,
 		)
-		.unwrap_or_else(|e| {
-			defensive!("burning the record fee from a session hold failed", e);
-			Zero::zero()
-		})
+		.map(|_| ())
 	}
 
-	/// Releases `amount` of the owner's session hold; returns what was released.
-	fn release(who: &T::AccountId, amount: BalanceOf<T>) -> BalanceOf<T> {
+	/// Releases exactly `amount` of the owner's session hold.
+	fn release(who: &T::AccountId, amount: BalanceOf<T>) -> DispatchResult {
 		if amount.is_zero() {
-			return amount;
+			return Ok(());
 		}
-		match T::Currency::release(&HoldReason::Session.into(), who, amount, Precision::BestEffort)
-		{
-			Ok(released) => {
-				if released != amount {
-					defensive!("released less than the session held");
-				}
-				released
-			}
-			Err(e) => {
-				defensive!("releasing a session hold failed", e);
-				Zero::zero()
-			}
-		}
+		T::Currency::release(&HoldReason::Session.into(), who, amount, Precision::Exact).map(|_| ())
 	}
 
 	/// Writes the retired record and emits `SessionEnded`.
@@ -219,6 +282,7 @@ impl<T: Config> Pallet<T> {
 				reason,
 				nonce: session.state.nonce,
 				owed: session.state.owed,
+				paid: amounts.paid,
 			},
 		);
 		Self::deposit_event(Event::SessionEnded {
@@ -227,6 +291,7 @@ impl<T: Config> Pallet<T> {
 			counterpart: session.counterpart.clone(),
 			reason,
 			ended_at,
+			owed: session.state.owed,
 			paid_to_counterpart: amounts.paid,
 			collateral_released: amounts.collateral,
 			deposit_released: amounts.deposit,

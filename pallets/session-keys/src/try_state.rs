@@ -7,10 +7,14 @@
 //! 3. Every live or closing session has exactly one queue entry, at its `settles_at`
 //!    (`>= expires_at`), every queue entry is such a session, and a session whose `settles_at`
 //!    has passed waits in the carried-over backlog.
-//! 4. Every session's checkpointed `owed` is within its collateral and the highest spending
-//!    limit that applied when it was checkpointed (the stored limit, or the pending decrease once
-//!    due, which never applies below `owed`); a pending decrease is below the stored limit.
-//!    Margin may exceed the collateral: the session is then liquidatable.
+//! 4. Every block after the current one with queued keys has its agenda mark, which counts
+//!    exactly those keys; every mark has work. (Scheduling keeps counts within
+//!    `MaxExpiriesPerBlock`, but a runtime upgrade that lowers it leaves fuller blocks, which the
+//!    carry-over settles.)
+//! 5. Every session's checkpointed `owed` is within the highest spending limit that applied
+//!    when it was checkpointed (the stored limit, or the pending decrease once due, which never
+//!    applies below `owed`); a pending decrease is below the stored limit. Owed and margin may
+//!    exceed the collateral: the session is then liquidatable.
 
 use alloc::collections::btree_map::BTreeMap;
 use frame_support::{ensure, traits::fungible::InspectHold};
@@ -45,10 +49,6 @@ impl<T: Config> Pallet<T> {
 			ensure!(
 				OwnerSessions::<T>::get(&session.owner).contains(&public),
 				"a live key is missing from its owner's index"
-			);
-			ensure!(
-				session.state.owed <= session.collateral,
-				"a session owes more than its collateral"
 			);
 			ensure!(
 				session.state.owed <= session.spending_limit.max(session.limit_at(now)),
@@ -86,10 +86,28 @@ impl<T: Config> Pallet<T> {
 			);
 		}
 
+		let mut queued: BTreeMap<BlockNumberFor<T>, u32> = BTreeMap::new();
 		for (at, public, ()) in ExpiryQueue::<T>::iter() {
 			ensure!(
 				Sessions::<T>::get(public).is_some_and(|s| s.settles_at == at),
 				"a queue entry is not a session settling at that block"
+			);
+			if at > now {
+				*queued.entry(at).or_default() += 1;
+			}
+		}
+		for (at, count) in &queued {
+			ensure!(
+				ExpiryAgenda::<T>::get(at).is_some_and(|mark| mark.queued == *count),
+				"a block with queued keys has no mark, or its mark miscounts them"
+			);
+		}
+		for (at, mark) in ExpiryAgenda::<T>::iter() {
+			ensure!(at > now, "a mark of a block whose on_initialize ran");
+			ensure!(!mark.is_empty(), "a mark with no work");
+			ensure!(
+				mark.queued == queued.get(&at).copied().unwrap_or(0),
+				"a mark counts keys its block does not queue"
 			);
 		}
 		Ok(())

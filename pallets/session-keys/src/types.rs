@@ -1,6 +1,6 @@
 //! Storage types of the adjudicator pallet.
 
-use codec::{Decode, Encode, MaxEncodedLen};
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use core::fmt::Debug;
 use frame_support::{traits::fungible, BoundedVec};
 use frame_system::pallet_prelude::BlockNumberFor;
@@ -31,10 +31,43 @@ pub type RegistrationOf<T> = Registration<
 pub type RetiredOf<T> =
 	RetiredSession<<T as frame_system::Config>::AccountId, BlockNumberFor<T>, BalanceOf<T>>;
 
-/// Marks a block whose `on_initialize` has expiry work: keys scheduled there, a backlog carried
-/// from earlier blocks, or both.
+/// Marks a block whose `on_initialize` has settlement work: keys scheduled there, a backlog
+/// carried from earlier blocks, or both.
 #[derive(Clone, Default, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo, Debug)]
 pub struct DueMark<BlockNumber> {
 	/// The oldest earlier block whose queue was not fully drained, if any.
 	pub carry_from: Option<BlockNumber>,
+	/// How many keys are queued to settle in this block: scheduling keeps it at most
+	/// `MaxExpiriesPerBlock` (only the retry of a settlement that failed, a defensive path, may
+	/// go over it).
+	pub queued: u32,
+}
+
+impl<BlockNumber> DueMark<BlockNumber> {
+	/// Whether the mark records no work: nothing queued, no backlog.
+	pub fn is_empty(&self) -> bool {
+		self.queued == 0 && self.carry_from.is_none()
+	}
+}
+
+/// Why a settlement paid the counterpart less than the session owed.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+)]
+pub enum Shortfall {
+	/// The session owed more than its collateral (a state signed after a price gap): the
+	/// counterpart received the whole collateral.
+	CollateralShort,
+	/// The counterpart's account could not receive the payment (for instance a new account and
+	/// an amount below the existential deposit): the amount stayed with the owner.
+	CounterpartCannotReceive,
 }

@@ -7,7 +7,7 @@ use frame_system::pallet_prelude::BlockNumberFor;
 use session_keys_primitives::{
 	scope_allows, AuthError, Authenticated, Registration, RequestHeader, SessionPublic,
 };
-use sp_runtime::traits::{One, Saturating};
+use sp_runtime::traits::Saturating;
 
 use crate::{
 	BalanceOf, Config, OwnerSessions, Pallet, RegistrationOf, Retired, RetiredOf, Sessions,
@@ -56,21 +56,19 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Authenticates a request header signed by a session key (see
-	/// [`session_keys_primitives::RequestHeader`]).
+	/// [`session_keys_primitives::RequestHeader`]) at the current block.
 	///
 	/// Valid when the key is live (not closing: a revoked key answers `KeyRevoked`, an expired
-	/// one `KeyExpired`) and owned by `header.account`; the block
-	/// hash is `current_block_hash` (the block this runs at, which the runtime cannot read) or
-	/// one of the `HeaderValidity - 1` blocks before it; the resource is within the key's scope;
-	/// and the signature covers the header for this chain. Cheap checks come first; the
-	/// signature is verified last.
+	/// one `KeyExpired`) and owned by `header.account`; the block hash is one of the
+	/// `HeaderValidity` blocks before this one, whose hashes frame-system keeps (nothing the
+	/// caller says is trusted: this block's own hash is not in its state, so a header naming it
+	/// is accepted from the next block on); the resource is within the key's scope (an empty
+	/// scope allows nothing); and the signature covers the header for this chain. Cheap checks
+	/// come first; the signature is verified last.
 	///
 	/// Nonces are not tracked here: the gateway refuses a `(public, nonce)` it has seen while the
 	/// header's block hash is fresh.
-	pub fn authenticate(
-		header: &RequestHeaderOf<T>,
-		current_block_hash: T::Hash,
-	) -> Result<AuthenticatedOf<T>, AuthError> {
+	pub fn authenticate(header: &RequestHeaderOf<T>) -> Result<AuthenticatedOf<T>, AuthError> {
 		let Some(session) = Sessions::<T>::get(header.public) else {
 			return Err(match Retired::<T>::get(header.public) {
 				Some(record) => AuthError::KeyEnded(record.reason),
@@ -88,7 +86,7 @@ impl<T: Config> Pallet<T> {
 		if session.owner != header.account {
 			return Err(AuthError::WrongAccount);
 		}
-		if !Self::is_recent_block_hash(&header.block_hash, current_block_hash) {
+		if !Self::is_recent_block_hash(&header.block_hash) {
 			return Err(AuthError::StaleBlockHash);
 		}
 		if !scope_allows(&session.scope, &header.resource) {
@@ -107,21 +105,21 @@ impl<T: Config> Pallet<T> {
 		})
 	}
 
-	/// Whether `hash` names one of the last `HeaderValidity` blocks, counting the current one
-	/// (whose hash the caller supplies, as frame-system stores only its ancestors' hashes).
-	fn is_recent_block_hash(hash: &T::Hash, current_block_hash: T::Hash) -> bool {
-		if *hash == current_block_hash {
-			return true;
-		}
+	/// Whether `hash` names one of the `HeaderValidity` blocks before the current one, as
+	/// frame-system recorded their hashes.
+	pub fn is_recent_block_hash(hash: &T::Hash) -> bool {
 		// `HeaderValidity <= BlockHashCount` (checked in `integrity_test`), so every block in
-		// the window still has its hash in frame-system.
+		// the window still has its hash in frame-system; a pruned or future block reads as the
+		// default hash, which never matches.
+		if *hash == T::Hash::default() {
+			return false;
+		}
 		let now = frame_system::Pallet::<T>::block_number();
-		let oldest = now.saturating_sub(T::HeaderValidity::get().saturating_sub(One::one()));
+		let oldest = now.saturating_sub(T::HeaderValidity::get());
 		let mut block = now;
 		while block > oldest {
 			block.saturating_dec();
-			let stored = frame_system::Pallet::<T>::block_hash(block);
-			if stored == *hash && stored != T::Hash::default() {
+			if frame_system::Pallet::<T>::block_hash(block) == *hash {
 				return true;
 			}
 		}

@@ -51,6 +51,7 @@ pub trait WeightInfo {
 	fn set_spending_limit() -> Weight;
 	fn liquidate() -> Weight;
 	fn discontinue() -> Weight;
+	fn settle() -> Weight;
 	fn rotate_sr25519() -> Weight;
 	fn rotate_ed25519() -> Weight;
 	fn rotate_ecdsa() -> Weight;
@@ -278,6 +279,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
+	fn settle() -> Weight {
+		Weight::from_parts(195_718_000, 6196)
+			.saturating_add(T::DbWeight::get().reads(5_u64))
+			.saturating_add(T::DbWeight::get().writes(7_u64))
+	}
 	/// Storage: `Adjudicator::Sessions` (r:2 w:2)
 	/// Proof: `Adjudicator::Sessions` (`max_values`: None, `max_size`: Some(1427), added: 3902, mode: `MaxEncodedLen`)
 	/// Storage: `Adjudicator::Retired` (r:1 w:1)
@@ -451,6 +457,11 @@ impl WeightInfo for () {
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
 	}
 	fn discontinue() -> Weight {
+		Weight::from_parts(195_718_000, 6196)
+			.saturating_add(RocksDbWeight::get().reads(5_u64))
+			.saturating_add(RocksDbWeight::get().writes(7_u64))
+	}
+	fn settle() -> Weight {
 		Weight::from_parts(195_718_000, 6196)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))

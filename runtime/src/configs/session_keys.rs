@@ -17,8 +17,11 @@ parameter_types! {
 	pub const SessionKeyChallengePeriod: BlockNumber = HOURS;
 	/// Live or closing keys per owner.
 	pub const SessionKeyMaxKeysPerOwner: u32 = 32;
-	/// Keys concluded by expiry per block; the rest carry over.
+	/// Keys settled per block, and the most scheduled to settle in one block.
 	pub const SessionKeyMaxExpiriesPerBlock: u32 = 128;
+	/// A settlement whose block is full goes at most five minutes of blocks later; beyond,
+	/// registering fails with `SettlementAgendaFull`.
+	pub const SessionKeyMaxSettlementDelay: u32 = 5 * MINUTES;
 	/// Bytes of description.
 	pub const SessionKeyMaxDescriptionLen: u32 = 128;
 	/// Resources in a scope.
@@ -44,6 +47,7 @@ impl pallet_session_keys::Config for Runtime {
 	type ChallengePeriod = SessionKeyChallengePeriod;
 	type MaxKeysPerOwner = SessionKeyMaxKeysPerOwner;
 	type MaxExpiriesPerBlock = SessionKeyMaxExpiriesPerBlock;
+	type MaxSettlementDelay = SessionKeyMaxSettlementDelay;
 	type MaxDescriptionLen = SessionKeyMaxDescriptionLen;
 	type MaxScopeItems = SessionKeyMaxScopeItems;
 	type MaxResourceLen = SessionKeyMaxResourceLen;

@@ -2,7 +2,7 @@
 //! `sessionKeys_authenticate`: accepted while the key is live, refused with a reason otherwise.
 //! The headers are made by the client library, which the runtime's check must accept.
 
-use session_keys_client::{decode_header, encode_header, HeaderRequest};
+use session_keys_client::{decode_header, encode_header, At, HeaderRequest};
 use session_keys_e2e::{account_of, build, Chain, Node, SessionPair, Terms};
 use session_keys_primitives::{AuthError, CryptoKind};
 use sp_core::H256;
@@ -39,7 +39,7 @@ async fn headers_are_accepted_while_the_key_is_live_and_refused_after_revocation
 		)
 	};
 	// Headers travel as text over HTTP: sign, encode, decode, then authenticate.
-	let recent = chain.best_hash().await;
+	let recent = chain.header_block_hash().await;
 	let text = encode_header(&sign(&pair, genesis, recent, 1, b"orders/17"));
 	let header = decode_header(&text).expect("the text form round-trips");
 	let answer = chain.authenticate(&header).await;
@@ -58,7 +58,15 @@ async fn headers_are_accepted_while_the_key_is_live_and_refused_after_revocation
 	for_bob.account = bob.clone();
 	let stranger = SessionPair::generate(CryptoKind::Sr25519);
 	let unknown = sign(&stranger, genesis, recent, 4, b"orders/17");
+	// The best block itself is not known to its own state: only hashes the runtime can check
+	// are fresh, whatever the caller would vouch for.
+	let newest = chain.best_hash().await;
+	let naming_newest = sign(&pair, genesis, newest, 6, b"orders/17");
+	let answer = chain.client.authenticate(&naming_newest, At::Hash(newest)).await;
+	assert_eq!(answer.expect("the call"), Err(AuthError::StaleBlockHash), "own block's hash");
+	let made_up = sign(&pair, genesis, H256::repeat_byte(0x42), 7, b"orders/17");
 	for (what, header, reason) in [
+		("naming a made-up block", made_up, AuthError::StaleBlockHash),
 		("out of scope", out_of_scope, AuthError::OutOfScope),
 		("tampered after signing", forged, AuthError::BadSignature),
 		("signed for another chain", other_chain, AuthError::BadSignature),
@@ -72,7 +80,7 @@ async fn headers_are_accepted_while_the_key_is_live_and_refused_after_revocation
 
 	chain.submit(&dev::alice(), build::revoke(pair.public())).await.expect("revoke");
 
-	let recent = chain.best_hash().await;
+	let recent = chain.header_block_hash().await;
 	let answer = chain.authenticate(&sign(&pair, genesis, recent, 5, b"orders/17")).await;
 	println!("revoked key: {answer:?}");
 	assert_eq!(answer, Err(AuthError::KeyRevoked), "refused at once, while closing");

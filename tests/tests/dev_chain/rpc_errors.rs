@@ -5,8 +5,8 @@ use jsonrpsee::{core::ClientError, rpc_params};
 use serde_json::Value;
 use session_keys_client::{At, Error};
 use session_keys_e2e::{account_of, build, Chain, Node, SessionPair, Terms};
-use session_keys_primitives::{CryptoKind, SessionPublic};
-use sp_core::{crypto::Ss58Codec, sr25519, Bytes};
+use session_keys_primitives::{CryptoKind, RequestHeader, SessionPublic, SessionSignature};
+use sp_core::{crypto::Ss58Codec, sr25519, Bytes, H256};
 use subxt_signer::sr25519::dev;
 
 /// The JSON-RPC error of a call expected to fail: its code, and its message followed by its
@@ -32,6 +32,17 @@ async fn bad_parameters_get_invalid_params_errors() {
 	let key = SessionPublic::Sr25519(sr25519::Public::from_raw([1; 32]));
 	let mut trailing = codec::Encode::encode(&key);
 	trailing.push(0);
+	let header = RequestHeader {
+		public: key,
+		account: account_of(&dev::alice()),
+		block_hash: H256::zero(),
+		nonce: 0,
+		audience: vec![],
+		resource: vec![],
+		signature: SessionSignature::Sr25519(sr25519::Signature::from_raw([0; 64])),
+	};
+	let header = Bytes(codec::Encode::encode(&header));
+	let nowhere = H256::repeat_byte(0x99);
 
 	let cases = [
 		("sessionKeys_registration", rpc_params![Bytes(vec![9, 9])], "not a valid SCALE"),
@@ -39,6 +50,7 @@ async fn bad_parameters_get_invalid_params_errors() {
 		("sessionKeys_retired", rpc_params![Bytes(vec![])], "not a valid SCALE"),
 		("sessionKeys_authenticate", rpc_params![Bytes(vec![0; 3])], "header: not a valid SCALE"),
 		("sessionKeys_authenticate", rpc_params!["not hex"], "Invalid params"),
+		("sessionKeys_authenticate", rpc_params![header, nowhere], "at: unknown block"),
 		("sessionKeys_keysOf", rpc_params!["not an address"], "Invalid params"),
 		("sessionKeys_generate", rpc_params![alice.clone(), "rsa"], "unknown variant `rsa`"),
 		("sessionKeys_generate", rpc_params![], "Invalid params"),

@@ -44,7 +44,7 @@ use sp_api::{ApiExt, ProvideRuntimeApi};
 use sp_blockchain::HeaderBackend;
 use sp_core::Bytes;
 use sp_keystore::{KeystoreExt, KeystorePtr};
-use sp_runtime::traits::Block as BlockT;
+use sp_runtime::{traits::Block as BlockT, SaturatedConversion};
 
 pub use session_keys_primitives::SessionKeysApi as SessionKeysRuntimeApi;
 
@@ -105,7 +105,8 @@ pub trait SessionKeysApi<BlockHash, AccountId, Balance, BlockNumber> {
 	fn keys_of(&self, owner: AccountId, at: Option<BlockHash>) -> RpcResult<Vec<SessionPublic>>;
 
 	/// Authenticates a request header (`0x`-hex SCALE `RequestHeader`) as the runtime does, at
-	/// the best block or `at`.
+	/// the best block or `at`. An `at` more than `HeaderValidity` blocks behind the best block
+	/// is refused (`InvalidParams`): at an old block a revoked key would still look live.
 	#[method(name = "authenticate")]
 	fn authenticate(
 		&self,
@@ -128,6 +129,18 @@ impl<C, Block> SessionKeys<C, Block> {
 	}
 }
 
+/// Whether block `at` is recent enough to authenticate at, with the best block at `best`: at
+/// most `validity` blocks behind it. At an older block a revoked key would still look live and a
+/// stale header fresh. `Err` carries how far behind it is.
+pub fn check_recent(best: u64, at: u64, validity: u64) -> Result<(), u64> {
+	let behind = best.saturating_sub(at);
+	if behind > validity {
+		Err(behind)
+	} else {
+		Ok(())
+	}
+}
+
 /// An `InvalidParams` error naming the parameter.
 fn invalid_params(message: String) -> ErrorObjectOwned {
 	ErrorObject::owned(ErrorCode::InvalidParams.code(), message, None::<()>)
@@ -147,7 +160,7 @@ where
 	AccountId:
 		Codec + Clone + serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
 	Balance: Codec + Clone + std::fmt::Display + std::str::FromStr + Send + Sync + 'static,
-	BlockNumber: Codec + Clone + serde::Serialize + Send + Sync + 'static,
+	BlockNumber: Codec + Clone + Into<u64> + serde::Serialize + Send + Sync + 'static,
 {
 	fn generate(
 		&self,
@@ -195,8 +208,41 @@ where
 	) -> RpcResult<Result<Authenticated<AccountId, Balance, BlockNumber>, AuthError>> {
 		let header = RequestHeader::<AccountId, Block::Hash>::decode_all(&mut &header[..])
 			.map_err(|e| invalid_params(format!("header: not a valid SCALE encoding ({e})")))?;
-		let at = at.unwrap_or_else(|| self.client.info().best_hash);
-		// The runtime cannot read the hash of the block it runs at; it is `at`.
-		self.client.runtime_api().authenticate(at, header, at).map_err(runtime_error)
+		let info = self.client.info();
+		let api = self.client.runtime_api();
+		let at = match at {
+			None => info.best_hash,
+			Some(at) => {
+				let number = self
+					.client
+					.number(at)
+					.map_err(runtime_error)?
+					.ok_or_else(|| invalid_params(format!("at: unknown block {at:?}")))?;
+				let validity = api.header_validity(info.best_hash).map_err(runtime_error)?.into();
+				check_recent(info.best_number.saturated_into(), number.saturated_into(), validity)
+					.map_err(|behind| {
+						invalid_params(format!(
+							"at: block {at:?} is {behind} blocks behind the best block, more than \
+						 HeaderValidity ({validity}): authenticate at a recent block"
+						))
+					})?;
+				at
+			}
+		};
+		api.authenticate(at, header).map_err(runtime_error)
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::check_recent;
+
+	#[test]
+	fn authentication_runs_only_at_recent_blocks() {
+		assert_eq!(check_recent(500, 500, 100), Ok(()), "the best block");
+		assert_eq!(check_recent(500, 400, 100), Ok(()), "HeaderValidity behind");
+		assert_eq!(check_recent(500, 399, 100), Err(101), "one more is refused");
+		assert_eq!(check_recent(500, 0, 100), Err(500), "genesis");
+		assert_eq!(check_recent(500, 501, 100), Ok(()), "a block ahead of a lagging best");
 	}
 }

@@ -3,7 +3,10 @@
 
 use super::*;
 use crate::{
-	migrations::v1::{v0, MigrateV0ToV1},
+	migrations::{
+		v1::{v0, MigrateV0ToV1},
+		v2::{self, MigrateV1ToV2},
+	},
 	ChannelState, ExpiryAgenda, ExpiryQueue, HoldReason, OwnerSessions, Pallet, Sessions,
 };
 use frame_support::assert_ok;
@@ -32,7 +35,7 @@ fn v0_session(owner: AccountId, seed: u8, expires_at: u64, owed: Balance) -> Ses
 	v0::Sessions::<Test>::insert(public, old);
 	OwnerSessions::<Test>::mutate(owner, |keys| keys.try_push(public).unwrap());
 	ExpiryQueue::<Test>::insert(expires_at, public, ());
-	ExpiryAgenda::<Test>::insert(expires_at, crate::DueMark::default());
+	v2::v1::ExpiryAgenda::<Test>::insert(expires_at, v2::v1::DueMarkV1::default());
 	public
 }
 
@@ -47,6 +50,9 @@ fn v0_sessions_gain_their_window_and_move_in_the_queue() {
 		let weight = MigrateV0ToV1::<Test>::on_runtime_upgrade();
 		assert!(weight.ref_time() > 0);
 		assert_eq!(Pallet::<Test>::on_chain_storage_version(), 1);
+		// The runtime runs both, in order.
+		MigrateV1ToV2::<Test>::on_runtime_upgrade();
+		assert_eq!(Pallet::<Test>::on_chain_storage_version(), 2);
 
 		for (public, expires_at, owed) in [(a, 20, 40), (b, 30, 0)] {
 			let session = Sessions::<Test>::get(public).unwrap();
@@ -60,10 +66,11 @@ fn v0_sessions_gain_their_window_and_move_in_the_queue() {
 		}
 		check_invariants();
 
-		// A second run does nothing: the version gate.
-		let before = Sessions::<Test>::get(a);
+		// A second run does nothing: the version gates.
+		let before = (Sessions::<Test>::get(a), ExpiryAgenda::<Test>::iter().collect::<Vec<_>>());
 		MigrateV0ToV1::<Test>::on_runtime_upgrade();
-		assert_eq!(Sessions::<Test>::get(a), before);
+		MigrateV1ToV2::<Test>::on_runtime_upgrade();
+		assert_eq!((Sessions::<Test>::get(a), ExpiryAgenda::<Test>::iter().collect()), before);
 
 		// The migrated sessions live on: closing after their expiry, settled after the window.
 		run_to_block(20);
@@ -78,7 +85,8 @@ fn migration_of_an_empty_pallet_only_sets_the_version() {
 	ExtBuilder::default().build_and_execute(|| {
 		StorageVersion::new(0).put::<Pallet<Test>>();
 		MigrateV0ToV1::<Test>::on_runtime_upgrade();
-		assert_eq!(Pallet::<Test>::on_chain_storage_version(), 1);
+		MigrateV1ToV2::<Test>::on_runtime_upgrade();
+		assert_eq!(Pallet::<Test>::on_chain_storage_version(), 2);
 		assert_eq!(Sessions::<Test>::iter().count(), 0);
 	});
 }
@@ -93,5 +101,56 @@ fn try_runtime_checks_pass_on_a_real_migration() {
 		v0_session(BOB, 2, 30, 0);
 		assert_ok!(MigrateV0ToV1::<Test>::try_on_runtime_upgrade(true));
 		assert_eq!(Pallet::<Test>::on_chain_storage_version(), 1);
+		assert_ok!(MigrateV1ToV2::<Test>::try_on_runtime_upgrade(true));
+		assert_eq!(Pallet::<Test>::on_chain_storage_version(), 2);
+	});
+}
+
+#[test]
+fn v1_marks_are_counted_and_v1_records_say_what_was_paid() {
+	ExtBuilder::default().build_and_execute(|| {
+		// Three v1 sessions, two due at block 40, one at 50 with a carried backlog mark, and a
+		// v1 retired record.
+		let keys: Vec<SessionPublic> = [(ALICE, 1, 30), (BOB, 2, 30), (ALICE, 3, 40)]
+			.into_iter()
+			.map(|(owner, seed, duration)| register_with(owner, seed, Some(duration), 0))
+			.collect();
+		let settles: Vec<u64> =
+			keys.iter().map(|k| Sessions::<Test>::get(k).unwrap().settles_at).collect();
+		assert_eq!(settles, vec![41, 41, 51]);
+		let _ = ExpiryAgenda::<Test>::clear(u32::MAX, None);
+		v2::v1::ExpiryAgenda::<Test>::insert(41, v2::v1::DueMarkV1 { carry_from: None });
+		v2::v1::ExpiryAgenda::<Test>::insert(51, v2::v1::DueMarkV1 { carry_from: Some(45) });
+		let (retired, _) = sr_key(9, ALICE);
+		v2::v1::Retired::<Test>::insert(
+			retired,
+			v2::v1::RetiredV1 {
+				owner: ALICE,
+				counterpart: CLEARING,
+				registered_at: 1,
+				ended_at: 5,
+				reason: EndReason::Discontinued,
+				nonce: 3,
+				owed: 70,
+			},
+		);
+		StorageVersion::new(1).put::<Pallet<Test>>();
+
+		MigrateV1ToV2::<Test>::on_runtime_upgrade();
+		assert_eq!(Pallet::<Test>::on_chain_storage_version(), 2);
+		assert_eq!(
+			ExpiryAgenda::<Test>::get(41),
+			Some(crate::DueMark { carry_from: None, queued: 2 })
+		);
+		assert_eq!(
+			ExpiryAgenda::<Test>::get(51),
+			Some(crate::DueMark { carry_from: Some(45), queued: 1 })
+		);
+		let record = crate::Retired::<Test>::get(retired).unwrap();
+		assert_eq!((record.owed, record.paid, record.nonce), (70, 70, 3));
+		// The migrated agenda keeps working under the cap.
+		ExpiryAgenda::<Test>::mutate(51, |m| m.as_mut().unwrap().carry_from = None);
+		run_to_block(51);
+		assert_eq!(endings().len(), 3);
 	});
 }

@@ -47,14 +47,27 @@ pub(crate) fn endings() -> Vec<(SessionPublic, crate::EndReason, u64)> {
 		.collect()
 }
 
-/// Registers one key more than a block may settle, all owned by account 4 with `collateral`,
-/// expiring at block 3 and so settling at `3 + CHALLENGE_PERIOD`, runs to that block, and
-/// returns the seed and key of one that still waits in the carried-over backlog.
+/// Runs `f` with `MaxExpiriesPerBlock` at `cap`, then restores it. Under the scheduling cap a
+/// backlog only arises when a block holds more keys than the cap allows, as after a runtime
+/// upgrade that lowers the cap: tests build one by registering under a higher cap.
+pub(crate) fn with_cap<R>(cap: u32, f: impl FnOnce() -> R) -> R {
+	let before = MaxExpiriesPerBlock::get();
+	MaxExpiriesPerBlock::set(cap);
+	let result = f();
+	MaxExpiriesPerBlock::set(before);
+	result
+}
+
+/// Registers one key more than a block may settle (under a raised cap, see [`with_cap`]), all
+/// owned by account 4 with `collateral`, expiring at block 3 and so settling at
+/// `3 + CHALLENGE_PERIOD`, runs to that block, and returns the seed and key of one that still
+/// waits in the carried-over backlog.
 pub(crate) fn key_waiting_in_backlog(collateral: Balance) -> (u8, SessionPublic) {
 	let cap = MaxExpiriesPerBlock::get() as u8;
 	let seeds: Vec<u8> = (0..=cap).map(|i| 10 + i).collect();
-	let keys: Vec<_> =
-		seeds.iter().map(|seed| register_with(4, *seed, Some(2), collateral)).collect();
+	let keys: Vec<_> = with_cap(cap as u32 + 1, || {
+		seeds.iter().map(|seed| register_with(4, *seed, Some(2), collateral)).collect()
+	});
 	run_to_block(3 + CHALLENGE_PERIOD);
 	let index = keys.iter().position(crate::Sessions::<Test>::contains_key).expect("one waits");
 	(seeds[index], keys[index])
@@ -77,11 +90,17 @@ pub(crate) fn ended(
 		counterpart: if owner == CLEARING { BOB } else { CLEARING },
 		reason,
 		ended_at,
+		owed: paid,
 		paid_to_counterpart: paid,
 		collateral_released: collateral - paid,
 		deposit_released: empty_deposit_back(),
 		record_fee: record_fee(),
 	}
+}
+
+/// A call's outcome without its post-dispatch weight.
+pub(crate) fn unit(result: frame_support::dispatch::DispatchResultWithPostInfo) -> DispatchResult {
+	result.map(|_| ()).map_err(|e| e.error)
 }
 
 /// Checks that `call` is refused to everyone but the session's owner (`ALICE`): `NotOwner` for

@@ -4,9 +4,11 @@
 //! reference model: each call's outcome, every session, every retired record, every balance and
 //! hold, and the issuance (only record fees are burned); and `try_state` must pass.
 //!
-//! The model predicts settlement itself: which sessions settle in which block (at their
-//! `settles_at`, oldest first, at most `MaxExpiriesPerBlock` a block, the rest carried over), and
-//! compares the whole retired record.
+//! The model predicts settlement itself: where each session is placed (the first block with room
+//! from its due block, at most `MaxExpiriesPerBlock` a block, within `MaxSettlementDelay`),
+//! which sessions settle in which block (at their `settles_at`, oldest first, the rest carried
+//! over), and compares the whole retired record. The run uses a small cap and reach, so full
+//! agendas are common.
 //!
 //! `MODEL_CASES` sets the number of sequences (default 10,000).
 
@@ -82,6 +84,10 @@ enum Op {
 		who: usize,
 		key: u8,
 	},
+	Settle {
+		who: usize,
+		key: u8,
+	},
 	Advance {
 		blocks: u64,
 	},
@@ -107,7 +113,8 @@ fn op() -> impl Strategy<Value = Op> {
 		1 => (owner.clone(), key.clone(), 0u64..200).prop_map(|(owner, key, amount)| Op::TopUp { owner, key, amount }),
 		2 => (owner, key.clone(), 0u64..500).prop_map(|(owner, key, limit)| Op::SetLimit { owner, key, limit }),
 		1 => (any_account(), key.clone()).prop_map(|(who, key)| Op::Liquidate { who, key }),
-		1 => (any_account(), key).prop_map(|(who, key)| Op::Discontinue { who, key }),
+		1 => (any_account(), key.clone()).prop_map(|(who, key)| Op::Discontinue { who, key }),
+		1 => (any_account(), key).prop_map(|(who, key)| Op::Settle { who, key }),
 		3 => (1u64..5).prop_map(|blocks| Op::Advance { blocks }),
 	]
 }
@@ -235,8 +242,12 @@ struct Model {
 	live: BTreeMap<u8, ModelSession>,
 	retired: BTreeMap<u8, RetiredSession<AccountId, u64, Balance>>,
 	accounts: BTreeMap<AccountId, Account>,
-	/// Blocks marked for settlement work, with the block a carried-over backlog resumes at.
-	marks: BTreeMap<u64, Option<u64>>,
+	/// Blocks marked for settlement work: the block a carried-over backlog resumes at, and how
+	/// many keys are queued in the block.
+	marks: BTreeMap<u64, (Option<u64>, u32)>,
+	/// Each owner's keys in the order of its on-chain index (registration order, a rotated key
+	/// in its predecessor's place): `revoke_all` places keys in this order.
+	index: BTreeMap<AccountId, Vec<u8>>,
 	burned: Balance,
 }
 
@@ -260,6 +271,7 @@ impl Model {
 			retired: BTreeMap::new(),
 			accounts,
 			marks: BTreeMap::new(),
+			index: BTreeMap::new(),
 			burned: 0,
 		}
 	}
@@ -314,22 +326,56 @@ impl Model {
 		}
 	}
 
-	fn schedule(&mut self, at: u64) {
-		self.marks.entry(at).or_insert(None);
+	/// Queues a key in the first block from `due` with room, within the reach.
+	fn place(&mut self, due: u64) -> Option<u64> {
+		let cap = MaxExpiriesPerBlock::get();
+		let at = (due..=due + MaxSettlementDelay::get() as u64)
+			.find(|at| self.marks.get(at).map_or(0, |m| m.1) < cap)?;
+		self.queue_at(at);
+		Some(at)
+	}
+
+	fn queue_at(&mut self, at: u64) {
+		self.marks.entry(at).or_insert((None, 0)).1 += 1;
+	}
+
+	/// Takes a key out of block `at`'s count; a mark with no work left goes.
+	fn unschedule(&mut self, at: u64) {
+		if let Some(mark) = self.marks.get_mut(&at) {
+			mark.1 -= 1;
+			if *mark == (None, 0) {
+				self.marks.remove(&at);
+			}
+		}
+	}
+
+	/// Moves a key queued at `from` to the first block with room from `due`, or leaves it.
+	fn reschedule(&mut self, from: u64, due: u64) -> Result<u64, Error<Test>> {
+		self.unschedule(from);
+		self.place(due).ok_or_else(|| {
+			self.queue_at(from);
+			Error::SettlementAgendaFull
+		})
 	}
 
 	fn close(&mut self, key: u8) {
 		let now = self.now;
+		let old = self.live[&key].settles_at;
+		self.unschedule(old);
+		let settles_at = self.place(now + PERIOD).unwrap_or_else(|| {
+			self.queue_at(old);
+			old
+		});
 		let s = self.live.get_mut(&key).unwrap();
 		s.expires_at = now;
-		s.settles_at = now + PERIOD;
+		s.settles_at = settles_at;
 		s.revoked = true;
-		self.schedule(now + PERIOD);
 	}
 
 	/// Settles and retires `key` as the pallet must.
 	fn end(&mut self, key: u8, reason: EndReason, ended_at: u64) {
 		let s = self.live.remove(&key).expect("ending a session");
+		self.index.get_mut(&s.owner).expect("indexed").retain(|k| *k != key);
 		let paid = s.state.owed.min(s.collateral);
 		let fee = record_fee().min(s.deposit);
 		let owner = self.accounts.get_mut(&s.owner).unwrap();
@@ -343,7 +389,7 @@ impl Model {
 	/// One block's `on_initialize`, as the model predicts it: the sessions due settle in
 	/// storage order within a block, oldest block first, at most the cap, the rest carried.
 	fn on_initialize(&mut self, now: u64) -> Vec<u8> {
-		let Some(carry_from) = self.marks.remove(&now) else {
+		let Some((carry_from, _)) = self.marks.remove(&now) else {
 			return vec![];
 		};
 		let max = MaxExpiriesPerBlock::get();
@@ -369,7 +415,11 @@ impl Model {
 				ended += 1;
 			}
 			if ended == max {
-				self.marks.entry(now + 1).or_insert(None).replace(block);
+				let more = self.live.values().any(|s| s.settles_at == block);
+				if more || block < now {
+					let from = if more { block } else { block + 1 };
+					self.marks.entry(now + 1).or_insert((None, 0)).0 = Some(from);
+				}
 				break;
 			}
 			if block >= now {
@@ -377,7 +427,7 @@ impl Model {
 			}
 			block += 1;
 			if stepped == max {
-				self.marks.entry(now + 1).or_insert(None).replace(block);
+				self.marks.entry(now + 1).or_insert((None, 0)).0 = Some(block);
 				break;
 			}
 			stepped += 1;
@@ -399,11 +449,8 @@ fn retired_record(
 		reason,
 		nonce: s.state.nonce,
 		owed: s.state.owed,
+		paid: s.state.owed.min(s.collateral),
 	}
-}
-
-fn unit(result: frame_support::dispatch::DispatchResultWithPostInfo) -> DispatchResult {
-	result.map(|_| ()).map_err(|e| e.error)
 }
 
 /// Applies `op` to the pallet and the model and checks they agree on the outcome.
@@ -451,11 +498,12 @@ fn step(model: &mut Model, op: &Op) {
 				if !model.can_pay(owner, deposit + collateral) {
 					return Err(Error::InsufficientBalance);
 				}
+				let settles_at =
+					model.place(now + duration + PERIOD).ok_or(Error::SettlementAgendaFull)?;
 				let a = model.accounts.get_mut(&owner).unwrap();
 				a.free -= deposit + collateral;
 				a.held += deposit + collateral;
-				let settles_at = now + duration + PERIOD;
-				model.schedule(settles_at);
+				model.index.entry(owner).or_default().push(key);
 				model.live.insert(
 					key,
 					ModelSession {
@@ -479,22 +527,22 @@ fn step(model: &mut Model, op: &Op) {
 		}
 		Op::Renew { owner, key, duration } => {
 			let owner = OWNERS[owner];
-			let actual = Adjudicator::renew(signed(owner), public(key), Some(duration));
+			let actual = unit(Adjudicator::renew(signed(owner), public(key), Some(duration)));
 			let expected = (|| {
 				let duration = Model::duration(duration)?;
-				model.owned_live(key, owner)?;
+				let s = model.owned_live(key, owner)?;
+				let settles_at = model.reschedule(s.settles_at, now + duration + PERIOD)?;
 				let s = model.live.get_mut(&key).unwrap();
 				s.expires_at = now + duration;
-				s.settles_at = now + duration + PERIOD;
+				s.settles_at = settles_at;
 				s.duration = duration;
-				model.schedule(now + duration + PERIOD);
 				Ok(())
 			})();
 			(actual, expected)
 		}
 		Op::Revoke { owner, key } => {
 			let owner = OWNERS[owner];
-			let actual = Adjudicator::revoke(signed(owner), public(key));
+			let actual = unit(Adjudicator::revoke(signed(owner), public(key)));
 			let expected = model.owned_live(key, owner).map(|_| model.close(key));
 			(actual, expected)
 		}
@@ -502,10 +550,12 @@ fn step(model: &mut Model, op: &Op) {
 			let owner = OWNERS[owner];
 			let actual = unit(Adjudicator::revoke_all(signed(owner)));
 			let keys: Vec<u8> = model
-				.live
-				.iter()
-				.filter(|(_, s)| s.owner == owner && s.live(now))
-				.map(|(k, _)| *k)
+				.index
+				.get(&owner)
+				.into_iter()
+				.flatten()
+				.filter(|k| model.live[k].live(now))
+				.copied()
 				.collect();
 			let expected = if keys.is_empty() {
 				Err(Error::NoLiveKeys)
@@ -518,8 +568,12 @@ fn step(model: &mut Model, op: &Op) {
 		Op::Rotate { owner, old, new, forged } => {
 			let owner = OWNERS[owner];
 			let signer = if forged { forger(new) } else { pair(new) };
-			let actual =
-				Adjudicator::rotate(signed(owner), public(old), public(new), signer.proof(owner));
+			let actual = unit(Adjudicator::rotate(
+				signed(owner),
+				public(old),
+				public(new),
+				signer.proof(owner),
+			));
 			let expected = (|| {
 				let mut s = model.owned_live(old, owner)?;
 				if s.collateral > 0 || s.state.owed > 0 || s.state.margin > 0 {
@@ -532,14 +586,18 @@ fn step(model: &mut Model, op: &Op) {
 				if !model.can_pay(owner, record_fee()) {
 					return Err(Error::InsufficientBalance);
 				}
+				let duration = s.duration.min(MAX_DURATION);
+				let settles_at = model.reschedule(s.settles_at, now + duration + PERIOD)?;
 				model.accounts.get_mut(&owner).unwrap().free -= record_fee();
 				model.burned += record_fee();
 				model.live.remove(&old);
+				for k in model.index.get_mut(&owner).expect("indexed").iter_mut() {
+					if *k == old {
+						*k = new;
+					}
+				}
 				model.retired.insert(old, retired_record(&s, EndReason::Rotated, now));
-				let duration = s.duration.min(MAX_DURATION);
 				s.fold_limit(now);
-				let settles_at = now + duration + PERIOD;
-				model.schedule(settles_at);
 				model.live.insert(
 					new,
 					ModelSession {
@@ -578,9 +636,6 @@ fn step(model: &mut Model, op: &Op) {
 				}
 				if state.owed > s.limit_at(now) {
 					return Err(Error::OverSpendingLimit);
-				}
-				if state.owed > s.collateral {
-					return Err(Error::OverCollateral);
 				}
 				if forged {
 					return Err(Error::InvalidSignature);
@@ -639,7 +694,8 @@ fn step(model: &mut Model, op: &Op) {
 				if s.state.owed + s.state.margin <= s.collateral {
 					return Err(Error::NotUnderCollateralized);
 				}
-				let ended_at = now.min(s.expires_at);
+				let (ended_at, queued) = (now.min(s.expires_at), s.settles_at);
+				model.unschedule(queued);
 				model.end(key, EndReason::Liquidated, ended_at);
 				Ok(())
 			})();
@@ -650,8 +706,25 @@ fn step(model: &mut Model, op: &Op) {
 			let actual = Adjudicator::discontinue(signed(who), public(key));
 			let expected = model
 				.countered(key, who)
-				.map(|s| now.min(s.expires_at))
-				.map(|ended_at| model.end(key, EndReason::Discontinued, ended_at));
+				.map(|s| (now.min(s.expires_at), s.settles_at))
+				.map(|(ended_at, queued)| {
+					model.unschedule(queued);
+					model.end(key, EndReason::Discontinued, ended_at)
+				});
+			(actual, expected)
+		}
+		Op::Settle { who, key } => {
+			let actual = Adjudicator::settle(signed(account_at(who)), public(key));
+			let expected = (|| {
+				let s = model.registered(key)?.clone();
+				if s.settles_at > now {
+					return Err(Error::SettlementNotDue);
+				}
+				let reason = if s.revoked { EndReason::Revoked } else { EndReason::Expired };
+				model.unschedule(s.settles_at);
+				model.end(key, reason, s.expires_at);
+				Ok(())
+			})();
 			(actual, expected)
 		}
 		Op::Advance { blocks } => {
@@ -714,6 +787,8 @@ proptest! {
 	fn pallet_agrees_with_the_model(ops in prop::collection::vec(op(), 1..24)) {
 		ExtBuilder::default().build_and_execute(|| {
 			TestChallengePeriod::set(PERIOD);
+			MaxExpiriesPerBlock::set(2);
+			MaxSettlementDelay::set(1);
 			let issuance = Balances::total_issuance();
 			let mut model = Model::new();
 			agree(&model, issuance);

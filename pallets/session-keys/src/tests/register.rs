@@ -1,7 +1,7 @@
 //! `register`: proofs, never-reuse, limits and holds.
 
 use super::*;
-use crate::{Error, ExpiryQueue, OwnerSessions, Sessions};
+use crate::{Error, ExpiryQueue, OwnerSessions, ProofOf, Sessions};
 use codec::Encode;
 use frame_support::{assert_noop, assert_ok, traits::fungible::Inspect, BoundedVec};
 use sp_core::{crypto::Pair, proof_of_possession::ProofOfPossessionGenerator};
@@ -381,4 +381,56 @@ fn standard_generator_proof_equals_a_pop_statement_signature() {
 	let proof = pair.generate_proof_of_possession(&ALICE.encode());
 	let statement = [&b"POP_"[..], &ALICE.encode()[..]].concat();
 	assert!(sp_core::sr25519::Pair::verify(&proof, statement, &pair.public()));
+}
+
+/// Keys that bind no one, each with the signature `(R = identity, s = 0)` that verifies on
+/// every message for it: the attack is real (the signature verifies), and `register` refuses the
+/// key anyway.
+pub(crate) fn weak_keys() -> Vec<(SessionPublic, ProofOf)> {
+	use sp_core::{ecdsa, ed25519, sr25519};
+	let universal = |identity: [u8; 32]| {
+		let mut signature = [0u8; 64];
+		signature[..32].copy_from_slice(&identity);
+		signature
+	};
+	let mut ed_identity = [0u8; 32];
+	ed_identity[0] = 1;
+	// The identity with x's sign bit set: negative zero, a non-canonical encoding.
+	let mut ed_negative_zero = ed_identity;
+	ed_negative_zero[31] |= 0x80;
+	let sr = sr25519::Public::from_raw([0; 32]);
+	// schnorrkel marks its signatures with the top bit of the last byte; s stays 0.
+	let mut sr_raw = universal([0; 32]);
+	sr_raw[63] |= 0x80;
+	let sr_sig = sr25519::Signature::from_raw(sr_raw);
+	let ed = ed25519::Public::from_raw(ed_identity);
+	let ed_sig = ed25519::Signature::from_raw(universal(ed_identity));
+	let ed_neg = ed25519::Public::from_raw(ed_negative_zero);
+	let ed_neg_sig = ed25519::Signature::from_raw(universal(ed_negative_zero));
+	let statement = [&b"POP_"[..], &ALICE.encode()[..]].concat();
+	assert!(SessionPublic::from(sr).verify(&statement, &sr_sig.into()), "universal sr25519");
+	assert!(SessionPublic::from(ed).verify(&statement, &ed_sig.into()), "universal ed25519");
+	vec![
+		(sr.into(), bounded(sr_sig.encode())),
+		(ed.into(), bounded(ed_sig.encode())),
+		(ed_neg.into(), bounded(ed_neg_sig.encode())),
+		(ecdsa::Public::from_raw([0; 33]).into(), bounded(vec![0; 65])),
+	]
+}
+
+#[test]
+fn keys_that_bind_no_one_are_refused_whatever_the_proof() {
+	ExtBuilder::default().build_and_execute(|| {
+		for (public, proof) in weak_keys() {
+			assert_noop!(
+				RegisterCall::of(ALICE, public, proof.clone()).submit(),
+				Error::<Test>::WeakKey
+			);
+			// Nor for another owner, with any proof at all.
+			assert_noop!(
+				RegisterCall::of(BOB, public, bounded(vec![])).submit(),
+				Error::<Test>::WeakKey
+			);
+		}
+	});
 }

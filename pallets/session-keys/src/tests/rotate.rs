@@ -155,3 +155,17 @@ fn expired_key_waiting_in_the_backlog_cannot_be_rotated() {
 		);
 	});
 }
+
+#[test]
+fn rotation_to_a_key_that_binds_no_one_is_refused() {
+	ExtBuilder::default().build_and_execute(|| {
+		let old = register_key(ALICE, 1);
+		for (new, proof) in super::register::weak_keys() {
+			assert_noop!(
+				Adjudicator::rotate(RuntimeOrigin::signed(ALICE), old, new, proof),
+				Error::<Test>::WeakKey
+			);
+		}
+		assert!(Sessions::<Test>::contains_key(old));
+	});
+}

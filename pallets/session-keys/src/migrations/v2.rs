@@ -1,0 +1,139 @@
+//! Storage version 1 to 2: per-block settlement counts and retired records that say what was
+//! paid.
+//!
+//! Version 2 caps the keys due in one block at scheduling time, so each agenda mark counts the
+//! keys queued in its block (`DueMark::queued`); this migration counts every marked block's
+//! queue, and drops the marks left with no work (v1 kept a block's mark when its keys moved). Retired records gain `paid` beside `owed`: version 1 never accepted a state owing
+//! more than the collateral, so `paid = owed` for every record it wrote (a payment its
+//! settlement dropped because the counterpart could not receive it left no trace to recover).
+//! Sessions, holds and owners' indexes are unchanged.
+//!
+//! It runs in one block, reading every mark, queue entry and retired record once. That suits
+//! the chains running version 1 (development and test networks); a chain with a large state
+//! would run it as a multi-block migration instead.
+
+use codec::{Decode, Encode, MaxEncodedLen};
+use core::marker::PhantomData;
+use frame_support::{
+	migrations::VersionedMigration, pallet_prelude::*, traits::UncheckedOnRuntimeUpgrade,
+};
+use scale_info::TypeInfo;
+
+use crate::{Config, DueMark, ExpiryAgenda, ExpiryQueue, Pallet, Retired, RetiredSession};
+
+#[cfg(feature = "try-runtime")]
+use alloc::vec::Vec;
+
+/// The storage layout of version 1 that version 2 changed.
+pub mod v1 {
+	use super::*;
+	use frame_system::pallet_prelude::BlockNumberFor;
+
+	/// A v1 agenda mark: no count.
+	#[derive(Clone, Default, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo, Debug)]
+	pub struct DueMarkV1<BlockNumber> {
+		/// The oldest earlier block whose queue was not fully drained, if any.
+		pub carry_from: Option<BlockNumber>,
+	}
+
+	/// A v1 retired record: no `paid`.
+	#[derive(Clone, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo, Debug)]
+	pub struct RetiredV1<AccountId, BlockNumber, Balance> {
+		/// The owner.
+		pub owner: AccountId,
+		/// The counterpart.
+		pub counterpart: AccountId,
+		/// The first valid block.
+		pub registered_at: BlockNumber,
+		/// The first invalid block.
+		pub ended_at: BlockNumber,
+		/// Why it ended.
+		pub reason: crate::EndReason,
+		/// The last checkpointed nonce.
+		pub nonce: u64,
+		/// What was owed.
+		pub owed: Balance,
+	}
+
+	/// A v1 retired record of runtime `T`.
+	pub type RetiredV1Of<T> =
+		RetiredV1<<T as frame_system::Config>::AccountId, BlockNumberFor<T>, crate::BalanceOf<T>>;
+
+	/// v1's `ExpiryAgenda`: the v0 to v1 migration writes it, and tests write v1 state into it.
+	#[frame_support::storage_alias]
+	pub(crate) type ExpiryAgenda<T: Config> = StorageMap<
+		Pallet<T>,
+		Twox64Concat,
+		BlockNumberFor<T>,
+		DueMarkV1<BlockNumberFor<T>>,
+		OptionQuery,
+	>;
+
+	/// v1's `Retired`, for tests.
+	#[cfg(test)]
+	#[frame_support::storage_alias]
+	pub(crate) type Retired<T: Config> =
+		StorageMap<Pallet<T>, Blake2_128Concat, crate::SessionPublic, RetiredV1Of<T>, OptionQuery>;
+}
+
+/// The migration's work, without the version check; use [`MigrateV1ToV2`].
+pub struct InnerMigrateV1ToV2<T>(PhantomData<T>);
+
+impl<T: Config> UncheckedOnRuntimeUpgrade for InnerMigrateV1ToV2<T> {
+	fn on_runtime_upgrade() -> Weight {
+		let (mut marks, mut entries, mut records) = (0u64, 0u64, 0u64);
+		ExpiryAgenda::<T>::translate::<v1::DueMarkV1<_>, _>(|at, old| {
+			marks += 1;
+			let queued = ExpiryQueue::<T>::iter_key_prefix(at).count() as u32;
+			entries += u64::from(queued);
+			// v1 left a block's mark when its keys moved away; version 2 drops such marks.
+			let mark = DueMark { carry_from: old.carry_from, queued };
+			(!mark.is_empty()).then_some(mark)
+		});
+		Retired::<T>::translate::<v1::RetiredV1Of<T>, _>(|_, old| {
+			records += 1;
+			Some(RetiredSession {
+				owner: old.owner,
+				counterpart: old.counterpart,
+				registered_at: old.registered_at,
+				ended_at: old.ended_at,
+				reason: old.reason,
+				nonce: old.nonce,
+				owed: old.owed,
+				paid: old.owed,
+			})
+		});
+		// Each mark read and written with its queue read; each record read and written.
+		T::DbWeight::get().reads_writes(2 * marks + entries + records, marks + records)
+	}
+
+	#[cfg(feature = "try-runtime")]
+	fn pre_upgrade() -> Result<Vec<u8>, sp_runtime::TryRuntimeError> {
+		let records = crate::Retired::<T>::iter_keys().count() as u64;
+		Ok(records.encode())
+	}
+
+	#[cfg(feature = "try-runtime")]
+	fn post_upgrade(state: Vec<u8>) -> Result<(), sp_runtime::TryRuntimeError> {
+		let records = u64::decode(&mut &state[..])
+			.map_err(|_| sp_runtime::TryRuntimeError::Other("pre_upgrade state"))?;
+		ensure!(Retired::<T>::iter().count() as u64 == records, "retired records lost");
+		for (at, mark) in ExpiryAgenda::<T>::iter() {
+			ensure!(
+				mark.queued as usize == ExpiryQueue::<T>::iter_key_prefix(at).count(),
+				"a mark does not count its block's queue"
+			);
+		}
+		Pallet::<T>::do_try_state(frame_system::Pallet::<T>::block_number())
+	}
+}
+
+/// Migrates the adjudicator from storage version 1 to 2, once: a runtime lists it after
+/// [`crate::migrations::v1::MigrateV0ToV1`], and it does nothing on a chain already at version 2.
+pub type MigrateV1ToV2<T> = VersionedMigration<
+	1,
+	2,
+	InnerMigrateV1ToV2<T>,
+	Pallet<T>,
+	<T as frame_system::Config>::DbWeight,
+>;
