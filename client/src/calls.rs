@@ -90,8 +90,9 @@ type Call = pallet_session_keys::Call<Runtime>;
 pub mod build {
 	use super::*;
 
-	/// `register(public, proof, terms...)`.
+	/// `register(public, proof, terms...)`. Refuses a key that binds no one ([`Error::WeakKey`]), as the chain would.
 	pub fn register(public: SessionPublic, proof: Vec<u8>, terms: &Terms) -> Result<RuntimeCall> {
+		public.check_key().map_err(Error::WeakKey)?;
 		let scope = terms
 			.scope
 			.iter()
@@ -128,8 +129,9 @@ pub mod build {
 		RuntimeCall::Adjudicator(Call::revoke_all {})
 	}
 
-	/// `rotate(old, new, proof)`.
+	/// `rotate(old, new, proof)`. Refuses a new key that binds no one ([`Error::WeakKey`]), as the chain would.
 	pub fn rotate(old: SessionPublic, new: SessionPublic, proof: Vec<u8>) -> Result<RuntimeCall> {
+		new.check_key().map_err(Error::WeakKey)?;
 		Ok(RuntimeCall::Adjudicator(Call::rotate {
 			old,
 			new,
@@ -442,5 +444,40 @@ impl Client {
 				(BlakeTwo256::hash(&encoded), encoded)
 			})
 			.collect())
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use session_keys_primitives::{CryptoKind, WeakKey};
+	use sp_core::{ed25519, sr25519};
+
+	#[test]
+	fn calls_with_keys_that_bind_no_one_are_not_built() {
+		let terms = Terms {
+			counterpart: AccountId::from([2; 32]),
+			duration: None,
+			spending_limit: 0,
+			collateral: 0,
+			description: vec![],
+			scope: vec![b"*".to_vec()],
+		};
+		let identity = SessionPublic::Sr25519(sr25519::Public::from_raw([0; 32]));
+		let mut small = [0u8; 32];
+		small[0] = 1;
+		let small_order = SessionPublic::Ed25519(ed25519::Public::from_raw(small));
+		for weak in [identity, small_order] {
+			assert!(matches!(
+				build::register(weak, vec![0; 64], &terms),
+				Err(Error::WeakKey(WeakKey::SmallOrder))
+			));
+			assert!(matches!(
+				build::rotate(weak, weak, vec![0; 64]),
+				Err(Error::WeakKey(WeakKey::SmallOrder))
+			));
+		}
+		let real = crate::SessionPair::generate(CryptoKind::Sr25519);
+		assert!(build::register(real.public(), vec![0; 64], &terms).is_ok());
 	}
 }

@@ -39,6 +39,10 @@ pub enum Error {
 	/// connection may have dropped): it may still be included; look for it before resubmitting.
 	#[error("the transaction's status is unknown: {0}")]
 	StatusUnknown(#[source] Box<dyn std::error::Error + Send + Sync>),
+	/// The session key binds no one (the sr25519 identity, an ed25519 small-order point, a
+	/// non-canonical encoding): it verifies signatures nobody made, and the chain refuses it.
+	#[error("the session key binds no one ({0:?}); generate a real key")]
+	WeakKey(session_keys_primitives::WeakKey),
 	/// An argument does not fit the runtime's bounds (a description, scope or proof too long).
 	#[error("{what} is longer than the runtime allows")]
 	InvalidArgument {

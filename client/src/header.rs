@@ -48,6 +48,10 @@ pub enum HeaderFormatError {
 	/// The bytes are not exactly one SCALE-encoded request header.
 	#[error("the session header's bytes are not a request header")]
 	NotAHeader,
+	/// The header's key binds no one (see `SessionPublic::check_key`): whatever its signature,
+	/// it proves nothing.
+	#[error("the session header's key binds no one")]
+	WeakKey,
 }
 
 /// The text form of `header`, for the [`HTTP_HEADER`] value.
@@ -62,7 +66,9 @@ pub fn decode_header(text: &str) -> Result<Header, HeaderFormatError> {
 	}
 	let body = text.strip_prefix(VERSION_PREFIX).ok_or(HeaderFormatError::UnknownVersion)?;
 	let bytes = URL_SAFE_NO_PAD.decode(body).map_err(|_| HeaderFormatError::NotBase64)?;
-	Header::decode_all(&mut &bytes[..]).map_err(|_| HeaderFormatError::NotAHeader)
+	let header = Header::decode_all(&mut &bytes[..]).map_err(|_| HeaderFormatError::NotAHeader)?;
+	header.public.check_key().map_err(|_| HeaderFormatError::WeakKey)?;
+	Ok(header)
 }
 
 #[cfg(test)]
@@ -70,7 +76,7 @@ mod tests {
 	use super::*;
 	use crate::{keys::HeaderRequest, SessionPair};
 	use proptest::prelude::*;
-	use session_keys_primitives::CryptoKind;
+	use session_keys_primitives::{CryptoKind, SessionPublic};
 
 	fn header(kind: CryptoKind, nonce: u64, resource: &[u8]) -> Header {
 		let account = AccountId::from([7; 32]);
@@ -106,6 +112,15 @@ mod tests {
 		assert_eq!(decode_header(&format!("{text}=")), Err(HeaderFormatError::NotBase64));
 		assert_eq!(decode_header(&format!("{text}!")), Err(HeaderFormatError::NotBase64));
 		assert_eq!(decode_header("v1."), Err(HeaderFormatError::NotAHeader));
+		// A header by the sr25519 identity, with the signature that verifies for it anywhere.
+		let mut weak = header(CryptoKind::Sr25519, 1, b"orders/1");
+		weak.public = SessionPublic::Sr25519(sp_core::sr25519::Public::from_raw([0; 32]));
+		let mut universal = [0u8; 64];
+		universal[63] = 0x80;
+		weak.signature = sp_core::sr25519::Signature::from_raw(universal).into();
+		let message = weak.signing_payload(&H256::repeat_byte(1));
+		assert!(weak.public.verify(&message, &weak.signature), "the forgery verifies");
+		assert_eq!(decode_header(&encode_header(&weak)), Err(HeaderFormatError::WeakKey));
 		let mut long = header(CryptoKind::Sr25519, 1, b"orders/1").encode();
 		long.push(0);
 		let trailing = format!("v1.{}", URL_SAFE_NO_PAD.encode(&long));

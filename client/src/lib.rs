@@ -69,7 +69,7 @@ pub use reads::{AccountData, At, Dated};
 
 pub use session_keys_primitives::{
 	AuthError, Authenticated, ChannelState, CryptoKind, EndReason, Phase, SessionPublic,
-	SessionSignature,
+	SessionSignature, WeakKey,
 };
 pub use session_keys_runtime::{AccountId, Balance, BlockNumber};
 

@@ -40,7 +40,7 @@ fn chain() -> sp_io::TestExternalities {
 	ext
 }
 
-fn register(pair: &SessionPair) -> frame_support::dispatch::DispatchResult {
+fn register(pair: &SessionPair) -> frame_support::dispatch::DispatchResultWithPostInfo {
 	Adjudicator::register(
 		RuntimeOrigin::signed(alice()),
 		pair.public(),

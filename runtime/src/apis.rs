@@ -5,7 +5,6 @@ use alloc::vec::Vec;
 use codec::Encode;
 use frame_support::{
 	genesis_builder_helper::{build_state, get_preset},
-	traits::Get,
 	weights::Weight,
 };
 use pallet_grandpa::AuthorityId as GrandpaId;
@@ -242,7 +241,7 @@ impl_runtime_apis! {
 		}
 
 		fn header_validity() -> BlockNumber {
-			<Runtime as pallet_session_keys::Config>::HeaderValidity::get()
+			<<Runtime as pallet_session_keys::Config>::HeaderValidity as frame_support::traits::Get<_>>::get()
 		}
 	}
 

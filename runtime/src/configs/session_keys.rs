@@ -32,8 +32,8 @@ parameter_types! {
 	pub const SessionKeyDepositBase: Balance = 10 * MILLI_UNIT;
 	/// Deposit per byte of description and scope.
 	pub const SessionKeyDepositPerByte: Balance = MILLI_UNIT / 10;
-	/// Price per byte of a retired record, kept forever: a record takes 179 bytes (its storage
-	/// key and its largest value), so 1.79 MILLI_UNIT of each deposit is burned at settlement.
+	/// Price per byte of a retired record, kept forever: a record takes 195 bytes (its storage
+	/// key and its largest value), so 1.95 MILLI_UNIT of each deposit is burned at settlement.
 	pub const SessionKeyRecordFeePerByte: Balance = MILLI_UNIT / 100;
 	/// A signed request header may name any of the last five minutes of blocks.
 	pub const SessionKeyHeaderValidity: BlockNumber = 5 * MINUTES;
