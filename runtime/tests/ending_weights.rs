@@ -1,0 +1,69 @@
+//! Every ending's charged weight covers the storage its costliest path touches, with the
+//! runtime's database weights. The benchmarks measure each ending at its worst (a debt paid to a
+//! counterpart account the payment creates, an owner's index full, the agenda mark counted);
+//! a benchmark that skipped part of that work would measure fewer reads and writes, and the
+//! weights it generated would fail here.
+
+use frame_support::{traits::Get, weights::Weight};
+use pallet_session_keys::{weights::SubstrateWeight, WeightInfo};
+use session_keys_runtime::{configs::SessionKeyMaxKeysPerOwner, Adjudicator, Runtime};
+
+type W = SubstrateWeight<Runtime>;
+
+fn db(reads: u64, writes: u64) -> Weight {
+	<Runtime as frame_system::Config>::DbWeight::get().reads_writes(reads, writes)
+}
+
+/// What settling one session reads and writes at worst: the session (read, removed), the
+/// owner's key index (read, rewritten), the owner's hold (read, written), the owner's and the
+/// counterpart's accounts (read, written: the payment and the release), the queue entry
+/// (removed) and its block's agenda mark (read, recounted), and the retired record (written).
+fn settlement() -> Weight {
+	db(6, 8)
+}
+
+/// What closing one session reads and writes at worst: the session (read, written), the
+/// challenge period override (read), the old queue entry (read, removed) and both blocks'
+/// agenda marks (read, recounted), and the new queue entry (written).
+fn closing() -> Weight {
+	db(5, 5)
+}
+
+fn covers(what: &str, weight: Weight, footprint: Weight) {
+	assert!(
+		weight.ref_time() >= footprint.ref_time(),
+		"{what}: {weight:?} charges less than the storage it touches, {footprint:?}"
+	);
+	assert!(weight.proof_size() > 0, "{what}: no proof size");
+}
+
+#[test]
+fn each_settling_ending_covers_the_costliest_settlement() {
+	covers("liquidate", W::liquidate(), settlement());
+	covers("discontinue", W::discontinue(), settlement());
+	covers("settle", W::settle(), settlement());
+	// In on_initialize the block's mark is read once for all its keys: a key's share is the
+	// rest of the footprint.
+	covers("a settlement in on_initialize", Adjudicator::settlement_weight(), db(5, 7));
+	// And registering prepays it.
+	for kind in [
+		session_keys_primitives::CryptoKind::Sr25519,
+		session_keys_primitives::CryptoKind::Ed25519,
+		session_keys_primitives::CryptoKind::Ecdsa,
+	] {
+		let charged = Adjudicator::register_weight(kind);
+		let prepaid = Adjudicator::register_base_weight(kind) + Adjudicator::settlement_weight();
+		assert!(charged.all_gte(prepaid), "{kind:?}: register prepays its settlement");
+	}
+}
+
+#[test]
+fn each_closing_covers_the_costliest_closing() {
+	covers("revoke", W::revoke(), closing());
+	let max = <SessionKeyMaxKeysPerOwner as Get<u32>>::get();
+	for k in [1, max / 2, max] {
+		// The owner's index read once, then each key closed.
+		let per_key = db(4, 5).saturating_mul(k.into());
+		covers(&format!("revoke_all({k})"), W::revoke_all(k), per_key + db(1, 0));
+	}
+}
