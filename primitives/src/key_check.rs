@@ -26,8 +26,9 @@ use crate::SessionPublic;
 #[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, Debug)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum WeakKey {
-	/// The bytes are not the encoding of a point of the key's scheme (for ecdsa: not a
-	/// compressed point, whose first byte is 2 or 3).
+	/// The bytes are not the encoding of a point of the key's scheme (for ecdsa: they do not
+	/// start with a compressed point's prefix, 2 or 3; whether the x coordinate is on the
+	/// curve is not checked, as no signature verifies for such a key).
 	NotAPoint,
 	/// The bytes are not the one canonical encoding of a point (for sr25519, whose
 	/// decoding refuses every other encoding, this covers all bytes that are not a point).

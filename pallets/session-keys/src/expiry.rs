@@ -30,6 +30,11 @@ use crate::{
 	WeightInfo,
 };
 
+/// Bytes of a mark's storage key besides the block number (pallet and storage prefixes, the
+/// `Twox64Concat` hash), plus the trie overhead the benchmarks add to a `MaxEncodedLen` proof
+/// estimate of one item (2,475 bytes).
+const MARK_KEY_OVERHEAD: usize = 32 + 8 + 2475;
+
 /// Where a key was queued, and how many agenda marks were read to find the block.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) struct Placement<BlockNumber> {
@@ -59,6 +64,7 @@ impl<T: Config> Pallet<T> {
 		fallback: BlockNumberFor<T>,
 	) -> Placement<BlockNumberFor<T>> {
 		Self::place(public, due, false).unwrap_or_else(|| {
+			// The whole reach read, then the fallback's mark.
 			let probes = T::MaxSettlementDelay::get().saturating_add(2);
 			Self::queue_at(public, fallback);
 			Placement { at: fallback, probes }
@@ -95,7 +101,7 @@ impl<T: Config> Pallet<T> {
 		let mut probes = 0u32;
 		loop {
 			let mut mark = ExpiryAgenda::<T>::get(at).unwrap_or_default();
-			probes += 1;
+			probes.saturating_inc();
 			let last = probes > reach;
 			if mark.queued < cap || (last && overflow) {
 				mark.queued.saturating_inc();
@@ -140,14 +146,24 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// The weight of reading `probes` agenda marks beyond the first, which every call's
-	/// benchmark includes: one storage read each.
+	/// benchmark includes: one storage read each, with the proof size the benchmarks estimate
+	/// for a mark (its largest encoding and key, plus the trie overhead of a `MaxEncodedLen`
+	/// estimate).
 	pub fn placement_weight(probes: u32) -> Weight {
-		<T as SystemConfig>::DbWeight::get().reads(probes.saturating_sub(1).into())
+		let extra = u64::from(probes.saturating_sub(1));
+		let mark = DueMark::<BlockNumberFor<T>>::max_encoded_len()
+			.saturating_add(BlockNumberFor::<T>::max_encoded_len())
+			.saturating_add(MARK_KEY_OVERHEAD) as u64;
+		<T as SystemConfig>::DbWeight::get()
+			.reads(extra)
+			.saturating_add(Weight::from_parts(0, mark.saturating_mul(extra)))
 	}
 
-	/// The most [`Self::placement_weight`] a placement can take.
+	/// The most [`Self::placement_weight`] a placement can take: the whole reach
+	/// (`MaxSettlementDelay + 1` marks) and, for a revocation that finds no room, the mark of
+	/// the block it keeps.
 	pub fn max_placement_weight() -> Weight {
-		Self::placement_weight(T::MaxSettlementDelay::get().saturating_add(1))
+		Self::placement_weight(T::MaxSettlementDelay::get().saturating_add(2))
 	}
 
 	/// Settles the sessions due by `now`, oldest first, within the per-block bound, and returns the
@@ -162,6 +178,7 @@ impl<T: Config> Pallet<T> {
 		// Queued blocks stepped past after the first, each one read of an empty queue.
 		let mut stepped = 0u32;
 		let mut carried = false;
+		let mut retried = 0u32;
 		// Whether the budget ran out and the block's queue was checked for more.
 		let mut checked = false;
 		loop {
@@ -170,7 +187,9 @@ impl<T: Config> Pallet<T> {
 				let Some((public, ())) = due.next() else {
 					break;
 				};
-				Self::end_expired(public, block, now);
+				if !Self::end_expired(public, block, now) {
+					retried.saturating_inc();
+				}
 				ended += 1;
 			}
 			if ended == max {
@@ -201,6 +220,13 @@ impl<T: Config> Pallet<T> {
 		let carry_weight = if carried { db.reads_writes(1, 1) } else { Weight::zero() };
 		let carry_weight =
 			if checked { carry_weight.saturating_add(db.reads(1)) } else { carry_weight };
+		// A failed settlement's retry is placed again (a defensive path, never in a
+		// consistent state).
+		let carry_weight = carry_weight.saturating_add(
+			Self::max_placement_weight()
+				.saturating_add(db.reads_writes(1, 3))
+				.saturating_mul(retried.into()),
+		);
 		T::WeightInfo::on_initialize_expire(ended, stepped).saturating_add(carry_weight)
 	}
 
@@ -215,21 +241,29 @@ impl<T: Config> Pallet<T> {
 	/// Settles the session of `public`, whose queue entry at `block` was just drained, with the
 	/// reason its closing began with (`Expired` or `Revoked`). A settlement that fails (a hold
 	/// that cannot be burned or released: never in a consistent state) changes nothing; the
-	/// key is queued again in the next block with room and `SettlementFailed` names it.
-	fn end_expired(public: SessionPublic, block: BlockNumberFor<T>, now: BlockNumberFor<T>) {
+	/// key is queued again in the next block with room and `SettlementFailed` names it (its
+	/// counterpart may then still checkpoint until the retry).
+	/// Returns whether the settlement went through (or there was nothing to settle).
+	fn end_expired(
+		public: SessionPublic,
+		block: BlockNumberFor<T>,
+		now: BlockNumberFor<T>,
+	) -> bool {
 		let Some(session) = Sessions::<T>::get(public).defensive_proof("queued keys are live")
 		else {
-			return;
+			return true;
 		};
 		if session.settles_at != block {
 			defensive!("a queued key settles at another block");
-			return;
+			return true;
 		}
 		let (reason, ended_at) = (session.closing_reason(), session.expires_at);
 		if let Err(error) = Self::conclude(public, session.clone(), reason, ended_at) {
 			let retry_at = Self::schedule_retry(&public, now);
 			Sessions::<T>::insert(public, crate::Registration { settles_at: retry_at, ..session });
 			Self::deposit_event(Event::SettlementFailed { public, error, retry_at });
+			return false;
 		}
+		true
 	}
 }

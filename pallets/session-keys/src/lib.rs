@@ -424,10 +424,6 @@ pub mod pallet {
 		MalformedProof,
 		/// The ownership proof does not verify for this key and the calling owner.
 		InvalidProof,
-		/// The key binds no one: not a canonical encoding of a point, or a point of small order
-		/// (the sr25519 identity, ed25519 small-order points), which verifies a signature nobody
-		/// made. Refused whatever the proof.
-		WeakKey,
 		/// The key is already registered (live or closing).
 		AlreadyRegistered,
 		/// The key belonged to a session that was settled; it can never be used again.
@@ -468,6 +464,10 @@ pub mod pallet {
 		OwedDecreased,
 		/// The state owes more than the spending limit that applies now.
 		OverSpendingLimit,
+		/// No longer returned: since storage version 2 a state owing more than the collateral
+		/// is accepted and makes the session liquidatable. Kept so that the errors after it
+		/// keep their indices.
+		OverCollateral,
 		/// The signature is not the session key's over this state on this chain.
 		InvalidSignature,
 		/// The session is not under-collateralized, so it cannot be liquidated.
@@ -479,8 +479,12 @@ pub mod pallet {
 		/// Every block within `MaxSettlementDelay` of the session's settlement block already
 		/// has `MaxExpiriesPerBlock` keys due: choose another duration.
 		SettlementAgendaFull,
-		/// The session's closing window has not ended, so anyone cannot settle it yet.
+		/// The session's closing window has not ended, so it cannot be settled yet.
 		SettlementNotDue,
+		/// The key binds no one: not a canonical encoding of a point, or a point of small order
+		/// (the sr25519 identity, ed25519 small-order points), which verifies a signature nobody
+		/// made. Refused whatever the proof.
+		WeakKey,
 	}
 
 	#[pallet::hooks]
@@ -512,10 +516,15 @@ pub mod pallet {
 				"DepositBase must cover the record fee kept from it"
 			);
 			let max = T::MaxExpiriesPerBlock::get();
+			let max_block = T::BlockWeights::get().max_block;
 			assert!(
-				T::WeightInfo::on_initialize_expire(max, max)
-					.all_lte(T::BlockWeights::get().max_block),
+				T::WeightInfo::on_initialize_expire(max, max).all_lte(max_block),
 				"on_initialize at MaxExpiriesPerBlock must fit in a block"
+			);
+			assert!(
+				Self::revoke_all_weight(T::MaxKeysPerOwner::get()).all_lte(max_block)
+					&& Self::register_weight(CryptoKind::Sr25519).all_lte(max_block),
+				"the worst-case placement searches (MaxSettlementDelay) must fit in a block"
 			);
 		}
 
@@ -801,14 +810,18 @@ pub mod pallet {
 		/// - `public`: the session key; its session must be live or closing (before
 		///   `settles_at`). A checkpoint never extends the closing window.
 		/// - `state`: `(nonce, owed, margin)`: the nonce must exceed the last one, `owed` must
-		///   not decrease and may exceed neither the spending limit that applies now nor the
-		///   collateral ([`Registration::check_state`](session_keys_primitives::Registration::check_state)).
+		///   not decrease and may not exceed the spending limit that applies now
+		///   ([`Registration::check_state`](session_keys_primitives::Registration::check_state));
+		///   it may exceed the collateral (after a price gap).
 		/// - `signature`: the session key's signature over
-		///   [`ChannelState::signing_payload`] for this chain's genesis hash.
+		///   [`ChannelState::signing_payload`] for this chain's genesis hash. A key that binds no
+		///   one (registered before such keys were refused) is refused with `WeakKey`: anyone
+		///   could sign for it.
 		///
 		/// Emits `StateCheckpointed`. A state that needs more than the collateral (`owed + margin
 		/// > collateral`) also emits `SessionUnderCollateralized`: the counterpart may then
-		/// `liquidate`, and the owner may `top_up` while the key is live.
+		/// `liquidate` (and receives at most the collateral), and the owner may `top_up` while
+		/// the key is live.
 		///
 		/// ## Complexity
 		/// O(1): one signature verification.
@@ -829,6 +842,7 @@ pub mod pallet {
 				StateRejection::OwedDecreased => Error::<T>::OwedDecreased,
 				StateRejection::OverSpendingLimit => Error::<T>::OverSpendingLimit,
 			})?;
+			public.check_key().map_err(|_| Error::<T>::WeakKey)?;
 			let payload = state.signing_payload(&Self::genesis_hash(), &public);
 			ensure!(public.verify(&payload, &signature), Error::<T>::InvalidSignature);
 
@@ -929,8 +943,8 @@ pub mod pallet {
 		/// - `public`: the session key, live or closing; its latest checkpoint must need more
 		///   than the collateral (`owed + margin > collateral`).
 		///
-		/// The counterpart receives the checkpointed `owed`. Emits `SessionEnded` with reason
-		/// `Liquidated`.
+		/// The counterpart receives the checkpointed `owed`, at most the collateral (a shortfall
+		/// is named by `SettlementShortfall`). Emits `SessionEnded` with reason `Liquidated`.
 		///
 		/// ## Complexity
 		/// O(`MaxKeysPerOwner`) to update the owner's bounded key list.

@@ -210,6 +210,17 @@ where
 			.map_err(|e| invalid_params(format!("header: not a valid SCALE encoding ({e})")))?;
 		let info = self.client.info();
 		let api = self.client.runtime_api();
+		// Version 3 checks the block hash itself; an older runtime took it from the caller.
+		let version = api
+			.api_version::<dyn SessionKeysRuntimeApi<Block, AccountId, Balance, BlockNumber>>(
+				info.best_hash,
+			)
+			.map_err(runtime_error)?;
+		if version.is_none_or(|version| version < 3) {
+			return Err(runtime_error(format!(
+				"the runtime's SessionKeysApi is version {version:?}; this node needs 3"
+			)));
+		}
 		let at = match at {
 			None => info.best_hash,
 			Some(at) => {

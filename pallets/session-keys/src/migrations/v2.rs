@@ -6,9 +6,12 @@
 //! queue, and drops the marks left with no work (v1 kept a block's mark when its keys moved). Retired records gain `paid` beside `owed`: version 1 never accepted a state owing
 //! more than the collateral, so `paid = owed` for every record it wrote (a payment its
 //! settlement dropped because the counterpart could not receive it left no trace to recover).
-//! Sessions, holds and owners' indexes are unchanged.
+//! A v1 session with an empty scope could be used for every resource; version 2 reads an empty
+//! scope as none, so the migration spells such a scope out as `*` and the key keeps what its
+//! owner registered it for (its deposit, taken for the shorter scope, is left as it was).
+//! Holds and owners' indexes are unchanged.
 //!
-//! It runs in one block, reading every mark, queue entry and retired record once. That suits
+//! It runs in one block, reading every mark, queue entry, session and retired record once. That suits
 //! the chains running version 1 (development and test networks); a chain with a large state
 //! would run it as a multi-block migration instead.
 
@@ -19,7 +22,9 @@ use frame_support::{
 };
 use scale_info::TypeInfo;
 
-use crate::{Config, DueMark, ExpiryAgenda, ExpiryQueue, Pallet, Retired, RetiredSession};
+use crate::{
+	Config, DueMark, ExpiryAgenda, ExpiryQueue, Pallet, Retired, RetiredSession, Sessions,
+};
 
 #[cfg(feature = "try-runtime")]
 use alloc::vec::Vec;
@@ -90,6 +95,15 @@ impl<T: Config> UncheckedOnRuntimeUpgrade for InnerMigrateV1ToV2<T> {
 			let mark = DueMark { carry_from: old.carry_from, queued };
 			(!mark.is_empty()).then_some(mark)
 		});
+		let mut sessions = 0u64;
+		Sessions::<T>::translate::<crate::RegistrationOf<T>, _>(|_, mut session| {
+			sessions += 1;
+			if session.scope.is_empty() {
+				// Only a runtime whose `MaxScopeItems` is zero has no room for it.
+				let _ = session.scope.try_push(BoundedVec::truncate_from(b"*".to_vec()));
+			}
+			Some(session)
+		});
 		Retired::<T>::translate::<v1::RetiredV1Of<T>, _>(|_, old| {
 			records += 1;
 			Some(RetiredSession {
@@ -103,8 +117,10 @@ impl<T: Config> UncheckedOnRuntimeUpgrade for InnerMigrateV1ToV2<T> {
 				paid: old.owed,
 			})
 		});
-		// Each mark read and written with its queue read; each record read and written.
-		T::DbWeight::get().reads_writes(2 * marks + entries + records, marks + records)
+		// Each mark read and written with its queue read; each session read (and written); each
+		// record read and written.
+		T::DbWeight::get()
+			.reads_writes(2 * marks + entries + sessions + records, marks + sessions + records)
 	}
 
 	#[cfg(feature = "try-runtime")]

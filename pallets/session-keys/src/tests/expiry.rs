@@ -314,9 +314,62 @@ fn a_revocation_without_room_keeps_its_block_and_the_cap_holds() {
 			last_event(),
 			Event::SessionClosing { public, reason: EndReason::Revoked, settles_at: before }
 		);
-		let db = <Test as frame_system::Config>::DbWeight::get();
-		assert_eq!(info.actual_weight, Some(<() as WeightInfo>::revoke() + db.reads(2)));
+		// The whole reach (two marks) and the kept block's mark, beyond the benchmarked one.
+		assert_eq!(
+			info.actual_weight,
+			Some(<() as WeightInfo>::revoke() + Adjudicator::placement_weight(3))
+		);
+		assert_eq!(
+			info.actual_weight,
+			Some(<() as WeightInfo>::revoke() + Adjudicator::max_placement_weight()),
+			"the worst case, as charged up front"
+		);
 		let cap = MaxExpiriesPerBlock::get();
 		assert!(ExpiryAgenda::<Test>::iter().all(|(_, mark)| mark.queued <= cap));
+	});
+}
+
+#[test]
+fn a_settlement_that_fails_changes_nothing_and_is_retried() {
+	ExtBuilder::default().build().execute_with(|| {
+		let public = register_with(ALICE, 1, Some(2), 300);
+		let due = 3 + CHALLENGE_PERIOD;
+		// Break the books (never in a consistent state): the session's hold is gone, so its
+		// release fails.
+		let hold = held(ALICE);
+		assert_ok!(<Balances as frame_support::traits::fungible::MutateHold<_>>::release(
+			&crate::HoldReason::Session.into(),
+			&ALICE,
+			hold,
+			frame_support::traits::tokens::Precision::Exact,
+		));
+		System::set_block_number(due);
+		let weight = Adjudicator::on_initialize(due);
+		let session = Sessions::<Test>::get(public).expect("nothing changed");
+		assert_eq!(session.settles_at, due + 1, "queued again");
+		assert!(!crate::Retired::<Test>::contains_key(public));
+		assert!(matches!(
+			last_event(),
+			Event::SettlementFailed { public: p, retry_at, .. } if p == public && retry_at == due + 1
+		));
+		assert!(endings().is_empty());
+		assert!(
+			weight.all_gte(
+				<() as WeightInfo>::on_initialize_expire(1, 0)
+					+ Adjudicator::max_placement_weight()
+			),
+			"the retry's placement is accounted"
+		);
+		assert_eq!(ExpiryAgenda::<Test>::get(due + 1).map(|m| m.queued), Some(1));
+		// Once the books are right again, the retry settles it.
+		assert_ok!(<Balances as frame_support::traits::fungible::MutateHold<_>>::hold(
+			&crate::HoldReason::Session.into(),
+			&ALICE,
+			hold,
+		));
+		System::set_block_number(due + 1);
+		Adjudicator::on_initialize(due + 1);
+		assert_eq!(endings(), vec![(public, EndReason::Expired, 3)]);
+		check_invariants();
 	});
 }

@@ -148,6 +148,11 @@ fn v1_marks_are_counted_and_v1_records_say_what_was_paid() {
 		);
 		let record = crate::Retired::<Test>::get(retired).unwrap();
 		assert_eq!((record.owed, record.paid, record.nonce), (70, 70, 3));
+		// An empty v1 scope meant every resource: it is spelled out.
+		for key in &keys {
+			let scope = Sessions::<Test>::get(key).unwrap().scope;
+			assert_eq!(scope.iter().map(|i| i.to_vec()).collect::<Vec<_>>(), vec![b"*".to_vec()]);
+		}
 		// The migrated agenda keeps working under the cap.
 		ExpiryAgenda::<Test>::mutate(51, |m| m.as_mut().unwrap().carry_from = None);
 		run_to_block(51);

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::{Error, ExpiryQueue, OwnerSessions, ProofOf, Sessions};
-use codec::Encode;
+use codec::{Decode, Encode};
 use frame_support::{assert_noop, assert_ok, traits::fungible::Inspect, BoundedVec};
 use sp_core::{crypto::Pair, proof_of_possession::ProofOfPossessionGenerator};
 use sp_runtime::DispatchError;
@@ -432,5 +432,40 @@ fn keys_that_bind_no_one_are_refused_whatever_the_proof() {
 				Error::<Test>::WeakKey
 			);
 		}
+	});
+}
+
+#[test]
+fn a_weak_key_left_from_before_the_check_signs_nothing() {
+	// A chain upgraded from a runtime that did not refuse weak keys may hold one: neither its
+	// states nor its request headers are accepted, whatever the universal signature says.
+	ExtBuilder::default().build().execute_with(|| {
+		let real = registration(ALICE, 1).scope(&[b"*"]).register();
+		let mut session = Sessions::<Test>::get(real).unwrap();
+		session.counterpart = CLEARING;
+		let (weak, proof) = weak_keys().remove(0);
+		Sessions::<Test>::insert(weak, session);
+		let universal: crate::SessionSignature =
+			sp_core::sr25519::Signature::decode(&mut &proof[..]).unwrap().into();
+		let s = state(1, 10, 0);
+		assert!(weak.verify(&s.signing_payload(&System::block_hash(0), &weak), &universal));
+		assert_noop!(
+			Adjudicator::checkpoint(RuntimeOrigin::signed(CLEARING), weak, s, universal.clone()),
+			Error::<Test>::WeakKey
+		);
+		let header = crate::RequestHeaderOf::<Test> {
+			public: weak,
+			account: ALICE,
+			block_hash: System::block_hash(0),
+			nonce: 1,
+			audience: b"api".to_vec(),
+			resource: b"orders".to_vec(),
+			signature: universal.clone(),
+		};
+		assert!(weak.verify(&header.signing_payload(&System::block_hash(0)), &universal));
+		assert_eq!(
+			Adjudicator::authenticate(&header),
+			Err(session_keys_primitives::AuthError::BadSignature)
+		);
 	});
 }
