@@ -79,9 +79,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Adjudicator::ExpiryQueue` (r:0 w:1)
 	/// Proof: `Adjudicator::ExpiryQueue` (`max_values`: None, `max_size`: Some(62), added: 2537, mode: `MaxEncodedLen`)
 	fn register_sr25519() -> Weight {
-		// Proof size: measured `1882`, estimated `4892` bytes.
-		// Minimum execution time: 151_586_000 picoseconds.
-		Weight::from_parts(168_652_000, 4892)
+		// Proof size: measured `1895`, estimated `4892` bytes.
+		// Minimum execution time: 140_580_000 picoseconds.
+		Weight::from_parts(152_578_000, 4892)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
@@ -102,9 +102,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Adjudicator::ExpiryQueue` (r:0 w:1)
 	/// Proof: `Adjudicator::ExpiryQueue` (`max_values`: None, `max_size`: Some(62), added: 2537, mode: `MaxEncodedLen`)
 	fn register_ed25519() -> Weight {
-		// Proof size: measured `1881`, estimated `4892` bytes.
-		// Minimum execution time: 154_150_000 picoseconds.
-		Weight::from_parts(172_858_000, 4892)
+		// Proof size: measured `1862`, estimated `4892` bytes.
+		// Minimum execution time: 150_946_000 picoseconds.
+		Weight::from_parts(165_958_000, 4892)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
@@ -125,9 +125,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Adjudicator::ExpiryQueue` (r:0 w:1)
 	/// Proof: `Adjudicator::ExpiryQueue` (`max_values`: None, `max_size`: Some(62), added: 2537, mode: `MaxEncodedLen`)
 	fn register_ecdsa() -> Weight {
-		// Proof size: measured `1881`, estimated `4892` bytes.
-		// Minimum execution time: 147_319_000 picoseconds.
-		Weight::from_parts(160_069_000, 4892)
+		// Proof size: measured `1895`, estimated `4892` bytes.
+		// Minimum execution time: 146_719_000 picoseconds.
+		Weight::from_parts(159_739_000, 4892)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
@@ -140,9 +140,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Adjudicator::ExpiryAgenda` (r:2 w:2)
 	/// Proof: `Adjudicator::ExpiryAgenda` (`max_values`: None, `max_size`: Some(21), added: 2496, mode: `MaxEncodedLen`)
 	fn renew() -> Weight {
-		// Proof size: measured `2209`, estimated `5982` bytes.
-		// Minimum execution time: 50_565_000 picoseconds.
-		Weight::from_parts(56_835_000, 5982)
+		// Proof size: measured `2203`, estimated `5982` bytes.
+		// Minimum execution time: 52_849_000 picoseconds.
+		Weight::from_parts(60_760_000, 5982)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -155,9 +155,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Adjudicator::ExpiryAgenda` (r:2 w:2)
 	/// Proof: `Adjudicator::ExpiryAgenda` (`max_values`: None, `max_size`: Some(21), added: 2496, mode: `MaxEncodedLen`)
 	fn revoke() -> Weight {
-		// Proof size: measured `2170`, estimated `5982` bytes.
-		// Minimum execution time: 48_202_000 picoseconds.
-		Weight::from_parts(53_330_000, 5982)
+		// Proof size: measured `2204`, estimated `5982` bytes.
+		// Minimum execution time: 51_778_000 picoseconds.
+		Weight::from_parts(59_108_000, 5982)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -169,19 +169,19 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Adjudicator::Sessions` (`max_values`: None, `max_size`: Some(1427), added: 3902, mode: `MaxEncodedLen`)
 	/// Storage: `Adjudicator::ExpiryQueue` (r:32 w:64)
 	/// Proof: `Adjudicator::ExpiryQueue` (`max_values`: None, `max_size`: Some(62), added: 2537, mode: `MaxEncodedLen`)
-	/// Storage: `Adjudicator::ExpiryAgenda` (r:2 w:2)
+	/// Storage: `Adjudicator::ExpiryAgenda` (r:33 w:33)
 	/// Proof: `Adjudicator::ExpiryAgenda` (`max_values`: None, `max_size`: Some(21), added: 2496, mode: `MaxEncodedLen`)
 	/// The range of component `k` is `[1, 32]`.
 	fn revoke_all(k: u32, ) -> Weight {
-		// Proof size: measured `190 + k * (1523 ±0)`, estimated `5982 + k * (3902 ±0)` bytes.
-		// Minimum execution time: 35_734_000 picoseconds.
-		Weight::from_parts(29_329_014, 5982)
-			// Standard error: 80_067
-			.saturating_add(Weight::from_parts(24_923_272, 0).saturating_mul(k.into()))
-			.saturating_add(T::DbWeight::get().reads(4_u64))
-			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(k.into())))
-			.saturating_add(T::DbWeight::get().writes(2_u64))
-			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(k.into())))
+		// Proof size: measured `165 + k * (1556 ±0)`, estimated `4602 + k * (3902 ±0)` bytes.
+		// Minimum execution time: 36_685_000 picoseconds.
+		Weight::from_parts(20_318_881, 4602)
+			// Standard error: 126_971
+			.saturating_add(Weight::from_parts(28_282_496, 0).saturating_mul(k.into()))
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(k.into())))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(k.into())))
 			.saturating_add(Weight::from_parts(0, 3902).saturating_mul(k.into()))
 	}
 	/// Storage: `Adjudicator::Sessions` (r:1 w:1)
@@ -189,9 +189,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	fn checkpoint_sr25519() -> Weight {
-		// Proof size: measured `2175`, estimated `4892` bytes.
-		// Minimum execution time: 87_310_000 picoseconds.
-		Weight::from_parts(96_654_000, 4892)
+		// Proof size: measured `2142`, estimated `4892` bytes.
+		// Minimum execution time: 87_190_000 picoseconds.
+		Weight::from_parts(96_424_000, 4892)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -200,9 +200,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	fn checkpoint_ed25519() -> Weight {
-		// Proof size: measured `2175`, estimated `4892` bytes.
-		// Minimum execution time: 94_261_000 picoseconds.
-		Weight::from_parts(104_877_000, 4892)
+		// Proof size: measured `2142`, estimated `4892` bytes.
+		// Minimum execution time: 88_722_000 picoseconds.
+		Weight::from_parts(101_702_000, 4892)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -212,8 +212,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	fn checkpoint_ecdsa() -> Weight {
 		// Proof size: measured `2143`, estimated `4892` bytes.
-		// Minimum execution time: 82_904_000 picoseconds.
-		Weight::from_parts(91_647_000, 4892)
+		// Minimum execution time: 73_480_000 picoseconds.
+		Weight::from_parts(85_597_000, 4892)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -224,9 +224,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	fn top_up() -> Weight {
-		// Proof size: measured `2212`, estimated `4892` bytes.
-		// Minimum execution time: 82_503_000 picoseconds.
-		Weight::from_parts(90_966_000, 4892)
+		// Proof size: measured `2246`, estimated `4892` bytes.
+		// Minimum execution time: 82_413_000 picoseconds.
+		Weight::from_parts(92_388_000, 4892)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -235,9 +235,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Adjudicator::ChallengePeriodOverride` (r:1 w:0)
 	/// Proof: `Adjudicator::ChallengePeriodOverride` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn set_spending_limit() -> Weight {
-		// Proof size: measured `2121`, estimated `4892` bytes.
-		// Minimum execution time: 33_791_000 picoseconds.
-		Weight::from_parts(39_489_000, 4892)
+		// Proof size: measured `2055`, estimated `4892` bytes.
+		// Minimum execution time: 35_794_000 picoseconds.
+		Weight::from_parts(43_054_000, 4892)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -256,9 +256,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Adjudicator::Retired` (r:0 w:1)
 	/// Proof: `Adjudicator::Retired` (`max_values`: None, `max_size`: Some(163), added: 2638, mode: `MaxEncodedLen`)
 	fn liquidate() -> Weight {
-		// Proof size: measured `3511`, estimated `6196` bytes.
-		// Minimum execution time: 161_711_000 picoseconds.
-		Weight::from_parts(176_784_000, 6196)
+		// Proof size: measured `3544`, estimated `6196` bytes.
+		// Minimum execution time: 166_569_000 picoseconds.
+		Weight::from_parts(181_681_000, 6196)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
 	}
@@ -277,9 +277,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Adjudicator::Retired` (r:0 w:1)
 	/// Proof: `Adjudicator::Retired` (`max_values`: None, `max_size`: Some(163), added: 2638, mode: `MaxEncodedLen`)
 	fn discontinue() -> Weight {
-		// Proof size: measured `3506`, estimated `6196` bytes.
-		// Minimum execution time: 164_726_000 picoseconds.
-		Weight::from_parts(178_056_000, 6196)
+		// Proof size: measured `3544`, estimated `6196` bytes.
+		// Minimum execution time: 165_506_000 picoseconds.
+		Weight::from_parts(184_896_000, 6196)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
 	}
@@ -298,9 +298,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Adjudicator::Retired` (r:0 w:1)
 	/// Proof: `Adjudicator::Retired` (`max_values`: None, `max_size`: Some(163), added: 2638, mode: `MaxEncodedLen`)
 	fn settle() -> Weight {
-		// Proof size: measured `3510`, estimated `6196` bytes.
-		// Minimum execution time: 160_730_000 picoseconds.
-		Weight::from_parts(174_000_000, 6196)
+		// Proof size: measured `3544`, estimated `6196` bytes.
+		// Minimum execution time: 166_969_000 picoseconds.
+		Weight::from_parts(180_769_000, 6196)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
 	}
@@ -319,9 +319,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Adjudicator::ChallengePeriodOverride` (r:1 w:0)
 	/// Proof: `Adjudicator::ChallengePeriodOverride` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn rotate_sr25519() -> Weight {
-		// Proof size: measured `3827`, estimated `8794` bytes.
-		// Minimum execution time: 150_404_000 picoseconds.
-		Weight::from_parts(163_584_000, 8794)
+		// Proof size: measured `3878`, estimated `8794` bytes.
+		// Minimum execution time: 155_852_000 picoseconds.
+		Weight::from_parts(171_156_000, 8794)
 			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
 	}
@@ -340,9 +340,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Adjudicator::ChallengePeriodOverride` (r:1 w:0)
 	/// Proof: `Adjudicator::ChallengePeriodOverride` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn rotate_ed25519() -> Weight {
-		// Proof size: measured `3878`, estimated `8794` bytes.
-		// Minimum execution time: 159_808_000 picoseconds.
-		Weight::from_parts(177_505_000, 8794)
+		// Proof size: measured `3880`, estimated `8794` bytes.
+		// Minimum execution time: 167_030_000 picoseconds.
+		Weight::from_parts(188_942_000, 8794)
 			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
 	}
@@ -361,9 +361,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Adjudicator::ChallengePeriodOverride` (r:1 w:0)
 	/// Proof: `Adjudicator::ChallengePeriodOverride` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn rotate_ecdsa() -> Weight {
-		// Proof size: measured `3814`, estimated `8794` bytes.
-		// Minimum execution time: 157_195_000 picoseconds.
-		Weight::from_parts(174_631_000, 8794)
+		// Proof size: measured `3866`, estimated `8794` bytes.
+		// Minimum execution time: 160_299_000 picoseconds.
+		Weight::from_parts(192_818_000, 8794)
 			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
 	}
@@ -371,8 +371,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Adjudicator::ExpiryAgenda` (`max_values`: None, `max_size`: Some(21), added: 2496, mode: `MaxEncodedLen`)
 	fn on_initialize_idle() -> Weight {
 		// Proof size: measured `169`, estimated `3486` bytes.
-		// Minimum execution time: 4_987_000 picoseconds.
-		Weight::from_parts(5_718_000, 3486)
+		// Minimum execution time: 5_258_000 picoseconds.
+		Weight::from_parts(6_229_000, 3486)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 	}
 	/// Storage: `Adjudicator::ExpiryAgenda` (r:1 w:1)
@@ -392,11 +392,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `k` is `[0, 128]`.
 	/// The range of component `s` is `[0, 128]`.
 	fn on_initialize_expire(k: u32, s: u32, ) -> Weight {
-		// Proof size: measured `195 + k * (2760 ±0)`, estimated `3527 + k * (5206 ±0) + s * (2537 ±0)` bytes.
-		// Minimum execution time: 324_274_000 picoseconds.
-		Weight::from_parts(326_868_000, 3527)
-			// Standard error: 779_739
-			.saturating_add(Weight::from_parts(150_258_214, 0).saturating_mul(k.into()))
+		// Proof size: measured `165 + k * (2760 ±0)`, estimated `3527 + k * (5206 ±0) + s * (2537 ±0)` bytes.
+		// Minimum execution time: 452_085_000 picoseconds.
+		Weight::from_parts(457_193_000, 3527)
+			// Standard error: 658_412
+			.saturating_add(Weight::from_parts(137_199_456, 0).saturating_mul(k.into()))
+			// Standard error: 658_412
+			.saturating_add(Weight::from_parts(6_356_062, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().reads((6_u64).saturating_mul(k.into())))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
@@ -411,101 +413,102 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// their own.
 impl WeightInfo for () {
 	fn register_sr25519() -> Weight {
-		Weight::from_parts(168_652_000, 4892)
+		Weight::from_parts(152_578_000, 4892)
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn register_ed25519() -> Weight {
-		Weight::from_parts(172_858_000, 4892)
+		Weight::from_parts(165_958_000, 4892)
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn register_ecdsa() -> Weight {
-		Weight::from_parts(160_069_000, 4892)
+		Weight::from_parts(159_739_000, 4892)
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn renew() -> Weight {
-		Weight::from_parts(56_835_000, 5982)
+		Weight::from_parts(60_760_000, 5982)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn revoke() -> Weight {
-		Weight::from_parts(53_330_000, 5982)
+		Weight::from_parts(59_108_000, 5982)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn revoke_all(k: u32, ) -> Weight {
-		Weight::from_parts(29_329_014, 5982)
-			.saturating_add(Weight::from_parts(24_923_272, 0).saturating_mul(k.into()))
-			.saturating_add(RocksDbWeight::get().reads(4_u64))
-			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(k.into())))
-			.saturating_add(RocksDbWeight::get().writes(2_u64))
-			.saturating_add(RocksDbWeight::get().writes((3_u64).saturating_mul(k.into())))
+		Weight::from_parts(20_318_881, 4602)
+			.saturating_add(Weight::from_parts(28_282_496, 0).saturating_mul(k.into()))
+			.saturating_add(RocksDbWeight::get().reads(3_u64))
+			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(k.into())))
+			.saturating_add(RocksDbWeight::get().writes(1_u64))
+			.saturating_add(RocksDbWeight::get().writes((4_u64).saturating_mul(k.into())))
 			.saturating_add(Weight::from_parts(0, 3902).saturating_mul(k.into()))
 	}
 	fn checkpoint_sr25519() -> Weight {
-		Weight::from_parts(96_654_000, 4892)
+		Weight::from_parts(96_424_000, 4892)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn checkpoint_ed25519() -> Weight {
-		Weight::from_parts(104_877_000, 4892)
+		Weight::from_parts(101_702_000, 4892)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn checkpoint_ecdsa() -> Weight {
-		Weight::from_parts(91_647_000, 4892)
+		Weight::from_parts(85_597_000, 4892)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn top_up() -> Weight {
-		Weight::from_parts(90_966_000, 4892)
+		Weight::from_parts(92_388_000, 4892)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn set_spending_limit() -> Weight {
-		Weight::from_parts(39_489_000, 4892)
+		Weight::from_parts(43_054_000, 4892)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn liquidate() -> Weight {
-		Weight::from_parts(176_784_000, 6196)
+		Weight::from_parts(181_681_000, 6196)
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(8_u64))
 	}
 	fn discontinue() -> Weight {
-		Weight::from_parts(178_056_000, 6196)
+		Weight::from_parts(184_896_000, 6196)
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(8_u64))
 	}
 	fn settle() -> Weight {
-		Weight::from_parts(174_000_000, 6196)
+		Weight::from_parts(180_769_000, 6196)
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(8_u64))
 	}
 	fn rotate_sr25519() -> Weight {
-		Weight::from_parts(163_584_000, 8794)
+		Weight::from_parts(171_156_000, 8794)
 			.saturating_add(RocksDbWeight::get().reads(9_u64))
 			.saturating_add(RocksDbWeight::get().writes(9_u64))
 	}
 	fn rotate_ed25519() -> Weight {
-		Weight::from_parts(177_505_000, 8794)
+		Weight::from_parts(188_942_000, 8794)
 			.saturating_add(RocksDbWeight::get().reads(9_u64))
 			.saturating_add(RocksDbWeight::get().writes(9_u64))
 	}
 	fn rotate_ecdsa() -> Weight {
-		Weight::from_parts(174_631_000, 8794)
+		Weight::from_parts(192_818_000, 8794)
 			.saturating_add(RocksDbWeight::get().reads(9_u64))
 			.saturating_add(RocksDbWeight::get().writes(9_u64))
 	}
 	fn on_initialize_idle() -> Weight {
-		Weight::from_parts(5_718_000, 3486)
+		Weight::from_parts(6_229_000, 3486)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 	}
 	fn on_initialize_expire(k: u32, s: u32, ) -> Weight {
-		Weight::from_parts(326_868_000, 3527)
-			.saturating_add(Weight::from_parts(150_258_214, 0).saturating_mul(k.into()))
+		Weight::from_parts(457_193_000, 3527)
+			.saturating_add(Weight::from_parts(137_199_456, 0).saturating_mul(k.into()))
+			.saturating_add(Weight::from_parts(6_356_062, 0).saturating_mul(s.into()))
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().reads((6_u64).saturating_mul(k.into())))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(s.into())))
