@@ -100,13 +100,11 @@ impl<T: Config> Pallet<T> {
 		let mut at = due;
 		let mut probes = 0u32;
 		loop {
-			let mut mark = ExpiryAgenda::<T>::get(at).unwrap_or_default();
+			let queued = ExpiryAgenda::<T>::get(at).map_or(0, |mark| mark.queued);
 			probes.saturating_inc();
 			let last = probes > reach;
-			if mark.queued < cap || (last && overflow) {
-				mark.queued.saturating_inc();
-				ExpiryAgenda::<T>::insert(at, mark);
-				ExpiryQueue::<T>::insert(at, public, ());
+			if queued < cap || (last && overflow) {
+				Self::queue_at(public, at);
 				return Some(Placement { at, probes });
 			}
 			if last {
