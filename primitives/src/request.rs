@@ -77,6 +77,98 @@ pub fn scope_allows<Item: AsRef<[u8]>>(scope: &[Item], resource: &[u8]) -> bool 
 	})
 }
 
+/// Whether `resource` is in canonical form, the only form a verifier matches against a scope.
+///
+/// A resource is split at `/` into segments. It is canonical when no segment is `.` or `..`, no
+/// segment but the first and the last is empty (no `//`), and it holds no `%`, no `\` and no
+/// control byte. So `orders/17`, `GET /orders/17` and `orders/` are canonical, and
+/// `orders/../admin`, `orders//17`, `orders/%2e%2e/admin` and `orders\..\admin` are not:
+/// matched raw, each would pass a prefix scope such as `orders/*` while a server that
+/// normalizes paths serves something else. A gateway decodes percent-encoding before it
+/// derives the resource, so an encoded separator or dot segment reaches this check decoded.
+pub fn is_canonical_resource(resource: &[u8]) -> bool {
+	if resource.iter().any(|byte| matches!(byte, b'%' | b'\\') || byte.is_ascii_control()) {
+		return false;
+	}
+	let segments = resource.split(|byte| *byte == b'/').count();
+	resource.split(|byte| *byte == b'/').enumerate().all(|(index, segment)| match segment {
+		b"." | b".." => false,
+		b"" => index == 0 || index + 1 == segments,
+		_ => true,
+	})
+}
+
+/// What a verifier knows of a header's key, from the chain: the runtime reads it from storage,
+/// a gateway from its cache of the same records.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum KeyView<'a, AccountId, Item> {
+	/// No session was ever registered with the key.
+	Unknown,
+	/// The key's session ended, for this reason.
+	Ended(EndReason),
+	/// The key's session is closing: revoked, or past its expiry block.
+	Closing {
+		/// Whether the owner revoked it (otherwise it expired).
+		revoked: bool,
+	},
+	/// The key is live.
+	Live {
+		/// The key's owner.
+		owner: &'a AccountId,
+		/// The key's scope.
+		scope: &'a [Item],
+	},
+}
+
+/// Checks a request header against what the chain says of its key: the rule of
+/// `SessionKeysApi::authenticate`, shared by the runtime and gateways so both give the same
+/// verdict on every header.
+///
+/// The checks run in this order, and the first that fails names the refusal: the key is live
+/// (`UnknownKey`, `KeyEnded`, `KeyRevoked`, `KeyExpired`), owned by the header's account
+/// (`WrongAccount`), the block hash is fresh (`is_recent`, else `StaleBlockHash`), the
+/// resource is canonical (`NonCanonicalResource`, see [`is_canonical_resource`]) and within the
+/// scope (`OutOfScope`), and the key binds someone and signed exactly this header for the chain
+/// of `genesis_hash` (`BadSignature`). The signature comes last because it is the costly check.
+pub fn check_request<AccountId, Hash, Item>(
+	header: &RequestHeader<AccountId, Hash>,
+	key: KeyView<'_, AccountId, Item>,
+	is_recent: impl FnOnce(&Hash) -> bool,
+	genesis_hash: &Hash,
+) -> Result<(), AuthError>
+where
+	AccountId: Encode + PartialEq,
+	Hash: Encode,
+	Item: AsRef<[u8]>,
+{
+	let (owner, scope) = match key {
+		KeyView::Unknown => return Err(AuthError::UnknownKey),
+		KeyView::Ended(reason) => return Err(AuthError::KeyEnded(reason)),
+		KeyView::Closing { revoked: true } => return Err(AuthError::KeyRevoked),
+		KeyView::Closing { revoked: false } => return Err(AuthError::KeyExpired),
+		KeyView::Live { owner, scope } => (owner, scope),
+	};
+	if *owner != header.account {
+		return Err(AuthError::WrongAccount);
+	}
+	if !is_recent(&header.block_hash) {
+		return Err(AuthError::StaleBlockHash);
+	}
+	if !is_canonical_resource(&header.resource) {
+		return Err(AuthError::NonCanonicalResource);
+	}
+	if !scope_allows(scope, &header.resource) {
+		return Err(AuthError::OutOfScope);
+	}
+	// A key that binds no one (registered before such keys were refused) proves nothing,
+	// whatever its signature.
+	let payload = header.signing_payload(genesis_hash);
+	if header.public.check_key().is_err() || !header.public.verify(&payload, &header.signature) {
+		return Err(AuthError::BadSignature);
+	}
+	Ok(())
+}
+
 /// What a gateway learns about an authenticated request.
 #[derive(Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, Debug)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -129,11 +221,82 @@ pub enum AuthError {
 	OutOfScope,
 	/// The signature does not cover this header for this chain, or not by this key.
 	BadSignature,
+	/// The resource is not in canonical form (a `.` or `..` segment, `//`, `%`, `\` or a
+	/// control byte; see [`is_canonical_resource`]), so it is not matched against the scope.
+	NonCanonicalResource,
 }
 
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	#[test]
+	fn canonical_resources_are_accepted() {
+		for resource in [
+			&b""[..],
+			b"/",
+			b"orders",
+			b"orders/",
+			b"orders/17",
+			b"/orders/17",
+			b"GET /orders/17",
+			b"GET /",
+			b"orders/..17/.x/x.",
+			b"caf\xc3\xa9/\xff",
+		] {
+			assert!(is_canonical_resource(resource), "{:?}", core::str::from_utf8(resource));
+		}
+	}
+
+	#[test]
+	fn traversal_and_ambiguous_forms_are_not_canonical() {
+		for resource in [
+			&b"orders/../admin"[..],
+			b"orders/./17",
+			b"orders/..",
+			b"..",
+			b"./orders",
+			b"GET /orders/../admin",
+			b"orders//17",
+			b"//orders",
+			b"orders//",
+			b"orders/%2e%2e/admin",
+			b"orders%2F..%2Fadmin",
+			b"orders\\..\\admin",
+			b"orders/17\0",
+			b"orders/17\n",
+			b"orders/\x7f",
+		] {
+			assert!(!is_canonical_resource(resource), "{:?}", core::str::from_utf8(resource));
+		}
+	}
+
+	#[test]
+	fn a_traversal_is_refused_before_the_scope_is_matched() {
+		// Matched raw, `orders/*` would allow it.
+		assert!(scope_allows(&[&b"orders/*"[..]], b"orders/../admin"));
+		let header = RequestHeader::<u64, u64> {
+			public: SessionPublic::Sr25519([0; 32].into()),
+			account: 1,
+			block_hash: 7,
+			nonce: 0,
+			audience: b"api".to_vec(),
+			resource: b"orders/../admin".to_vec(),
+			signature: SessionSignature::Sr25519([0; 64].into()),
+		};
+		let scope = [&b"orders/*"[..]];
+		let live = KeyView::Live { owner: &1, scope: &scope[..] };
+		assert_eq!(
+			check_request(&header, live, |_| true, &0),
+			Err(AuthError::NonCanonicalResource)
+		);
+		// The checks before it still come first.
+		assert_eq!(check_request(&header, live, |_| false, &0), Err(AuthError::StaleBlockHash));
+		let other = KeyView::Live { owner: &2, scope: &scope[..] };
+		assert_eq!(check_request(&header, other, |_| true, &0), Err(AuthError::WrongAccount));
+		let canonical = RequestHeader { resource: b"orders/17".to_vec(), ..header };
+		assert_eq!(check_request(&canonical, live, |_| true, &0), Err(AuthError::BadSignature));
+	}
 
 	#[test]
 	fn empty_scope_allows_nothing() {

@@ -168,6 +168,34 @@ fn a_resource_outside_the_scope_is_refused() {
 }
 
 #[test]
+fn a_non_canonical_resource_is_refused_though_its_prefix_is_in_scope() {
+	with_registered_key(|pair, recent| {
+		for resource in [
+			&b"orders/../admin"[..],
+			b"orders/./17",
+			b"orders//17",
+			b"orders/%2e%2e/admin",
+			b"orders/..%2Fadmin",
+			b"orders/\\..\\admin",
+			b"orders/17\n",
+		] {
+			assert_eq!(
+				authenticate(header(&pair, recent, AUDIENCE, resource)),
+				Err(AuthError::NonCanonicalResource),
+				"{:?}",
+				String::from_utf8_lossy(resource)
+			);
+		}
+		// Refused before the scope is matched: outside the scope too, it is the form that is named.
+		assert_eq!(
+			authenticate(header(&pair, recent, AUDIENCE, b"admin/../x")),
+			Err(AuthError::NonCanonicalResource)
+		);
+		assert!(authenticate(header(&pair, recent, AUDIENCE, b"orders/..17")).is_ok());
+	});
+}
+
+#[test]
 fn a_revoked_key_is_refused() {
 	with_registered_key(|pair, recent| {
 		let public: SessionPublic = pair.public().into();

@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 use frame_support::traits::{fungible::Inspect, Get};
 use frame_system::pallet_prelude::BlockNumberFor;
 use session_keys_primitives::{
-	scope_allows, AuthError, Authenticated, Registration, RequestHeader, SessionPublic,
+	check_request, AuthError, Authenticated, KeyView, Registration, RequestHeader, SessionPublic,
 };
 use sp_runtime::traits::Saturating;
 
@@ -62,43 +62,30 @@ impl<T: Config> Pallet<T> {
 	/// one `KeyExpired`) and owned by `header.account`; the block hash is one of the
 	/// `HeaderValidity` blocks before this one, whose hashes frame-system keeps (nothing the
 	/// caller says is trusted: this block's own hash is not in its state, so a header naming it
-	/// is accepted from the next block on); the resource is within the key's scope (an empty
-	/// scope allows nothing); and the signature covers the header for this chain. Cheap checks
-	/// come first; the signature is verified last.
+	/// is accepted from the next block on); the resource is canonical (no `..`, `.` or empty
+	/// segment, no `%`, `\` or control byte: `NonCanonicalResource`) and within the key's scope
+	/// (an empty scope allows nothing); and the signature covers the header for this chain.
+	/// The rule is [`session_keys_primitives::check_request`], which gateways share: cheap checks
+	/// come first, the signature is verified last.
 	///
 	/// Nonces are not tracked here: the gateway refuses a `(public, nonce)` it has seen while the
 	/// header's block hash is fresh.
 	pub fn authenticate(header: &RequestHeaderOf<T>) -> Result<AuthenticatedOf<T>, AuthError> {
-		let Some(session) = Sessions::<T>::get(header.public) else {
-			return Err(match Retired::<T>::get(header.public) {
-				Some(record) => AuthError::KeyEnded(record.reason),
-				None => AuthError::UnknownKey,
-			});
-		};
+		let session = Sessions::<T>::get(header.public);
 		let now = frame_system::Pallet::<T>::block_number();
-		if !session.is_live_at(now) {
-			return Err(if session.revoked {
-				AuthError::KeyRevoked
-			} else {
-				AuthError::KeyExpired
-			});
-		}
-		if session.owner != header.account {
-			return Err(AuthError::WrongAccount);
-		}
-		if !Self::is_recent_block_hash(&header.block_hash) {
-			return Err(AuthError::StaleBlockHash);
-		}
-		if !scope_allows(&session.scope, &header.resource) {
-			return Err(AuthError::OutOfScope);
-		}
-		// A key that binds no one (registered before such keys were refused) proves nothing,
-		// whatever its signature.
-		let payload = header.signing_payload(&Self::genesis_hash());
-		if header.public.check_key().is_err() || !header.public.verify(&payload, &header.signature)
-		{
-			return Err(AuthError::BadSignature);
-		}
+		let key = match &session {
+			None => match Retired::<T>::get(header.public) {
+				Some(record) => KeyView::Ended(record.reason),
+				None => KeyView::Unknown,
+			},
+			Some(session) if !session.is_live_at(now) => {
+				KeyView::Closing { revoked: session.revoked }
+			}
+			Some(session) => KeyView::Live { owner: &session.owner, scope: &session.scope[..] },
+		};
+		check_request(header, key, Self::is_recent_block_hash, &Self::genesis_hash())?;
+		// `check_request` accepts only a live key, so the session is there.
+		let session = session.ok_or(AuthError::UnknownKey)?;
 		Ok(Authenticated {
 			free_balance: T::Currency::balance(&session.owner),
 			owner: session.owner,
