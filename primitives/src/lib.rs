@@ -86,6 +86,7 @@ pub enum CryptoKind {
 	Eq,
 	PartialOrd,
 	Ord,
+	Hash,
 	Encode,
 	Decode,
 	DecodeWithMemTracking,

@@ -1,0 +1,37 @@
+//! Session-key authentication and rate limiting for HTTP services (KIRA's KIP_9, Lit's
+//! session signatures): a tower layer ([`SessionAuthLayer`]) for any axum / hyper / tonic
+//! service, and the reverse proxy of the `session-keys-gateway` binary ([`proxy`]).
+//!
+//! Requests are authenticated **in the gateway**, not by the node per request: the header (the
+//! client library's text form) is checked with the runtime's own rule
+//! ([`session_keys_primitives::check_request`]) against the key's registration, cached from
+//! the chain and kept current from the adjudicator events of each new block, and against the
+//! gateway's own ring of recent block hashes. The gateway fills in the audience (its own name)
+//! and the resource (`METHOD /path`, see [`resource`]) rather than trusting the header's.
+//!
+//! # Modules
+//!
+//! - [`Gateway`]: the verification, caches and rate limits; [`follow`] keeps it current from a
+//!   node;
+//! - [`SessionAuthLayer`]: the tower layer; [`Refusal`]: each refusal and its HTTP answer;
+//! - [`proxy`]: the reverse proxy; [`config`]: the binary's configuration.
+
+pub mod chain;
+pub mod config;
+mod follow;
+mod gateway;
+mod layer;
+pub mod limit;
+pub mod metrics;
+pub mod proxy;
+mod refusal;
+pub mod replay;
+pub mod resource;
+pub mod ring;
+
+pub use chain::{Chain, ChainError, KeyState, NodeChain};
+pub use follow::follow;
+pub use gateway::{Gateway, Health, NewBlock, Session, Settings};
+pub use layer::{SessionAuth, SessionAuthLayer};
+pub use limit::Tier;
+pub use refusal::Refusal;

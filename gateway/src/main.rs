@@ -1,0 +1,69 @@
+//! `session-keys-gateway`: a reverse proxy that authenticates and rate-limits HTTP requests
+//! signed by session keys. See `--help`.
+
+use std::{process::ExitCode, sync::Arc};
+
+use clap::Parser;
+use session_keys_gateway::{config::Cli, follow, proxy, Gateway, NodeChain};
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+	tracing_subscriber::fmt()
+		.with_env_filter(
+			EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+		)
+		.init();
+	let config = match Cli::parse().resolve() {
+		Ok(config) => config,
+		Err(error) => {
+			eprintln!("error: {error}");
+			return ExitCode::from(2);
+		}
+	};
+	let listener = match TcpListener::bind(config.listen).await {
+		Ok(listener) => listener,
+		Err(error) => {
+			eprintln!("error: cannot listen on {}: {error}", config.listen);
+			return ExitCode::FAILURE;
+		}
+	};
+	tracing::info!(
+		listen = %config.listen,
+		upstream = %config.upstream,
+		node = %config.node,
+		audience = %String::from_utf8_lossy(&config.settings.audience),
+		one_time_headers = config.settings.one_time_headers,
+		"gateway started"
+	);
+	// The window is read from the chain once connected; until then every request gets 503.
+	let gateway = Arc::new(Gateway::new(NodeChain::new(), config.settings, 0));
+	let follower = tokio::spawn(follow(gateway.clone(), config.node, Default::default()));
+	let served = proxy::serve(listener, gateway, config.upstream, shutdown_signal()).await;
+	follower.abort();
+	match served {
+		Ok(()) => ExitCode::SUCCESS,
+		Err(error) => {
+			eprintln!("error: {error}");
+			ExitCode::FAILURE
+		}
+	}
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+	let terminate = async {
+		match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+			Ok(mut signal) => {
+				signal.recv().await;
+			}
+			Err(_) => std::future::pending().await,
+		}
+	};
+	tokio::select! {
+		_ = tokio::signal::ctrl_c() => {},
+		() = terminate => {},
+	}
+	tracing::info!("shutdown requested");
+}

@@ -1,0 +1,92 @@
+//! Prometheus metrics of the gateway, served at `/metrics`.
+
+use prometheus::{
+	Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+	TextEncoder,
+};
+
+/// Every metric the gateway exports.
+pub struct Metrics {
+	registry: Registry,
+	/// Requests by outcome (`accepted`, a refusal reason, `rate_limited`, ...).
+	pub requests: IntCounterVec,
+	/// Time to authenticate a request, in seconds.
+	pub auth_seconds: Histogram,
+	/// Key lookups answered from the cache.
+	pub cache_hits: IntCounter,
+	/// Key lookups that read the chain.
+	pub cache_misses: IntCounter,
+	/// Keys in the cache.
+	pub cache_size: IntGauge,
+	/// The newest block the gateway knows.
+	pub head: IntGauge,
+	/// Milliseconds since the newest block was seen (updated when scraped).
+	pub head_age_ms: IntGauge,
+	/// Reorganizations of the best chain seen.
+	pub reorgs: IntCounter,
+}
+
+impl Metrics {
+	/// Registers every metric in a registry of its own.
+	pub fn new() -> Self {
+		let registry = Registry::new_custom(Some("session_keys_gateway".into()), None)
+			.expect("a valid prefix");
+		let requests =
+			IntCounterVec::new(Opts::new("requests_total", "Requests by outcome"), &["outcome"])
+				.expect("valid metric");
+		let auth_seconds = Histogram::with_opts(
+			HistogramOpts::new("auth_seconds", "Time to authenticate a request").buckets(vec![
+				0.000_05, 0.000_1, 0.000_2, 0.000_5, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1, 0.5,
+			]),
+		)
+		.expect("valid metric");
+		let cache_hits = IntCounter::new("cache_hits_total", "Key lookups answered from the cache")
+			.expect("valid metric");
+		let cache_misses = IntCounter::new("cache_misses_total", "Key lookups that read the chain")
+			.expect("valid metric");
+		let cache_size = IntGauge::new("cache_keys", "Keys in the cache").expect("valid metric");
+		let head = IntGauge::new("head_block", "The newest block known").expect("valid metric");
+		let head_age_ms =
+			IntGauge::new("head_age_milliseconds", "Milliseconds since the newest block was seen")
+				.expect("valid metric");
+		let reorgs = IntCounter::new("reorgs_total", "Reorganizations of the best chain seen")
+			.expect("valid metric");
+		for metric in [
+			Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+			Box::new(auth_seconds.clone()),
+			Box::new(cache_hits.clone()),
+			Box::new(cache_misses.clone()),
+			Box::new(cache_size.clone()),
+			Box::new(head.clone()),
+			Box::new(head_age_ms.clone()),
+			Box::new(reorgs.clone()),
+		] {
+			registry.register(metric).expect("names are distinct");
+		}
+		Self {
+			registry,
+			requests,
+			auth_seconds,
+			cache_hits,
+			cache_misses,
+			cache_size,
+			head,
+			head_age_ms,
+			reorgs,
+		}
+	}
+
+	/// The metrics in Prometheus' text format.
+	pub fn render(&self) -> String {
+		let mut buffer = Vec::new();
+		// Encoding into a vector cannot fail for well-formed metrics.
+		let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buffer);
+		String::from_utf8(buffer).unwrap_or_default()
+	}
+}
+
+impl Default for Metrics {
+	fn default() -> Self {
+		Self::new()
+	}
+}
