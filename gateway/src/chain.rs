@@ -58,6 +58,25 @@ pub trait Chain: Send + Sync + 'static {
 	) -> impl Future<Output = Result<Balance, ChainError>> + Send;
 }
 
+/// A shared source reads as the source itself.
+impl<T: Chain> Chain for std::sync::Arc<T> {
+	fn key(
+		&self,
+		public: SessionPublic,
+		at: H256,
+	) -> impl Future<Output = Result<KeyState, ChainError>> + Send {
+		(**self).key(public, at)
+	}
+
+	fn free_balance(
+		&self,
+		owner: AccountId,
+		at: H256,
+	) -> impl Future<Output = Result<Balance, ChainError>> + Send {
+		(**self).free_balance(owner, at)
+	}
+}
+
 /// The chain through a node, once [`NodeChain::connected`] has a client.
 #[derive(Default)]
 pub struct NodeChain {

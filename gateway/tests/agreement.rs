@@ -1,0 +1,485 @@
+//! The gateway and the runtime agree: for a table of requests (valid ones, each refusal reason,
+//! each crypto, stale and future block hashes, scope edge cases and traversal attempts), the
+//! layer's verdict on the HTTP request equals `SessionKeysApi::authenticate`'s on the header the
+//! gateway checks (the client's header with the gateway's audience and the request's resource).
+//!
+//! The chain is the real runtime in externalities (the runtime tests' harness); the gateway is
+//! fed what it would read from a node: each key's registration or retired record, the owner's
+//! balance and the recent block hashes.
+
+// The runtime tests' harness; its `try-runtime` branch is for the runtime's own feature pass.
+#[allow(unexpected_cfgs)]
+#[path = "../../runtime/tests/common/mod.rs"]
+mod common;
+
+use std::{collections::HashMap, convert::Infallible, num::NonZeroU32, sync::Arc};
+
+use common::*;
+use http::{Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use session_keys_client::{
+	encode_header, AccountId, Balance, ChannelState, CryptoKind, Header, SessionPair,
+};
+use session_keys_gateway::{
+	resource::resource_of, Chain, ChainError, Gateway, KeyState, NewBlock, SessionAuthLayer,
+	Settings, Tier,
+};
+use session_keys_primitives::{
+	request_signing_payload, runtime_decl_for_session_keys_api::SessionKeysApiV3, AuthError,
+	SessionPublic,
+};
+use session_keys_runtime::{Adjudicator, Balances, Runtime, RuntimeCall, System};
+use sp_core::H256;
+use sp_keyring::Sr25519Keyring::{Alice, Bob};
+use tower::{Layer, ServiceExt};
+
+const AUDIENCE: &[u8] = b"gateway.example";
+
+/// The chain as a node would have answered at the head.
+struct Snapshot {
+	keys: HashMap<SessionPublic, KeyState>,
+	balances: HashMap<AccountId, Balance>,
+}
+
+impl Chain for Snapshot {
+	async fn key(&self, public: SessionPublic, _: H256) -> Result<KeyState, ChainError> {
+		Ok(self.keys.get(&public).cloned().unwrap_or(KeyState::Unknown))
+	}
+
+	async fn free_balance(&self, owner: AccountId, _: H256) -> Result<Balance, ChainError> {
+		Ok(self.balances.get(&owner).copied().unwrap_or_default())
+	}
+}
+
+fn register(key: &SessionPair, duration: Option<u32>, scope: &[&str]) {
+	let call = RuntimeCall::Adjudicator(pallet_session_keys::Call::register {
+		public: key.public(),
+		proof: key.ownership_proof(&account(Alice)).try_into().unwrap(),
+		counterpart: account(Bob).into(),
+		duration,
+		spending_limit: 0,
+		collateral: 0,
+		description: Default::default(),
+		scope: scope
+			.iter()
+			.map(|item| item.as_bytes().to_vec().try_into().unwrap())
+			.collect::<Vec<_>>()
+			.try_into()
+			.unwrap(),
+	});
+	assert_eq!(apply_signed(Alice, call), Ok(Ok(())));
+}
+
+fn revoke(key: &SessionPair) {
+	let call = RuntimeCall::Adjudicator(pallet_session_keys::Call::revoke { public: key.public() });
+	assert_eq!(apply_signed(Alice, call), Ok(Ok(())));
+}
+
+/// A header signed by `key` for `account`, `block_hash`, `audience` and `resource`.
+fn signed(
+	key: &SessionPair,
+	account: &AccountId,
+	block_hash: H256,
+	audience: &[u8],
+	resource: &[u8],
+	genesis: H256,
+) -> Header {
+	let payload = request_signing_payload(&genesis, account, &block_hash, 7, audience, resource);
+	Header {
+		public: key.public(),
+		account: account.clone(),
+		block_hash,
+		nonce: 7,
+		audience: audience.to_vec(),
+		resource: resource.to_vec(),
+		signature: key.sign(&payload),
+	}
+}
+
+/// One row of the table: a request and the header it carries.
+struct Case {
+	name: &'static str,
+	method: Method,
+	path: &'static str,
+	header: Header,
+	/// The verdict expected of both sides (checked against the runtime first).
+	expected: Result<(), AuthError>,
+}
+
+#[tokio::test]
+async fn the_layer_and_the_runtime_give_the_same_verdict_on_every_case() {
+	let sr = SessionPair::from_seed_for_tests(CryptoKind::Sr25519, 1);
+	let ed = SessionPair::from_seed_for_tests(CryptoKind::Ed25519, 2);
+	let ec = SessionPair::from_seed_for_tests(CryptoKind::Ecdsa, 3);
+	let revoked = SessionPair::from_seed_for_tests(CryptoKind::Sr25519, 4);
+	let expiring = SessionPair::from_seed_for_tests(CryptoKind::Sr25519, 5);
+	let ended = SessionPair::from_seed_for_tests(CryptoKind::Ed25519, 6);
+	let unknown = SessionPair::from_seed_for_tests(CryptoKind::Sr25519, 7);
+	let alice = account(Alice);
+	let bob = account(Bob);
+
+	let mut ext = dev_chain();
+	let (cases, verdicts, snapshot, blocks, genesis) = ext.execute_with(|| {
+		// A session that is over: revoked, then settled when its window ended.
+		register(&ended, None, &["*"]);
+		next_block();
+		revoke(&ended);
+		run_to_block(Adjudicator::session(&ended.public()).unwrap().settles_at + 1);
+		register(&sr, None, &["GET /orders/*", "GET /quotes", "DELETE /orders/*"]);
+		register(&ed, None, &["*"]);
+		register(&ec, None, &["GET /*"]);
+		register(&revoked, None, &["*"]);
+		let validity = header_validity();
+		// Enough blocks for a hash to leave the window.
+		let first_fresh_built = System::block_number();
+		for left in (0..validity + 2).rev() {
+			// Expired a block before the verdicts, and still closing then.
+			if left == 2 {
+				register(&expiring, Some(1), &["*"]);
+				revoke(&revoked);
+			}
+			next_block();
+		}
+		let now = System::block_number();
+		assert!(Adjudicator::session(&expiring.public()).unwrap().expires_at <= now);
+		assert!(Adjudicator::session(&revoked.public()).is_some(), "still closing");
+		let genesis = Adjudicator::genesis_hash();
+		let hash = |n: u32| System::block_hash(n);
+		let recent = hash(now - 1);
+		let oldest_fresh = hash(now - validity);
+		let just_stale = hash(now - validity - 1);
+		assert!(first_fresh_built < now - validity - 1);
+
+		let get = Method::GET;
+		let sign = |key: &SessionPair, block: H256, resource: &str| {
+			signed(key, &alice, block, AUDIENCE, resource.as_bytes(), genesis)
+		};
+		let mut cases = vec![
+			Case {
+				name: "sr25519, in scope",
+				method: get.clone(),
+				path: "/orders/17",
+				header: sign(&sr, recent, "GET /orders/17"),
+				expected: Ok(()),
+			},
+			Case {
+				name: "ed25519, star scope",
+				method: Method::POST,
+				path: "/anything",
+				header: sign(&ed, recent, "POST /anything"),
+				expected: Ok(()),
+			},
+			Case {
+				name: "ecdsa, prefix scope",
+				method: get.clone(),
+				path: "/x/y",
+				header: sign(&ec, recent, "GET /x/y"),
+				expected: Ok(()),
+			},
+			Case {
+				name: "exact scope item",
+				method: get.clone(),
+				path: "/quotes",
+				header: sign(&sr, recent, "GET /quotes"),
+				expected: Ok(()),
+			},
+			Case {
+				name: "percent-encoded letters are decoded",
+				method: get.clone(),
+				path: "/orders/%31%37",
+				header: sign(&sr, recent, "GET /orders/17"),
+				expected: Ok(()),
+			},
+			Case {
+				name: "oldest block of the window",
+				method: get.clone(),
+				path: "/orders/1",
+				header: sign(&sr, oldest_fresh, "GET /orders/1"),
+				expected: Ok(()),
+			},
+			Case {
+				name: "just out of the window",
+				method: get.clone(),
+				path: "/orders/1",
+				header: sign(&sr, just_stale, "GET /orders/1"),
+				expected: Err(AuthError::StaleBlockHash),
+			},
+			Case {
+				name: "a hash of no block",
+				method: get.clone(),
+				path: "/orders/1",
+				header: sign(&sr, H256::repeat_byte(0x99), "GET /orders/1"),
+				expected: Err(AuthError::StaleBlockHash),
+			},
+			Case {
+				name: "the block being built",
+				method: get.clone(),
+				path: "/orders/1",
+				header: sign(&sr, HEAD_HASH, "GET /orders/1"),
+				expected: Err(AuthError::StaleBlockHash),
+			},
+			Case {
+				name: "the zero hash",
+				method: get.clone(),
+				path: "/orders/1",
+				header: sign(&sr, H256::zero(), "GET /orders/1"),
+				expected: Err(AuthError::StaleBlockHash),
+			},
+			Case {
+				name: "another audience",
+				method: get.clone(),
+				path: "/orders/1",
+				header: signed(&sr, &alice, recent, b"other.example", b"GET /orders/1", genesis),
+				expected: Err(AuthError::BadSignature),
+			},
+			Case {
+				name: "signed for another path",
+				method: get.clone(),
+				path: "/orders/2",
+				header: sign(&sr, recent, "GET /orders/1"),
+				expected: Err(AuthError::BadSignature),
+			},
+			Case {
+				name: "a read replayed as a delete",
+				method: Method::DELETE,
+				path: "/orders/1",
+				header: sign(&sr, recent, "GET /orders/1"),
+				expected: Err(AuthError::BadSignature),
+			},
+			Case {
+				name: "another chain",
+				method: get.clone(),
+				path: "/orders/1",
+				header: signed(
+					&sr,
+					&alice,
+					recent,
+					AUDIENCE,
+					b"GET /orders/1",
+					H256::repeat_byte(0x42),
+				),
+				expected: Err(AuthError::BadSignature),
+			},
+			Case {
+				name: "method outside the scope",
+				method: Method::POST,
+				path: "/orders/1",
+				header: sign(&sr, recent, "POST /orders/1"),
+				expected: Err(AuthError::OutOfScope),
+			},
+			Case {
+				name: "path outside the scope",
+				method: get.clone(),
+				path: "/accounts/1",
+				header: sign(&sr, recent, "GET /accounts/1"),
+				expected: Err(AuthError::OutOfScope),
+			},
+			Case {
+				name: "prefix without its slash",
+				method: get.clone(),
+				path: "/orders",
+				header: sign(&sr, recent, "GET /orders"),
+				expected: Err(AuthError::OutOfScope),
+			},
+			Case {
+				name: "traversal",
+				method: get.clone(),
+				path: "/orders/../admin",
+				header: sign(&sr, recent, "GET /orders/../admin"),
+				expected: Err(AuthError::NonCanonicalResource),
+			},
+			Case {
+				name: "encoded traversal",
+				method: get.clone(),
+				path: "/orders/%2e%2e/admin",
+				header: sign(&sr, recent, "GET /orders/../admin"),
+				expected: Err(AuthError::NonCanonicalResource),
+			},
+			Case {
+				name: "encoded separators",
+				method: get.clone(),
+				path: "/orders%2F..%2Fadmin",
+				header: sign(&sr, recent, "GET /orders%2F..%2Fadmin"),
+				expected: Err(AuthError::NonCanonicalResource),
+			},
+			Case {
+				name: "dot segment",
+				method: get.clone(),
+				path: "/orders/./17",
+				header: sign(&sr, recent, "GET /orders/./17"),
+				expected: Err(AuthError::NonCanonicalResource),
+			},
+			Case {
+				name: "empty segment",
+				method: get.clone(),
+				path: "/orders//17",
+				header: sign(&sr, recent, "GET /orders//17"),
+				expected: Err(AuthError::NonCanonicalResource),
+			},
+			Case {
+				name: "backslash",
+				method: get.clone(),
+				path: "/orders/..%5Cadmin",
+				header: sign(&sr, recent, "GET /orders/..%5Cadmin"),
+				expected: Err(AuthError::NonCanonicalResource),
+			},
+			Case {
+				name: "revoked key",
+				method: get.clone(),
+				path: "/a",
+				header: sign(&revoked, recent, "GET /a"),
+				expected: Err(AuthError::KeyRevoked),
+			},
+			Case {
+				name: "expired key",
+				method: get.clone(),
+				path: "/a",
+				header: sign(&expiring, recent, "GET /a"),
+				expected: Err(AuthError::KeyExpired),
+			},
+			Case {
+				name: "settled key",
+				method: get.clone(),
+				path: "/a",
+				header: sign(&ended, recent, "GET /a"),
+				expected: Err(AuthError::KeyEnded(session_keys_client::EndReason::Revoked)),
+			},
+			Case {
+				name: "unknown key",
+				method: get.clone(),
+				path: "/a",
+				header: sign(&unknown, recent, "GET /a"),
+				expected: Err(AuthError::UnknownKey),
+			},
+			Case {
+				name: "another account",
+				method: get.clone(),
+				path: "/orders/1",
+				header: signed(&sr, &bob, recent, AUDIENCE, b"GET /orders/1", genesis),
+				expected: Err(AuthError::WrongAccount),
+			},
+		];
+		// Forgeries.
+		let mut by_stranger = sign(&sr, recent, "GET /orders/1");
+		by_stranger.signature = sign(&unknown, recent, "GET /orders/1").signature;
+		let mut tampered = sign(&sr, recent, "GET /orders/1");
+		tampered.nonce += 1;
+		let mut other_scheme = sign(&ed, recent, "GET /orders/1");
+		other_scheme.signature = sign(&ec, recent, "GET /orders/1").signature;
+		let mut proof_as_signature = sign(&sr, recent, "GET /orders/1");
+		let proof: sp_core::sr25519::Signature =
+			codec::Decode::decode(&mut &sr.ownership_proof(&alice)[..]).unwrap();
+		proof_as_signature.signature = proof.into();
+		let mut state_as_signature = sign(&sr, recent, "GET /orders/1");
+		let state = ChannelState { nonce: 7, owed: 0u128, margin: 0 };
+		state_as_signature.signature = sr.sign(&state.signing_payload(&genesis, &sr.public()));
+		for (name, header) in [
+			("signed by another key", by_stranger),
+			("a field changed after signing", tampered),
+			("a signature of another scheme", other_scheme),
+			("the ownership proof as signature", proof_as_signature),
+			("a channel-state signature", state_as_signature),
+		] {
+			cases.push(Case {
+				name,
+				method: get.clone(),
+				path: "/orders/1",
+				header,
+				expected: Err(AuthError::BadSignature),
+			});
+		}
+
+		// The runtime's verdict on what the gateway checks.
+		let verdicts: Vec<Result<(), AuthError>> = cases
+			.iter()
+			.map(|case| {
+				let mut header = case.header.clone();
+				header.audience = AUDIENCE.to_vec();
+				header.resource = resource_of(&case.method, case.path);
+				Runtime::authenticate(header).map(|_| ())
+			})
+			.collect();
+
+		// What the gateway reads from a node at this block.
+		let keys = [&sr, &ed, &ec, &revoked, &expiring, &ended, &unknown]
+			.iter()
+			.map(|key| {
+				let public = key.public();
+				let state = match Adjudicator::registration(&public) {
+					Some(registration) => KeyState::Registered(registration),
+					None => match Adjudicator::retired(&public) {
+						Some(record) => KeyState::Ended(record.reason),
+						None => KeyState::Unknown,
+					},
+				};
+				(public, state)
+			})
+			.collect();
+		let balances = [(alice.clone(), Balances::free_balance(&alice))].into_iter().collect();
+		let blocks: Vec<(u32, H256)> = (now - validity - 3..now).map(|n| (n, hash(n))).collect();
+		(cases, verdicts, Snapshot { keys, balances }, (blocks, now, validity), genesis)
+	});
+
+	let (blocks, now, validity) = blocks;
+	let mut settings = Settings::new(AUDIENCE);
+	settings.tiers = vec![Tier {
+		name: "all".into(),
+		min_balance: 0,
+		per_second: NonZeroU32::new(10_000).unwrap(),
+		burst: NonZeroU32::new(10_000).unwrap(),
+	}];
+	let gateway = Arc::new(Gateway::new(snapshot, settings, validity));
+	gateway.set_genesis(genesis);
+	for (number, hash) in blocks {
+		gateway.record_block(NewBlock { number, hash, changed: Vec::new() });
+	}
+	// The block the runtime's verdicts were made at, whose hash its state does not know.
+	gateway.record_block(NewBlock { number: now, hash: HEAD_HASH, changed: Vec::new() });
+
+	let service = tower::service_fn(|_: Request<String>| async {
+		Ok::<_, Infallible>(http::Response::new(String::from("upstream")))
+	});
+	let layer = SessionAuthLayer::new(gateway);
+	let mut disagreements = Vec::new();
+	for (case, runtime) in cases.iter().zip(&verdicts) {
+		assert_eq!(runtime, &case.expected, "the runtime on `{}`", case.name);
+		let request = Request::builder()
+			.method(case.method.clone())
+			.uri(case.path)
+			.header(session_keys_client::HTTP_HEADER, encode_header(&case.header))
+			.body(String::new())
+			.unwrap();
+		let response = layer.layer(service).oneshot(request).await.unwrap();
+		let status = response.status();
+		let body = response.into_body().collect().await.unwrap().to_bytes();
+		let gateway = match status {
+			StatusCode::OK => Ok(()),
+			StatusCode::UNAUTHORIZED => {
+				let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+				Err(serde_json::from_value::<AuthError>(body["reason"].clone()).unwrap())
+			}
+			other => {
+				panic!("`{}`: unexpected {other}: {}", case.name, String::from_utf8_lossy(&body))
+			}
+		};
+		if &gateway != runtime {
+			disagreements.push(format!("{}: runtime {runtime:?}, gateway {gateway:?}", case.name));
+		}
+	}
+	assert!(disagreements.is_empty(), "disagreements:\n{}", disagreements.join("\n"));
+	assert!(cases.len() >= 30, "the table covers every reason ({} cases)", cases.len());
+}
+
+/// The hash the gateway records for the block the verdicts were made at: no header can name
+/// the block being built, whose hash is not known yet.
+const HEAD_HASH: H256 = H256::repeat_byte(0xee);
+
+trait FromSeed {
+	fn from_seed_for_tests(kind: CryptoKind, seed: u8) -> SessionPair;
+}
+
+impl FromSeed for SessionPair {
+	fn from_seed_for_tests(kind: CryptoKind, seed: u8) -> SessionPair {
+		SessionPair::from_secret(kind, &[seed; 32]).expect("a 32-byte seed")
+	}
+}
