@@ -5,11 +5,14 @@
 //! - [`chain`] is the project's client library with test conveniences (reads that panic with
 //!   a message).
 //! - [`testnet`] starts the four validators of the `local_testnet` preset.
+//! - [`gateway`] starts the gateway binary, an upstream service that records what reaches it,
+//!   and sends requests through the gateway.
 //!
-//! The node binary must be built first (`cargo build --workspace`); `scripts/test.sh` does that
+//! The node binary must be built first (`cargo build --workspace`, which builds the gateway binary too); `scripts/test.sh` does that
 //! before it runs the tests.
 
 pub mod chain;
+pub mod gateway;
 pub mod node;
 pub mod testnet;
 

@@ -2,6 +2,7 @@
 
 mod authenticate;
 mod closing;
+mod gateway;
 mod keys;
 mod rpc_errors;
 mod settlement;
