@@ -17,7 +17,7 @@ pub enum KeyState {
 	/// The key's session ended, for this reason.
 	Ended(EndReason),
 	/// The key's session is live or closing.
-	Registered(Registration),
+	Registered(Box<Registration>),
 }
 
 impl KeyState {
@@ -115,7 +115,7 @@ impl Chain for NodeChain {
 		if let Some(session) =
 			client.registration(public, At::Hash(at)).await.map_err(chain_error)?
 		{
-			return Ok(KeyState::Registered(session));
+			return Ok(KeyState::Registered(Box::new(session)));
 		}
 		Ok(match client.retired(public, At::Hash(at)).await.map_err(chain_error)? {
 			Some(record) => KeyState::Ended(record.reason),
@@ -169,10 +169,10 @@ mod tests {
 
 	#[test]
 	fn a_registration_is_live_until_its_expiry_block_and_closing_from_it() {
-		let state = KeyState::Registered(registration(10, false));
+		let state = KeyState::Registered(Box::new(registration(10, false)));
 		assert!(matches!(state.view(9), KeyView::Live { .. }));
 		assert_eq!(state.view(10), KeyView::Closing { revoked: false });
-		let revoked = KeyState::Registered(registration(10, true));
+		let revoked = KeyState::Registered(Box::new(registration(10, true)));
 		assert_eq!(revoked.view(10), KeyView::Closing { revoked: true });
 		assert_eq!(KeyState::Unknown.view(1), KeyView::Unknown);
 	}

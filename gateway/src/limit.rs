@@ -97,7 +97,7 @@ impl Limiter {
 		if tiers.is_empty() {
 			tiers = Tier::default_tiers();
 		}
-		tiers.sort_by(|a, b| b.min_balance.cmp(&a.min_balance));
+		tiers.sort_by_key(|tier| std::cmp::Reverse(tier.min_balance));
 		let clock = DefaultClock::default();
 		let tiers = tiers
 			.into_iter()

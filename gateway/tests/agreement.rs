@@ -406,7 +406,7 @@ async fn the_layer_and_the_runtime_give_the_same_verdict_on_every_case() {
 			.map(|key| {
 				let public = key.public();
 				let state = match Adjudicator::registration(&public) {
-					Some(registration) => KeyState::Registered(registration),
+					Some(registration) => KeyState::Registered(Box::new(registration)),
 					None => match Adjudicator::retired(&public) {
 						Some(record) => KeyState::Ended(record.reason),
 						None => KeyState::Unknown,

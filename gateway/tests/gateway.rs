@@ -106,10 +106,10 @@ impl Setup {
 
 	fn key(&self, owner_id: u8, balance: Balance) -> SessionPair {
 		let key = SessionPair::generate(CryptoKind::Sr25519);
-		self.chain
-			.keys
-			.lock()
-			.insert(key.public(), KeyState::Registered(registration(owner(owner_id), false)));
+		self.chain.keys.lock().insert(
+			key.public(),
+			KeyState::Registered(Box::new(registration(owner(owner_id), false))),
+		);
 		self.chain.balances.lock().insert(owner(owner_id), balance);
 		key
 	}
@@ -189,7 +189,7 @@ async fn a_revocation_is_refused_from_the_block_that_includes_it() {
 	let mut setup = Setup::new(settings());
 	let key = setup.key(1, 100);
 	setup.get("/a", &setup.header(&key, 1, 1, "/a")).await.unwrap();
-	let revoked = KeyState::Registered(registration(owner(1), true));
+	let revoked = KeyState::Registered(Box::new(registration(owner(1), true)));
 	setup.chain.keys.lock().insert(key.public(), revoked.clone());
 	// Until the block is recorded the cache still says live...
 	assert!(setup.get("/a", &setup.header(&key, 1, 2, "/a")).await.is_ok());
@@ -222,7 +222,7 @@ async fn a_key_registered_after_it_was_seen_unknown_is_accepted_from_its_block()
 	let key = SessionPair::generate(CryptoKind::Sr25519);
 	let refusal = setup.get("/a", &setup.header(&key, 1, 1, "/a")).await.unwrap_err();
 	assert!(refused(AuthError::UnknownKey)(&refusal));
-	let registered = KeyState::Registered(registration(owner(1), false));
+	let registered = KeyState::Registered(Box::new(registration(owner(1), false)));
 	setup.chain.keys.lock().insert(key.public(), registered.clone());
 	setup.chain.balances.lock().insert(owner(1), 5);
 	setup.next_block(vec![(key.public(), Some(registered))]);

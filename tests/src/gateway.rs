@@ -45,36 +45,51 @@ pub struct Seen {
 	pub headers: HeaderMap,
 }
 
-/// An HTTP service that answers `200 upstream: <path>` and records every request.
+/// An HTTP service that answers `200 upstream: <path>` and records every request (or, for load
+/// tests, only counts them).
 pub struct Upstream {
 	/// `http://127.0.0.1:<port>`.
 	pub url: String,
 	seen: Arc<Mutex<Vec<Seen>>>,
+	count: Arc<std::sync::atomic::AtomicUsize>,
 	task: JoinHandle<()>,
 }
 
 impl Upstream {
-	/// Starts it on a free loopback port.
+	/// Starts it on a free loopback port, recording every request.
 	pub async fn start() -> Upstream {
+		Self::start_with(true).await
+	}
+
+	/// Starts it on a free loopback port, counting requests without recording them.
+	pub async fn counting() -> Upstream {
+		Self::start_with(false).await
+	}
+
+	async fn start_with(recording: bool) -> Upstream {
 		let listener = TcpListener::bind(("127.0.0.1", 0)).await.expect("a loopback port");
 		let url = format!("http://{}", listener.local_addr().expect("bound"));
 		let seen = Arc::new(Mutex::new(Vec::new()));
-		let record = seen.clone();
+		let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+		let (record, counter) = (seen.clone(), count.clone());
 		let task = tokio::spawn(async move {
 			loop {
 				let Ok((stream, _)) = listener.accept().await else { continue };
-				let record = record.clone();
+				let (record, counter) = (record.clone(), counter.clone());
 				tokio::spawn(async move {
 					let service = hyper::service::service_fn(
 						move |request: Request<hyper::body::Incoming>| {
-							let record = record.clone();
+							let (record, counter) = (record.clone(), counter.clone());
 							async move {
 								let path = request.uri().to_string();
-								record.lock().expect("not poisoned").push(Seen {
-									method: request.method().clone(),
-									uri: path.clone(),
-									headers: request.headers().clone(),
-								});
+								counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+								if recording {
+									record.lock().expect("not poisoned").push(Seen {
+										method: request.method().clone(),
+										uri: path.clone(),
+										headers: request.headers().clone(),
+									});
+								}
 								Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(format!(
 									"upstream: {path}"
 								)))))
@@ -87,10 +102,15 @@ impl Upstream {
 				});
 			}
 		});
-		Upstream { url, seen, task }
+		Upstream { url, seen, count, task }
 	}
 
-	/// Every request seen so far.
+	/// How many requests reached it.
+	pub fn count(&self) -> usize {
+		self.count.load(std::sync::atomic::Ordering::Relaxed)
+	}
+
+	/// Every request seen so far (none when only counting).
 	pub fn seen(&self) -> Vec<Seen> {
 		self.seen.lock().expect("not poisoned").clone()
 	}
@@ -139,8 +159,19 @@ pub struct Gateway {
 
 impl Gateway {
 	/// Starts the gateway in front of `upstream`, following the node at `node_ws`, with
-	/// `args` added; waits until `/healthz` says it serves.
+	/// `args` added, logging every request; waits until `/healthz` says it serves.
 	pub async fn start(name: &str, node_ws: &str, upstream: &str, args: &[&str]) -> Gateway {
+		Self::start_logging(name, node_ws, upstream, args, "info,session_keys_gateway=debug").await
+	}
+
+	/// [`Gateway::start`] with the log filter `log` (`RUST_LOG`).
+	pub async fn start_logging(
+		name: &str,
+		node_ws: &str,
+		upstream: &str,
+		args: &[&str],
+		log_filter: &str,
+	) -> Gateway {
 		let binary = binary();
 		assert!(
 			binary.exists(),
@@ -161,7 +192,7 @@ impl Gateway {
 				upstream,
 			])
 			.args(args)
-			.env("RUST_LOG", "info,session_keys_gateway=debug")
+			.env("RUST_LOG", log_filter)
 			.stdin(Stdio::null())
 			.stdout(file.try_clone().expect("log handle"))
 			.stderr(file)

@@ -1,0 +1,526 @@
+//! Gateway benchmark: what authentication costs in the gateway, and what the proxy adds per
+//! request, against the alternatives.
+//!
+//! ```sh
+//! cargo build --release -p session-keys-e2e --bin session-keys-gateway-bench -p session-keys-gateway
+//! SESSION_KEYS_NODE=target/release/session-keys-node target/release/session-keys-gateway-bench
+//! ```
+//!
+//! In one run, on the machine it runs on:
+//!
+//! 1. **In process, one core** (a single-threaded runtime): authentications per second through
+//!    [`SessionAuthLayer`] with warm caches (`--keys` sr25519 keys, each header reused), against
+//!    raw sr25519 verifications per second of the same payloads (`SessionPublic::verify`, the
+//!    call the shared check makes). The goal is a ratio of at least 0.8.
+//! 2. **Over HTTP, against a dev node** (started on loopback ports unless `--node` names one;
+//!    `SESSION_KEYS_NODE` or the node binary next to this one): `--keys` keys registered across
+//!    the dev accounts, then `--connections` concurrent clients for `--seconds` each against
+//!    the upstream directly, through the gateway binary (next to this one, or
+//!    `SESSION_KEYS_GATEWAY`), and authenticating each request with the node's
+//!    `sessionKeys_authenticate` before sending it to the upstream (what a gateway without a
+//!    cache would do). Requests per second and p50 / p99 latency for each.
+//!
+//! It prints a Markdown report and writes it to `--out` (default
+//! `target/bench/gateway.md`).
+
+use std::{
+	collections::HashMap,
+	convert::Infallible,
+	num::NonZeroU32,
+	path::PathBuf,
+	sync::{
+		atomic::{AtomicBool, Ordering},
+		Arc,
+	},
+	time::{Duration, Instant},
+};
+
+use bytes::Bytes;
+use clap::Parser;
+use http::{HeaderValue, Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::{client::legacy::Client as HttpClient, rt::TokioExecutor};
+use session_keys_client::{
+	encode_header, At, ChannelState, Client, CryptoKind, Header, HeaderRequest, Registration,
+	SessionPair, Terms,
+};
+use session_keys_e2e::{
+	account_of, build,
+	gateway::{Gateway as GatewayProcess, Upstream},
+	Chain, Node,
+};
+use session_keys_gateway::{
+	Chain as GatewayChain, ChainError, Gateway, KeyState, NewBlock, SessionAuthLayer, Settings,
+	Tier,
+};
+use session_keys_primitives::SessionPublic;
+use session_keys_runtime::{AccountId, Balance};
+use sp_core::H256;
+use subxt_signer::sr25519::{dev, Keypair};
+use tower::{Layer, Service, ServiceExt};
+
+/// The gateway benchmark (see the module docs).
+#[derive(Parser, Debug)]
+#[command(
+	name = "session-keys-gateway-bench",
+	about = "Gateway benchmark: in-process authentication against raw sr25519 verification, and the proxy against the upstream directly and against authenticating over RPC."
+)]
+struct Args {
+	/// Session keys (in process, and registered on the node: at most 32 per dev account, six
+	/// dev accounts).
+	#[arg(long, default_value_t = 64)]
+	keys: usize,
+	/// Authentications (and verifications) timed in process.
+	#[arg(long, default_value_t = 20_000)]
+	requests: usize,
+	/// Concurrent HTTP clients.
+	#[arg(long, default_value_t = 32)]
+	connections: usize,
+	/// Seconds each HTTP run lasts.
+	#[arg(long, default_value_t = 10)]
+	seconds: u64,
+	/// A running node to use instead of starting a dev node.
+	#[arg(long)]
+	node: Option<String>,
+	/// Only the in-process part.
+	#[arg(long)]
+	in_process_only: bool,
+	/// Where to write the report.
+	#[arg(long, default_value = "target/bench/gateway.md")]
+	out: PathBuf,
+}
+
+const AUDIENCE: &[u8] = b"bench.api";
+
+fn main() {
+	let args = Args::parse();
+	let mut report = String::new();
+	report.push_str(&format!(
+		"# Gateway benchmark\n\nMachine: {} cores ({}). Command: `session-keys-gateway-bench {}`.\n\n",
+		std::thread::available_parallelism().map_or(0, |n| n.get()),
+		cpu_model(),
+		std::env::args().skip(1).collect::<Vec<_>>().join(" "),
+	));
+	report.push_str(&in_process(&args));
+	if !args.in_process_only {
+		let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+		report.push_str(&runtime.block_on(over_http(&args)));
+	}
+	println!("{report}");
+	if let Some(dir) = args.out.parent() {
+		let _ = std::fs::create_dir_all(dir);
+	}
+	std::fs::write(&args.out, &report).expect("the report is written");
+	eprintln!("written to {}", args.out.display());
+}
+
+fn cpu_model() -> String {
+	std::fs::read_to_string("/proc/cpuinfo")
+		.ok()
+		.and_then(|info| {
+			info.lines()
+				.find(|line| line.starts_with("model name"))
+				.and_then(|line| line.split(':').nth(1))
+				.map(|name| name.trim().to_string())
+		})
+		.unwrap_or_else(|| "unknown CPU".into())
+}
+
+/// The chain as fixed records, for the in-process part.
+struct Fixed(HashMap<SessionPublic, KeyState>);
+
+impl GatewayChain for Fixed {
+	async fn key(&self, public: SessionPublic, _: H256) -> Result<KeyState, ChainError> {
+		Ok(self.0.get(&public).cloned().unwrap_or(KeyState::Unknown))
+	}
+
+	async fn free_balance(&self, _: AccountId, _: H256) -> Result<Balance, ChainError> {
+		Ok(1_000_000)
+	}
+}
+
+fn unlimited() -> Vec<Tier> {
+	vec![Tier {
+		name: "bench".into(),
+		min_balance: 0,
+		per_second: NonZeroU32::new(u32::MAX).expect("not zero"),
+		burst: NonZeroU32::new(u32::MAX).expect("not zero"),
+	}]
+}
+
+fn registration(owner: AccountId) -> Registration {
+	Registration {
+		owner,
+		counterpart: AccountId::new([2; 32]),
+		registered_at: 1,
+		expires_at: u32::MAX,
+		settles_at: u32::MAX,
+		revoked: false,
+		duration: 1_000,
+		spending_limit: 0,
+		pending_limit: None,
+		collateral: 0,
+		deposit: 0,
+		description: Vec::new(),
+		scope: vec![b"GET /*".to_vec()],
+		state: ChannelState { nonce: 0, owed: 0, margin: 0 },
+	}
+}
+
+/// Part 1: the layer against raw verification, on one core.
+fn in_process(args: &Args) -> String {
+	let runtime =
+		tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+	let genesis = H256::repeat_byte(1);
+	let owner = AccountId::new([1; 32]);
+	let block = H256::repeat_byte(3);
+	let keys: Vec<SessionPair> =
+		(0..args.keys).map(|_| SessionPair::generate(CryptoKind::Sr25519)).collect();
+	let headers: Vec<Header> = keys
+		.iter()
+		.enumerate()
+		.map(|(i, key)| {
+			key.sign_header(
+				genesis,
+				&HeaderRequest {
+					account: &owner,
+					block_hash: block,
+					nonce: i as u64,
+					audience: AUDIENCE,
+					resource: format!("GET /orders/{i}").as_bytes(),
+				},
+			)
+		})
+		.collect();
+	let chain = Fixed(
+		keys.iter()
+			.map(|key| (key.public(), KeyState::Registered(Box::new(registration(owner.clone())))))
+			.collect(),
+	);
+	let mut settings = Settings::new(AUDIENCE);
+	settings.tiers = unlimited();
+	let gateway = Arc::new(Gateway::new(chain, settings, 100));
+	gateway.set_genesis(genesis);
+	gateway.record_block(NewBlock { number: 10, hash: block, changed: Vec::new() });
+	gateway.record_block(NewBlock { number: 11, hash: H256::repeat_byte(4), changed: Vec::new() });
+	let values: Vec<(String, HeaderValue)> = headers
+		.iter()
+		.enumerate()
+		.map(|(i, header)| {
+			(format!("/orders/{i}"), HeaderValue::try_from(encode_header(header)).expect("ASCII"))
+		})
+		.collect();
+	let service = tower::service_fn(|_: Request<()>| async {
+		Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::new())))
+	});
+	let mut layered = SessionAuthLayer::new(gateway.clone()).layer(service);
+	let request = |i: usize| {
+		let (path, value) = &values[i % values.len()];
+		Request::builder()
+			.method(Method::GET)
+			.uri(path.as_str())
+			.header(session_keys_client::HTTP_HEADER, value.clone())
+			.body(())
+			.expect("a request")
+	};
+	// Warm the caches: every key read once.
+	runtime.block_on(async {
+		for i in 0..values.len() {
+			let response = layered.ready().await.unwrap().call(request(i)).await.unwrap();
+			assert_eq!(response.status(), StatusCode::OK, "the warm-up is accepted");
+		}
+	});
+	let started = Instant::now();
+	runtime.block_on(async {
+		for i in 0..args.requests {
+			let response = layered.ready().await.unwrap().call(request(i)).await.unwrap();
+			debug_assert_eq!(response.status(), StatusCode::OK);
+			std::hint::black_box(response);
+		}
+	});
+	let layer_seconds = started.elapsed().as_secs_f64();
+
+	// The same payloads, verified alone.
+	let payloads: Vec<(SessionPublic, Vec<u8>, _)> = headers
+		.iter()
+		.map(|header| (header.public, header.signing_payload(&genesis), header.signature.clone()))
+		.collect();
+	let started = Instant::now();
+	for i in 0..args.requests {
+		let (public, payload, signature) = &payloads[i % payloads.len()];
+		assert!(std::hint::black_box(public.verify(payload, signature)));
+	}
+	let verify_seconds = started.elapsed().as_secs_f64();
+	let layer_rate = args.requests as f64 / layer_seconds;
+	let verify_rate = args.requests as f64 / verify_seconds;
+	format!(
+		"## In process, one core\n\n{} authentications through `SessionAuthLayer` (warm caches, {} \
+		 sr25519 keys, one thread) against {} raw sr25519 verifications of the same payloads.\n\n\
+		 | | per second | µs each |\n| --- | ---: | ---: |\n\
+		 | layer (decode, check, verify, rate limit, metrics) | {layer_rate:.0} | {:.1} |\n\
+		 | raw sr25519 verification | {verify_rate:.0} | {:.1} |\n\n\
+		 Ratio layer / raw: **{:.2}** (goal >= 0.8).\n\n",
+		args.requests,
+		args.keys,
+		args.requests,
+		1e6 / layer_rate,
+		1e6 / verify_rate,
+		layer_rate / verify_rate,
+	)
+}
+
+/// Latencies and count of one HTTP run.
+struct Run {
+	label: &'static str,
+	ok: usize,
+	failed: usize,
+	seconds: f64,
+	latencies: Vec<Duration>,
+}
+
+impl Run {
+	fn percentile(&self, p: f64) -> Duration {
+		if self.latencies.is_empty() {
+			return Duration::ZERO;
+		}
+		let index = ((self.latencies.len() - 1) as f64 * p).round() as usize;
+		self.latencies[index]
+	}
+	fn row(&self) -> String {
+		format!(
+			"| {} | {:.0} | {:.2} | {:.2} | {} |\n",
+			self.label,
+			self.ok as f64 / self.seconds,
+			self.percentile(0.5).as_secs_f64() * 1e3,
+			self.percentile(0.99).as_secs_f64() * 1e3,
+			self.failed
+		)
+	}
+}
+
+/// What a client sends per request.
+#[derive(Clone, Copy)]
+enum Mode {
+	/// Straight to the upstream, no header.
+	Direct,
+	/// Through the gateway, with a session header.
+	Gateway,
+	/// `sessionKeys_authenticate` first, then straight to the upstream.
+	Rpc,
+}
+
+/// Runs `connections` clients for `seconds` in `mode`.
+async fn run(
+	label: &'static str,
+	mode: Mode,
+	base: &str,
+	headers: Arc<Vec<(String, Header)>>,
+	client: Option<Arc<Client>>,
+	connections: usize,
+	seconds: u64,
+) -> Run {
+	let http: HttpClient<_, Full<Bytes>> =
+		HttpClient::builder(TokioExecutor::new()).pool_max_idle_per_host(connections).build_http();
+	let stop = Arc::new(AtomicBool::new(false));
+	let best = Arc::new(parking_lot::Mutex::new(H256::zero()));
+	let refresher = client.clone().map(|client| {
+		let best = best.clone();
+		tokio::spawn(async move {
+			loop {
+				if let Ok(hash) = client.best_hash().await {
+					*best.lock() = hash;
+				}
+				tokio::time::sleep(Duration::from_millis(500)).await;
+			}
+		})
+	});
+	if let Some(client) = &client {
+		*best.lock() = client.best_hash().await.expect("the best block");
+	}
+	let started = Instant::now();
+	let mut tasks = tokio::task::JoinSet::new();
+	for worker in 0..connections {
+		let (http, stop, headers, client, best) =
+			(http.clone(), stop.clone(), headers.clone(), client.clone(), best.clone());
+		let base = base.to_string();
+		tasks.spawn(async move {
+			let (mut ok, mut failed, mut latencies) = (0, 0, Vec::new());
+			let mut i = worker;
+			while !stop.load(Ordering::Relaxed) {
+				let (text, header) = &headers[i % headers.len()];
+				i += connections;
+				let path = format!("/orders/{}", i % headers.len());
+				let path = if matches!(mode, Mode::Direct) { path } else { resource_path(header) };
+				let sent = Instant::now();
+				let mut request = Request::builder().uri(format!("{base}{path}"));
+				if matches!(mode, Mode::Gateway) {
+					request = request.header(session_keys_client::HTTP_HEADER, text.as_str());
+				}
+				let authorized = match (&mode, &client) {
+					(Mode::Rpc, Some(client)) => {
+						let at = *best.lock();
+						matches!(client.authenticate(header, At::Hash(at)).await, Ok(Ok(_)))
+					}
+					_ => true,
+				};
+				let answered = if authorized {
+					match http
+						.request(request.body(Full::new(Bytes::new())).expect("a request"))
+						.await
+					{
+						Ok(response) => {
+							let status = response.status();
+							let _ = response.into_body().collect().await;
+							status == StatusCode::OK
+						}
+						Err(_) => false,
+					}
+				} else {
+					false
+				};
+				if answered {
+					ok += 1;
+					latencies.push(sent.elapsed());
+				} else {
+					failed += 1;
+				}
+			}
+			(ok, failed, latencies)
+		});
+	}
+	tokio::time::sleep(Duration::from_secs(seconds)).await;
+	stop.store(true, Ordering::Relaxed);
+	let mut result = Run { label, ok: 0, failed: 0, seconds: 0.0, latencies: Vec::new() };
+	while let Some(outcome) = tasks.join_next().await {
+		let (ok, failed, latencies) = outcome.expect("a client task");
+		result.ok += ok;
+		result.failed += failed;
+		result.latencies.extend(latencies);
+	}
+	result.seconds = started.elapsed().as_secs_f64();
+	result.latencies.sort();
+	if let Some(refresher) = refresher {
+		refresher.abort();
+	}
+	result
+}
+
+/// The path a header was signed for (`GET /orders/7` -> `/orders/7`).
+fn resource_path(header: &Header) -> String {
+	String::from_utf8_lossy(&header.resource).trim_start_matches("GET ").to_string()
+}
+
+/// Part 2: the proxy, the upstream directly, and authentication over RPC.
+async fn over_http(args: &Args) -> String {
+	let mut node = None;
+	let url = match &args.node {
+		Some(url) => url.clone(),
+		None => {
+			let started = Node::dev("gateway-bench").await;
+			let url = started.ws_url();
+			node = Some(started);
+			url
+		}
+	};
+	let chain = Chain::from_url(&url).await.expect("the node answers");
+	let owners: Vec<Keypair> =
+		vec![dev::alice(), dev::bob(), dev::charlie(), dev::dave(), dev::eve(), dev::ferdie()];
+	let keys: Vec<(usize, SessionPair)> = (0..args.keys)
+		.map(|i| (i % owners.len(), SessionPair::generate(CryptoKind::Sr25519)))
+		.collect();
+	eprintln!("registering {} keys...", keys.len());
+	let mut pending = Vec::new();
+	let mut nonces: HashMap<usize, u64> = HashMap::new();
+	for (owner, key) in &keys {
+		let signer = &owners[*owner];
+		let account = account_of(signer);
+		let nonce = match nonces.get(owner) {
+			Some(nonce) => *nonce,
+			None => chain.next_nonce(&account).await,
+		};
+		nonces.insert(*owner, nonce + 1);
+		let terms = Terms {
+			counterpart: account_of(&dev::bob()),
+			duration: None,
+			spending_limit: 0,
+			collateral: 0,
+			description: b"bench".to_vec(),
+			scope: vec![b"GET /*".to_vec()],
+		};
+		let call =
+			build::register(key.public(), key.ownership_proof(&account), &terms).expect("a call");
+		pending.push(chain.send_with_nonce(signer, call, Some(nonce)));
+	}
+	for registration in pending {
+		registration.await.expect("registered");
+	}
+	let recent = chain.header_block_hash().await;
+	let genesis = chain.genesis_hash();
+	let headers: Arc<Vec<(String, Header)>> = Arc::new(
+		keys.iter()
+			.enumerate()
+			.map(|(i, (owner, key))| {
+				let header = key.sign_header(
+					genesis,
+					&HeaderRequest {
+						account: &account_of(&owners[*owner]),
+						block_hash: recent,
+						nonce: i as u64,
+						audience: AUDIENCE,
+						resource: format!("GET /orders/{i}").as_bytes(),
+					},
+				);
+				(encode_header(&header), header)
+			})
+			.collect(),
+	);
+	let upstream = Upstream::counting().await;
+	let gateway = GatewayProcess::start_logging(
+		"bench",
+		&url,
+		&upstream.url,
+		&["--audience", "bench.api", "--tier", "bench:0:4000000000:4000000000"],
+		"warn",
+	)
+	.await;
+	let (c, s) = (args.connections, args.seconds);
+	eprintln!("running the HTTP loads ({c} connections, {s} s each)...");
+	let direct =
+		run("upstream directly", Mode::Direct, &upstream.url, headers.clone(), None, c, s).await;
+	let proxied =
+		run("through the gateway", Mode::Gateway, &gateway.url, headers.clone(), None, c, s).await;
+	let rpc = run(
+		"sessionKeys_authenticate per request, then the upstream",
+		Mode::Rpc,
+		&upstream.url,
+		headers.clone(),
+		Some(chain.client.clone()),
+		c,
+		s,
+	)
+	.await;
+	let metrics = gateway.metrics().await;
+	let accepted = metrics
+		.lines()
+		.find(|line| line.starts_with("session_keys_gateway_requests_total{outcome=\"accepted\"}"))
+		.unwrap_or("(no accepted line)")
+		.to_string();
+	drop(gateway);
+	drop(node);
+	format!(
+		"## Over HTTP, against a dev node\n\n{} sr25519 keys registered across the six dev \
+		 accounts; {c} concurrent clients, {s} s per run, each request `GET /orders/<n>` with \
+		 its key's header (reused, as KIP_9 allows). Load generator, gateway, upstream and node \
+		 on the same machine.\n\n\
+		 | run | requests/s | p50 ms | p99 ms | failed |\n| --- | ---: | ---: | ---: | ---: |\n{}{}{}\n\
+		 Overhead of the gateway per request at p50: {:.2} ms. Gateway against authenticating \
+		 over RPC: **{:.1}x** the requests per second (goal > 20x).\n\nGateway metric: `{accepted}`\n",
+		keys.len(),
+		direct.row(),
+		proxied.row(),
+		rpc.row(),
+		(proxied.percentile(0.5).as_secs_f64() - direct.percentile(0.5).as_secs_f64()) * 1e3,
+		(proxied.ok as f64 / proxied.seconds)
+			/ (rpc.ok as f64 / rpc.seconds).max(f64::MIN_POSITIVE),
+	)
+}
