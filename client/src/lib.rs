@@ -63,7 +63,9 @@ pub use blocks::Block;
 pub use calls::{adjudicator_events, build, Included, Signer, Terms, Wait};
 pub use connection::{Client, ConnectOptions};
 pub use error::{AdjudicatorError, DispatchFailure, Error, Result};
-pub use header::{decode_header, encode_header, Header, HeaderFormatError, HTTP_HEADER};
+pub use header::{
+	decode_header, encode_header, parse_header, Header, HeaderFormatError, HTTP_HEADER,
+};
 pub use keys::{HeaderRequest, KeyError, SessionPair};
 pub use reads::{AccountData, At, Dated};
 

@@ -12,9 +12,9 @@ use http::{HeaderValue, Method};
 use lru::LruCache;
 use parking_lot::Mutex;
 use session_keys_client::{
-	decode_header, AccountId, AuthError, Balance, BlockNumber, HeaderFormatError,
+	parse_header, AccountId, AuthError, Balance, BlockNumber, HeaderFormatError,
 };
-use session_keys_primitives::{check_request, SessionPublic};
+use session_keys_primitives::{check_request_with, SessionPublic};
 use sp_core::H256;
 
 use crate::{
@@ -79,6 +79,16 @@ pub struct Session {
 struct CachedKey {
 	state: KeyState,
 	read_at: BlockNumber,
+	/// Whether the key binds someone (`SessionPublic::check_key`), checked once when cached.
+	binds: bool,
+}
+
+impl CachedKey {
+	fn new(public: &SessionPublic, state: KeyState, read_at: BlockNumber) -> Self {
+		// Asked only of a live key, so only a registered key's point is worth checking.
+		let binds = matches!(state, KeyState::Registered(_)) && public.check_key().is_ok();
+		Self { state, read_at, binds }
+	}
 }
 
 /// What the gateway knows of the chain.
@@ -213,7 +223,10 @@ impl<C: Chain> Gateway<C> {
 	) -> Result<Session, Refusal> {
 		let text = header.ok_or(Refusal::MissingHeader)?;
 		let text = text.to_str().map_err(|_| Refusal::Malformed(HeaderFormatError::NotBase64))?;
-		let mut header = decode_header(text).map_err(Refusal::Malformed)?;
+		// The key is checked once per cached key and handed to the shared rule, which refuses a
+		// weak key as the runtime does (`BadSignature`; `UnknownKey` since none can be
+		// registered any more).
+		let mut header = parse_header(text).map_err(Refusal::Malformed)?;
 		let genesis = *self
 			.genesis
 			.get()
@@ -223,7 +236,7 @@ impl<C: Chain> Gateway<C> {
 			let (head, head_hash) = self.serving_head(&view)?;
 			(head, head_hash, view.ring.fresh(&header.block_hash))
 		};
-		let key = self.key_state(header.public, head, head_hash).await?;
+		let (key, binds) = self.key_state(header.public, head, head_hash).await?;
 
 		// The gateway fills in what the request is, rather than trusting the header's claim: a
 		// header signed for another audience or resource then fails its signature check.
@@ -231,14 +244,15 @@ impl<C: Chain> Gateway<C> {
 			std::mem::replace(&mut header.audience, self.settings.audience.clone()),
 			std::mem::replace(&mut header.resource, resource_of(method, path)),
 		);
-		check_request(&header, key.view(head), |_| fresh_number.is_some(), &genesis).map_err(
+		let fresh = |_: &H256| fresh_number.is_some();
+		check_request_with(&header, key.view(head), fresh, &genesis, |_| binds).map_err(
 			|reason| Refusal::NotAuthenticated {
 				reason,
 				detail: self.detail(reason, &claimed, &header),
 			},
 		)?;
 		let KeyState::Registered(session) = key else {
-			// `check_request` accepts only a live key.
+			// `check_request_with` accepts only a live key.
 			return Err(Refusal::NotAuthenticated { reason: AuthError::UnknownKey, detail: None });
 		};
 
@@ -326,10 +340,10 @@ impl<C: Chain> Gateway<C> {
 		public: SessionPublic,
 		head: BlockNumber,
 		head_hash: H256,
-	) -> Result<KeyState, Refusal> {
+	) -> Result<(KeyState, bool), Refusal> {
 		if let Some(cached) = self.view.lock().keys.get(&public) {
 			self.metrics.cache_hits.inc();
-			return Ok(cached.state.clone());
+			return Ok((cached.state.clone(), cached.binds));
 		}
 		self.metrics.cache_misses.inc();
 		let (mut at, mut at_hash) = (head, head_hash);
@@ -339,9 +353,11 @@ impl<C: Chain> Gateway<C> {
 			})?;
 			let mut view = self.view.lock();
 			if view.changed.get(&public).is_none_or(|changed| *changed <= at) {
-				view.keys.put(public, CachedKey { state: state.clone(), read_at: at });
+				let cached = CachedKey::new(&public, state.clone(), at);
+				let binds = cached.binds;
+				view.keys.put(public, cached);
 				self.metrics.cache_size.set(view.keys.len() as i64);
-				return Ok(state);
+				return Ok((state, binds));
 			}
 			(at, at_hash) = self.serving_head(&view)?;
 		}
@@ -383,7 +399,7 @@ impl<C: Chain> Gateway<C> {
 			view.changed.insert(public, block.number);
 			match state {
 				Some(state) if view.keys.contains(&public) => {
-					view.keys.put(public, CachedKey { state, read_at: block.number });
+					view.keys.put(public, CachedKey::new(&public, state, block.number));
 				}
 				_ => {
 					view.keys.pop(&public);

@@ -359,6 +359,17 @@ async fn the_layer_and_the_runtime_give_the_same_verdict_on_every_case() {
 				expected: Err(AuthError::WrongAccount),
 			},
 		];
+		// A key that binds no one (the identity point): never registered, so unknown on both
+		// sides, whatever its signature.
+		let mut weak = sign(&sr, recent, "GET /orders/1");
+		weak.public = SessionPublic::Sr25519([0; 32].into());
+		cases.push(Case {
+			name: "a weak key",
+			method: get.clone(),
+			path: "/orders/1",
+			header: weak,
+			expected: Err(AuthError::UnknownKey),
+		});
 		// Forgeries.
 		let mut by_stranger = sign(&sr, recent, "GET /orders/1");
 		by_stranger.signature = sign(&unknown, recent, "GET /orders/1").signature;

@@ -230,6 +230,42 @@ async fn a_key_registered_after_it_was_seen_unknown_is_accepted_from_its_block()
 }
 
 #[tokio::test]
+async fn a_weak_key_left_registered_is_refused_even_with_a_signature_that_verifies() {
+	let setup = Setup::new(settings());
+	// The identity point and the signature every message verifies under it (schnorrkel's
+	// marker bit set): a key that binds no one, registered before such keys were refused.
+	let public = SessionPublic::Sr25519([0; 32].into());
+	let mut universal = [0u8; 64];
+	universal[63] = 0x80;
+	let signature = session_keys_primitives::SessionSignature::Sr25519(universal.into());
+	let mut header = SessionPair::generate(CryptoKind::Sr25519).sign_header(
+		GENESIS,
+		&HeaderRequest {
+			account: &owner(1),
+			block_hash: block_hash(setup.head - 1),
+			nonce: 1,
+			audience: AUDIENCE,
+			resource: b"GET /a",
+		},
+	);
+	header.public = public;
+	header.signature = signature;
+	assert!(public.verify(&header.signing_payload(&GENESIS), &header.signature), "it verifies");
+	setup
+		.chain
+		.keys
+		.lock()
+		.insert(public, KeyState::Registered(Box::new(registration(owner(1), false))));
+	setup.chain.balances.lock().insert(owner(1), 100);
+	let value = HeaderValue::try_from(encode_header(&header)).unwrap();
+	for _ in 0..2 {
+		// Read from the chain, then from the cache: refused both times.
+		let refusal = setup.get("/a", &value).await.unwrap_err();
+		assert!(refused(AuthError::BadSignature)(&refusal), "{refusal:?}");
+	}
+}
+
+#[tokio::test]
 async fn one_time_headers_are_accepted_once() {
 	let mut settings = settings();
 	settings.one_time_headers = true;

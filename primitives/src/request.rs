@@ -141,6 +141,25 @@ where
 	Hash: Encode,
 	Item: AsRef<[u8]>,
 {
+	check_request_with(header, key, is_recent, genesis_hash, |public| public.check_key().is_ok())
+}
+
+/// [`check_request`] with the answer of [`SessionPublic::check_key`] for the header's key
+/// supplied by the caller: a gateway that checked a cached key once passes that answer rather
+/// than decompress the key's point again for every request. `key_binds` is asked only for a
+/// live key, just before the signature is verified.
+pub fn check_request_with<AccountId, Hash, Item>(
+	header: &RequestHeader<AccountId, Hash>,
+	key: KeyView<'_, AccountId, Item>,
+	is_recent: impl FnOnce(&Hash) -> bool,
+	genesis_hash: &Hash,
+	key_binds: impl FnOnce(&SessionPublic) -> bool,
+) -> Result<(), AuthError>
+where
+	AccountId: Encode + PartialEq,
+	Hash: Encode,
+	Item: AsRef<[u8]>,
+{
 	let (owner, scope) = match key {
 		KeyView::Unknown => return Err(AuthError::UnknownKey),
 		KeyView::Ended(reason) => return Err(AuthError::KeyEnded(reason)),
@@ -163,7 +182,7 @@ where
 	// A key that binds no one (registered before such keys were refused) proves nothing,
 	// whatever its signature.
 	let payload = header.signing_payload(genesis_hash);
-	if header.public.check_key().is_err() || !header.public.verify(&payload, &header.signature) {
+	if !key_binds(&header.public) || !header.public.verify(&payload, &header.signature) {
 		return Err(AuthError::BadSignature);
 	}
 	Ok(())

@@ -64,6 +64,17 @@ async fn headers_are_accepted_while_the_key_is_live_and_refused_after_revocation
 	let naming_newest = sign(&pair, genesis, newest, 6, b"orders/17");
 	let answer = chain.client.authenticate(&naming_newest, At::Hash(newest)).await;
 	assert_eq!(answer.expect("the call"), Err(AuthError::StaleBlockHash), "own block's hash");
+	// At a block behind the best one (the runtime API's checks run at the best block, the call
+	// at the block asked for: one API instance for both failed before).
+	let older = chain.block_hash(chain.block_number(recent).await - 1).await;
+	let at_older = chain.client.authenticate(&header, At::Hash(recent)).await;
+	assert!(matches!(at_older, Ok(Err(AuthError::StaleBlockHash))), "{at_older:?}");
+	let naming_older = sign(&pair, genesis, older, 8, b"orders/17");
+	let at_older = chain.client.authenticate(&naming_older, At::Hash(recent)).await;
+	assert!(
+		matches!(at_older, Ok(Ok(_))),
+		"a header checked at a block behind the best: {at_older:?}"
+	);
 	let made_up = sign(&pair, genesis, H256::repeat_byte(0x42), 7, b"orders/17");
 	for (what, header, reason) in [
 		("naming a made-up block", made_up, AuthError::StaleBlockHash),

@@ -240,7 +240,9 @@ where
 				at
 			}
 		};
-		api.authenticate(at, header).map_err(runtime_error)
+		// A runtime API instance serves one block: the checks above ran at the best block, the
+		// call runs at `at`.
+		self.client.runtime_api().authenticate(at, header).map_err(runtime_error)
 	}
 }
 
