@@ -144,11 +144,11 @@ pub fn keys_changed_by(event: &AdjudicatorEvent) -> Vec<SessionPublic> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
 	use super::*;
 	use session_keys_client::ChannelState;
 
-	fn registration(expires_at: BlockNumber, revoked: bool) -> Registration {
+	pub(crate) fn registration(expires_at: BlockNumber, revoked: bool) -> Registration {
 		Registration {
 			owner: AccountId::new([1; 32]),
 			counterpart: AccountId::new([2; 32]),

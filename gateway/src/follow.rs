@@ -8,6 +8,7 @@ use std::{collections::BTreeSet, sync::Arc, time::Duration};
 use futures::{future, StreamExt};
 use session_keys_client::{Block, BlockNumber, Client, ConnectOptions};
 use session_keys_primitives::SessionPublic;
+use sp_core::H256;
 
 use crate::{
 	chain::{keys_changed_by, Chain, NodeChain},
@@ -99,10 +100,13 @@ async fn record(gateway: &Gateway<NodeChain>, client: &Client, block: Block) {
 				"the best chain changed; reading the window again"
 			);
 		}
-		gateway.forget_cached();
-		if let Err(error) = seed_window(gateway, client, block.number).await {
-			tracing::warn!(%error, block = block.number, "cannot read the recent block hashes");
-			return;
+		match window_before(gateway, client, block.number).await {
+			Ok(blocks) => gateway.replace_window(blocks),
+			Err(error) => {
+				// The old view stays until its head is too old (then the gateway fails closed).
+				tracing::warn!(%error, block = block.number, "cannot read the recent block hashes");
+				return;
+			}
 		}
 	}
 
@@ -149,24 +153,19 @@ fn describe(state: &crate::KeyState) -> &'static str {
 	}
 }
 
-/// Records the hashes of the window's blocks before `number`, read by number from the node.
-async fn seed_window(
+/// The hashes of the window's blocks before `number`, read by number from the node.
+async fn window_before(
 	gateway: &Gateway<NodeChain>,
 	client: &Client,
 	number: BlockNumber,
-) -> Result<(), session_keys_client::Error> {
-	let validity = gateway.header_validity();
-	let first = number.saturating_sub(validity);
-	let hashes = future::try_join_all((first..number).map(|n| async move {
+) -> Result<Vec<(BlockNumber, H256)>, session_keys_client::Error> {
+	let first = number.saturating_sub(gateway.header_validity());
+	future::try_join_all((first..number).map(|n| async move {
 		let hash = client
 			.block_hash(n)
 			.await?
 			.ok_or(session_keys_client::Error::NotFound("a block by number"))?;
 		Ok::<_, session_keys_client::Error>((n, hash))
 	}))
-	.await?;
-	for (number, hash) in hashes {
-		gateway.record_block(NewBlock { number, hash, changed: Vec::new() });
-	}
-	Ok(())
+	.await
 }

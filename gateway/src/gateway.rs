@@ -9,7 +9,6 @@ use std::{
 };
 
 use http::{HeaderValue, Method};
-use lru::LruCache;
 use parking_lot::Mutex;
 use session_keys_client::{
 	parse_header, AccountId, AuthError, Balance, BlockNumber, HeaderFormatError,
@@ -18,6 +17,7 @@ use session_keys_primitives::{check_request_with, SessionPublic};
 use sp_core::H256;
 
 use crate::{
+	cache::{CachedKey, KeyCache},
 	chain::{Chain, KeyState},
 	limit::{Limited, Limiter, Tier},
 	metrics::Metrics,
@@ -37,7 +37,8 @@ pub struct Settings {
 	/// Accept each `(key, nonce)` once (otherwise a header may be reused while fresh, as KIP_9
 	/// allows).
 	pub one_time_headers: bool,
-	/// The most keys the cache holds (least recently used go first).
+	/// The most keys the cache holds, registered keys and absent ones (never registered or
+	/// ended) each (least recently used go first).
 	pub cache_size: NonZeroUsize,
 	/// The rate tiers (empty: [`Tier::default_tiers`]).
 	pub tiers: Vec<Tier>,
@@ -74,29 +75,12 @@ pub struct Session {
 	pub tier: String,
 }
 
-/// A cached key: its state at block `read_at`.
-#[derive(Clone, Debug)]
-struct CachedKey {
-	state: KeyState,
-	read_at: BlockNumber,
-	/// Whether the key binds someone (`SessionPublic::check_key`), checked once when cached.
-	binds: bool,
-}
-
-impl CachedKey {
-	fn new(public: &SessionPublic, state: KeyState, read_at: BlockNumber) -> Self {
-		// Asked only of a live key, so only a registered key's point is worth checking.
-		let binds = matches!(state, KeyState::Registered(_)) && public.check_key().is_ok();
-		Self { state, read_at, binds }
-	}
-}
-
 /// What the gateway knows of the chain.
 struct View {
 	ring: BlockRing,
 	/// When the newest block was recorded.
 	head_seen_at: Option<Instant>,
-	keys: LruCache<SessionPublic, CachedKey>,
+	keys: KeyCache,
 	/// The newest block whose events named each key, for the recent blocks: a read made at an
 	/// older block is not cached.
 	changed: HashMap<SessionPublic, BlockNumber>,
@@ -105,7 +89,12 @@ struct View {
 	/// Owners that authenticated since the last block: their balances are read again then.
 	active_owners: HashSet<AccountId>,
 	seen_nonces: SeenNonces,
+	/// Counts [`Gateway::forget_cached`]: a read started before a reorganization is not cached.
+	generation: u64,
 }
+
+/// The most reads from the chain in flight for requests at once.
+const MAX_READS_IN_FLIGHT: usize = 32;
 
 /// How many blocks the `changed` marks are kept: far longer than a read takes.
 const CHANGED_KEPT: BlockNumber = 64;
@@ -118,6 +107,9 @@ pub struct Gateway<C> {
 	genesis: OnceLock<H256>,
 	view: Mutex<View>,
 	limiter: Limiter,
+	/// Bounds the reads from the chain in flight for requests (cache misses), so headers by
+	/// made-up keys cannot turn into an unbounded number of node calls.
+	reads: tokio::sync::Semaphore,
 	/// The metrics, rendered at `/metrics`.
 	pub metrics: Metrics,
 }
@@ -142,10 +134,19 @@ pub struct Health {
 	pub head: Option<BlockNumber>,
 	/// Milliseconds since it was seen.
 	pub head_age_ms: Option<u128>,
-	/// Keys in the cache.
+	/// Keys in the cache (registered and absent).
 	pub cached_keys: usize,
+	/// Registered keys among them.
+	pub registered_keys: usize,
 	/// Owners with a rate bucket.
 	pub rate_buckets: usize,
+}
+
+/// Bytes a client sent, for a message or a log line: UTF-8 where it is, escaped (no line
+/// breaks or control characters), and cut at 200 characters.
+fn shown(bytes: &[u8]) -> String {
+	let text: String = String::from_utf8_lossy(bytes).escape_debug().take(200).collect();
+	text
 }
 
 impl<C: Chain> Gateway<C> {
@@ -157,11 +158,12 @@ impl<C: Chain> Gateway<C> {
 		let view = View {
 			ring: BlockRing::new(header_validity),
 			head_seen_at: None,
-			keys: LruCache::new(settings.cache_size),
+			keys: KeyCache::new(settings.cache_size),
 			changed: HashMap::new(),
 			balances: HashMap::new(),
 			active_owners: HashSet::new(),
 			seen_nonces: SeenNonces::default(),
+			generation: 0,
 		};
 		Self {
 			chain,
@@ -169,6 +171,7 @@ impl<C: Chain> Gateway<C> {
 			genesis: OnceLock::new(),
 			view: Mutex::new(view),
 			limiter,
+			reads: tokio::sync::Semaphore::new(MAX_READS_IN_FLIGHT),
 			metrics: Metrics::new(),
 		}
 	}
@@ -256,6 +259,13 @@ impl<C: Chain> Gateway<C> {
 			return Err(Refusal::NotAuthenticated { reason: AuthError::UnknownKey, detail: None });
 		};
 
+		// A replay is refused before it takes a token: replaying a captured header must not
+		// spend the owner's rate.
+		if self.settings.one_time_headers
+			&& self.view.lock().seen_nonces.contains(&header.public, header.nonce)
+		{
+			return Err(Refusal::Replayed);
+		}
 		let free_balance = self.balance(&session.owner, head, head_hash).await?;
 		let tier =
 			self.limiter.check(&session.owner, free_balance).map_err(|limited| match limited {
@@ -312,22 +322,23 @@ impl<C: Chain> Gateway<C> {
 		match reason {
 			AuthError::BadSignature if *audience != header.audience => Some(format!(
 				"the header was signed for audience `{}`, this gateway is `{}`",
-				String::from_utf8_lossy(audience),
-				String::from_utf8_lossy(&header.audience)
+				shown(audience),
+				shown(&header.audience)
 			)),
 			AuthError::BadSignature if *resource != header.resource => Some(format!(
 				"the header was signed for resource `{}`, this request is `{}`",
-				String::from_utf8_lossy(resource),
-				String::from_utf8_lossy(&header.resource)
+				shown(resource),
+				shown(&header.resource)
 			)),
 			AuthError::StaleBlockHash => Some(
-				"name one of the recent blocks before the newest one (the best block's parent)"
+				"name one of the recent blocks before the newest one (`Client::header_block_hash`: \
+				 two behind the best)"
 					.into(),
 			),
 			AuthError::NonCanonicalResource => Some(format!(
-				"`{}` has a dot segment, an empty segment, an encoded separator or `%`, or a \
-				 control byte",
-				String::from_utf8_lossy(&header.resource)
+				"`{}` has a dot segment, an empty segment, an encoded separator or `%`, `;`, or \
+				 a control byte",
+				shown(&header.resource)
 			)),
 			_ => None,
 		}
@@ -348,11 +359,21 @@ impl<C: Chain> Gateway<C> {
 		self.metrics.cache_misses.inc();
 		let (mut at, mut at_hash) = (head, head_hash);
 		for _ in 0..3 {
-			let state = self.chain.key(public, at_hash).await.map_err(|error| {
-				Refusal::Unavailable(format!("cannot read the key from the node: {error}"))
-			})?;
+			let generation = self.view.lock().generation;
+			let state = {
+				let _permit = self
+					.reads
+					.acquire()
+					.await
+					.map_err(|_| Refusal::Unavailable("the gateway is shutting down".into()))?;
+				self.chain.key(public, at_hash).await.map_err(|error| {
+					Refusal::Unavailable(format!("cannot read the key from the node: {error}"))
+				})?
+			};
 			let mut view = self.view.lock();
-			if view.changed.get(&public).is_none_or(|changed| *changed <= at) {
+			let current = view.generation == generation
+				&& view.changed.get(&public).is_none_or(|changed| *changed <= at);
+			if current {
 				let cached = CachedKey::new(&public, state.clone(), at);
 				let binds = cached.binds;
 				view.keys.put(public, cached);
@@ -383,10 +404,19 @@ impl<C: Chain> Gateway<C> {
 				}
 			}
 		}
-		let balance = self.chain.free_balance(owner.clone(), head_hash).await.map_err(|error| {
-			Refusal::Unavailable(format!("cannot read the owner's balance from the node: {error}"))
-		})?;
-		self.view.lock().balances.insert(owner.clone(), (balance, head));
+		let balance = {
+			let _permit = self
+				.reads
+				.acquire()
+				.await
+				.map_err(|_| Refusal::Unavailable("the gateway is shutting down".into()))?;
+			self.chain.free_balance(owner.clone(), head_hash).await.map_err(|error| {
+				Refusal::Unavailable(format!(
+					"cannot read the owner's balance from the node: {error}"
+				))
+			})?
+		};
+		self.record_balance(owner.clone(), balance, head);
 		Ok(balance)
 	}
 
@@ -416,13 +446,29 @@ impl<C: Chain> Gateway<C> {
 		self.metrics.cache_size.set(view.keys.len() as i64);
 	}
 
-	/// Forgets every cached key and balance (after a reorganization: the retracted blocks'
-	/// events may not hold on the new branch).
+	/// Replaces the recorded blocks by `blocks` (consecutive, oldest first) and forgets every
+	/// cached key and balance, in one step: after a reorganization (or blocks missed), the
+	/// retracted blocks' events may not hold on the new branch, and a read made at a retracted
+	/// block is not cached.
+	pub fn replace_window(&self, blocks: Vec<(BlockNumber, H256)>) {
+		let mut view = self.view.lock();
+		view.ring.clear();
+		for (number, hash) in blocks {
+			view.ring.push(number, hash);
+		}
+		view.keys.clear();
+		view.balances.clear();
+		view.generation = view.generation.wrapping_add(1);
+		view.head_seen_at = view.ring.head().map(|_| Instant::now());
+		self.metrics.cache_size.set(0);
+	}
+
+	/// Forgets every cached key and balance (a read in flight is not cached either).
 	pub fn forget_cached(&self) {
 		let mut view = self.view.lock();
 		view.keys.clear();
 		view.balances.clear();
-		view.changed.clear();
+		view.generation = view.generation.wrapping_add(1);
 		self.metrics.cache_size.set(0);
 	}
 
@@ -479,6 +525,7 @@ impl<C: Chain> Gateway<C> {
 			head: view.ring.head().map(|(number, _)| number),
 			head_age_ms: head_age.map(|age| age.as_millis()),
 			cached_keys: view.keys.len(),
+			registered_keys: view.keys.registered(),
 			rate_buckets: self.limiter.tracked(),
 		}
 	}

@@ -16,6 +16,7 @@
 //! - [`SessionAuthLayer`]: the tower layer; [`Refusal`]: each refusal and its HTTP answer;
 //! - [`proxy`]: the reverse proxy; [`config`]: the binary's configuration.
 
+mod cache;
 pub mod chain;
 pub mod config;
 mod follow;

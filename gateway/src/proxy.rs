@@ -6,6 +6,7 @@
 use std::{convert::Infallible, future::Future, net::SocketAddr, sync::Arc};
 
 use bytes::Bytes;
+use codec::Encode;
 use futures::future::BoxFuture;
 use http::{
 	header, uri::PathAndQuery, HeaderName, HeaderValue, Request, Response, StatusCode, Uri,
@@ -29,6 +30,8 @@ pub const OWNER_HEADER: &str = "x-session-owner";
 pub const KEY_HEADER: &str = "x-session-key";
 /// The header naming the owner's rate tier.
 pub const TIER_HEADER: &str = "x-session-tier";
+/// The client's address, as the gateway saw it (any value the client sent is dropped).
+const FORWARDED_FOR: &str = "x-forwarded-for";
 
 /// A body of the proxy's answers: the upstream's, streamed, or the gateway's own.
 pub type ProxyBody = Either<Either<Incoming, Full<Bytes>>, Full<Bytes>>;
@@ -126,14 +129,21 @@ impl Service<Request<Incoming>> for Upstream {
 			let headers = &mut parts.headers;
 			strip_hop_by_hop(headers);
 			headers.remove(header::HOST);
-			headers.remove(HTTP_HEADER);
-			// A client must not be able to name an owner itself.
-			for name in [OWNER_HEADER, KEY_HEADER, TIER_HEADER] {
+			// A client must not be able to name an owner itself, in any spelling an upstream
+			// might read as ours (CGI-style servers read `X_Session_Owner` as
+			// `X-Session-Owner`), nor pass the session header or its own forwarding chain on.
+			let ours = [HTTP_HEADER, OWNER_HEADER, KEY_HEADER, TIER_HEADER, FORWARDED_FOR];
+			let spoofed: Vec<HeaderName> = headers
+				.keys()
+				.filter(|name| ours.contains(&name.as_str().replace('_', "-").as_str()))
+				.cloned()
+				.collect();
+			for name in spoofed {
 				headers.remove(name);
 			}
 			let identity = [
 				(OWNER_HEADER, session.owner.to_string()),
-				(KEY_HEADER, sp_core::bytes::to_hex(&codec_encode(&session.key), false)),
+				(KEY_HEADER, sp_core::bytes::to_hex(&session.key.encode(), false)),
 				(TIER_HEADER, session.tier.clone()),
 			];
 			for (name, value) in identity {
@@ -143,7 +153,7 @@ impl Service<Request<Incoming>> for Upstream {
 			}
 			if let Some(peer) = upstream.peer {
 				if let Ok(value) = HeaderValue::try_from(peer.ip().to_string()) {
-					headers.append(HeaderName::from_static("x-forwarded-for"), value);
+					headers.insert(FORWARDED_FOR, value);
 				}
 			}
 			parts.uri = uri;
@@ -160,11 +170,6 @@ impl Service<Request<Incoming>> for Upstream {
 			}
 		})
 	}
-}
-
-fn codec_encode(key: &session_keys_primitives::SessionPublic) -> Vec<u8> {
-	use codec::Encode;
-	key.encode()
 }
 
 fn plain(status: StatusCode, content_type: &'static str, body: String) -> Response<ProxyBody> {

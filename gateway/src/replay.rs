@@ -33,6 +33,11 @@ impl SeenNonces {
 		true
 	}
 
+	/// Whether `(public, nonce)` was accepted within the window.
+	pub fn contains(&self, public: &SessionPublic, nonce: u64) -> bool {
+		self.seen.contains(&(*public, nonce))
+	}
+
 	/// Forgets the pairs whose header is no longer fresh at block `head`.
 	pub fn forget_before(&mut self, head: BlockNumber) {
 		let keep = self.by_expiry.split_off(&head);

@@ -317,6 +317,20 @@ async fn the_layer_and_the_runtime_give_the_same_verdict_on_every_case() {
 				expected: Err(AuthError::NonCanonicalResource),
 			},
 			Case {
+				name: "path parameter",
+				method: get.clone(),
+				path: "/orders/..;/admin",
+				header: sign(&sr, recent, "GET /orders/..;/admin"),
+				expected: Err(AuthError::NonCanonicalResource),
+			},
+			Case {
+				name: "encoded path parameter",
+				method: get.clone(),
+				path: "/orders/..%3B/admin",
+				header: sign(&sr, recent, "GET /orders/..;/admin"),
+				expected: Err(AuthError::NonCanonicalResource),
+			},
+			Case {
 				name: "backslash",
 				method: get.clone(),
 				path: "/orders/..%5Cadmin",

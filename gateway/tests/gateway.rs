@@ -266,6 +266,44 @@ async fn a_weak_key_left_registered_is_refused_even_with_a_signature_that_verifi
 }
 
 #[tokio::test]
+async fn a_reorganization_forgets_the_cache_and_the_retracted_blocks() {
+	let mut setup = Setup::new(settings());
+	let key = setup.key(1, 100);
+	let on_old_branch = setup.header(&key, 1, 1, "/a");
+	assert!(setup.get("/a", &on_old_branch).await.is_ok());
+	// The new branch revoked the key; its blocks have other hashes from #15 on.
+	let revoked = KeyState::Registered(Box::new(registration(owner(1), true)));
+	setup.chain.keys.lock().insert(key.public(), revoked);
+	let fork = |n: u32| H256::from_low_u64_be(5000 + u64::from(n));
+	let window = (10..=setup.head).map(|n| (n, if n < 15 { block_hash(n) } else { fork(n) }));
+	setup.gateway.replace_window(window.collect());
+	// The retracted block is no longer fresh, and the key is read again.
+	let refusal = setup.get("/a", &on_old_branch).await.unwrap_err();
+	assert!(refused(AuthError::KeyRevoked)(&refusal), "{refusal:?}");
+	assert_eq!(setup.chain.reads.load(Ordering::SeqCst), 2);
+	setup
+		.chain
+		.keys
+		.lock()
+		.insert(key.public(), KeyState::Registered(Box::new(registration(owner(1), false))));
+	setup.gateway.forget_cached();
+	let stale = setup.get("/a", &on_old_branch).await.unwrap_err();
+	assert!(refused(AuthError::StaleBlockHash)(&stale), "{stale:?}");
+	let on_new_branch = key.sign_header(
+		GENESIS,
+		&HeaderRequest {
+			account: &owner(1),
+			block_hash: fork(setup.head - 1),
+			nonce: 2,
+			audience: AUDIENCE,
+			resource: b"GET /a",
+		},
+	);
+	let value = HeaderValue::try_from(encode_header(&on_new_branch)).unwrap();
+	assert!(setup.get("/a", &value).await.is_ok());
+}
+
+#[tokio::test]
 async fn one_time_headers_are_accepted_once() {
 	let mut settings = settings();
 	settings.one_time_headers = true;

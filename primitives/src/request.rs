@@ -80,14 +80,15 @@ pub fn scope_allows<Item: AsRef<[u8]>>(scope: &[Item], resource: &[u8]) -> bool 
 /// Whether `resource` is in canonical form, the only form a verifier matches against a scope.
 ///
 /// A resource is split at `/` into segments. It is canonical when no segment is `.` or `..`, no
-/// segment but the first and the last is empty (no `//`), and it holds no `%`, no `\` and no
-/// control byte. So `orders/17`, `GET /orders/17` and `orders/` are canonical, and
-/// `orders/../admin`, `orders//17`, `orders/%2e%2e/admin` and `orders\..\admin` are not:
-/// matched raw, each would pass a prefix scope such as `orders/*` while a server that
-/// normalizes paths serves something else. A gateway decodes percent-encoding before it
+/// segment but the first and the last is empty (no `//`), and it holds no `%`, no `\`, no `;`
+/// and no control byte. So `orders/17`, `GET /orders/17` and `orders/` are canonical, and
+/// `orders/../admin`, `orders//17`, `orders/%2e%2e/admin`, `orders\..\admin` and
+/// `orders/..;/admin` are not: matched raw, each would pass a prefix scope such as `orders/*`
+/// while a server that normalizes paths (or, for `;`, strips path parameters, as Java servlet
+/// containers do) serves something else. A gateway decodes percent-encoding before it
 /// derives the resource, so an encoded separator or dot segment reaches this check decoded.
 pub fn is_canonical_resource(resource: &[u8]) -> bool {
-	if resource.iter().any(|byte| matches!(byte, b'%' | b'\\') || byte.is_ascii_control()) {
+	if resource.iter().any(|byte| matches!(byte, b'%' | b'\\' | b';') || byte.is_ascii_control()) {
 		return false;
 	}
 	let segments = resource.split(|byte| *byte == b'/').count();
@@ -240,8 +241,8 @@ pub enum AuthError {
 	OutOfScope,
 	/// The signature does not cover this header for this chain, or not by this key.
 	BadSignature,
-	/// The resource is not in canonical form (a `.` or `..` segment, `//`, `%`, `\` or a
-	/// control byte; see [`is_canonical_resource`]), so it is not matched against the scope.
+	/// The resource is not in canonical form (a `.` or `..` segment, `//`, `%`, `\`, `;` or
+	/// a control byte; see [`is_canonical_resource`]), so it is not matched against the scope.
 	NonCanonicalResource,
 }
 
@@ -285,6 +286,8 @@ mod tests {
 			b"orders/17\0",
 			b"orders/17\n",
 			b"orders/\x7f",
+			b"orders/..;/admin",
+			b"orders/17;jsessionid=1",
 		] {
 			assert!(!is_canonical_resource(resource), "{:?}", core::str::from_utf8(resource));
 		}

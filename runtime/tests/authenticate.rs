@@ -178,6 +178,7 @@ fn a_non_canonical_resource_is_refused_though_its_prefix_is_in_scope() {
 			b"orders/..%2Fadmin",
 			b"orders/\\..\\admin",
 			b"orders/17\n",
+			b"orders/..;/admin",
 		] {
 			assert_eq!(
 				authenticate(header(&pair, recent, AUDIENCE, resource)),

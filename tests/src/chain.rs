@@ -162,7 +162,7 @@ impl Chain {
 		self.client.best_hash().await.expect("a best block")
 	}
 
-	/// The block a new request header names: the best block's parent (see
+	/// The block a new request header names: two behind the best block (see
 	/// `Client::header_block_hash`).
 	pub async fn header_block_hash(&self) -> H256 {
 		self.client.header_block_hash().await.expect("a best block")

@@ -63,7 +63,7 @@ impl<T: Config> Pallet<T> {
 	/// `HeaderValidity` blocks before this one, whose hashes frame-system keeps (nothing the
 	/// caller says is trusted: this block's own hash is not in its state, so a header naming it
 	/// is accepted from the next block on); the resource is canonical (no `..`, `.` or empty
-	/// segment, no `%`, `\` or control byte: `NonCanonicalResource`) and within the key's scope
+	/// segment, no `%`, `\`, `;` or control byte: `NonCanonicalResource`) and within the key's scope
 	/// (an empty scope allows nothing); and the signature covers the header for this chain.
 	/// The rule is [`session_keys_primitives::check_request`], which gateways share: cheap checks
 	/// come first, the signature is verified last.

@@ -14,16 +14,16 @@ use session_keys_e2e::{
 	Chain, Node, SessionPair, Terms,
 };
 use session_keys_primitives::CryptoKind;
-use session_keys_runtime::{AccountId, RuntimeCall, UNIT};
+use session_keys_runtime::{AccountId, BlockNumber, RuntimeCall, UNIT};
 use sp_core::H256;
 use subxt_signer::{sr25519::dev, sr25519::Keypair, SecretUri};
 
 const AUDIENCE: &[u8] = b"api.test";
 
-fn terms(scope: &[&str]) -> Terms {
+fn terms(scope: &[&str], duration: Option<BlockNumber>) -> Terms {
 	Terms {
 		counterpart: account_of(&dev::bob()),
-		duration: None,
+		duration,
 		spending_limit: 0,
 		collateral: 0,
 		description: b"gateway e2e".to_vec(),
@@ -32,12 +32,41 @@ fn terms(scope: &[&str]) -> Terms {
 }
 
 async fn register(chain: &Chain, owner: &Keypair, scope: &[&str]) -> SessionPair {
+	register_for(chain, owner, scope, None).await
+}
+
+async fn register_for(
+	chain: &Chain,
+	owner: &Keypair,
+	scope: &[&str],
+	duration: Option<BlockNumber>,
+) -> SessionPair {
 	let key = SessionPair::generate(CryptoKind::Sr25519);
+	let terms = terms(scope, duration);
 	let call =
-		build::register(key.public(), key.ownership_proof(&account_of(owner)), &terms(scope))
-			.unwrap();
+		build::register(key.public(), key.ownership_proof(&account_of(owner)), &terms).unwrap();
 	chain.submit(owner, call).await.expect("register");
 	key
+}
+
+/// Funds a fresh account (`//<name>`) with `units` from Alice.
+async fn funded(chain: &Chain, name: &str, units: u128) -> Keypair {
+	let pair = Keypair::from_uri(&format!("//{name}").parse::<SecretUri>().unwrap()).unwrap();
+	let fund = RuntimeCall::Balances(pallet_balances::Call::transfer_keep_alive {
+		dest: account_of(&pair).into(),
+		value: units * UNIT,
+	});
+	chain.submit(&dev::alice(), fund).await.expect("fund");
+	pair
+}
+
+/// Polls until the gateway's head is at least `number`.
+async fn wait_for_head(gateway: &Gateway, number: BlockNumber) {
+	let deadline = Instant::now() + Duration::from_secs(60);
+	while gateway.head().await < u64::from(number) {
+		assert!(Instant::now() < deadline, "the gateway never reached block #{number}");
+		tokio::time::sleep(Duration::from_millis(200)).await;
+	}
 }
 
 /// The text form of a header signed by `key` for `account`.
@@ -71,15 +100,18 @@ async fn the_gateway_authenticates_rate_limits_and_sees_a_revocation_within_a_bl
 	let (alice_pair, alice) = (dev::alice(), account_of(&dev::alice()));
 	let key = register(&chain, &alice_pair, &["GET /*", "POST /orders/*"]).await;
 
-	// A poor owner: 20 units, against Alice's million.
-	let poor_pair = Keypair::from_uri(&"//GatewayPoor".parse::<SecretUri>().unwrap()).unwrap();
+	// A poor owner (20 units, against Alice's million) and one below every tier (10 units).
+	let poor_pair = funded(&chain, "GatewayPoor", 20).await;
 	let poor = account_of(&poor_pair);
-	let fund = RuntimeCall::Balances(pallet_balances::Call::transfer_keep_alive {
-		dest: poor.clone().into(),
-		value: 20 * UNIT,
-	});
-	chain.submit(&alice_pair, fund).await.expect("fund the poor owner");
 	let poor_key = register(&chain, &poor_pair, &["GET /*"]).await;
+	let broke_pair = funded(&chain, "GatewayBroke", 10).await;
+	let broke_key = register(&chain, &broke_pair, &["GET /*"]).await;
+	// A key that expires in two blocks, and one its counterpart ends at once.
+	let expiring = register_for(&chain, &alice_pair, &["GET /*"], Some(2)).await;
+	let expires_at = chain.registration(&expiring.public()).await.expect("registered").expires_at;
+	let ended = register(&chain, &alice_pair, &["GET /*"]).await;
+	let discontinue = chain.submit(&dev::bob(), build::discontinue(ended.public())).await;
+	let discontinued_at = discontinue.expect("discontinue").block_number;
 
 	let gold = (1_000 * UNIT).to_string();
 	let gateway = Gateway::start(
@@ -89,8 +121,9 @@ async fn the_gateway_authenticates_rate_limits_and_sees_a_revocation_within_a_bl
 		&[
 			"--audience",
 			"api.test",
+			"--one-time-headers",
 			"--tier",
-			"base:0:1:3",
+			&format!("base:{}:1:3", 15 * UNIT),
 			"--tier",
 			&format!("gold:{gold}:200:100"),
 		],
@@ -226,6 +259,26 @@ async fn the_gateway_authenticates_rate_limits_and_sees_a_revocation_within_a_bl
 		println!("{what}: {} {}", answer.status, String::from_utf8_lossy(&answer.body));
 		assert_eq!((answer.status, answer.reason()), (status, reason), "{what}");
 	}
+	// A header is accepted once (`--one-time-headers`).
+	let replay = gateway.get("/orders/17", &valid).await;
+	assert_eq!((replay.status, replay.reason()), (StatusCode::UNAUTHORIZED, "Replayed".into()));
+	// An owner below every tier.
+	let broke = account_of(&broke_pair);
+	let answer = gateway
+		.get("/a", &header(&broke_key, genesis, &broke, recent, 1, AUDIENCE, "GET /a"))
+		.await;
+	assert_eq!((answer.status, answer.reason()), (StatusCode::FORBIDDEN, "BelowLowestTier".into()));
+	// A key past its expiry (closing) and a key whose session ended.
+	wait_for_head(&gateway, expires_at.max(discontinued_at)).await;
+	let answer =
+		gateway.get("/a", &header(&expiring, genesis, &alice, recent, 1, AUDIENCE, "GET /a")).await;
+	assert_eq!((answer.status, answer.reason()), (StatusCode::UNAUTHORIZED, "KeyExpired".into()));
+	let answer =
+		gateway.get("/a", &header(&ended, genesis, &alice, recent, 1, AUDIENCE, "GET /a")).await;
+	assert_eq!(
+		(answer.status, answer.reason()),
+		(StatusCode::UNAUTHORIZED, serde_json::json!({"KeyEnded": "Discontinued"}))
+	);
 	assert_eq!(upstream.seen().len(), 1, "no refused request reached the upstream");
 
 	// Rates by balance: the poor owner's bucket holds 3, Alice's 100.

@@ -1,0 +1,106 @@
+//! The key cache: registered keys and absent ones (never registered, or ended) in two LRUs, so
+//! a flood of headers by made-up keys evicts only other absent keys, never a live one.
+
+use std::num::NonZeroUsize;
+
+use lru::LruCache;
+use session_keys_client::BlockNumber;
+use session_keys_primitives::SessionPublic;
+
+use crate::KeyState;
+
+/// A cached key: its state at block `read_at`.
+#[derive(Clone, Debug)]
+pub(crate) struct CachedKey {
+	pub(crate) state: KeyState,
+	pub(crate) read_at: BlockNumber,
+	/// Whether the key binds someone (`SessionPublic::check_key`), checked once when cached.
+	pub(crate) binds: bool,
+}
+
+impl CachedKey {
+	pub(crate) fn new(public: &SessionPublic, state: KeyState, read_at: BlockNumber) -> Self {
+		// Asked only of a live key, so only a registered key's point is worth checking.
+		let binds = matches!(state, KeyState::Registered(_)) && public.check_key().is_ok();
+		Self { state, read_at, binds }
+	}
+}
+
+/// Registered keys and absent keys, each in an LRU of `capacity`.
+pub(crate) struct KeyCache {
+	registered: LruCache<SessionPublic, CachedKey>,
+	absent: LruCache<SessionPublic, CachedKey>,
+}
+
+impl KeyCache {
+	pub(crate) fn new(capacity: NonZeroUsize) -> Self {
+		Self { registered: LruCache::new(capacity), absent: LruCache::new(capacity) }
+	}
+
+	pub(crate) fn get(&mut self, public: &SessionPublic) -> Option<&CachedKey> {
+		if self.registered.contains(public) {
+			return self.registered.get(public);
+		}
+		self.absent.get(public)
+	}
+
+	pub(crate) fn peek(&self, public: &SessionPublic) -> Option<&CachedKey> {
+		self.registered.peek(public).or_else(|| self.absent.peek(public))
+	}
+
+	pub(crate) fn put(&mut self, public: SessionPublic, cached: CachedKey) {
+		self.pop(&public);
+		match cached.state {
+			KeyState::Registered(_) => self.registered.put(public, cached),
+			KeyState::Unknown | KeyState::Ended(_) => self.absent.put(public, cached),
+		};
+	}
+
+	pub(crate) fn contains(&self, public: &SessionPublic) -> bool {
+		self.registered.contains(public) || self.absent.contains(public)
+	}
+
+	pub(crate) fn pop(&mut self, public: &SessionPublic) {
+		self.registered.pop(public);
+		self.absent.pop(public);
+	}
+
+	pub(crate) fn clear(&mut self) {
+		self.registered.clear();
+		self.absent.clear();
+	}
+
+	/// How many registered keys it holds.
+	pub(crate) fn registered(&self) -> usize {
+		self.registered.len()
+	}
+
+	/// How many keys it holds.
+	pub(crate) fn len(&self) -> usize {
+		self.registered.len() + self.absent.len()
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn key(n: u8) -> SessionPublic {
+		SessionPublic::Ed25519([n; 32].into())
+	}
+
+	#[test]
+	fn absent_keys_never_evict_registered_ones() {
+		let mut cache = KeyCache::new(NonZeroUsize::new(2).unwrap());
+		let live = KeyState::Registered(Box::new(crate::chain::tests::registration(10, false)));
+		cache.put(key(1), CachedKey::new(&key(1), live.clone(), 1));
+		for n in 10..50 {
+			cache.put(key(n), CachedKey::new(&key(n), KeyState::Unknown, 1));
+		}
+		assert!(cache.contains(&key(1)));
+		assert_eq!((cache.registered(), cache.len()), (1, 3));
+		// A key registered after it was seen unknown moves over.
+		cache.put(key(49), CachedKey::new(&key(49), live, 2));
+		assert_eq!((cache.registered(), cache.len()), (2, 3));
+	}
+}
