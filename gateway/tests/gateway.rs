@@ -267,7 +267,7 @@ async fn a_weak_key_left_registered_is_refused_even_with_a_signature_that_verifi
 
 #[tokio::test]
 async fn a_reorganization_forgets_the_cache_and_the_retracted_blocks() {
-	let mut setup = Setup::new(settings());
+	let setup = Setup::new(settings());
 	let key = setup.key(1, 100);
 	let on_old_branch = setup.header(&key, 1, 1, "/a");
 	assert!(setup.get("/a", &on_old_branch).await.is_ok());
