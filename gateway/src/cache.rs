@@ -4,25 +4,23 @@
 use std::num::NonZeroUsize;
 
 use lru::LruCache;
-use session_keys_client::BlockNumber;
 use session_keys_primitives::SessionPublic;
 
 use crate::KeyState;
 
-/// A cached key: its state at block `read_at`.
+/// A cached key: its state as of the newest block the gateway recorded.
 #[derive(Clone, Debug)]
 pub(crate) struct CachedKey {
 	pub(crate) state: KeyState,
-	pub(crate) read_at: BlockNumber,
 	/// Whether the key binds someone (`SessionPublic::check_key`), checked once when cached.
 	pub(crate) binds: bool,
 }
 
 impl CachedKey {
-	pub(crate) fn new(public: &SessionPublic, state: KeyState, read_at: BlockNumber) -> Self {
+	pub(crate) fn new(public: &SessionPublic, state: KeyState) -> Self {
 		// Asked only of a live key, so only a registered key's point is worth checking.
 		let binds = matches!(state, KeyState::Registered(_)) && public.check_key().is_ok();
-		Self { state, read_at, binds }
+		Self { state, binds }
 	}
 }
 
@@ -42,10 +40,6 @@ impl KeyCache {
 			return self.registered.get(public);
 		}
 		self.absent.get(public)
-	}
-
-	pub(crate) fn peek(&self, public: &SessionPublic) -> Option<&CachedKey> {
-		self.registered.peek(public).or_else(|| self.absent.peek(public))
 	}
 
 	pub(crate) fn put(&mut self, public: SessionPublic, cached: CachedKey) {
@@ -93,14 +87,14 @@ mod tests {
 	fn absent_keys_never_evict_registered_ones() {
 		let mut cache = KeyCache::new(NonZeroUsize::new(2).unwrap());
 		let live = KeyState::Registered(Box::new(crate::chain::tests::registration(10, false)));
-		cache.put(key(1), CachedKey::new(&key(1), live.clone(), 1));
+		cache.put(key(1), CachedKey::new(&key(1), live.clone()));
 		for n in 10..50 {
-			cache.put(key(n), CachedKey::new(&key(n), KeyState::Unknown, 1));
+			cache.put(key(n), CachedKey::new(&key(n), KeyState::Unknown));
 		}
 		assert!(cache.contains(&key(1)));
 		assert_eq!((cache.registered(), cache.len()), (1, 3));
 		// A key registered after it was seen unknown moves over.
-		cache.put(key(49), CachedKey::new(&key(49), live, 2));
+		cache.put(key(49), CachedKey::new(&key(49), live));
 		assert_eq!((cache.registered(), cache.len()), (2, 3));
 	}
 }

@@ -374,7 +374,7 @@ impl<C: Chain> Gateway<C> {
 			let current = view.generation == generation
 				&& view.changed.get(&public).is_none_or(|changed| *changed <= at);
 			if current {
-				let cached = CachedKey::new(&public, state.clone(), at);
+				let cached = CachedKey::new(&public, state.clone());
 				let binds = cached.binds;
 				view.keys.put(public, cached);
 				self.metrics.cache_size.set(view.keys.len() as i64);
@@ -429,7 +429,7 @@ impl<C: Chain> Gateway<C> {
 			view.changed.insert(public, block.number);
 			match state {
 				Some(state) if view.keys.contains(&public) => {
-					view.keys.put(public, CachedKey::new(&public, state, block.number));
+					view.keys.put(public, CachedKey::new(&public, state));
 				}
 				_ => {
 					view.keys.pop(&public);
@@ -456,16 +456,16 @@ impl<C: Chain> Gateway<C> {
 		for (number, hash) in blocks {
 			view.ring.push(number, hash);
 		}
-		view.keys.clear();
-		view.balances.clear();
-		view.generation = view.generation.wrapping_add(1);
 		view.head_seen_at = view.ring.head().map(|_| Instant::now());
-		self.metrics.cache_size.set(0);
+		self.forget(&mut view);
 	}
 
 	/// Forgets every cached key and balance (a read in flight is not cached either).
 	pub fn forget_cached(&self) {
-		let mut view = self.view.lock();
+		self.forget(&mut self.view.lock());
+	}
+
+	fn forget(&self, view: &mut View) {
 		view.keys.clear();
 		view.balances.clear();
 		view.generation = view.generation.wrapping_add(1);
@@ -507,11 +507,6 @@ impl<C: Chain> Gateway<C> {
 		let mut view = self.view.lock();
 		let oldest = head.saturating_sub(view.ring.validity());
 		view.balances.retain(|_, (_, read_at)| *read_at >= oldest);
-	}
-
-	/// The read of a cached key's state, for tests: `(state, block read at)`.
-	pub fn cached(&self, public: &SessionPublic) -> Option<(KeyState, BlockNumber)> {
-		self.view.lock().keys.peek(public).map(|cached| (cached.state.clone(), cached.read_at))
 	}
 
 	/// What `/healthz` reports.

@@ -112,13 +112,16 @@ impl Limiter {
 
 	/// The tier a free balance of `balance` reaches, if any.
 	pub fn tier_of(&self, balance: Balance) -> Option<&Tier> {
-		self.tiers.iter().map(|(tier, _)| tier).find(|tier| balance >= tier.min_balance)
+		self.tier_and_bucket(balance).map(|(tier, _)| tier)
+	}
+
+	fn tier_and_bucket(&self, balance: Balance) -> Option<&(Tier, Bucket)> {
+		self.tiers.iter().find(|(tier, _)| balance >= tier.min_balance)
 	}
 
 	/// Takes a token from `owner`'s bucket in the tier of `balance`; returns the tier's name.
 	pub fn check(&self, owner: &AccountId, balance: Balance) -> Result<&str, Limited> {
-		let Some((tier, bucket)) = self.tiers.iter().find(|(tier, _)| balance >= tier.min_balance)
-		else {
+		let Some((tier, bucket)) = self.tier_and_bucket(balance) else {
 			let min_balance = self.tiers.last().map_or(0, |(tier, _)| tier.min_balance);
 			return Err(Limited::BelowLowestTier { min_balance });
 		};
