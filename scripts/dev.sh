@@ -8,6 +8,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/setup.sh
+bash scripts/setup.sh --chain
 cargo build --workspace --all-targets
 exec "${CARGO_TARGET_DIR:-target}/debug/session-keys-node" --dev "$@"

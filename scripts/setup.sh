@@ -1,10 +1,42 @@
 #!/usr/bin/env bash
-# Installs what building this project needs and a fresh machine may lack: the Rust components
-# used by the checks, the `wasm32v1-none` target the runtime is compiled to, `zepter` (the
-# feature-propagation check in scripts/test.sh), and `protoc` (Debian's protobuf-compiler),
-# which the node's networking (litep2p) needs at build time.
+# Installs what building and testing this project needs and a fresh machine may lack:
+# - for the chain (always): the Rust components used by the checks, the `wasm32v1-none` target
+#   the runtime is compiled to, `zepter` (the feature-propagation check in scripts/test.sh),
+#   and `protoc` (Debian's protobuf-compiler), which the node's networking (litep2p) needs at
+#   build time;
+# - for the browser widget (web/): Node.js and npm (Debian's nodejs and npm, when `node` is
+#   missing), and for its browser test Debian's `chromium`.
+# `--chain` installs only the first part (scripts/dev.sh), `--web` the first and Node.js
+# (scripts/widget.sh); no argument installs everything (scripts/test.sh).
 # Safe to run repeatedly; it only installs what is missing.
 set -euo pipefail
+
+part="${1:-all}"
+case "$part" in
+	all | --chain | --web) ;;
+	*)
+		echo "usage: scripts/setup.sh [--chain | --web]" >&2
+		exit 2
+		;;
+esac
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+	sudo="sudo"
+fi
+apt_updated=""
+# Installs Debian packages, or says what to install where there is no apt-get.
+apt_install() {
+	if ! command -v apt-get >/dev/null 2>&1; then
+		echo "setup: apt-get is not available; install $* with your package manager" >&2
+		exit 1
+	fi
+	if [ -z "$apt_updated" ]; then
+		$sudo apt-get update -qq
+		apt_updated=1
+	fi
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
 
 if ! command -v cargo >/dev/null 2>&1; then
 	echo "setup: cargo not found; install Rust with rustup first (https://rustup.rs)" >&2
@@ -26,17 +58,24 @@ if ! command -v zepter >/dev/null 2>&1; then
 	cargo install --locked --quiet "zepter@$ZEPTER_VERSION"
 fi
 
-if ! command -v protoc >/dev/null 2>&1; then
-	if ! command -v apt-get >/dev/null 2>&1; then
-		echo "setup: protoc not found and apt-get is not available; install the protobuf" \
-			"compiler (protoc) with your package manager, or set PROTOC to its path" >&2
-		exit 1
-	fi
-	sudo=""
-	if [ "$(id -u)" -ne 0 ]; then
-		sudo="sudo"
-	fi
+if ! command -v protoc >/dev/null 2>&1 && [ -z "${PROTOC:-}" ]; then
 	echo "setup: installing protoc (Debian package protobuf-compiler)"
-	$sudo apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq protobuf-compiler >/dev/null
+	apt_install protobuf-compiler
+fi
+
+if [ "$part" = "--chain" ]; then
+	exit 0
+fi
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	echo "setup: installing Node.js and npm (Debian packages nodejs, npm)"
+	apt_install nodejs npm
+fi
+
+if [ "$part" = "--web" ]; then
+	exit 0
+fi
+# The widget's browser test drives this Chromium (puppeteer-core downloads no browser).
+if [ -z "${CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+	echo "setup: installing Chromium (Debian package chromium) for the widget's browser test"
+	apt_install chromium
 fi

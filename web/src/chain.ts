@@ -1,0 +1,267 @@
+// The chain side of the widget, on @polkadot/api: connecting, the owner's accounts (a browser
+// wallet extension, or on a development chain the well-known dev accounts), submitting the
+// adjudicator's calls with their progress and their errors by the pallet's names, and reading
+// a key's registration.
+
+import { ApiPromise, WsProvider } from '@polkadot/api';
+import type { SubmittableExtrinsic } from '@polkadot/api/types';
+import { web3Accounts, web3Enable, web3FromAddress } from '@polkadot/extension-dapp';
+import { Keyring } from '@polkadot/keyring';
+import type { KeyringPair } from '@polkadot/keyring/types';
+import type { Codec } from '@polkadot/types/types';
+import type { DispatchError } from '@polkadot/types/interfaces';
+
+/** How long a connection attempt may take before it is reported as failed. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/** An account that can own session keys. */
+export interface Owner {
+  address: string;
+  name: string;
+  /** `dev` for the well-known dev accounts, else the extension's name. */
+  source: string;
+  /** The key pair of a dev account; extension accounts sign through the extension. */
+  pair?: KeyringPair;
+}
+
+/** A refusal by the chain, named as the pallet names it (`Adjudicator.InsufficientBalance`). */
+export class ChainError extends Error {
+  constructor(
+    message: string,
+    /** Whether the call certainly had no effect (refused, or failed in a block). */
+    readonly definite: boolean,
+  ) {
+    super(message);
+    this.name = 'ChainError';
+  }
+}
+
+/** Connects to the node at `url`; refuses a chain without the adjudicator. */
+export async function connect(url: string): Promise<ApiPromise> {
+  if (!/^wss?:\/\//.test(url)) throw new Error(`The node URL must start with ws:// or wss://, not "${url}".`);
+  const provider = new WsProvider(url, false);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${CONNECT_TIMEOUT_MS / 1000} s`)), CONNECT_TIMEOUT_MS);
+  });
+  let api: ApiPromise;
+  try {
+    await Promise.race([provider.connect(), timeout]);
+    api = await Promise.race([ApiPromise.create({ provider, throwOnConnect: true, noInitWarn: true }), timeout]);
+  } catch (error) {
+    await provider.disconnect().catch(() => undefined);
+    throw new Error(`Cannot connect to the node at ${url}: ${error instanceof Error ? error.message : String(error)}`);
+  } finally {
+    clearTimeout(timer);
+  }
+  if (!api.tx.adjudicator?.register) {
+    await api.disconnect();
+    throw new Error(`The chain at ${url} has no session-key adjudicator (no Adjudicator pallet).`);
+  }
+  return api;
+}
+
+/** Whether the chain calls itself a development or local chain. */
+export async function isDevChain(api: ApiPromise): Promise<boolean> {
+  const chainType = await api.rpc.system.chainType();
+  return chainType.isDevelopment || chainType.isLocal;
+}
+
+const DEV_ACCOUNTS = ['Alice', 'Bob', 'Charlie', 'Dave', 'Eve', 'Ferdie'];
+
+/** The well-known dev accounts (`//Alice`, ...), for development chains only. */
+export function devAccounts(api: ApiPromise): Owner[] {
+  const keyring = new Keyring({ type: 'sr25519', ss58Format: api.registry.chainSS58 ?? 42 });
+  return DEV_ACCOUNTS.map((name) => {
+    const pair = keyring.addFromUri(`//${name}`);
+    return { address: pair.address, name: `${name} (dev)`, source: 'dev', pair };
+  });
+}
+
+/**
+ * The owner accounts to choose from: the wallet extension's; on a development chain, the dev
+ * accounts after them (the only ones when no extension is installed).
+ */
+export async function ownerAccounts(api: ApiPromise, appName: string): Promise<Owner[]> {
+  const owners: Owner[] = [];
+  try {
+    const extensions = await web3Enable(appName);
+    if (extensions.length > 0) {
+      for (const account of await web3Accounts({ ss58Format: api.registry.chainSS58 })) {
+        owners.push({ address: account.address, name: account.meta.name ?? account.address, source: account.meta.source });
+      }
+    }
+  } catch {
+    // No extension, or it refused this page: the dev accounts below, or none.
+  }
+  if (await isDevChain(api)) owners.push(...devAccounts(api));
+  return owners;
+}
+
+/** How far a submitted call has come. */
+export type Progress =
+  | { stage: 'signing' }
+  | { stage: 'submitted' }
+  | { stage: 'inBlock'; blockNumber: number }
+  | { stage: 'finalized'; blockNumber: number };
+
+/** Where a call was included. */
+export interface Included {
+  blockHash: string;
+  blockNumber: number;
+}
+
+/** `Adjudicator.InsufficientBalance: <the pallet's doc line>`, or the dispatch error's name. */
+export function describeDispatchError(api: ApiPromise, error: DispatchError): string {
+  if (error.isModule) {
+    const { section, name, docs } = api.registry.findMetaError(error.asModule);
+    const pallet = section.charAt(0).toUpperCase() + section.slice(1);
+    const doc = docs.join(' ').trim();
+    return doc ? `${pallet}.${name}: ${doc}` : `${pallet}.${name}`;
+  }
+  return JSON.stringify(error.toHuman());
+}
+
+/** Signs `tx` as `owner`, submits it and resolves once it is finalized (or rejects, by name). */
+export async function submit(
+  api: ApiPromise,
+  owner: Owner,
+  tx: SubmittableExtrinsic<'promise'>,
+  onProgress: (progress: Progress) => void,
+): Promise<Included> {
+  onProgress({ stage: 'signing' });
+  const signer = owner.pair ? undefined : (await web3FromAddress(owner.address)).signer;
+  const blockNumber = async (hash: Codec) => (await api.rpc.chain.getHeader(hash.toHex())).number.toNumber();
+  return new Promise<Included>((resolve, reject) => {
+    let unsubscribe: (() => void) | undefined;
+    let settled = false;
+    const finish = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      unsubscribe?.();
+      outcome();
+    };
+    tx.signAndSend(owner.pair ?? owner.address, { signer, nonce: -1 }, (result) => {
+      const { status, dispatchError } = result;
+      if ((status.isInBlock || status.isFinalized) && dispatchError) {
+        finish(() => reject(new ChainError(describeDispatchError(api, dispatchError), true)));
+      } else if (status.isInBlock) {
+        blockNumber(status.asInBlock).then((number) => onProgress({ stage: 'inBlock', blockNumber: number }), () => undefined);
+      } else if (status.isFinalized) {
+        const hash = status.asFinalized;
+        blockNumber(hash).then(
+          (number) => {
+            onProgress({ stage: 'finalized', blockNumber: number });
+            finish(() => resolve({ blockHash: hash.toHex(), blockNumber: number }));
+          },
+          (error) => finish(() => reject(new ChainError(`Finalized, but its block cannot be read: ${error}`, false))),
+        );
+      } else if (status.isReady || status.isBroadcast) {
+        onProgress({ stage: 'submitted' });
+      } else if (status.isInvalid || status.isDropped || status.isUsurped) {
+        finish(() => reject(new ChainError(`The transaction was not included: ${status.type}.`, status.isInvalid)));
+      } else if (status.isFinalityTimeout || status.isRetracted) {
+        finish(() => reject(new ChainError(`The transaction's block was not finalized: ${status.type}.`, false)));
+      }
+    })
+      .then((stop) => {
+        if (settled) stop();
+        else unsubscribe = stop;
+      })
+      .catch((error: unknown) => {
+        // Refused before it reached a block: the pool's verdict (fees, bad proof of origin...).
+        const message = error instanceof Error ? error.message : String(error);
+        finish(() => reject(new ChainError(`Refused by the node: ${message}`, true)));
+      });
+  });
+}
+
+/** What the chain says of a session key. */
+export interface KeyState {
+  /** `unknown`: never registered; `live`; `closing` (revoked or expired); `ended`. */
+  phase: 'unknown' | 'live' | 'closing' | 'ended';
+  revoked: boolean;
+  /** Why it ended (`Revoked`, `Expired`, `Rotated`, `Discontinued`, `Liquidated`). */
+  reason?: string;
+  counterpart?: string;
+  registeredAt?: number;
+  expiresAt?: number;
+  settlesAt?: number;
+  endedAt?: number;
+  duration?: number;
+  spendingLimit?: bigint;
+  collateral?: bigint;
+  owed?: bigint;
+  description?: Uint8Array;
+  scope?: Uint8Array[];
+}
+
+type Fields = Record<string, Codec> & Codec;
+
+const number = (value: Codec) => Number(value.toPrimitive());
+const balance = (value: Codec) => BigInt(String(value.toPrimitive()));
+
+/** A key's state at the best block `best`. */
+export async function keyState(api: ApiPromise, publicKey: Uint8Array, best: number): Promise<KeyState> {
+  const key = { Sr25519: publicKey };
+  const session = (await api.query.adjudicator.sessions(key)) as unknown as { isSome: boolean; unwrap(): Fields };
+  if (session.isSome) {
+    const record = session.unwrap();
+    const expiresAt = number(record.expiresAt);
+    const revoked = record.revoked.toPrimitive() === true;
+    const state = record.state as Fields;
+    return {
+      phase: best < expiresAt ? 'live' : 'closing',
+      revoked,
+      reason: best < expiresAt ? undefined : revoked ? 'Revoked' : 'Expired',
+      counterpart: record.counterpart.toString(),
+      registeredAt: number(record.registeredAt),
+      expiresAt,
+      settlesAt: number(record.settlesAt),
+      duration: number(record.duration),
+      spendingLimit: balance(record.spendingLimit),
+      collateral: balance(record.collateral),
+      owed: balance(state.owed),
+      description: record.description.toU8a(true),
+      scope: (record.scope as unknown as Codec[]).map((item) => item.toU8a(true)),
+    };
+  }
+  const retired = (await api.query.adjudicator.retired(key)) as unknown as { isSome: boolean; unwrap(): Fields };
+  if (retired.isSome) {
+    const record = retired.unwrap();
+    return {
+      phase: 'ended',
+      revoked: record.reason.toString() === 'Revoked',
+      reason: record.reason.toString(),
+      counterpart: record.counterpart.toString(),
+      registeredAt: number(record.registeredAt),
+      endedAt: number(record.endedAt),
+      owed: balance(record.owed),
+    };
+  }
+  return { phase: 'unknown', revoked: false };
+}
+
+/** Milliseconds per block: the Aura slot (twice the timestamp pallet's minimum period). */
+export function blockTimeMs(api: ApiPromise): number {
+  const minimumPeriod = api.consts.timestamp?.minimumPeriod;
+  const period = minimumPeriod ? Number(minimumPeriod.toPrimitive()) : 3000;
+  return period > 0 ? period * 2 : 6000;
+}
+
+/** A chain constant of the adjudicator, as a number. */
+export function adjudicatorConst(api: ApiPromise, name: string): number {
+  const value = api.consts.adjudicator?.[name];
+  if (value === undefined) throw new Error(`The chain has no Adjudicator.${name} constant.`);
+  return Number(value.toPrimitive());
+}
+
+/**
+ * The hash of a block recent enough for a request header at any verifier: two behind the best
+ * (the Rust client's `header_block_hash`), the genesis block near genesis.
+ */
+export async function headerBlockHash(api: ApiPromise): Promise<Uint8Array> {
+  const best = (await api.rpc.chain.getHeader()).number.toNumber();
+  const hash = await api.rpc.chain.getBlockHash(Math.max(0, best - 2));
+  return hash.toU8a();
+}

@@ -1,0 +1,186 @@
+// What the browser test runs against: the dev node and the gateway binaries (built by cargo,
+// started here on free loopback ports and always stopped), the demo API behind the gateway,
+// and headless Debian Chromium driven by puppeteer-core.
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import puppeteer from 'puppeteer-core';
+
+import { startDemoApi } from '../../scripts/demo-api.mjs';
+
+const web = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const repo = join(web, '..');
+const targetDir = process.env.CARGO_TARGET_DIR ?? join(repo, 'target');
+/** How long the node may take to start (it compiles the wasm runtime) and finalize a block. */
+const START_TIMEOUT_MS = 180_000;
+const POLL_MS = 250;
+
+const running = new Set();
+// A test that fails or is interrupted still stops what it started.
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+/** A port on 127.0.0.1 that nothing listens on right now. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function binary(env, name) {
+  const path = process.env[env] ?? join(targetDir, 'debug', name);
+  if (!existsSync(path)) {
+    throw new Error(`${path} not found: build it first with \`cargo build --workspace\` (or set ${env})`);
+  }
+  return path;
+}
+
+/** A child process with its output in a log file; `stop` ends it (SIGINT, then SIGKILL). */
+class Process {
+  constructor(name, path, args) {
+    this.name = name;
+    this.dir = mkdtempSync(join(tmpdir(), `widget-test-${name}-`));
+    this.log = join(this.dir, 'log');
+    const fd = openSync(this.log, 'a');
+    this.child = spawn(path, args, { stdio: ['ignore', fd, fd] });
+    closeSync(fd);
+    this.exited = new Promise((resolve) => this.child.once('exit', resolve));
+    running.add(this.child);
+  }
+
+  ensureRunning() {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) {
+      throw new Error(`${this.name} exited early (${this.child.exitCode ?? this.child.signalCode}):\n${this.tail()}`);
+    }
+  }
+
+  tail(lines = 40) {
+    try {
+      return readFileSync(this.log, 'utf8').split('\n').slice(-lines).join('\n');
+    } catch {
+      return '(no log)';
+    }
+  }
+
+  async stop() {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill('SIGINT');
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), 20_000);
+      await this.exited;
+      clearTimeout(timer);
+    }
+    running.delete(this.child);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+async function waitFor(what, process, check) {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  for (;;) {
+    process.ensureRunning();
+    try {
+      if (await check()) return;
+    } catch {
+      // Not listening yet.
+    }
+    if (Date.now() > deadline) throw new Error(`${what} not ready within ${START_TIMEOUT_MS} ms:\n${process.tail()}`);
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
+async function rpc(port, method, params = []) {
+  const response = await fetch(`http://127.0.0.1:${port}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+  });
+  const body = await response.json();
+  if (body.error) throw new Error(JSON.stringify(body.error));
+  return body.result;
+}
+
+/** `session-keys-node --dev --tmp` on free ports, once it has finalized a block. */
+export async function startNode() {
+  const rpcPort = await freePort();
+  const p2pPort = await freePort();
+  const node = new Process('node', binary('SESSION_KEYS_NODE', 'session-keys-node'), [
+    '--dev',
+    '--tmp',
+    '--rpc-port',
+    String(rpcPort),
+    '--rpc-cors',
+    'all',
+    '--listen-addr',
+    `/ip4/127.0.0.1/tcp/${p2pPort}`,
+    '--no-prometheus',
+    '--no-telemetry',
+    '--no-mdns',
+  ]);
+  await waitFor('the node', node, async () => {
+    const hash = await rpc(rpcPort, 'chain_getFinalizedHead');
+    const header = await rpc(rpcPort, 'chain_getHeader', [hash]);
+    return parseInt(header.number, 16) >= 1;
+  });
+  node.url = `ws://127.0.0.1:${rpcPort}`;
+  return node;
+}
+
+/** The gateway binary serving the widget (`web/dist`) in front of the demo API. */
+export async function startGateway(nodeUrl, audience) {
+  const api = await startDemoApi(0);
+  const port = await freePort();
+  const gateway = new Process('gateway', binary('SESSION_KEYS_GATEWAY', 'session-keys-gateway'), [
+    '--listen',
+    `127.0.0.1:${port}`,
+    '--upstream',
+    `http://127.0.0.1:${api.address().port}`,
+    '--node',
+    nodeUrl,
+    '--audience',
+    audience,
+    '--ui',
+    join(web, 'dist'),
+  ]);
+  gateway.url = `http://127.0.0.1:${port}`;
+  await waitFor('the gateway', gateway, async () => (await fetch(`${gateway.url}/healthz`)).ok);
+  const stop = gateway.stop.bind(gateway);
+  gateway.stop = async () => {
+    await stop();
+    await new Promise((resolve) => api.close(resolve));
+  };
+  return gateway;
+}
+
+/** Headless Debian Chromium (`CHROMIUM` to use another), with a fresh profile. */
+export async function startBrowser() {
+  const profile = mkdtempSync(join(tmpdir(), 'widget-test-chromium-'));
+  const browser = await puppeteer.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      `--user-data-dir=${profile}`,
+    ],
+  });
+  const close = browser.close.bind(browser);
+  browser.close = async () => {
+    await close();
+    rmSync(profile, { recursive: true, force: true });
+  };
+  return browser;
+}

@@ -1,0 +1,275 @@
+// The widget in a real browser (headless Debian Chromium) against the dev node and the gateway:
+// create and register a key, call the API through the gateway, reload and unlock (a wrong
+// passphrase refused, IndexedDB holding no plaintext secret), re-create (the new key live before
+// the old one is revoked), revoke (the next call refused as revoked), forget.
+//
+//   npm run test:browser      (after `cargo build --workspace`)
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { ApiPromise, WsProvider } from '@polkadot/api';
+import { u8aToHex, u8aToString } from '@polkadot/util';
+import { decodeAddress, sr25519PairFromSeed } from '@polkadot/util-crypto';
+
+import { startBrowser, startGateway, startNode } from './harness.mjs';
+
+const AUDIENCE = 'widget-test-api';
+const PASSPHRASE = 'a long passphrase for the test';
+const ALICE = '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY';
+/** Blocks are 3 s; a registration is final within a few. */
+const CHAIN_TIMEOUT_MS = 90_000;
+
+let node;
+let gateway;
+let browser;
+let page;
+let api;
+
+before(async () => {
+  node = await startNode();
+  gateway = await startGateway(node.url, AUDIENCE);
+  browser = await startBrowser();
+  api = await ApiPromise.create({ provider: new WsProvider(node.url), noInitWarn: true });
+  page = await browser.newPage();
+  page.on('pageerror', (error) => console.error('page error:', error.message));
+  // Record every 32-byte draw from the page's secure random source: one of them is the
+  // session key's seed, which the test then looks for in IndexedDB.
+  await page.evaluateOnNewDocument(() => {
+    const original = crypto.getRandomValues.bind(crypto);
+    window.drawnSeeds = [];
+    crypto.getRandomValues = (array) => {
+      const filled = original(array);
+      if (array.byteLength === 32) {
+        window.drawnSeeds.push(Array.from(new Uint8Array(array.buffer, array.byteOffset, 32)));
+      }
+      return filled;
+    };
+  });
+});
+
+after(async () => {
+  await api?.disconnect();
+  await browser?.close();
+  await gateway?.stop();
+  await node?.stop();
+});
+
+async function openWidget() {
+  await page.goto(`${gateway.url}/ui/`);
+  await page.waitForFunction(
+    () => document.querySelector('[data-part="chain-status"]')?.textContent?.includes('best #'),
+    { timeout: CHAIN_TIMEOUT_MS },
+  );
+  await page.waitForFunction(() => document.querySelector('[data-part="owner"]')?.value?.length > 0);
+}
+
+async function lockState() {
+  return page.$eval('[data-part="lock"]', (element) => element.dataset.state);
+}
+
+async function enterPassphrase(passphrase) {
+  await page.$eval('[data-part="passphrase"]', (input) => {
+    input.value = '';
+  });
+  await page.type('[data-part="passphrase"]', passphrase);
+  await page.click('[data-part="unlock"]');
+  // PBKDF2 with 600,000 iterations takes a moment; done when the state or the error changes.
+  await page.waitForFunction(
+    () =>
+      document.querySelector('[data-part="lock"]').dataset.state === 'unlocked' ||
+      document.querySelector('[data-part="error"]').textContent.length > 0,
+    { timeout: 30_000 },
+  );
+}
+
+/** The cards: `{ public, phase }` in order. */
+async function cards() {
+  return page.$$eval('.sk-card', (elements) =>
+    elements.map((element) => ({ public: element.dataset.public, phase: element.dataset.phase })),
+  );
+}
+
+async function waitForCards(predicate, what) {
+  const deadline = Date.now() + CHAIN_TIMEOUT_MS;
+  for (;;) {
+    const error = await page.$eval('[data-part="error"]', (element) => element.textContent);
+    assert.equal(error, '', `the widget reported an error while waiting for ${what}`);
+    const current = await cards();
+    if (predicate(current)) return current;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${CHAIN_TIMEOUT_MS} ms; cards: ${JSON.stringify(current)}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+async function callApi(path = '/api/hello') {
+  await page.$eval('#api-path', (input, value) => {
+    input.value = value;
+  }, path);
+  await page.$eval('#api-response', (element) => {
+    element.dataset.status = '';
+  });
+  await page.click('#api-call');
+  await page.waitForFunction(() => document.querySelector('#api-response').dataset.status !== '', { timeout: 30_000 });
+  const status = await page.$eval('#api-response', (element) => element.dataset.status);
+  const text = await page.$eval('#api-response', (element) => element.textContent);
+  const body = text.slice(text.indexOf('\n\n') + 2);
+  return { status, body: status === 'error' ? text : JSON.parse(body) };
+}
+
+/** Every record of the widget's IndexedDB, byte arrays as hex. */
+async function dumpKeystore() {
+  return page.evaluate(async () => {
+    const db = await new Promise((resolve, reject) => {
+      const request = indexedDB.open('session-keys-widget');
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    const all = async (store) =>
+      new Promise((resolve, reject) => {
+        const request = db.transaction(store).objectStore(store).getAll();
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+      });
+    const plain = (value) => {
+      if (value instanceof Uint8Array) return Array.from(value, (byte) => byte.toString(16).padStart(2, '0')).join('');
+      if (Array.isArray(value)) return value.map(plain);
+      if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+      return value;
+    };
+    const dump = { vault: plain(await all('vault')), keys: plain(await all('keys')) };
+    db.close();
+    return dump;
+  });
+}
+
+async function session(publicKey) {
+  const record = await api.query.adjudicator.sessions({ Sr25519: publicKey });
+  return record.isSome ? record.unwrap() : undefined;
+}
+
+let first;
+let seed;
+
+test('a key made in the browser is registered, live, and accepted by the gateway', async () => {
+  await openWidget();
+  assert.equal(await lockState(), 'new');
+  await enterPassphrase(PASSPHRASE);
+  assert.equal(await lockState(), 'unlocked');
+  await page.click('[data-part="create"]');
+  const [card] = await waitForCards((current) => current.some((c) => c.phase === 'live'), 'a live key');
+  first = card.public;
+  assert.equal(await page.$eval('[data-part="progress"]', (element) => element.dataset.stage), 'finalized');
+
+  const registration = await session(first);
+  assert.ok(registration, 'registered on chain');
+  assert.equal(registration.owner.toString(), ALICE);
+  assert.deepEqual(JSON.parse(u8aToString(registration.description.toU8a(true))), {
+    name: 'browser session',
+    use_case: 'frontend_session_key',
+  });
+
+  const response = await callApi();
+  assert.equal(response.status, '200', JSON.stringify(response.body));
+  assert.equal(response.body.hello, ALICE);
+  assert.equal(response.body.path, '/api/hello');
+});
+
+test('IndexedDB holds the seed only encrypted', async () => {
+  const drawn = await page.evaluate(() => window.drawnSeeds);
+  const match = drawn.find((bytes) => u8aToHex(sr25519PairFromSeed(new Uint8Array(bytes)).publicKey) === first);
+  assert.ok(match, 'the key came from the page secure random source');
+  seed = new Uint8Array(match);
+  const secretKey = sr25519PairFromSeed(seed).secretKey;
+  const dump = JSON.stringify(await dumpKeystore());
+  assert.ok(dump.includes(first.slice(2)), 'the public key is stored');
+  assert.ok(!dump.includes(u8aToHex(seed).slice(2)), 'no plaintext seed');
+  assert.ok(!dump.includes(u8aToHex(secretKey).slice(2, 66)), 'no plaintext secret key');
+  assert.ok(!dump.includes(Buffer.from(PASSPHRASE).toString('hex')) && !dump.includes(PASSPHRASE), 'no passphrase');
+  const [record] = JSON.parse(dump).keys;
+  assert.equal(record.sealed.ciphertext.length, (32 + 16) * 2, 'a sealed 32-byte seed with its tag');
+});
+
+test('after a reload the key comes back only with the right passphrase', async () => {
+  await openWidget();
+  assert.equal(await lockState(), 'locked');
+  assert.deepEqual((await cards()).map((card) => card.public), [first]);
+  const before = JSON.stringify(await dumpKeystore());
+  await enterPassphrase('not the passphrase');
+  assert.match(await page.$eval('[data-part="error"]', (element) => element.textContent), /Wrong passphrase/);
+  assert.equal(await lockState(), 'locked');
+  assert.equal(JSON.stringify(await dumpKeystore()), before, 'nothing overwritten');
+  const refused = await callApi();
+  assert.equal(refused.status, 'error');
+  assert.match(refused.body, /locked/);
+
+  await enterPassphrase(PASSPHRASE);
+  assert.equal(await lockState(), 'unlocked');
+  await waitForCards((current) => current[0]?.phase === 'live', 'the key, live');
+  const response = await callApi();
+  assert.equal(response.status, '200', JSON.stringify(response.body));
+});
+
+let second;
+
+test('re-create registers a new key and revokes the old one only once the new one is live', async () => {
+  await page.click(`.sk-card[data-public="${first}"] [data-action="recreate"]`);
+  const current = await waitForCards(
+    (cards) => cards.length === 1 && cards[0].public !== first && cards[0].phase === 'live',
+    'the new key alone, live',
+  );
+  second = current[0].public;
+  const fresh = await session(second);
+  const old = await session(first);
+  assert.ok(fresh && old, 'both on chain');
+  assert.equal(old.revoked.toPrimitive(), true, 'the old key was revoked');
+  const registeredAt = fresh.registeredAt.toNumber();
+  const revokedAt = old.expiresAt.toNumber();
+  assert.ok(registeredAt < revokedAt, `new key live at #${registeredAt}, old revoked at #${revokedAt}`);
+  console.log(`re-create: new key registered in #${registeredAt}, old key revoked in #${revokedAt}`);
+  assert.equal(fresh.counterpart.toString(), old.counterpart.toString(), 'the terms carried over');
+
+  const response = await callApi();
+  assert.equal(response.status, '200', JSON.stringify(response.body));
+  assert.equal(response.body.key, `0x00${second.slice(2)}`, 'signed by the new key');
+});
+
+test('revoke: the next call is refused as revoked, and forget wipes the key', async () => {
+  await page.click(`.sk-card[data-public="${second}"] [data-action="revoke"]`);
+  await waitForCards((cards) => cards[0]?.phase === 'closing', 'the key, closing');
+  assert.equal((await session(second)).revoked.toPrimitive(), true);
+  // The widget signs only with a live key, so sign as a stale client would, with the package's
+  // own functions and the revoked key's seed: the gateway must refuse it by itself.
+  const best = (await api.rpc.chain.getHeader()).number.toNumber();
+  const blockHash = (await api.rpc.chain.getBlockHash(best - 2)).toHex();
+  const response = await page.evaluate(
+    async ({ publicKey, genesis, blockHash, owner, audience }) => {
+      const widget = await import('./session-key-widget.js');
+      const seed = window.drawnSeeds.map((bytes) => new Uint8Array(bytes)).find(
+        (bytes) => widget.sessionPublicHex(widget.publicOf(bytes)) === `0x00${publicKey.slice(2)}`,
+      );
+      const hex = (text) => Uint8Array.from(text.slice(2).match(/../g), (byte) => parseInt(byte, 16));
+      const header = widget.signHeader(seed, hex(genesis), {
+        account: hex(owner),
+        blockHash: hex(blockHash),
+        nonce: 1n,
+        audience: new TextEncoder().encode(audience),
+        resource: widget.resourceOf('GET', '/api/hello'),
+      });
+      const answer = await fetch('/api/hello', { headers: { [widget.HTTP_HEADER]: widget.encodeHeader(header) } });
+      return { status: answer.status, body: await answer.json() };
+    },
+    {
+      publicKey: second,
+      genesis: api.genesisHash.toHex(),
+      blockHash,
+      owner: u8aToHex(decodeAddress(ALICE)),
+      audience: AUDIENCE,
+    },
+  );
+  assert.equal(response.status, 401, JSON.stringify(response.body));
+  assert.equal(response.body.reason, 'KeyRevoked');
+
+  await page.click(`.sk-card[data-public="${second}"] [data-action="forget"]`);
+  await waitForCards((cards) => cards.length === 0, 'no key left');
+  const dump = JSON.stringify(await dumpKeystore());
+  assert.ok(!dump.includes(second.slice(2)), 'the record is gone');
+});
