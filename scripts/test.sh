@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's one test command: formatting, lints, docs, feature propagation, then every test
-# (unit, runtime and end-to-end against the node binary), plain and with the
-# `runtime-benchmarks` and `try-runtime` features.
+# (unit, runtime and end-to-end against the node binary, and the browser widget's unit and
+# headless-Chromium tests), plain and with the `runtime-benchmarks` and `try-runtime` features.
 #
 # The checks come first because they fail in minutes; the build and the tests take far longer.
 # Build cost is the main cost on small machines, so every step of the first pass uses the one
@@ -14,7 +14,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/setup.sh
+bash scripts/setup.sh --chain
+
+# What only the browser widget needs (Node.js, Chromium, the widget's npm packages from the
+# committed lockfile) installs in the background while the Rust checks run: it waits on the
+# network, they on the CPU. Its output is shown when the web steps need it.
+web_setup_log="$(mktemp)"
+(bash scripts/setup.sh && cd web && npm ci --no-audit --no-fund --loglevel=error) >"$web_setup_log" 2>&1 &
+web_setup=$!
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
@@ -32,11 +39,27 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 echo "== feature propagation (zepter)"
 zepter run check
 
+# The browser widget (web/): its type check and unit tests (Node's test runner) take seconds,
+# so they come before the long build.
+echo "== web: setup (Node.js, Chromium, npm ci), type check, unit tests"
+web_setup_status=0
+wait "$web_setup" || web_setup_status=$?
+cat "$web_setup_log"
+rm -f "$web_setup_log"
+if [ "$web_setup_status" -ne 0 ]; then
+	echo "the widget's setup failed (exit $web_setup_status)" >&2
+	exit "$web_setup_status"
+fi
+(cd web && npm run typecheck && npm test)
+
 echo "== build: node binary, wasm runtime and every test target"
 cargo build --workspace --all-targets
 
 echo "== tests (unit, runtime, end-to-end; the randomized model test runs MODEL_CASES, default 10,000)"
 cargo test --workspace
+
+echo "== web: the widget in headless Chromium against the dev node and the gateway"
+(cd web && npm run test:browser)
 
 # The second pass adds the benchmark suite and the try-runtime paths (the runtime's tests then run
 # every pallet's try_state after each block); the model test already ran its full count above,

@@ -58,6 +58,8 @@ mod error;
 pub mod header;
 pub mod keys;
 pub mod reads;
+#[cfg(test)]
+mod web_vectors;
 
 pub use blocks::Block;
 pub use calls::{adjudicator_events, build, Included, Signer, Terms, Wait};

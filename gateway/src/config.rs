@@ -5,7 +5,7 @@ use std::{net::SocketAddr, num::NonZeroU32, num::NonZeroUsize, path::PathBuf, ti
 use clap::Parser;
 use serde::Deserialize;
 
-use crate::{Settings, Tier};
+use crate::{ui::Ui, Settings, Tier};
 
 /// The command line of `session-keys-gateway`.
 #[derive(Debug, Parser)]
@@ -25,7 +25,9 @@ use crate::{Settings, Tier};
 	              session-keys-gateway --upstream http://127.0.0.1:3000 --audience api.example\n  \
 	              session-keys-gateway --config gateway.toml --listen 0.0.0.0:8080\n  \
 	              session-keys-gateway --upstream http://127.0.0.1:3000 --audience api.example \\\n    \
-	              --tier base:0:5:10 --tier gold:1000000000000000:50:100 --one-time-headers\n\n\
+	              --tier base:0:5:10 --tier gold:1000000000000000:50:100 --one-time-headers\n  \
+	              session-keys-gateway --upstream http://127.0.0.1:3000 --audience api.example \\\n    \
+	              --ui web/dist    # the browser widget at http://127.0.0.1:8080/ui/\n\n\
 	              A config file holds the same settings (flags override it):\n  \
 	              listen = \"127.0.0.1:8080\"\n  \
 	              upstream = \"http://127.0.0.1:3000\"\n  \
@@ -68,6 +70,14 @@ pub struct Cli {
 	/// tiers). Without any: one tier for everyone, 10 a second, bursts of 20.
 	#[arg(long = "tier", value_name = "TIER", value_parser = parse_tier)]
 	pub tiers: Vec<Tier>,
+	/// Serve the browser widget's built files (`web/dist`, made by `npm run build` in `web/`)
+	/// at `/ui/`, with `/ui/config.json` naming the audience and the node for the page.
+	#[arg(long, value_name = "DIR")]
+	pub ui: Option<PathBuf>,
+	/// The node URL the widget's page connects to, when the browser reaches the node at another
+	/// address than the gateway does [default: --node].
+	#[arg(long, value_name = "URL")]
+	pub ui_node: Option<String>,
 }
 
 /// The config file's contents.
@@ -83,6 +93,8 @@ pub struct FileConfig {
 	cache_size: Option<NonZeroUsize>,
 	#[serde(default, rename = "tier")]
 	tiers: Vec<Tier>,
+	ui: Option<PathBuf>,
+	ui_node: Option<String>,
 }
 
 /// Everything the binary needs, merged and checked.
@@ -96,6 +108,8 @@ pub struct Config {
 	pub node: String,
 	/// How to authenticate.
 	pub settings: Settings,
+	/// The widget's files, if served.
+	pub ui: Option<Ui>,
 }
 
 /// Why the configuration is refused.
@@ -123,6 +137,9 @@ pub enum ConfigError {
 	/// The upstream is not an `http://` URL.
 	#[error("the upstream `{0}` is not an http:// URL with a host")]
 	BadUpstream(String),
+	/// The widget directory holds no `index.html`.
+	#[error("{0} holds no index.html: build the widget first (`npm ci && npm run build` in web/)")]
+	BadUi(PathBuf),
 }
 
 /// Parses `NAME:MIN_BALANCE:PER_SECOND:BURST`.
@@ -178,14 +195,24 @@ impl Cli {
 			settings.cache_size = size;
 		}
 		settings.tiers = if self.tiers.is_empty() { file.tiers } else { self.tiers };
+		let node = self.node.or(file.node).unwrap_or_else(|| "ws://127.0.0.1:9944".into());
+		let ui = match self.ui.or(file.ui) {
+			Some(dir) if !dir.join("index.html").is_file() => return Err(ConfigError::BadUi(dir)),
+			Some(dir) => {
+				let page_node = self.ui_node.or(file.ui_node).unwrap_or_else(|| node.clone());
+				Some(Ui::new(dir, &settings.audience, &page_node))
+			}
+			None => None,
+		};
 		Ok(Config {
 			listen: self
 				.listen
 				.or(file.listen)
 				.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
 			upstream: upstream_uri,
-			node: self.node.or(file.node).unwrap_or_else(|| "ws://127.0.0.1:9944".into()),
+			node,
 			settings,
+			ui,
 		})
 	}
 }
@@ -221,6 +248,11 @@ mod tests {
 			.unwrap();
 		assert_eq!(tiered.settings.tiers[0].name, "gold");
 		assert_eq!(tiered.settings.tiers[0].min_balance, 1_000);
+		assert!(tiered.ui.is_none());
+		std::fs::write(dir.join("index.html"), "<!doctype html>").unwrap();
+		let ui = dir.to_str().unwrap();
+		let served = cli(&["--config", path.to_str().unwrap(), "--ui", ui]).resolve().unwrap();
+		assert!(served.ui.is_some());
 		std::fs::remove_dir_all(dir).unwrap();
 	}
 
@@ -241,6 +273,10 @@ mod tests {
 		assert!(parse_tier("gold:1:0:1").is_err());
 		assert!(parse_tier("gold:lots:1:1").is_err());
 		assert!(parse_tier("gold:1:1").is_err());
+		assert!(matches!(
+			cli(&["--upstream", "http://x:1", "--audience", "a", "--ui", "/nonexistent"]).resolve(),
+			Err(ConfigError::BadUi(_))
+		));
 		let missing = cli(&["--config", "/nonexistent/gateway.toml"]).resolve();
 		assert!(matches!(missing, Err(ConfigError::Read { .. })));
 		let dir = std::env::temp_dir().join(format!("gateway-bad-{}", std::process::id()));

@@ -14,7 +14,8 @@
 //! - [`Gateway`]: the verification, caches and rate limits; [`follow`] keeps it current from a
 //!   node;
 //! - [`SessionAuthLayer`]: the tower layer; [`Refusal`]: each refusal and its HTTP answer;
-//! - [`proxy`]: the reverse proxy; [`config`]: the binary's configuration.
+//! - [`proxy`]: the reverse proxy; [`ui`]: the browser widget's files at `/ui/`; [`config`]:
+//!   the binary's configuration.
 
 mod cache;
 pub mod chain;
@@ -29,6 +30,7 @@ mod refusal;
 pub mod replay;
 pub mod resource;
 pub mod ring;
+pub mod ui;
 
 pub use chain::{Chain, ChainError, KeyState, NodeChain};
 pub use follow::follow;

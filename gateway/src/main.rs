@@ -35,12 +35,17 @@ async fn main() -> ExitCode {
 		node = %config.node,
 		audience = %String::from_utf8_lossy(&config.settings.audience),
 		one_time_headers = config.settings.one_time_headers,
+		ui = config.ui.is_some(),
 		"gateway started"
 	);
+	if config.ui.is_some() {
+		tracing::info!("the widget is at http://{}/ui/", config.listen);
+	}
 	// The window is read from the chain once connected; until then every request gets 503.
 	let gateway = Arc::new(Gateway::new(NodeChain::new(), config.settings, 0));
 	let follower = tokio::spawn(follow(gateway.clone(), config.node, Default::default()));
-	let served = proxy::serve(listener, gateway, config.upstream, shutdown_signal()).await;
+	let served =
+		proxy::serve(listener, gateway, config.upstream, config.ui, shutdown_signal()).await;
 	follower.abort();
 	match served {
 		Ok(()) => ExitCode::SUCCESS,

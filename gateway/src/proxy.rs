@@ -2,6 +2,7 @@
 //! gateway, every other request authenticated by [`crate::SessionAuthLayer`] and, when
 //! accepted, forwarded to the upstream with the session header replaced by `X-Session-Owner`,
 //! `X-Session-Key` and `X-Session-Tier`; the upstream's answer streams back as it comes.
+//! With `--ui`, paths under `/ui` are the browser widget's files ([`crate::ui`]).
 
 use std::{convert::Infallible, future::Future, net::SocketAddr, sync::Arc};
 
@@ -22,7 +23,7 @@ use session_keys_client::HTTP_HEADER;
 use tokio::net::TcpListener;
 use tower::{Layer, Service, ServiceExt};
 
-use crate::{Chain, Gateway, Session, SessionAuthLayer};
+use crate::{ui::Ui, Chain, Gateway, Session, SessionAuthLayer};
 
 /// The header naming the authenticated owner (SS58) to the upstream.
 pub const OWNER_HEADER: &str = "x-session-owner";
@@ -179,12 +180,17 @@ fn plain(status: StatusCode, content_type: &'static str, body: String) -> Respon
 	response
 }
 
-/// Answers one request: the gateway's own endpoints, or authenticate and forward.
+/// Answers one request: the gateway's own endpoints (and the widget's files, if served), or
+/// authenticate and forward.
 async fn route<C: Chain>(
 	gateway: Arc<Gateway<C>>,
 	upstream: Upstream,
+	ui: Option<Ui>,
 	request: Request<Incoming>,
 ) -> Result<Response<ProxyBody>, Infallible> {
+	if let Some(ui) = ui.as_ref().filter(|_| Ui::serves(request.uri().path())) {
+		return Ok(ui.answer(request).await.map(Either::Right));
+	}
 	match request.uri().path() {
 		"/healthz" => {
 			let health = gateway.health();
@@ -202,11 +208,12 @@ async fn route<C: Chain>(
 }
 
 /// Serves the proxy on `listener` until `shutdown` completes, then lets the open connections
-/// finish their requests.
+/// finish their requests. With `ui`, the widget's files are served at `/ui/`.
 pub async fn serve<C: Chain>(
 	listener: TcpListener,
 	gateway: Arc<Gateway<C>>,
 	upstream: Uri,
+	ui: Option<Ui>,
 	shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
 	let upstream = Upstream::new(upstream);
@@ -228,8 +235,9 @@ pub async fn serve<C: Chain>(
 		};
 		let gateway = gateway.clone();
 		let upstream = upstream.for_peer(peer);
+		let ui = ui.clone();
 		let service = hyper::service::service_fn(move |request| {
-			route(gateway.clone(), upstream.clone(), request)
+			route(gateway.clone(), upstream.clone(), ui.clone(), request)
 		});
 		let connection = builder.serve_connection(TokioIo::new(stream), service).into_owned();
 		let connection = graceful.watch(connection);

@@ -50,7 +50,8 @@ export async function connect(url: string): Promise<ApiPromise> {
     api = await Promise.race([ApiPromise.create({ provider, throwOnConnect: true, noInitWarn: true }), timeout]);
   } catch (error) {
     await provider.disconnect().catch(() => undefined);
-    throw new Error(`Cannot connect to the node at ${url}: ${error instanceof Error ? error.message : String(error)}`);
+    const reason = error instanceof Error ? error.message : 'the WebSocket connection failed (is the node running, and does it allow this origin?)';
+    throw new Error(`Cannot connect to the node at ${url}: ${reason}`);
   } finally {
     clearTimeout(timer);
   }

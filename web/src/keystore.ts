@@ -164,11 +164,14 @@ export class Keystore {
   /** Creates the vault with `passphrase` and unlocks it; refused if one exists. */
   async create(passphrase: string): Promise<void> {
     if (passphrase.length < 8) throw new Error('Choose a passphrase of at least 8 characters.');
-    const tx = this.db.transaction('vault', 'readwrite');
-    if (await tx.store.get('vault')) throw new Error('A keystore exists already: unlock it with its passphrase.');
+    // Derived before the transaction: an IndexedDB transaction ends at the first await on
+    // anything else. `add` refuses to replace a vault made meanwhile (another tab).
     const { record, key } = await newVault(passphrase);
-    await tx.store.add(record);
-    await tx.done;
+    try {
+      await this.db.add('vault', record);
+    } catch {
+      throw new Error('A keystore exists already: unlock it with its passphrase.');
+    }
     this.key = key;
   }
 

@@ -48,13 +48,14 @@ const TEMPLATE = `
 <section class="sk-row">
   <label>Owner <select data-part="owner" disabled><option>connect first</option></select></label>
 </section>
-<section class="sk-row" data-part="lock">
+<form class="sk-row" data-part="lock">
+  <input type="text" name="username" value="session-keys-widget" autocomplete="username" hidden>
   <label><span data-part="passphrase-label">Passphrase</span>
     <input data-part="passphrase" type="password" autocomplete="current-password" size="20"></label>
-  <button data-part="unlock">Unlock</button>
-  <button data-part="lock-now" hidden>Lock</button>
+  <button data-part="unlock" type="submit">Unlock</button>
+  <button data-part="lock-now" type="button" hidden>Lock</button>
   <span data-part="lock-status" class="sk-muted"></span>
-</section>
+</form>
 <details class="sk-create" open>
   <summary>New session key</summary>
   <div class="sk-grid">
@@ -91,9 +92,9 @@ export class SessionKeyWidget extends HTMLElement {
     this.input('node-url').value = this.getAttribute('node') ?? 'ws://127.0.0.1:9944';
     this.el('connect').addEventListener('click', () => void this.run(() => this.connectNode()));
     this.el('owner').addEventListener('change', () => void this.run(() => this.refresh()));
-    this.el('unlock').addEventListener('click', () => void this.run(() => this.unlock()));
-    this.input('passphrase').addEventListener('keydown', (event) => {
-      if (event.key === 'Enter') void this.run(() => this.unlock());
+    this.el('lock').addEventListener('submit', (event) => {
+      event.preventDefault();
+      void this.run(() => this.unlock());
     });
     this.el('lock-now').addEventListener('click', () => {
       this.keystore?.lock();
@@ -101,8 +102,10 @@ export class SessionKeyWidget extends HTMLElement {
     });
     this.el('create').addEventListener('click', () => void this.run(() => this.create()));
     this.input('duration').addEventListener('input', () => this.previewExpiry());
-    void this.run(() => this.openKeystore());
-    if (this.hasAttribute('autoconnect')) void this.run(() => this.connectNode());
+    void this.run(async () => {
+      await this.openKeystore();
+      if (this.hasAttribute('autoconnect')) await this.connectNode();
+    });
   }
 
   disconnectedCallback(): void {
@@ -159,7 +162,13 @@ export class SessionKeyWidget extends HTMLElement {
     this.api = undefined;
     const url = this.input('node-url').value.trim();
     this.text('chain-status', `connecting to ${url}…`);
-    const api = await connect(url);
+    let api: ApiPromise;
+    try {
+      api = await connect(url);
+    } catch (error) {
+      this.text('chain-status', 'not connected');
+      throw error;
+    }
     this.api = api;
     const [chain, dev] = await Promise.all([api.rpc.system.chain(), isDevChain(api)]);
     formatBalance.setDefaults({ decimals: api.registry.chainDecimals[0], unit: api.registry.chainTokens[0] });
