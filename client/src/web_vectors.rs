@@ -80,12 +80,12 @@ fn a_header_signed_in_the_browser_verifies_in_rust() {
 	// The runtime's rule accepts it for a live key of the owner whose scope covers it, and
 	// refuses it on another chain or for another resource.
 	let scope = [b"GET /orders/*".to_vec()];
-	let live = KeyView::Live { owner: &owner, scope: &scope };
-	assert_eq!(check_request(&header, live, |_| true, &genesis), Ok(()));
-	assert!(check_request(&header, live, |_| true, &H256::repeat_byte(9)).is_err());
+	let live = || KeyView::Live { owner: &owner, scope: &scope };
+	assert_eq!(check_request(&header, live(), |_| true, &genesis), Ok(()));
+	assert!(check_request(&header, live(), |_| true, &H256::repeat_byte(9)).is_err());
 	let mut other = header.clone();
 	other.resource = b"GET /orders/18".to_vec();
-	assert!(check_request(&other, live, |_| true, &genesis).is_err());
+	assert!(check_request(&other, live(), |_| true, &genesis).is_err());
 }
 
 #[test]

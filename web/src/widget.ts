@@ -523,6 +523,8 @@ export class SessionKeyWidget extends HTMLElement {
   private async run(action: () => Promise<void>): Promise<void> {
     if (this.busy) return;
     this.busy = true;
+    // Pages (and tests) can tell when the widget takes clicks again.
+    this.toggleAttribute('busy', true);
     this.updateButtons();
     this.renderKeys();
     this.text('error', '');
@@ -532,6 +534,7 @@ export class SessionKeyWidget extends HTMLElement {
       this.showError(error);
     } finally {
       this.busy = false;
+      this.toggleAttribute('busy', false);
       this.updateButtons();
       this.renderKeys();
     }

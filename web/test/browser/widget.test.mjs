@@ -100,6 +100,16 @@ async function waitForCards(predicate, what) {
   }
 }
 
+/**
+ * Clicks a card's button once it takes clicks: the widget runs one action at a time, and an
+ * action goes on to finality after the card already shows its effect from the best block.
+ */
+async function clickAction(publicKey, action) {
+  const selector = `.sk-card[data-public="${publicKey}"] [data-action="${action}"]:not([disabled])`;
+  await page.waitForSelector(selector, { timeout: CHAIN_TIMEOUT_MS });
+  await page.click(selector);
+}
+
 async function callApi(path = '/api/hello') {
   await page.$eval('#api-path', (input, value) => {
     input.value = value;
@@ -157,7 +167,11 @@ test('a key made in the browser is registered, live, and accepted by the gateway
   await page.click('[data-part="create"]');
   const [card] = await waitForCards((current) => current.some((c) => c.phase === 'live'), 'a live key');
   first = card.public;
-  assert.equal(await page.$eval('[data-part="progress"]', (element) => element.dataset.stage), 'finalized');
+  // The card reads the best block, so it is live from inclusion; the progress line goes on to
+  // finality.
+  await page.waitForFunction(() => document.querySelector('[data-part="progress"]').dataset.stage === 'finalized', {
+    timeout: CHAIN_TIMEOUT_MS,
+  });
 
   const registration = await session(first);
   assert.ok(registration, 'registered on chain');
@@ -199,7 +213,7 @@ test('after a reload the key comes back only with the right passphrase', async (
   assert.equal(JSON.stringify(await dumpKeystore()), before, 'nothing overwritten');
   const refused = await callApi();
   assert.equal(refused.status, 'error');
-  assert.match(refused.body, /locked/);
+  assert.match(refused.body, /Unlock the keystore/);
 
   await enterPassphrase(PASSPHRASE);
   assert.equal(await lockState(), 'unlocked');
@@ -211,7 +225,7 @@ test('after a reload the key comes back only with the right passphrase', async (
 let second;
 
 test('re-create registers a new key and revokes the old one only once the new one is live', async () => {
-  await page.click(`.sk-card[data-public="${first}"] [data-action="recreate"]`);
+  await clickAction(first, 'recreate');
   const current = await waitForCards(
     (cards) => cards.length === 1 && cards[0].public !== first && cards[0].phase === 'live',
     'the new key alone, live',
@@ -236,7 +250,7 @@ test('re-create registers a new key and revokes the old one only once the new on
 });
 
 test('revoke: the next call is refused as revoked, and forget wipes the key', async () => {
-  await page.click(`.sk-card[data-public="${second}"] [data-action="revoke"]`);
+  await clickAction(second, 'revoke');
   await waitForCards((cards) => cards[0]?.phase === 'closing', 'the key, closing');
   assert.equal((await session(second)).revoked.toPrimitive(), true);
   // The widget signs only with a live key, so sign as a stale client would, with the package's
@@ -271,7 +285,7 @@ test('revoke: the next call is refused as revoked, and forget wipes the key', as
   assert.equal(response.status, 401, JSON.stringify(response.body));
   assert.equal(response.body.reason, 'KeyRevoked');
 
-  await page.click(`.sk-card[data-public="${second}"] [data-action="forget"]`);
+  await clickAction(second, 'forget');
   await waitForCards((cards) => cards.length === 0, 'no key left');
   const dump = JSON.stringify(await dumpKeystore());
   assert.ok(!dump.includes(second.slice(2)), 'the record is gone');
