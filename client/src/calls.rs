@@ -346,15 +346,21 @@ impl Client {
 		}
 		let block_number = self.block_number(block_hash).await?;
 		for event in &events {
-			if let RuntimeEvent::System(frame_system::Event::ExtrinsicFailed {
-				dispatch_error,
-				..
-			}) = event
-			{
-				return Err(Error::Dispatch(
-					name_failure(&connection, block_hash, *dispatch_error).await,
-				));
-			}
+			// A call dispatched through `proxy.proxy` fails inside a successful extrinsic: its
+			// error is the one the caller needs.
+			let dispatch_error = match event {
+				RuntimeEvent::System(frame_system::Event::ExtrinsicFailed {
+					dispatch_error,
+					..
+				}) => dispatch_error,
+				RuntimeEvent::Proxy(pallet_proxy::Event::ProxyExecuted {
+					result: Err(dispatch_error),
+				}) => dispatch_error,
+				_ => continue,
+			};
+			return Err(Error::Dispatch(
+				name_failure(&connection, block_hash, *dispatch_error).await,
+			));
 		}
 		tracing::debug!(block = block_number, ?block_hash, "included");
 		Ok(Included { block_hash, block_number, events })

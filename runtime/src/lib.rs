@@ -221,4 +221,7 @@ mod runtime {
 
 	#[runtime::pallet_index(8)]
 	pub type Adjudicator = pallet_session_keys;
+
+	#[runtime::pallet_index(9)]
+	pub type Proxy = pallet_proxy;
 }

@@ -7,12 +7,14 @@
 //! - [`testnet`] starts the four validators of the `local_testnet` preset.
 //! - [`gateway`] starts the gateway binary, an upstream service that records what reaches it,
 //!   and sends requests through the gateway.
+//! - [`keeper`] runs the key keeper's commands and its daemon on a temporary store.
 //!
 //! The node binary must be built first (`cargo build --workspace`, which builds the gateway binary too); `scripts/test.sh` does that
 //! before it runs the tests.
 
 pub mod chain;
 pub mod gateway;
+pub mod keeper;
 pub mod node;
 pub mod testnet;
 

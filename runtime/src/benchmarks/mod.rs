@@ -16,6 +16,7 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_sudo, Sudo]
 	[pallet_session, SessionBench::<Runtime>]
 	[pallet_session_keys, Adjudicator]
+	[pallet_proxy, Proxy]
 );
 
 use frame_benchmarking::baseline::Pallet as BaselineBench;

@@ -1,9 +1,11 @@
 //! Configuration of each pallet in the runtime, one module per concern.
 
 mod consensus;
+mod proxy;
 mod session_keys;
 mod system;
 
 pub use consensus::*;
+pub use proxy::*;
 pub use session_keys::*;
 pub use system::*;

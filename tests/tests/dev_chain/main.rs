@@ -3,6 +3,7 @@
 mod authenticate;
 mod closing;
 mod gateway;
+mod keeper;
 mod keys;
 mod rpc_errors;
 mod settlement;

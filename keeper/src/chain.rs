@@ -1,0 +1,130 @@
+//! What the keeper reads from and sends to the chain: each stored key's state, and the
+//! owner-side calls on a stored key.
+
+use session_keys_client::{
+	build, At, BlockNumber, Client, CryptoKind, Error as ClientError, Included, SessionPair,
+	SessionPublic, Terms, Wait,
+};
+use sp_core::H256;
+
+use crate::{
+	plan::{Observed, OnChain},
+	signer::OwnerSigner,
+	store::{Profile, Store, StoreError, StoredKey},
+};
+
+/// An error of a keeper command or step.
+#[derive(Debug, thiserror::Error)]
+pub enum KeeperError {
+	/// The store refused or failed.
+	#[error(transparent)]
+	Store(#[from] StoreError),
+	/// The node or the chain refused or failed.
+	#[error(transparent)]
+	Chain(#[from] ClientError),
+	/// A stored secret is not a key of its scheme.
+	#[error("the stored secret of {0} is not a valid key")]
+	BadSecret(String),
+	/// The stored signing key does not parse.
+	#[error(transparent)]
+	Signer(#[from] crate::signer::SignerError),
+}
+
+/// What the chain shows of `public` at block `at`.
+pub async fn observe(
+	client: &Client,
+	public: SessionPublic,
+	at: H256,
+) -> Result<OnChain, ClientError> {
+	if let Some(registration) = client.registration(public, At::Hash(at)).await? {
+		return Ok(OnChain::Registered {
+			registered_at: registration.registered_at,
+			expires_at: registration.expires_at,
+			revoked: registration.revoked,
+		});
+	}
+	Ok(match client.retired(public, At::Hash(at)).await? {
+		Some(retired) => OnChain::Retired {
+			registered_at: retired.registered_at,
+			ended_at: retired.ended_at,
+			reason: retired.reason,
+		},
+		None => OnChain::Unknown,
+	})
+}
+
+/// Every open key of `profile` with what the chain shows of it at `at`.
+pub async fn observe_profile(
+	client: &Client,
+	store: &Store,
+	profile: &str,
+	at: H256,
+) -> Result<Vec<Observed>, KeeperError> {
+	let mut observed = Vec::new();
+	for key in store.open_keys(profile)? {
+		let chain = observe(client, key.public, at).await?;
+		observed.push(Observed { key, chain });
+	}
+	Ok(observed)
+}
+
+/// The scheme of a public key.
+pub fn kind_of(public: &SessionPublic) -> CryptoKind {
+	match public {
+		SessionPublic::Sr25519(_) => CryptoKind::Sr25519,
+		SessionPublic::Ed25519(_) => CryptoKind::Ed25519,
+		SessionPublic::Ecdsa(_) => CryptoKind::Ecdsa,
+	}
+}
+
+/// The stored key's pair, from its opened secret (zeroized when dropped).
+pub fn pair_of(store: &Store, key: &StoredKey) -> Result<SessionPair, KeeperError> {
+	let secret = store.key_secret(key)?;
+	SessionPair::from_secret(kind_of(&key.public), &secret)
+		.map_err(|_| KeeperError::BadSecret(crate::store::hex(&codec::Encode::encode(&key.public))))
+}
+
+/// The registration terms of a profile's keys.
+pub fn terms_of(profile: &Profile) -> Terms {
+	Terms {
+		counterpart: profile.counterpart.clone(),
+		duration: Some(profile.duration),
+		spending_limit: profile.spending_limit,
+		collateral: profile.collateral,
+		description: profile.description.clone().into_bytes(),
+		scope: profile.scope.clone(),
+	}
+}
+
+/// Registers stored key `key` for `profile`, with its ownership proof, and waits for finality.
+pub async fn register(
+	client: &Client,
+	signer: &OwnerSigner,
+	store: &Store,
+	profile: &Profile,
+	key: &StoredKey,
+) -> Result<Included, KeeperError> {
+	let pair = pair_of(store, key)?;
+	let proof = pair.ownership_proof(&signer.owner());
+	let call = build::register(pair.public(), proof, &terms_of(profile))?;
+	Ok(signer.submit(client, call, Wait::Finalized).await?)
+}
+
+/// Renews `public` for `duration` more blocks from now.
+pub async fn renew(
+	client: &Client,
+	signer: &OwnerSigner,
+	public: SessionPublic,
+	duration: BlockNumber,
+) -> Result<Included, KeeperError> {
+	Ok(signer.submit(client, build::renew(public, Some(duration)), Wait::Finalized).await?)
+}
+
+/// Revokes `public`.
+pub async fn revoke(
+	client: &Client,
+	signer: &OwnerSigner,
+	public: SessionPublic,
+) -> Result<Included, KeeperError> {
+	Ok(signer.submit(client, build::revoke(public), Wait::Finalized).await?)
+}

@@ -1,0 +1,277 @@
+//! The command line.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+use session_keys_client::{AccountId, Balance, BlockNumber};
+
+use crate::daemon::HaltPoint;
+
+/// The key keeper: keeps each profile covered by a live session key. It generates keys,
+/// registers them with their ownership proofs, renews and rotates them without a gap, and
+/// keeps every secret encrypted at rest (Argon2id and XChaCha20-Poly1305 in one SQLite file).
+#[derive(Debug, Parser)]
+#[command(name = "session-keys-keeper", version, after_help = EXAMPLES)]
+pub struct Cli {
+	/// The store (SQLite) [default: the user's data directory, session-keys-keeper/keeper.db].
+	#[arg(long, global = true, value_name = "PATH", env = "SESSION_KEYS_KEEPER_STORE")]
+	pub store: Option<PathBuf>,
+	/// Read the passphrase from this file (else $SESSION_KEYS_KEEPER_PASSPHRASE, else a prompt).
+	#[arg(long, global = true, value_name = "FILE")]
+	pub passphrase_file: Option<PathBuf>,
+	/// What to do.
+	#[command(subcommand)]
+	pub command: Command,
+}
+
+const EXAMPLES: &str = "\
+Examples (a dev chain: scripts/dev.sh):
+  session-keys-keeper --store k.db init
+  session-keys-keeper --store k.db owner import //Alice
+  session-keys-keeper --store k.db profile add api --counterpart 5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty
+  session-keys-keeper --store k.db run --metrics 127.0.0.1:9615
+  session-keys-keeper --store k.db status
+  session-keys-keeper --store k.db header --profile api --audience api.example --resource 'GET /orders/17'";
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+	/// Create the store, sealed under a new passphrase.
+	#[command(
+		after_help = "Example:\n  SESSION_KEYS_KEEPER_PASSPHRASE=… session-keys-keeper --store k.db init"
+	)]
+	Init,
+	/// Re-seal every secret under a new passphrase (from --new-passphrase-file,
+	/// $SESSION_KEYS_KEEPER_NEW_PASSPHRASE or a prompt), in one transaction.
+	#[command(
+		after_help = "Example:\n  session-keys-keeper change-passphrase --new-passphrase-file new.txt"
+	)]
+	ChangePassphrase {
+		/// Read the new passphrase from this file.
+		#[arg(long, value_name = "FILE")]
+		new_passphrase_file: Option<PathBuf>,
+	},
+	/// The key that signs the keeper's calls.
+	#[command(subcommand)]
+	Owner(OwnerCommand),
+	/// What the keeper keeps covered.
+	#[command(subcommand)]
+	Profile(ProfileCommand),
+	/// The daemon: keep every profile covered by a live key, following finalized blocks.
+	#[command(
+		after_help = "Example:\n  session-keys-keeper run --node ws://127.0.0.1:9944 --metrics 127.0.0.1:9615\n\n\
+		Logs go to stderr (RUST_LOG=debug for more). Ctrl-C or SIGTERM stops it between steps."
+	)]
+	Run {
+		/// The node.
+		#[command(flatten)]
+		node: NodeArg,
+		/// Serve Prometheus metrics at http://ADDR/metrics.
+		#[arg(long, value_name = "ADDR")]
+		metrics: Option<SocketAddr>,
+		/// How often to look for a new finalized block, in milliseconds.
+		#[arg(long, value_name = "MS", default_value_t = 1000)]
+		poll_ms: u64,
+		/// Stop at this point and wait to be killed (for the crash tests).
+		#[arg(long, hide = true, value_enum)]
+		halt_after: Option<HaltPoint>,
+	},
+	/// A table of the stored keys as the chain shows them.
+	#[command(after_help = "Example:\n  session-keys-keeper status --all")]
+	Status {
+		/// The node.
+		#[command(flatten)]
+		node: NodeArg,
+		/// Include ended keys.
+		#[arg(long)]
+		all: bool,
+	},
+	/// Revoke one stored key (a prefix of its hex is enough).
+	#[command(after_help = "Example:\n  session-keys-keeper revoke 0x00d43593")]
+	Revoke {
+		/// The key: `0x`-hex of its public key, or a unique prefix.
+		key: String,
+		/// The node.
+		#[command(flatten)]
+		node: NodeArg,
+	},
+	/// Revoke every live key of the owner: the compromise button.
+	#[command(after_help = "Example:\n  session-keys-keeper revoke-all")]
+	RevokeAll {
+		/// The node.
+		#[command(flatten)]
+		node: NodeArg,
+	},
+	/// Print a channel state signed by a stored key (JSON), for the counterpart.
+	#[command(
+		after_help = "Example:\n  session-keys-keeper sign-state --profile api --nonce 3 --owed 1500"
+	)]
+	SignState {
+		/// The key that signs.
+		#[command(flatten)]
+		key: KeyChoice,
+		/// The state's nonce (strictly increasing).
+		#[arg(long)]
+		nonce: u64,
+		/// What the owner owes in total.
+		#[arg(long)]
+		owed: Balance,
+		/// Collateral the open positions require.
+		#[arg(long, default_value_t = 0)]
+		margin: Balance,
+		/// The node.
+		#[command(flatten)]
+		node: NodeArg,
+	},
+	/// Print an `x-session-auth` header value signed by a stored key, for scripts and curl.
+	#[command(
+		after_help = "Example:\n  curl -H \"x-session-auth: $(session-keys-keeper header --profile api \\\n    \
+		--audience api.example --resource 'GET /orders/17')\" http://127.0.0.1:8080/orders/17"
+	)]
+	Header {
+		/// The key that signs.
+		#[command(flatten)]
+		key: KeyChoice,
+		/// The service the request is for (the gateway's --audience).
+		#[arg(long)]
+		audience: String,
+		/// The resource, for the gateway `METHOD /path`.
+		#[arg(long)]
+		resource: String,
+		/// The header's nonce [default: the current time in milliseconds].
+		#[arg(long)]
+		nonce: Option<u64>,
+		/// The node.
+		#[command(flatten)]
+		node: NodeArg,
+	},
+}
+
+/// The signing key's commands.
+#[derive(Debug, Subcommand)]
+pub enum OwnerCommand {
+	/// Store the signing key: the owner's, or (with --proxy-of) a hot key the owner granted
+	/// the `SessionKeys` proxy.
+	#[command(after_help = "Examples:\n  session-keys-keeper owner import //Alice\n  \
+		session-keys-keeper owner import --file hot.key --proxy-of 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY")]
+	Import {
+		/// The secret URI (a mnemonic, a 0x seed, or //Alice on a dev chain).
+		#[arg(required_unless_present = "file")]
+		uri: Option<String>,
+		/// Read the secret URI from this file instead.
+		#[arg(long, value_name = "FILE", conflicts_with = "uri")]
+		file: Option<PathBuf>,
+		/// The owner this key is a proxy of.
+		#[arg(long, value_name = "ACCOUNT", value_parser = parse_account)]
+		proxy_of: Option<AccountId>,
+	},
+	/// Show the signing and owning accounts.
+	Show,
+}
+
+/// The profiles' commands.
+#[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+	/// Add a profile.
+	#[command(
+		after_help = "Example:\n  session-keys-keeper profile add api --counterpart 5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty \\\n    \
+		--duration 28800 --collateral 1000000000000 --scope 'GET /*'"
+	)]
+	Add(ProfileArgs),
+	/// List the profiles.
+	List,
+	/// Remove a profile whose keys have all ended.
+	Remove {
+		/// The profile.
+		name: String,
+	},
+}
+
+/// A profile's settings.
+#[derive(Debug, Args)]
+pub struct ProfileArgs {
+	/// The profile's name.
+	pub name: String,
+	/// The counterpart (SS58 or 0x-hex account).
+	#[arg(long, value_parser = parse_account)]
+	pub counterpart: AccountId,
+	/// Each key's term, in blocks [default: a day of 3 s blocks].
+	#[arg(long, default_value_t = 28_800)]
+	pub duration: BlockNumber,
+	/// Each session's spending limit.
+	#[arg(long, default_value_t = 0)]
+	pub spending_limit: Balance,
+	/// Collateral held for each key.
+	#[arg(long, default_value_t = 0)]
+	pub collateral: Balance,
+	/// A resource the keys may be used for (repeat; `*` for all).
+	#[arg(long = "scope", value_name = "RESOURCE")]
+	pub scope: Vec<String>,
+	/// What the keys are for (registered as their description).
+	#[arg(long, default_value = "")]
+	pub description: String,
+	/// The keys' scheme: sr25519, ed25519 or ecdsa.
+	#[arg(long, default_value = "sr25519", value_parser = ["sr25519", "ed25519", "ecdsa"])]
+	pub crypto: String,
+	/// Renew once fewer blocks than this are left [default: a quarter of the duration].
+	#[arg(long)]
+	pub renew_margin: Option<BlockNumber>,
+	/// Replace a key by a new one once it is this many blocks old [default: the duration].
+	#[arg(long)]
+	pub rotation_interval: Option<BlockNumber>,
+}
+
+/// The node to talk to.
+#[derive(Debug, Args)]
+pub struct NodeArg {
+	/// The node's WebSocket URL.
+	#[arg(long, default_value = "ws://127.0.0.1:9944", env = "SESSION_KEYS_NODE")]
+	pub node: String,
+}
+
+/// Which stored key signs.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct KeyChoice {
+	/// The key (`0x`-hex or a unique prefix).
+	#[arg(long)]
+	pub key: Option<String>,
+	/// The newest live key of this profile.
+	#[arg(long)]
+	pub profile: Option<String>,
+}
+
+/// An account in SS58 or `0x`-hex.
+pub fn parse_account(text: &str) -> Result<AccountId, String> {
+	use sp_core::crypto::Ss58Codec;
+	if let Some(hex) = text.strip_prefix("0x") {
+		let bytes: [u8; 32] = sp_core::bytes::from_hex(hex)
+			.ok()
+			.and_then(|bytes| bytes.try_into().ok())
+			.ok_or_else(|| format!("`{text}` is not 32 bytes of hex"))?;
+		return Ok(AccountId::from(bytes));
+	}
+	AccountId::from_ss58check(text)
+		.map_err(|error| format!("`{text}` is not an SS58 account: {error:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+	use clap::CommandFactory;
+
+	use super::*;
+
+	#[test]
+	fn the_command_line_is_consistent() {
+		Cli::command().debug_assert();
+	}
+
+	#[test]
+	fn accounts_parse_in_ss58_and_hex() {
+		let alice = parse_account("5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY").unwrap();
+		let hex = "0xd43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d";
+		assert_eq!(parse_account(hex).unwrap(), alice);
+		assert!(parse_account("0xd435").is_err());
+		assert!(parse_account("not an account").is_err());
+	}
+}

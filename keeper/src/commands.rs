@@ -1,0 +1,566 @@
+//! What each command does.
+
+use std::{path::PathBuf, sync::Arc};
+
+use codec::Encode;
+use session_keys_client::{
+	encode_header, At, Balance, BlockNumber, ChannelState, Client, HeaderRequest, Wait,
+};
+use sp_core::crypto::Ss58Codec;
+use zeroize::Zeroizing;
+
+use crate::{
+	chain::{self, KeeperError},
+	cli::{Cli, Command, KeyChoice, OwnerCommand, ProfileArgs, ProfileCommand},
+	daemon::{self, Options},
+	metrics::{self, Metrics},
+	passphrase::{self, PassphraseError, NEW_PASSPHRASE_ENV, PASSPHRASE_ENV},
+	plan::OnChain,
+	signer::OwnerSigner,
+	store::{crypto_name, hex, parse_crypto, KeyStatus, OwnerRecord, Profile, Store, StoredKey},
+};
+
+/// Any error of a command, for the user.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+	/// The keeper failed.
+	#[error(transparent)]
+	Keeper(#[from] KeeperError),
+	/// No passphrase.
+	#[error(transparent)]
+	Passphrase(#[from] PassphraseError),
+	/// A setting is refused.
+	#[error("{0}")]
+	Invalid(String),
+	/// A file cannot be read or written.
+	#[error("{0}")]
+	Io(String),
+}
+
+impl From<crate::store::StoreError> for CommandError {
+	fn from(error: crate::store::StoreError) -> Self {
+		CommandError::Keeper(error.into())
+	}
+}
+
+impl From<session_keys_client::Error> for CommandError {
+	fn from(error: session_keys_client::Error) -> Self {
+		CommandError::Keeper(error.into())
+	}
+}
+
+/// The store's path: `--store`, else the user's data directory.
+pub fn store_path(cli: &Cli) -> Result<PathBuf, CommandError> {
+	match &cli.store {
+		Some(path) => Ok(path.clone()),
+		None => dirs::data_dir()
+			.map(|dir| dir.join("session-keys-keeper").join("keeper.db"))
+			.ok_or_else(|| {
+				CommandError::Invalid("no data directory known here: pass --store PATH".into())
+			}),
+	}
+}
+
+fn open(cli: &Cli) -> Result<Store, CommandError> {
+	let path = store_path(cli)?;
+	if !path.exists() {
+		return Err(crate::store::StoreError::Missing(path).into());
+	}
+	let passphrase =
+		passphrase::read(cli.passphrase_file.as_deref(), PASSPHRASE_ENV, "Passphrase: ", false)?;
+	Ok(Store::open(&path, &passphrase)?)
+}
+
+/// Runs `cli`'s command.
+pub async fn execute(cli: Cli) -> Result<(), CommandError> {
+	match &cli.command {
+		Command::Init => {
+			let path = store_path(&cli)?;
+			if path.exists() {
+				return Err(crate::store::StoreError::Exists(path).into());
+			}
+			let passphrase = passphrase::read(
+				cli.passphrase_file.as_deref(),
+				PASSPHRASE_ENV,
+				"New passphrase: ",
+				true,
+			)?;
+			Store::create(&path, &passphrase)?;
+			println!("created {}", path.display());
+			Ok(())
+		}
+		Command::ChangePassphrase { new_passphrase_file } => {
+			let mut store = open(&cli)?;
+			let new = passphrase::read(
+				new_passphrase_file.as_deref(),
+				NEW_PASSPHRASE_ENV,
+				"New passphrase: ",
+				true,
+			)?;
+			store.change_passphrase(&new)?;
+			println!(
+				"every secret in {} is sealed under the new passphrase",
+				store.path().display()
+			);
+			Ok(())
+		}
+		Command::Owner(OwnerCommand::Import { uri, file, proxy_of }) => {
+			let mut store = open(&cli)?;
+			let uri = match (uri, file) {
+				(Some(uri), _) => Zeroizing::new(uri.clone()),
+				(None, Some(file)) => {
+					let text = Zeroizing::new(std::fs::read_to_string(file).map_err(|error| {
+						CommandError::Io(format!("cannot read {}: {error}", file.display()))
+					})?);
+					Zeroizing::new(text.trim().to_string())
+				}
+				(None, None) => {
+					return Err(CommandError::Invalid("give a secret URI or --file".into()))
+				}
+			};
+			let signer =
+				OwnerSigner::from_uri(&uri, proxy_of.clone()).map_err(KeeperError::from)?;
+			let record = OwnerRecord { signer: signer.signer(), proxy_of: proxy_of.clone() };
+			store.set_owner(&record, &uri)?;
+			print_owner(&record);
+			Ok(())
+		}
+		Command::Owner(OwnerCommand::Show) => {
+			let store = open(&cli)?;
+			print_owner(&store.owner()?.ok_or(crate::store::StoreError::NoOwner)?);
+			Ok(())
+		}
+		Command::Profile(ProfileCommand::Add(args)) => {
+			let mut store = open(&cli)?;
+			let profile = profile_of(args)?;
+			if let Some(owner) = store.owner()? {
+				if owner.owner() == &profile.counterpart {
+					return Err(CommandError::Invalid(
+						"the counterpart is the owner itself".into(),
+					));
+				}
+			}
+			store.add_profile(&profile)?;
+			println!("added profile {:?}; `run` registers its first key", profile.name);
+			Ok(())
+		}
+		Command::Profile(ProfileCommand::List) => {
+			let store = open(&cli)?;
+			let mut rows = vec![row(&[
+				"PROFILE",
+				"COUNTERPART",
+				"DURATION",
+				"RENEW AT",
+				"ROTATE AT",
+				"LIMIT",
+				"COLLATERAL",
+				"SCOPE",
+				"CRYPTO",
+			])];
+			for profile in store.profiles()? {
+				rows.push(vec![
+					profile.name.clone(),
+					profile.counterpart.to_ss58check(),
+					profile.duration.to_string(),
+					format!("{} left", profile.renew_margin),
+					format!("age {}", profile.rotation_interval),
+					profile.spending_limit.to_string(),
+					profile.collateral.to_string(),
+					profile
+						.scope
+						.iter()
+						.map(|item| String::from_utf8_lossy(item).into_owned())
+						.collect::<Vec<_>>()
+						.join(", "),
+					crypto_name(profile.crypto).into(),
+				]);
+			}
+			print_table(&rows);
+			Ok(())
+		}
+		Command::Profile(ProfileCommand::Remove { name }) => {
+			let mut store = open(&cli)?;
+			store.remove_profile(name)?;
+			println!("removed profile {name:?}");
+			Ok(())
+		}
+		Command::Run { node, metrics: address, poll_ms, halt_after } => {
+			let mut store = open(&cli)?;
+			let signer = signer_of(&store)?;
+			let metrics = Arc::new(Metrics::new());
+			let server = match address {
+				Some(address) => {
+					let listener = metrics::bind(*address).await.map_err(|error| {
+						CommandError::Io(format!("cannot listen on {address} for metrics: {error}"))
+					})?;
+					tracing::info!("metrics at http://{address}/metrics");
+					Some(tokio::spawn(metrics::serve(listener, metrics.clone())))
+				}
+				None => None,
+			};
+			let options = Options {
+				node: node.node.clone(),
+				poll: std::time::Duration::from_millis(*poll_ms),
+				halt_after: *halt_after,
+			};
+			tracing::info!(store = %store.path().display(), profiles = store.profiles()?.len(), "keeper started");
+			let result =
+				daemon::run(&mut store, &signer, &options, &metrics, shutdown_signal()).await;
+			if let Some(server) = server {
+				server.abort();
+			}
+			Ok(result?)
+		}
+		Command::Status { node, all } => {
+			let store = open(&cli)?;
+			let client = Client::connect(&node.node).await?;
+			status(&client, &store, *all).await
+		}
+		Command::Revoke { key, node } => {
+			let mut store = open(&cli)?;
+			let key = store.find_key(key)?;
+			let signer = signer_of(&store)?;
+			let client = Client::connect(&node.node).await?;
+			let included = chain::revoke(&client, &signer, key.public).await?;
+			store.update_key(
+				key.id,
+				KeyStatus::Closing,
+				None,
+				Some(included.block_number),
+				Some("revoked"),
+			)?;
+			println!("revoked {} in block #{}", hex(&key.public.encode()), included.block_number);
+			Ok(())
+		}
+		Command::RevokeAll { node } => {
+			let mut store = open(&cli)?;
+			let signer = signer_of(&store)?;
+			let client = Client::connect(&node.node).await?;
+			let included = signer
+				.submit(&client, session_keys_client::build::revoke_all(), Wait::Finalized)
+				.await?;
+			let mut revoked = 0;
+			for key in store.keys()? {
+				if key.status == KeyStatus::Live {
+					store.update_key(
+						key.id,
+						KeyStatus::Closing,
+						None,
+						Some(included.block_number),
+						Some("revoked"),
+					)?;
+					revoked += 1;
+				}
+			}
+			println!(
+				"revoked every live key of {} in block #{} ({revoked} of them stored here)",
+				signer.owner().to_ss58check(),
+				included.block_number
+			);
+			Ok(())
+		}
+		Command::SignState { key, nonce, owed, margin, node } => {
+			let store = open(&cli)?;
+			let client = Client::connect(&node.node).await?;
+			let stored = choose_key(&client, &store, key).await?;
+			let pair = chain::pair_of(&store, &stored)?;
+			let state = ChannelState::<Balance> { nonce: *nonce, owed: *owed, margin: *margin };
+			let signature = pair.sign_state(client.genesis_hash(), &state);
+			println!(
+				"{{\"public\":\"{}\",\"nonce\":{nonce},\"owed\":\"{owed}\",\"margin\":\"{margin}\",\"signature\":\"{}\"}}",
+				hex(&stored.public.encode()),
+				hex(&signature.encode())
+			);
+			Ok(())
+		}
+		Command::Header { key, audience, resource, nonce, node } => {
+			let store = open(&cli)?;
+			let client = Client::connect(&node.node).await?;
+			let stored = choose_key(&client, &store, key).await?;
+			let owner = signer_owner(&store)?;
+			let pair = chain::pair_of(&store, &stored)?;
+			let nonce = nonce.unwrap_or_else(|| {
+				std::time::SystemTime::now()
+					.duration_since(std::time::UNIX_EPOCH)
+					.map_or(0, |elapsed| elapsed.as_millis() as u64)
+			});
+			let header = pair.sign_header(
+				client.genesis_hash(),
+				&HeaderRequest {
+					account: &owner,
+					block_hash: client.header_block_hash().await?,
+					nonce,
+					audience: audience.as_bytes(),
+					resource: resource.as_bytes(),
+				},
+			);
+			println!("{}", encode_header(&header));
+			Ok(())
+		}
+	}
+}
+
+fn print_owner(record: &OwnerRecord) {
+	match &record.proxy_of {
+		None => println!("owner {} (its own key signs)", record.signer.to_ss58check()),
+		Some(owner) => println!(
+			"owner {}, signed for by its SessionKeys proxy {}",
+			owner.to_ss58check(),
+			record.signer.to_ss58check()
+		),
+	}
+}
+
+fn signer_of(store: &Store) -> Result<OwnerSigner, CommandError> {
+	let (record, uri) = store.owner_secret()?;
+	Ok(OwnerSigner::from_uri(&uri, record.proxy_of).map_err(KeeperError::from)?)
+}
+
+fn signer_owner(store: &Store) -> Result<session_keys_client::AccountId, CommandError> {
+	Ok(store.owner()?.ok_or(crate::store::StoreError::NoOwner)?.owner().clone())
+}
+
+/// The key `choice` names: a stored key, or the newest live key of a profile.
+async fn choose_key(
+	client: &Client,
+	store: &Store,
+	choice: &KeyChoice,
+) -> Result<StoredKey, CommandError> {
+	if let Some(prefix) = &choice.key {
+		return Ok(store.find_key(prefix)?);
+	}
+	let name = choice.profile.as_deref().unwrap_or_default();
+	store.profile(name)?;
+	let at = client.resolve(At::Best).await?;
+	let now = client.block_number(at).await?;
+	let mut newest: Option<(BlockNumber, StoredKey)> = None;
+	for key in store.open_keys(name)? {
+		if let OnChain::Registered { registered_at, expires_at, .. } =
+			chain::observe(client, key.public, at).await?
+		{
+			if now < expires_at && newest.as_ref().is_none_or(|(at, _)| registered_at >= *at) {
+				newest = Some((registered_at, key));
+			}
+		}
+	}
+	newest.map(|(_, key)| key).ok_or_else(|| {
+		CommandError::Invalid(format!("profile {name:?} has no live key now (is `run` running?)"))
+	})
+}
+
+fn profile_of(args: &ProfileArgs) -> Result<Profile, CommandError> {
+	if args.duration == 0 {
+		return Err(CommandError::Invalid("--duration must be at least one block".into()));
+	}
+	let renew_margin = args.renew_margin.unwrap_or(args.duration / 4);
+	if renew_margin >= args.duration {
+		return Err(CommandError::Invalid(format!(
+			"--renew-margin {renew_margin} must be less than --duration {}",
+			args.duration
+		)));
+	}
+	let rotation_interval = args.rotation_interval.unwrap_or(args.duration);
+	if rotation_interval == 0 {
+		return Err(CommandError::Invalid("--rotation-interval must be at least one block".into()));
+	}
+	if args.name.is_empty() {
+		return Err(CommandError::Invalid("the profile needs a name".into()));
+	}
+	Ok(Profile {
+		name: args.name.clone(),
+		counterpart: args.counterpart.clone(),
+		duration: args.duration,
+		spending_limit: args.spending_limit,
+		collateral: args.collateral,
+		scope: args.scope.iter().map(|item| item.as_bytes().to_vec()).collect(),
+		description: args.description.clone(),
+		crypto: parse_crypto(&args.crypto)
+			.ok_or_else(|| CommandError::Invalid(format!("unknown crypto {}", args.crypto)))?,
+		renew_margin,
+		rotation_interval,
+	})
+}
+
+/// Prints the stored keys as the chain shows them at the best block.
+async fn status(client: &Client, store: &Store, all: bool) -> Result<(), CommandError> {
+	let at = client.resolve(At::Best).await?;
+	let now = client.block_number(at).await?;
+	let block_ms: u64 = client
+		.constant::<u64>("Timestamp", "MinimumPeriod")
+		.await
+		.map_or(3000, |period| period * 2);
+	let mut rows =
+		vec![row(&["PROFILE", "KEY", "PHASE", "EXPIRES", "COLLATERAL", "OWED", "CHECKPOINT"])];
+	for key in store.keys()? {
+		if !all && key.status == KeyStatus::Ended {
+			continue;
+		}
+		let short = short_hex(&hex(&key.public.encode()));
+		let row = match client.registration(key.public, At::Hash(at)).await? {
+			Some(registration) => {
+				let live = now < registration.expires_at;
+				vec![
+					key.profile.clone(),
+					short,
+					if live {
+						"live".into()
+					} else {
+						format!(
+							"closing ({})",
+							if registration.revoked { "revoked" } else { "expired" }
+						)
+					},
+					if live {
+						format!(
+							"#{} (in {})",
+							registration.expires_at,
+							about(u64::from(registration.expires_at - now) * block_ms)
+						)
+					} else {
+						format!(
+							"#{} (settles #{})",
+							registration.expires_at, registration.settles_at
+						)
+					},
+					registration.collateral.to_string(),
+					registration.state.owed.to_string(),
+					if registration.state.nonce == 0 {
+						"-".into()
+					} else {
+						format!("nonce {}", registration.state.nonce)
+					},
+				]
+			}
+			None => match client.retired(key.public, At::Hash(at)).await? {
+				Some(retired) => {
+					if !all {
+						continue;
+					}
+					vec![
+						key.profile.clone(),
+						short,
+						format!("ended ({:?})", retired.reason),
+						format!("#{}", retired.ended_at),
+						"-".into(),
+						retired.owed.to_string(),
+						if retired.nonce == 0 {
+							"-".into()
+						} else {
+							format!("nonce {}", retired.nonce)
+						},
+					]
+				}
+				None => vec![
+					key.profile.clone(),
+					short,
+					"pending (not on chain)".into(),
+					"-".into(),
+					"-".into(),
+					"-".into(),
+					"-".into(),
+				],
+			},
+		};
+		rows.push(row);
+	}
+	println!("best block #{now}");
+	print_table(&rows);
+	Ok(())
+}
+
+fn short_hex(text: &str) -> String {
+	if text.len() <= 18 {
+		return text.into();
+	}
+	format!("{}…{}", &text[..12], &text[text.len() - 6..])
+}
+
+/// About how long `ms` is, for people.
+fn about(ms: u64) -> String {
+	let seconds = ms / 1000;
+	match seconds {
+		0..=119 => format!("{seconds} s"),
+		120..=7199 => format!("{} min", seconds / 60),
+		7200..=172_799 => format!("{} h", seconds / 3600),
+		_ => format!("{} days", seconds / 86_400),
+	}
+}
+
+fn row(cells: &[&str]) -> Vec<String> {
+	cells.iter().map(|cell| cell.to_string()).collect()
+}
+
+fn print_table(rows: &[Vec<String>]) {
+	let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+	let widths: Vec<usize> = (0..columns)
+		.map(|column| {
+			rows.iter()
+				.filter_map(|row| row.get(column))
+				.map(|cell| cell.chars().count())
+				.max()
+				.unwrap_or(0)
+		})
+		.collect();
+	for row in rows {
+		let line: Vec<String> =
+			row.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
+		println!("{}", line.join("  ").trim_end());
+	}
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+	let ctrl_c = tokio::signal::ctrl_c();
+	#[cfg(unix)]
+	{
+		match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+			Ok(mut term) => {
+				tokio::select! {
+					_ = ctrl_c => {},
+					_ = term.recv() => {},
+				}
+			}
+			Err(_) => {
+				let _ = ctrl_c.await;
+			}
+		}
+	}
+	#[cfg(not(unix))]
+	{
+		let _ = ctrl_c.await;
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn durations_read_for_people() {
+		assert_eq!(about(45_000), "45 s");
+		assert_eq!(about(3_600_000), "60 min");
+		assert_eq!(about(86_400_000), "24 h");
+		assert_eq!(about(7 * 86_400_000), "7 days");
+	}
+
+	#[test]
+	fn profile_settings_are_checked() {
+		let args = |duration, renew_margin, rotation_interval| ProfileArgs {
+			name: "api".into(),
+			counterpart: session_keys_client::AccountId::from([2; 32]),
+			duration,
+			spending_limit: 0,
+			collateral: 0,
+			scope: vec!["GET /*".into()],
+			description: String::new(),
+			crypto: "sr25519".into(),
+			renew_margin,
+			rotation_interval,
+		};
+		let profile = profile_of(&args(100, None, None)).unwrap();
+		assert_eq!((profile.renew_margin, profile.rotation_interval), (25, 100));
+		assert!(profile_of(&args(0, None, None)).is_err());
+		assert!(profile_of(&args(100, Some(100), None)).is_err());
+		assert!(profile_of(&args(100, None, Some(0))).is_err());
+	}
+}

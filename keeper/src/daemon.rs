@@ -1,0 +1,372 @@
+//! The daemon: follows finalized blocks and keeps every profile covered by a live key
+//! ([`crate::plan`] says what to do, this module does it).
+//!
+//! Crash safety: a new key is sealed and stored as pending in one transaction before anything
+//! is submitted for it, and a pending key is looked up on chain before it is submitted (again).
+//! A crash at any point therefore leaves no registered key whose secret is lost, and no key is
+//! registered twice (the chain would refuse the second registration anyway: keys are never
+//! reused).
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use codec::Encode;
+use session_keys_client::{At, BlockNumber, Client, Error as ClientError, SessionPair};
+use sp_core::H256;
+
+use crate::{
+	chain::{self, KeeperError},
+	metrics::Metrics,
+	plan::{plan, Action},
+	signer::OwnerSigner,
+	store::{hex, KeyStatus, Profile, Store},
+};
+
+/// Where the daemon stops and waits to be killed, for the crash tests (`run --halt-after`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum HaltPoint {
+	/// Right after a new key is stored as pending, before its registration is submitted.
+	Stored,
+	/// Right after a registration is finalized, before the store records the key live.
+	Registered,
+}
+
+/// How the daemon runs.
+#[derive(Clone, Debug)]
+pub struct Options {
+	/// The node's WebSocket URL.
+	pub node: String,
+	/// How often the finalized head is polled.
+	pub poll: Duration,
+	/// Stop for good at this point (crash tests only).
+	pub halt_after: Option<HaltPoint>,
+}
+
+/// Runs until `shutdown` resolves; it is checked between steps, so a step in progress (a
+/// submission waiting for finality) completes first. An unreachable node is retried with
+/// backoff, never a reason to exit; only the store failing is.
+pub async fn run(
+	store: &mut Store,
+	signer: &OwnerSigner,
+	options: &Options,
+	metrics: &Arc<Metrics>,
+	shutdown: impl Future<Output = ()>,
+) -> Result<(), KeeperError> {
+	tokio::pin!(shutdown);
+	let mut backoff = Duration::from_secs(1);
+	let client = loop {
+		tokio::select! {
+			_ = &mut shutdown => return Ok(()),
+			connected = Client::connect(&options.node) => match connected {
+				Ok(client) => break client,
+				Err(error) => {
+					tracing::warn!(node = %options.node, %error, retry_in = ?backoff, "node unreachable");
+					tokio::select! {
+						_ = &mut shutdown => return Ok(()),
+						_ = tokio::time::sleep(backoff) => {},
+					}
+					backoff = (backoff * 2).min(Duration::from_secs(30));
+				},
+			},
+		}
+	};
+	tracing::info!(
+		node = %options.node,
+		owner = %client_account(&signer.owner()),
+		signer = %client_account(&signer.signer()),
+		proxy = signer.proxy_of().is_some(),
+		"connected; reconciling the store with the chain"
+	);
+	let mut daemon = Daemon {
+		client,
+		store,
+		signer,
+		options,
+		metrics,
+		last: None,
+		retry_at: Default::default(),
+	};
+	let mut backoff = Duration::from_secs(1);
+	loop {
+		match daemon.tick().await {
+			Ok(()) => backoff = Duration::from_secs(1),
+			Err(KeeperError::Store(error)) => return Err(error.into()),
+			Err(error) => {
+				tracing::warn!(%error, retry_in = ?backoff, "step failed; retrying");
+				tokio::select! {
+					_ = &mut shutdown => return Ok(()),
+					_ = tokio::time::sleep(backoff) => {},
+				}
+				backoff = (backoff * 2).min(Duration::from_secs(30));
+				continue;
+			}
+		}
+		tokio::select! {
+			_ = &mut shutdown => {
+				tracing::info!("stopping");
+				return Ok(());
+			},
+			_ = tokio::time::sleep(options.poll) => {},
+		}
+	}
+}
+
+/// The `ss58` form of an account, for the log.
+fn client_account(account: &session_keys_client::AccountId) -> String {
+	use sp_core::crypto::Ss58Codec;
+	account.to_ss58check()
+}
+
+struct Daemon<'a> {
+	client: Client,
+	store: &'a mut Store,
+	signer: &'a OwnerSigner,
+	options: &'a Options,
+	metrics: &'a Arc<Metrics>,
+	/// The finalized block last acted on.
+	last: Option<BlockNumber>,
+	/// Per profile, the block before which a refused registration is not tried again.
+	retry_at: std::collections::HashMap<String, BlockNumber>,
+}
+
+impl Daemon<'_> {
+	/// Acts on the finalized head if it is new.
+	async fn tick(&mut self) -> Result<(), KeeperError> {
+		let hash = self.client.finalized_hash().await?;
+		let now = self.client.block_number(hash).await?;
+		if self.last == Some(now) {
+			return Ok(());
+		}
+		for profile in self.store.profiles()? {
+			self.step(&profile, hash, now).await?;
+		}
+		self.last = Some(now);
+		self.metrics.finalized.set(now.into());
+		Ok(())
+	}
+
+	/// Plans `profile` at finalized block `now` and takes the actions, up to the first that
+	/// submits something (the next step plans again from what the chain then shows).
+	async fn step(
+		&mut self,
+		profile: &Profile,
+		hash: H256,
+		now: BlockNumber,
+	) -> Result<(), KeeperError> {
+		let observed =
+			chain::observe_profile(&self.client, self.store, &profile.name, hash).await?;
+		let actions = plan(profile, &observed, now);
+		for action in actions {
+			match action {
+				Action::Record { id, status, registered_at, expires_at, ended_reason } => {
+					let key = self.store.key_by_id(id)?;
+					self.store.update_key(
+						id,
+						status,
+						registered_at,
+						expires_at,
+						ended_reason.as_deref(),
+					)?;
+					tracing::info!(
+						profile = %profile.name,
+						key = %hex(&key.public.encode()),
+						block = now,
+						from = %key.status.as_str(),
+						to = %status.as_str(),
+						reason = %ended_reason.as_deref().unwrap_or("-"),
+						"key state"
+					);
+				}
+				Action::Register { id } => {
+					if self.retry_at.get(&profile.name).is_some_and(|at| now < *at) {
+						break;
+					}
+					self.register(profile, id, now).await?;
+					break;
+				}
+				Action::Generate { successor_of } => {
+					if self.retry_at.get(&profile.name).is_some_and(|at| now < *at) {
+						break;
+					}
+					let pair = SessionPair::generate(profile.crypto);
+					let key = self.store.add_pending_key(
+						&profile.name,
+						pair.public(),
+						&pair.secret(),
+						unix_now(),
+					)?;
+					drop(pair);
+					tracing::info!(
+						profile = %profile.name,
+						key = %hex(&key.public.encode()),
+						block = now,
+						rotation = successor_of.is_some(),
+						"stored a new pending key"
+					);
+					if successor_of.is_some() {
+						self.metrics.rotations.with_label_values(&[&profile.name]).inc();
+					}
+					self.halt_if(HaltPoint::Stored).await;
+					self.register(profile, key.id, now).await?;
+					break;
+				}
+				Action::Renew { id, blocks_left } => {
+					let key = self.store.key_by_id(id)?;
+					match chain::renew(&self.client, self.signer, key.public, profile.duration)
+						.await
+					{
+						Ok(included) => {
+							let expires_at = included.block_number.saturating_add(profile.duration);
+							self.store.update_key(
+								id,
+								KeyStatus::Live,
+								None,
+								Some(expires_at),
+								None,
+							)?;
+							self.metrics.renewals.with_label_values(&[&profile.name]).inc();
+							tracing::info!(
+								profile = %profile.name,
+								key = %hex(&key.public.encode()),
+								block = included.block_number,
+								blocks_left,
+								expires_at,
+								"renewed"
+							);
+						}
+						Err(error) => self.failed(profile, "renew", error)?,
+					}
+					break;
+				}
+				Action::Revoke { id, successor } => {
+					let key = self.store.key_by_id(id)?;
+					let successor = self.store.key_by_id(successor)?;
+					match chain::revoke(&self.client, self.signer, key.public).await {
+						Ok(included) => {
+							self.store.update_key(
+								id,
+								KeyStatus::Closing,
+								None,
+								Some(included.block_number),
+								Some("revoked"),
+							)?;
+							self.metrics.revocations.with_label_values(&[&profile.name]).inc();
+							tracing::info!(
+								profile = %profile.name,
+								key = %hex(&key.public.encode()),
+								successor = %hex(&successor.public.encode()),
+								block = included.block_number,
+								"revoked the predecessor: its successor is live"
+							);
+						}
+						Err(error) => self.failed(profile, "revoke", error)?,
+					}
+					break;
+				}
+			}
+		}
+		self.update_gauges(profile, now)
+	}
+
+	/// Registers pending key `id`, asking the best block first: a registration already in a
+	/// block that is not final yet is waited for, not sent again.
+	async fn register(
+		&mut self,
+		profile: &Profile,
+		id: i64,
+		now: BlockNumber,
+	) -> Result<(), KeeperError> {
+		let key = self.store.key_by_id(id)?;
+		let public = hex(&key.public.encode());
+		if self.client.registration(key.public, At::Best).await?.is_some() {
+			tracing::info!(profile = %profile.name, key = %public, "registration in a block not yet final; waiting");
+			return Ok(());
+		}
+		tracing::info!(profile = %profile.name, key = %public, block = now, "registering");
+		match chain::register(&self.client, self.signer, self.store, profile, &key).await {
+			Ok(included) => {
+				self.halt_if(HaltPoint::Registered).await;
+				let expires_at = included.block_number.saturating_add(profile.duration);
+				self.store.update_key(
+					id,
+					KeyStatus::Live,
+					Some(included.block_number),
+					Some(expires_at),
+					None,
+				)?;
+				self.metrics.registrations.with_label_values(&[&profile.name]).inc();
+				self.retry_at.remove(&profile.name);
+				tracing::info!(
+					profile = %profile.name,
+					key = %public,
+					block = included.block_number,
+					expires_at,
+					"registered and finalized"
+				);
+				Ok(())
+			}
+			Err(KeeperError::Chain(ClientError::Dispatch(failure)))
+				if failure.name.as_deref() == Some("AlreadyRegistered") =>
+			{
+				tracing::info!(profile = %profile.name, key = %public, "already registered; the next step records it");
+				Ok(())
+			}
+			Err(error) => {
+				// Refused (say, too little balance for the collateral): the pending key stays for
+				// a retry a few blocks on.
+				if matches!(error, KeeperError::Chain(ClientError::Dispatch(_))) {
+					self.retry_at.insert(profile.name.clone(), now.saturating_add(RETRY_BLOCKS));
+				}
+				self.failed(profile, "register", error)
+			}
+		}
+	}
+
+	/// Logs and counts a failed call; only a store failure stops the daemon.
+	fn failed(
+		&self,
+		profile: &Profile,
+		action: &str,
+		error: KeeperError,
+	) -> Result<(), KeeperError> {
+		self.metrics.failures.with_label_values(&[&profile.name, action]).inc();
+		if let KeeperError::Store(_) = error {
+			return Err(error);
+		}
+		tracing::error!(profile = %profile.name, action = %action, %error, "failed; the key is kept and the step retried");
+		Ok(())
+	}
+
+	fn update_gauges(&self, profile: &Profile, now: BlockNumber) -> Result<(), KeeperError> {
+		let live: Vec<_> = self
+			.store
+			.open_keys(&profile.name)?
+			.into_iter()
+			.filter(|key| {
+				key.status == KeyStatus::Live && key.expires_at.is_some_and(|at| now < at)
+			})
+			.collect();
+		self.metrics.live_keys.with_label_values(&[&profile.name]).set(live.len() as i64);
+		let newest = live.iter().filter_map(|key| key.expires_at).max();
+		self.metrics
+			.blocks_to_expiry
+			.with_label_values(&[&profile.name])
+			.set(newest.map_or(0, |at| i64::from(at.saturating_sub(now))));
+		Ok(())
+	}
+
+	async fn halt_if(&self, point: HaltPoint) {
+		if self.options.halt_after == Some(point) {
+			tracing::warn!(?point, "halting here as asked (--halt-after); kill the process");
+			std::future::pending::<()>().await;
+		}
+	}
+}
+
+/// Blocks to wait before a refused registration is sent again.
+const RETRY_BLOCKS: BlockNumber = 5;
+
+fn unix_now() -> i64 {
+	std::time::SystemTime::now()
+		.duration_since(std::time::UNIX_EPOCH)
+		.map_or(0, |elapsed| elapsed.as_secs() as i64)
+}

@@ -1,0 +1,21 @@
+//! The key keeper: the owner side's daemon that keeps every profile covered by a live session
+//! key, and the encrypted store it keeps the keys in.
+//!
+//! - [`store`]: the SQLite store of the signing key, the profiles and the session keys, every
+//!   secret sealed by a [`sealer::Sealer`] ([`sealer::PassphraseSealer`]: Argon2id and
+//!   XChaCha20-Poly1305);
+//! - [`plan`]: what to do next for a profile (pure: the rules, unit-tested);
+//! - [`daemon`]: following finalized blocks and doing it; [`chain`]: the reads and calls;
+//! - [`signer`]: the owner's key, or a proxy's (`ProxyType::SessionKeys`);
+//! - [`cli`], [`commands`], [`passphrase`]: the command line; [`metrics`]: Prometheus.
+
+pub mod chain;
+pub mod cli;
+pub mod commands;
+pub mod daemon;
+pub mod metrics;
+pub mod passphrase;
+pub mod plan;
+pub mod sealer;
+pub mod signer;
+pub mod store;

@@ -1,0 +1,101 @@
+//! Where the passphrase comes from: `--passphrase-file`, the environment variable
+//! `SESSION_KEYS_KEEPER_PASSPHRASE`, or a prompt that does not echo. It is zeroized after use.
+
+use std::path::Path;
+
+use zeroize::Zeroizing;
+
+/// The environment variable holding the passphrase.
+pub const PASSPHRASE_ENV: &str = "SESSION_KEYS_KEEPER_PASSPHRASE";
+/// The environment variable holding the new passphrase for `change-passphrase`.
+pub const NEW_PASSPHRASE_ENV: &str = "SESSION_KEYS_KEEPER_NEW_PASSPHRASE";
+
+/// Why no passphrase was had.
+#[derive(Debug, thiserror::Error)]
+pub enum PassphraseError {
+	/// The file cannot be read.
+	#[error("cannot read the passphrase file {path}: {error}")]
+	File {
+		/// The file.
+		path: String,
+		/// Why.
+		error: std::io::Error,
+	},
+	/// The prompt failed (no terminal, say).
+	#[error(
+		"cannot prompt for the passphrase ({0}); pass --passphrase-file or set {PASSPHRASE_ENV}"
+	)]
+	Prompt(std::io::Error),
+	/// The passphrase is empty.
+	#[error("the passphrase is empty")]
+	Empty,
+	/// A new passphrase and its confirmation differ.
+	#[error("the two passphrases differ; nothing was changed")]
+	Mismatch,
+}
+
+/// The passphrase from `file`, else from the variable `env`, else prompted with `prompt` (twice
+/// when `confirm`). A file's trailing newline is not part of it.
+pub fn read(
+	file: Option<&Path>,
+	env: &str,
+	prompt: &str,
+	confirm: bool,
+) -> Result<Zeroizing<Vec<u8>>, PassphraseError> {
+	let passphrase = if let Some(path) = file {
+		let contents =
+			Zeroizing::new(std::fs::read(path).map_err(|error| PassphraseError::File {
+				path: path.display().to_string(),
+				error,
+			})?);
+		let end = contents
+			.iter()
+			.rposition(|byte| !matches!(byte, b'\n' | b'\r'))
+			.map_or(0, |last| last + 1);
+		Zeroizing::new(contents[..end].to_vec())
+	} else if let Some(value) = std::env::var_os(env) {
+		Zeroizing::new(value.into_encoded_bytes())
+	} else {
+		let first =
+			Zeroizing::new(rpassword::prompt_password(prompt).map_err(PassphraseError::Prompt)?);
+		if confirm {
+			let again = Zeroizing::new(
+				rpassword::prompt_password("Repeat it: ").map_err(PassphraseError::Prompt)?,
+			);
+			if *first != *again {
+				return Err(PassphraseError::Mismatch);
+			}
+		}
+		Zeroizing::new(first.as_bytes().to_vec())
+	};
+	if passphrase.is_empty() {
+		return Err(PassphraseError::Empty);
+	}
+	Ok(passphrase)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn a_file_passphrase_loses_its_trailing_newline_only() {
+		let dir = tempfile::tempdir().unwrap();
+		let path = dir.path().join("pass");
+		std::fs::write(&path, "two words \n").unwrap();
+		assert_eq!(
+			read(Some(&path), "UNSET_FOR_TEST", "", false).unwrap().as_slice(),
+			b"two words "
+		);
+		std::fs::write(&path, "\n").unwrap();
+		assert!(matches!(
+			read(Some(&path), "UNSET_FOR_TEST", "", false),
+			Err(PassphraseError::Empty)
+		));
+		let missing = dir.path().join("none");
+		assert!(matches!(
+			read(Some(&missing), "UNSET_FOR_TEST", "", false),
+			Err(PassphraseError::File { .. })
+		));
+	}
+}

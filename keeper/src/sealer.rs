@@ -1,0 +1,208 @@
+//! Encryption at rest: every secret the keeper stores is sealed by a [`Sealer`].
+//!
+//! The one implemented is [`PassphraseSealer`]: XChaCha20-Poly1305 under a 256-bit key derived
+//! from the user's passphrase with Argon2id. A random 24-byte nonce is drawn per seal (XChaCha's
+//! nonce is long enough for random draws), and every seal binds associated data naming the
+//! record it belongs to, so a sealed secret copied into another row does not open there.
+//!
+//! # Other backends
+//!
+//! A KMS or a Vault transit engine fits behind the same trait: `seal` sends the plaintext and
+//! the associated data to the service and stores what it returns, `open` sends that back. The
+//! store keeps the sealed bytes and the backend's [`KdfParams`]-like settings; nothing else in
+//! the keeper knows which backend sealed a secret.
+
+use argon2::{Algorithm, Argon2, Params, Version};
+use chacha20poly1305::{
+	aead::{rand_core::RngCore, Aead, AeadCore, KeyInit, OsRng, Payload},
+	XChaCha20Poly1305, XNonce,
+};
+use zeroize::Zeroizing;
+
+/// Length of the nonce at the start of every sealed value.
+const NONCE_LEN: usize = 24;
+/// Length of the Poly1305 tag at its end.
+const TAG_LEN: usize = 16;
+/// Length of a random salt for the key derivation.
+pub const SALT_LEN: usize = 16;
+
+/// Why a secret could not be sealed or opened.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SealError {
+	/// The sealed bytes do not open under this key with this associated data: the wrong
+	/// passphrase, or bytes changed or moved from another record.
+	#[error("the sealed value does not open (wrong key, or changed or moved bytes)")]
+	DoesNotOpen,
+	/// The sealed bytes are too short to hold a nonce and a tag.
+	#[error("the sealed value is truncated ({0} bytes)")]
+	Truncated(usize),
+	/// The key derivation's parameters are invalid or weaker than the keeper accepts.
+	#[error("key derivation parameters refused: {0}")]
+	BadParams(String),
+	/// The backend failed to seal.
+	#[error("sealing failed")]
+	SealFailed,
+}
+
+/// Seals and opens secrets; see the module documentation for other backends.
+pub trait Sealer {
+	/// Seals `secret`, binding `associated` (which is not stored: the caller passes it again to
+	/// [`Sealer::open`]).
+	fn seal(&self, associated: &[u8], secret: &[u8]) -> Result<Vec<u8>, SealError>;
+	/// Opens what [`Sealer::seal`] returned for the same `associated` data.
+	fn open(&self, associated: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, SealError>;
+}
+
+/// Argon2id's cost parameters and salt, stored in the keeper's file next to the sealed values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KdfParams {
+	/// Memory, in KiB.
+	pub memory_kib: u32,
+	/// Passes over the memory.
+	pub iterations: u32,
+	/// Lanes.
+	pub parallelism: u32,
+	/// The random salt.
+	pub salt: [u8; SALT_LEN],
+}
+
+impl KdfParams {
+	/// The weakest memory cost accepted when opening a store: OWASP's minimum for Argon2id
+	/// (19 MiB with two passes).
+	pub const MIN_MEMORY_KIB: u32 = 19 * 1024;
+	/// The weakest pass count accepted.
+	pub const MIN_ITERATIONS: u32 = 2;
+
+	/// The parameters for a new store: 64 MiB, three passes, one lane (RFC 9106's second
+	/// recommended option), and a fresh random salt.
+	pub fn generate() -> Self {
+		let mut salt = [0u8; SALT_LEN];
+		OsRng.fill_bytes(&mut salt);
+		Self { memory_kib: 64 * 1024, iterations: 3, parallelism: 1, salt }
+	}
+
+	fn argon2(&self) -> Result<Argon2<'static>, SealError> {
+		if self.memory_kib < Self::MIN_MEMORY_KIB || self.iterations < Self::MIN_ITERATIONS {
+			return Err(SealError::BadParams(format!(
+				"{} KiB and {} passes is weaker than {} KiB and {} passes",
+				self.memory_kib,
+				self.iterations,
+				Self::MIN_MEMORY_KIB,
+				Self::MIN_ITERATIONS
+			)));
+		}
+		let params = Params::new(self.memory_kib, self.iterations, self.parallelism, Some(32))
+			.map_err(|error| SealError::BadParams(error.to_string()))?;
+		Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+	}
+}
+
+/// Seals with XChaCha20-Poly1305 under a key derived from a passphrase with Argon2id.
+pub struct PassphraseSealer {
+	// Zeroized on drop by the cipher itself.
+	cipher: XChaCha20Poly1305,
+}
+
+impl PassphraseSealer {
+	/// Derives the key from `passphrase` with `params` (a fraction of a second to a second: it is
+	/// meant to be slow).
+	pub fn derive(passphrase: &[u8], params: &KdfParams) -> Result<Self, SealError> {
+		let mut key = Zeroizing::new([0u8; 32]);
+		params
+			.argon2()?
+			.hash_password_into(passphrase, &params.salt, key.as_mut())
+			.map_err(|error| SealError::BadParams(error.to_string()))?;
+		Ok(Self { cipher: XChaCha20Poly1305::new(key.as_ref().into()) })
+	}
+}
+
+impl Sealer for PassphraseSealer {
+	fn seal(&self, associated: &[u8], secret: &[u8]) -> Result<Vec<u8>, SealError> {
+		let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+		let ciphertext = self
+			.cipher
+			.encrypt(&nonce, Payload { msg: secret, aad: associated })
+			.map_err(|_| SealError::SealFailed)?;
+		let mut sealed = Vec::with_capacity(NONCE_LEN + ciphertext.len());
+		sealed.extend_from_slice(&nonce);
+		sealed.extend_from_slice(&ciphertext);
+		Ok(sealed)
+	}
+
+	fn open(&self, associated: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, SealError> {
+		if sealed.len() < NONCE_LEN + TAG_LEN {
+			return Err(SealError::Truncated(sealed.len()));
+		}
+		let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
+		let nonce: [u8; NONCE_LEN] =
+			nonce.try_into().map_err(|_| SealError::Truncated(sealed.len()))?;
+		self.cipher
+			.decrypt(&XNonce::from(nonce), Payload { msg: ciphertext, aad: associated })
+			.map(Zeroizing::new)
+			.map_err(|_| SealError::DoesNotOpen)
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	/// The weakest accepted parameters, so the tests stay fast.
+	fn fast() -> KdfParams {
+		KdfParams {
+			memory_kib: KdfParams::MIN_MEMORY_KIB,
+			iterations: KdfParams::MIN_ITERATIONS,
+			parallelism: 1,
+			salt: [7; SALT_LEN],
+		}
+	}
+
+	#[test]
+	fn a_sealed_secret_opens_with_the_same_passphrase_and_associated_data() {
+		let sealer = PassphraseSealer::derive(b"correct horse", &fast()).unwrap();
+		let sealed = sealer.seal(b"row 1", b"the secret").unwrap();
+		assert_eq!(sealed.len(), NONCE_LEN + b"the secret".len() + TAG_LEN);
+		assert!(!sealed.windows(10).any(|window| window == b"the secret"));
+		assert_eq!(sealer.open(b"row 1", &sealed).unwrap().as_slice(), b"the secret");
+		// Each seal draws its own nonce.
+		assert_ne!(sealer.seal(b"row 1", b"the secret").unwrap(), sealed);
+	}
+
+	#[test]
+	fn it_does_not_open_under_another_passphrase_row_or_changed_bytes() {
+		let sealer = PassphraseSealer::derive(b"correct horse", &fast()).unwrap();
+		let sealed = sealer.seal(b"row 1", b"the secret").unwrap();
+		let other = PassphraseSealer::derive(b"battery staple", &fast()).unwrap();
+		assert_eq!(other.open(b"row 1", &sealed), Err(SealError::DoesNotOpen));
+		assert_eq!(sealer.open(b"row 2", &sealed), Err(SealError::DoesNotOpen));
+		for at in [0, NONCE_LEN, sealed.len() - 1] {
+			let mut changed = sealed.clone();
+			changed[at] ^= 1;
+			assert_eq!(sealer.open(b"row 1", &changed), Err(SealError::DoesNotOpen));
+		}
+		assert_eq!(sealer.open(b"row 1", &sealed[..39]), Err(SealError::Truncated(39)));
+	}
+
+	#[test]
+	fn another_salt_derives_another_key() {
+		let sealer = PassphraseSealer::derive(b"correct horse", &fast()).unwrap();
+		let sealed = sealer.seal(b"row 1", b"the secret").unwrap();
+		let salted = PassphraseSealer::derive(
+			b"correct horse",
+			&KdfParams { salt: [8; SALT_LEN], ..fast() },
+		)
+		.unwrap();
+		assert_eq!(salted.open(b"row 1", &sealed), Err(SealError::DoesNotOpen));
+	}
+
+	#[test]
+	fn weak_parameters_are_refused() {
+		let weak = KdfParams { memory_kib: 1024, ..fast() };
+		assert!(matches!(PassphraseSealer::derive(b"x", &weak), Err(SealError::BadParams(_))));
+		let one_pass = KdfParams { iterations: 1, ..fast() };
+		assert!(matches!(PassphraseSealer::derive(b"x", &one_pass), Err(SealError::BadParams(_))));
+		let generated = KdfParams::generate();
+		assert_ne!(generated.salt, KdfParams::generate().salt);
+		assert!(generated.memory_kib >= KdfParams::MIN_MEMORY_KIB);
+	}
+}

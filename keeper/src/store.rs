@@ -1,0 +1,844 @@
+//! The keeper's store: one SQLite file holding the key derivation's parameters, the owner's
+//! signing key, the profiles and every session key the keeper made, each secret sealed by a
+//! [`Sealer`].
+//!
+//! The schema's version is SQLite's `user_version`; [`Store::open`] migrates an older file and
+//! refuses a newer one. The file is in WAL mode, and every change of a key's state is one
+//! transaction.
+
+use std::path::{Path, PathBuf};
+
+use codec::{Decode, Encode};
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use session_keys_client::{AccountId, Balance, BlockNumber, CryptoKind, SessionPublic};
+use zeroize::Zeroizing;
+
+use crate::sealer::{KdfParams, PassphraseSealer, SealError, Sealer, SALT_LEN};
+
+/// The schema this build writes. Version 1 is the first.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The associated data of the check value, which tells a wrong passphrase from a damaged record.
+const CHECK_AAD: &[u8] = b"session-keys-keeper/check";
+const CHECK_PLAINTEXT: &[u8] = b"session-keys-keeper passphrase check";
+
+/// What can go wrong with the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+	/// SQLite failed.
+	#[error("store {path}: {source}")]
+	Sqlite {
+		/// The store's file.
+		path: PathBuf,
+		/// What SQLite said.
+		#[source]
+		source: rusqlite::Error,
+	},
+	/// There is no store at the path.
+	#[error("no store at {0}: create one with `session-keys-keeper init`")]
+	Missing(PathBuf),
+	/// `init` on an existing store.
+	#[error("a store already exists at {0}")]
+	Exists(PathBuf),
+	/// The file was written by a newer keeper.
+	#[error("store {path} has schema version {found}; this keeper reads up to {supported}: upgrade the keeper")]
+	NewerSchema {
+		/// The store's file.
+		path: PathBuf,
+		/// The file's version.
+		found: u32,
+		/// The newest this build reads.
+		supported: u32,
+	},
+	/// The passphrase does not open the store.
+	#[error("wrong passphrase for {0}: nothing was changed")]
+	WrongPassphrase(PathBuf),
+	/// One record's sealed secret does not open: it was changed or moved.
+	#[error(
+		"the sealed secret of {record} does not open: the record was changed or damaged ({source})"
+	)]
+	Damaged {
+		/// The record, for example `key 0x00d4…` or `owner`.
+		record: String,
+		/// The sealer's error.
+		#[source]
+		source: SealError,
+	},
+	/// The key derivation or the sealer refused.
+	#[error(transparent)]
+	Seal(#[from] SealError),
+	/// No profile by that name.
+	#[error("no profile named {0:?} (see `session-keys-keeper profile list`)")]
+	UnknownProfile(String),
+	/// A profile by that name exists.
+	#[error("a profile named {0:?} exists already")]
+	ProfileExists(String),
+	/// The profile still has keys that are not ended.
+	#[error("profile {name:?} has {keys} key(s) not ended yet: revoke them first (`revoke-all`)")]
+	ProfileInUse {
+		/// The profile.
+		name: String,
+		/// Its keys that are pending, live or closing.
+		keys: usize,
+	},
+	/// No stored key matches.
+	#[error("no stored key matches {0:?} (see `session-keys-keeper status`)")]
+	UnknownKey(String),
+	/// No owner key was imported.
+	#[error("no owner key in the store: import one with `session-keys-keeper owner import`")]
+	NoOwner,
+	/// A row holds a value this build cannot read.
+	#[error("store {path}: unreadable {what}")]
+	Corrupt {
+		/// The store's file.
+		path: PathBuf,
+		/// What could not be read.
+		what: String,
+	},
+}
+
+/// Where a stored key is in its life, as the keeper last saw it on chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyStatus {
+	/// Made and sealed; its registration may or may not have been submitted. The chain is
+	/// asked before it is submitted (again).
+	Pending,
+	/// Registered, finalized, and not expired.
+	Live,
+	/// Revoked or expired; settles after the closing window.
+	Closing,
+	/// Settled, rotated, discontinued or liquidated: the key is retired for good.
+	Ended,
+}
+
+impl KeyStatus {
+	/// The name stored in the file and shown by `status`.
+	pub fn as_str(self) -> &'static str {
+		match self {
+			KeyStatus::Pending => "pending",
+			KeyStatus::Live => "live",
+			KeyStatus::Closing => "closing",
+			KeyStatus::Ended => "ended",
+		}
+	}
+
+	fn parse(text: &str) -> Option<Self> {
+		Some(match text {
+			"pending" => KeyStatus::Pending,
+			"live" => KeyStatus::Live,
+			"closing" => KeyStatus::Closing,
+			"ended" => KeyStatus::Ended,
+			_ => return None,
+		})
+	}
+}
+
+/// What the keeper keeps covered: the terms of every key it registers for one purpose.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Profile {
+	/// The profile's name.
+	pub name: String,
+	/// The account the sessions are opened with.
+	pub counterpart: AccountId,
+	/// Each key's term, in blocks.
+	pub duration: BlockNumber,
+	/// Each key's spending limit.
+	pub spending_limit: Balance,
+	/// Collateral held for each key.
+	pub collateral: Balance,
+	/// The resources each key may be used for.
+	pub scope: Vec<Vec<u8>>,
+	/// What the keys are for (registered as the key's description).
+	pub description: String,
+	/// The keys' signature scheme.
+	pub crypto: CryptoKind,
+	/// Renew once fewer blocks than this are left.
+	pub renew_margin: BlockNumber,
+	/// Replace the key by a new one once it is this many blocks old.
+	pub rotation_interval: BlockNumber,
+}
+
+/// A session key the keeper made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredKey {
+	/// The row's id.
+	pub id: i64,
+	/// The profile it covers.
+	pub profile: String,
+	/// Its public key.
+	pub public: SessionPublic,
+	/// Where it is in its life.
+	pub status: KeyStatus,
+	/// When it was made (Unix seconds).
+	pub created_at: i64,
+	/// The block it was registered in, once known.
+	pub registered_at: Option<BlockNumber>,
+	/// Its expiry (or revocation) block, once known.
+	pub expires_at: Option<BlockNumber>,
+	/// Why it ended, once it has.
+	pub ended_reason: Option<String>,
+}
+
+/// The account that signs the keeper's calls, and whose keys they are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnerRecord {
+	/// The account whose key is stored (the owner, or the owner's proxy).
+	pub signer: AccountId,
+	/// The owner, when `signer` is its proxy.
+	pub proxy_of: Option<AccountId>,
+}
+
+impl OwnerRecord {
+	/// The account that owns the session keys.
+	pub fn owner(&self) -> &AccountId {
+		self.proxy_of.as_ref().unwrap_or(&self.signer)
+	}
+}
+
+/// The store, opened with its passphrase.
+pub struct Store {
+	path: PathBuf,
+	connection: Connection,
+	sealer: Box<dyn Sealer + Send>,
+}
+
+impl std::fmt::Debug for Store {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		f.debug_struct("Store").field("path", &self.path).finish_non_exhaustive()
+	}
+}
+
+type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+impl Store {
+	/// Creates a store at `path` sealed under `passphrase`, with fresh key-derivation
+	/// parameters.
+	pub fn create(path: &Path, passphrase: &[u8]) -> Result<Store> {
+		Self::create_with(path, passphrase, KdfParams::generate())
+	}
+
+	/// [`Store::create`] with chosen parameters (tests use the weakest accepted ones).
+	pub fn create_with(path: &Path, passphrase: &[u8], params: KdfParams) -> Result<Store> {
+		if path.exists() {
+			return Err(StoreError::Exists(path.to_owned()));
+		}
+		if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+			std::fs::create_dir_all(parent).map_err(|error| StoreError::Sqlite {
+				path: path.to_owned(),
+				source: rusqlite::Error::ToSqlConversionFailure(Box::new(error)),
+			})?;
+		}
+		let sealer = PassphraseSealer::derive(passphrase, &params)?;
+		let check = sealer.seal(CHECK_AAD, CHECK_PLAINTEXT)?;
+		let mut connection = connect(path)?;
+		let sqlite = |source| StoreError::Sqlite { path: path.to_owned(), source };
+		let tx = connection.transaction().map_err(sqlite)?;
+		migrate(&tx, 0).map_err(sqlite)?;
+		tx.execute(
+			"INSERT INTO meta (id, kdf, memory_kib, iterations, parallelism, salt, check_value)
+			 VALUES (1, 'argon2id', ?1, ?2, ?3, ?4, ?5)",
+			params![
+				params.memory_kib,
+				params.iterations,
+				params.parallelism,
+				&params.salt[..],
+				check
+			],
+		)
+		.map_err(sqlite)?;
+		tx.commit().map_err(sqlite)?;
+		Ok(Store { path: path.to_owned(), connection, sealer: Box::new(sealer) })
+	}
+
+	/// Opens the store at `path` with `passphrase`, migrating an older schema.
+	pub fn open(path: &Path, passphrase: &[u8]) -> Result<Store> {
+		if !path.exists() {
+			return Err(StoreError::Missing(path.to_owned()));
+		}
+		let mut connection = connect(path)?;
+		let sqlite = |source| StoreError::Sqlite { path: path.to_owned(), source };
+		let version: u32 =
+			connection.query_row("PRAGMA user_version", [], |row| row.get(0)).map_err(sqlite)?;
+		if version > SCHEMA_VERSION {
+			return Err(StoreError::NewerSchema {
+				path: path.to_owned(),
+				found: version,
+				supported: SCHEMA_VERSION,
+			});
+		}
+		if version < SCHEMA_VERSION {
+			let tx = connection
+				.transaction_with_behavior(TransactionBehavior::Immediate)
+				.map_err(sqlite)?;
+			migrate(&tx, version).map_err(sqlite)?;
+			tx.commit().map_err(sqlite)?;
+		}
+		let (kdf, memory_kib, iterations, parallelism, salt, check): (
+			String,
+			u32,
+			u32,
+			u32,
+			Vec<u8>,
+			Vec<u8>,
+		) = connection
+			.query_row(
+				"SELECT kdf, memory_kib, iterations, parallelism, salt, check_value FROM meta WHERE id = 1",
+				[],
+				|row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?)),
+			)
+			.optional()
+			.map_err(sqlite)?
+			.ok_or_else(|| corrupt(path, "key derivation parameters (no meta row)"))?;
+		if kdf != "argon2id" {
+			return Err(corrupt(path, &format!("key derivation {kdf:?}")));
+		}
+		let salt: [u8; SALT_LEN] = salt.try_into().map_err(|_| corrupt(path, "salt"))?;
+		let sealer = PassphraseSealer::derive(
+			passphrase,
+			&KdfParams { memory_kib, iterations, parallelism, salt },
+		)?;
+		match sealer.open(CHECK_AAD, &check) {
+			Ok(plain) if plain.as_slice() == CHECK_PLAINTEXT => {}
+			Ok(_) => return Err(corrupt(path, "check value")),
+			Err(SealError::DoesNotOpen) => {
+				return Err(StoreError::WrongPassphrase(path.to_owned()))
+			}
+			Err(error) => return Err(error.into()),
+		}
+		Ok(Store { path: path.to_owned(), connection, sealer: Box::new(sealer) })
+	}
+
+	/// The store's file.
+	pub fn path(&self) -> &Path {
+		&self.path
+	}
+
+	fn sqlite(&self, source: rusqlite::Error) -> StoreError {
+		StoreError::Sqlite { path: self.path.clone(), source }
+	}
+
+	// ---- the owner -----------------------------------------------------------------------
+
+	/// Stores the signing key (its secret URI, sealed), replacing any before.
+	pub fn set_owner(&mut self, owner: &OwnerRecord, secret_uri: &str) -> Result<()> {
+		let sealed = self.sealer.seal(&owner_aad(&owner.signer), secret_uri.as_bytes())?;
+		self.connection
+			.execute(
+				"INSERT OR REPLACE INTO owner (id, signer, proxy_of, sealed_secret) VALUES (1, ?1, ?2, ?3)",
+				params![owner.signer.encode(), owner.proxy_of.as_ref().map(Encode::encode), sealed],
+			)
+			.map_err(|error| self.sqlite(error))?;
+		Ok(())
+	}
+
+	/// The signing account, if one was imported.
+	pub fn owner(&self) -> Result<Option<OwnerRecord>> {
+		let row: Option<(Vec<u8>, Option<Vec<u8>>)> = self
+			.connection
+			.query_row("SELECT signer, proxy_of FROM owner WHERE id = 1", [], |row| {
+				Ok((row.get(0)?, row.get(1)?))
+			})
+			.optional()
+			.map_err(|error| self.sqlite(error))?;
+		row.map(|(signer, proxy_of)| {
+			Ok(OwnerRecord {
+				signer: self.decode(&signer, "owner account")?,
+				proxy_of: proxy_of.map(|bytes| self.decode(&bytes, "proxied owner")).transpose()?,
+			})
+		})
+		.transpose()
+	}
+
+	/// The signing key's secret URI, opened.
+	pub fn owner_secret(&self) -> Result<(OwnerRecord, Zeroizing<String>)> {
+		let owner = self.owner()?.ok_or(StoreError::NoOwner)?;
+		let sealed: Vec<u8> = self
+			.connection
+			.query_row("SELECT sealed_secret FROM owner WHERE id = 1", [], |row| row.get(0))
+			.map_err(|error| self.sqlite(error))?;
+		let plain = self
+			.sealer
+			.open(&owner_aad(&owner.signer), &sealed)
+			.map_err(|source| StoreError::Damaged { record: "owner".into(), source })?;
+		let uri = String::from_utf8(plain.to_vec())
+			.map_err(|_| corrupt(&self.path, "owner secret (not UTF-8)"))?;
+		Ok((owner, Zeroizing::new(uri)))
+	}
+
+	// ---- profiles ------------------------------------------------------------------------
+
+	/// Adds a profile.
+	pub fn add_profile(&mut self, profile: &Profile) -> Result<()> {
+		if self.profile(&profile.name).is_ok() {
+			return Err(StoreError::ProfileExists(profile.name.clone()));
+		}
+		self.connection
+			.execute(
+				"INSERT INTO profiles (name, counterpart, duration, spending_limit, collateral, scope,
+				   description, crypto, renew_margin, rotation_interval)
+				 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+				params![
+					profile.name,
+					profile.counterpart.encode(),
+					profile.duration,
+					profile.spending_limit.to_string(),
+					profile.collateral.to_string(),
+					profile.scope.encode(),
+					profile.description,
+					crypto_name(profile.crypto),
+					profile.renew_margin,
+					profile.rotation_interval,
+				],
+			)
+			.map_err(|error| self.sqlite(error))?;
+		Ok(())
+	}
+
+	/// Every profile, by name.
+	pub fn profiles(&self) -> Result<Vec<Profile>> {
+		let mut statement = self
+			.connection
+			.prepare(&format!("SELECT {PROFILE_COLUMNS} FROM profiles ORDER BY name"))
+			.map_err(|error| self.sqlite(error))?;
+		let rows = statement
+			.query_map([], ProfileRow::read)
+			.map_err(|error| self.sqlite(error))?
+			.collect::<Result<Vec<_>, _>>()
+			.map_err(|error| self.sqlite(error))?;
+		rows.into_iter().map(|row| row.parse(&self.path)).collect()
+	}
+
+	/// The profile named `name`.
+	pub fn profile(&self, name: &str) -> Result<Profile> {
+		let row = self
+			.connection
+			.query_row(
+				&format!("SELECT {PROFILE_COLUMNS} FROM profiles WHERE name = ?1"),
+				[name],
+				ProfileRow::read,
+			)
+			.optional()
+			.map_err(|error| self.sqlite(error))?
+			.ok_or_else(|| StoreError::UnknownProfile(name.into()))?;
+		row.parse(&self.path)
+	}
+
+	/// Removes a profile whose keys have all ended (their records go with it).
+	pub fn remove_profile(&mut self, name: &str) -> Result<()> {
+		self.profile(name)?;
+		let path = self.path.clone();
+		let sqlite = |source| StoreError::Sqlite { path: path.clone(), source };
+		let tx = self.connection.transaction().map_err(sqlite)?;
+		let open: usize = tx
+			.query_row(
+				"SELECT COUNT(*) FROM keys WHERE profile = ?1 AND status != 'ended'",
+				[name],
+				|row| row.get(0),
+			)
+			.map_err(sqlite)?;
+		if open > 0 {
+			return Err(StoreError::ProfileInUse { name: name.into(), keys: open });
+		}
+		tx.execute("DELETE FROM keys WHERE profile = ?1", [name]).map_err(sqlite)?;
+		tx.execute("DELETE FROM profiles WHERE name = ?1", [name]).map_err(sqlite)?;
+		tx.commit().map_err(sqlite)
+	}
+
+	// ---- keys ----------------------------------------------------------------------------
+
+	/// Seals and stores a new key as [`KeyStatus::Pending`], in one transaction, before anything
+	/// is submitted for it.
+	pub fn add_pending_key(
+		&mut self,
+		profile: &str,
+		public: SessionPublic,
+		secret: &[u8],
+		created_at: i64,
+	) -> Result<StoredKey> {
+		self.profile(profile)?;
+		let path = self.path.clone();
+		let sqlite = |source| StoreError::Sqlite { path: path.clone(), source };
+		let tx = self.connection.transaction().map_err(sqlite)?;
+		// The row's id is part of the associated data, so the row is made first and sealed
+		// into in the same transaction.
+		tx.execute(
+			"INSERT INTO keys (profile, public, sealed_secret, status, created_at)
+			 VALUES (?1, ?2, x'', 'pending', ?3)",
+			params![profile, public.encode(), created_at],
+		)
+		.map_err(sqlite)?;
+		let id = tx.last_insert_rowid();
+		let sealed = self.sealer.seal(&key_aad(id, &public), secret)?;
+		tx.execute("UPDATE keys SET sealed_secret = ?1 WHERE id = ?2", params![sealed, id])
+			.map_err(sqlite)?;
+		tx.commit().map_err(sqlite)?;
+		self.key_by_id(id)
+	}
+
+	/// The key in row `id`.
+	pub fn key_by_id(&self, id: i64) -> Result<StoredKey> {
+		self.keys_where("id = ?1", params![id])?
+			.pop()
+			.ok_or_else(|| StoreError::UnknownKey(format!("#{id}")))
+	}
+
+	/// The stored key whose public key (`0x`-hex of its encoding, or of its raw bytes) starts
+	/// with `prefix`, if exactly one does.
+	pub fn find_key(&self, prefix: &str) -> Result<StoredKey> {
+		let wanted = prefix.trim_start_matches("0x").to_ascii_lowercase();
+		let matching: Vec<_> = self
+			.keys()?
+			.into_iter()
+			.filter(|key| {
+				// `0x` and the scheme's byte, then the raw key.
+				let encoded = hex(&key.public.encode());
+				!wanted.is_empty()
+					&& (encoded[2..].starts_with(&wanted) || encoded[4..].starts_with(&wanted))
+			})
+			.collect();
+		match <[StoredKey; 1]>::try_from(matching) {
+			Ok([key]) => Ok(key),
+			Err(_) => Err(StoreError::UnknownKey(prefix.into())),
+		}
+	}
+
+	/// Every stored key, oldest first.
+	pub fn keys(&self) -> Result<Vec<StoredKey>> {
+		self.keys_where("1", params![])
+	}
+
+	/// The keys of `profile` that have not ended, oldest first.
+	pub fn open_keys(&self, profile: &str) -> Result<Vec<StoredKey>> {
+		self.keys_where("profile = ?1 AND status != 'ended'", params![profile])
+	}
+
+	fn keys_where(
+		&self,
+		condition: &str,
+		arguments: &[&dyn rusqlite::ToSql],
+	) -> Result<Vec<StoredKey>> {
+		let mut statement = self
+			.connection
+			.prepare(&format!(
+				"SELECT id, profile, public, status, created_at, registered_at, expires_at, ended_reason
+				 FROM keys WHERE {condition} ORDER BY id"
+			))
+			.map_err(|error| self.sqlite(error))?;
+		let rows = statement
+			.query_map(arguments, |row| {
+				Ok((
+					row.get::<_, i64>(0)?,
+					row.get::<_, String>(1)?,
+					row.get::<_, Vec<u8>>(2)?,
+					row.get::<_, String>(3)?,
+					row.get::<_, i64>(4)?,
+					row.get::<_, Option<BlockNumber>>(5)?,
+					row.get::<_, Option<BlockNumber>>(6)?,
+					row.get::<_, Option<String>>(7)?,
+				))
+			})
+			.map_err(|error| self.sqlite(error))?
+			.collect::<Result<Vec<_>, _>>()
+			.map_err(|error| self.sqlite(error))?;
+		rows.into_iter()
+			.map(
+				|(
+					id,
+					profile,
+					public,
+					status,
+					created_at,
+					registered_at,
+					expires_at,
+					ended_reason,
+				)| {
+					Ok(StoredKey {
+						id,
+						profile,
+						public: self.decode(&public, "public key")?,
+						status: KeyStatus::parse(&status).ok_or_else(|| {
+							corrupt(&self.path, &format!("key status {status:?}"))
+						})?,
+						created_at,
+						registered_at,
+						expires_at,
+						ended_reason,
+					})
+				},
+			)
+			.collect()
+	}
+
+	/// The key's secret, opened.
+	pub fn key_secret(&self, key: &StoredKey) -> Result<Zeroizing<Vec<u8>>> {
+		let sealed: Vec<u8> = self
+			.connection
+			.query_row("SELECT sealed_secret FROM keys WHERE id = ?1", [key.id], |row| row.get(0))
+			.optional()
+			.map_err(|error| self.sqlite(error))?
+			.ok_or_else(|| StoreError::UnknownKey(hex(&key.public.encode())))?;
+		self.sealer.open(&key_aad(key.id, &key.public), &sealed).map_err(|source| {
+			StoreError::Damaged { record: format!("key {}", hex(&key.public.encode())), source }
+		})
+	}
+
+	/// Records what the chain shows of a key, in one transaction.
+	pub fn update_key(
+		&mut self,
+		id: i64,
+		status: KeyStatus,
+		registered_at: Option<BlockNumber>,
+		expires_at: Option<BlockNumber>,
+		ended_reason: Option<&str>,
+	) -> Result<()> {
+		let changed = self
+			.connection
+			.execute(
+				"UPDATE keys SET status = ?2, registered_at = COALESCE(?3, registered_at),
+				   expires_at = COALESCE(?4, expires_at), ended_reason = COALESCE(?5, ended_reason)
+				 WHERE id = ?1",
+				params![id, status.as_str(), registered_at, expires_at, ended_reason],
+			)
+			.map_err(|error| self.sqlite(error))?;
+		if changed == 0 {
+			return Err(StoreError::UnknownKey(format!("#{id}")));
+		}
+		Ok(())
+	}
+
+	// ---- the passphrase ------------------------------------------------------------------
+
+	/// Re-seals every secret under `new_passphrase` (and a fresh salt), in one transaction.
+	pub fn change_passphrase(&mut self, new_passphrase: &[u8]) -> Result<()> {
+		self.change_passphrase_with(new_passphrase, KdfParams::generate())
+	}
+
+	/// [`Store::change_passphrase`] with chosen parameters.
+	pub fn change_passphrase_with(
+		&mut self,
+		new_passphrase: &[u8],
+		params: KdfParams,
+	) -> Result<()> {
+		let sealer = PassphraseSealer::derive(new_passphrase, &params)?;
+		let path = self.path.clone();
+		let sqlite = |source| StoreError::Sqlite { path: path.clone(), source };
+		let keys = self.keys()?;
+		let owner = self.owner()?;
+		let tx = self
+			.connection
+			.transaction_with_behavior(TransactionBehavior::Immediate)
+			.map_err(sqlite)?;
+		for key in &keys {
+			let sealed: Vec<u8> = tx
+				.query_row("SELECT sealed_secret FROM keys WHERE id = ?1", [key.id], |row| {
+					row.get(0)
+				})
+				.map_err(sqlite)?;
+			let aad = key_aad(key.id, &key.public);
+			let plain = self.sealer.open(&aad, &sealed).map_err(|source| StoreError::Damaged {
+				record: format!("key {}", hex(&key.public.encode())),
+				source,
+			})?;
+			tx.execute(
+				"UPDATE keys SET sealed_secret = ?1 WHERE id = ?2",
+				params![sealer.seal(&aad, &plain)?, key.id],
+			)
+			.map_err(sqlite)?;
+		}
+		if let Some(owner) = owner {
+			let sealed: Vec<u8> = tx
+				.query_row("SELECT sealed_secret FROM owner WHERE id = 1", [], |row| row.get(0))
+				.map_err(sqlite)?;
+			let aad = owner_aad(&owner.signer);
+			let plain = self
+				.sealer
+				.open(&aad, &sealed)
+				.map_err(|source| StoreError::Damaged { record: "owner".into(), source })?;
+			tx.execute(
+				"UPDATE owner SET sealed_secret = ?1 WHERE id = 1",
+				params![sealer.seal(&aad, &plain)?],
+			)
+			.map_err(sqlite)?;
+		}
+		tx.execute(
+			"UPDATE meta SET memory_kib = ?1, iterations = ?2, parallelism = ?3, salt = ?4, check_value = ?5
+			 WHERE id = 1",
+			params![
+				params.memory_kib,
+				params.iterations,
+				params.parallelism,
+				&params.salt[..],
+				sealer.seal(CHECK_AAD, CHECK_PLAINTEXT)?
+			],
+		)
+		.map_err(sqlite)?;
+		tx.commit().map_err(sqlite)?;
+		self.sealer = Box::new(sealer);
+		Ok(())
+	}
+
+	fn decode<T: Decode>(&self, mut bytes: &[u8], what: &str) -> Result<T> {
+		T::decode(&mut bytes).map_err(|_| corrupt(&self.path, what))
+	}
+}
+
+/// Opens the SQLite file with the settings every connection uses.
+fn connect(path: &Path) -> Result<Connection> {
+	let sqlite = |source| StoreError::Sqlite { path: path.to_owned(), source };
+	let connection = Connection::open(path).map_err(sqlite)?;
+	// WAL lets `status` read while the daemon writes; FULL makes a committed state change
+	// survive a power cut, not only a crash of the process. The busy timeout covers two
+	// keeper processes touching the file at once.
+	connection
+		.execute_batch(
+			"PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+		)
+		.map_err(sqlite)?;
+	connection.busy_timeout(std::time::Duration::from_secs(10)).map_err(sqlite)?;
+	Ok(connection)
+}
+
+/// Brings a file at schema `from` to [`SCHEMA_VERSION`], inside the caller's transaction.
+fn migrate(tx: &Transaction<'_>, from: u32) -> rusqlite::Result<()> {
+	if from < 1 {
+		tx.execute_batch(
+			"CREATE TABLE meta (
+				id INTEGER PRIMARY KEY CHECK (id = 1),
+				kdf TEXT NOT NULL,
+				memory_kib INTEGER NOT NULL,
+				iterations INTEGER NOT NULL,
+				parallelism INTEGER NOT NULL,
+				salt BLOB NOT NULL,
+				check_value BLOB NOT NULL
+			);
+			CREATE TABLE owner (
+				id INTEGER PRIMARY KEY CHECK (id = 1),
+				signer BLOB NOT NULL,
+				proxy_of BLOB,
+				sealed_secret BLOB NOT NULL
+			);
+			CREATE TABLE profiles (
+				name TEXT PRIMARY KEY,
+				counterpart BLOB NOT NULL,
+				duration INTEGER NOT NULL,
+				spending_limit TEXT NOT NULL,
+				collateral TEXT NOT NULL,
+				scope BLOB NOT NULL,
+				description TEXT NOT NULL,
+				crypto TEXT NOT NULL,
+				renew_margin INTEGER NOT NULL,
+				rotation_interval INTEGER NOT NULL
+			);
+			CREATE TABLE keys (
+				id INTEGER PRIMARY KEY AUTOINCREMENT,
+				profile TEXT NOT NULL REFERENCES profiles (name),
+				public BLOB NOT NULL UNIQUE,
+				sealed_secret BLOB NOT NULL,
+				status TEXT NOT NULL,
+				created_at INTEGER NOT NULL,
+				registered_at INTEGER,
+				expires_at INTEGER,
+				ended_reason TEXT
+			);
+			CREATE INDEX keys_by_profile ON keys (profile, status);",
+		)?;
+	}
+	tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+}
+
+const PROFILE_COLUMNS: &str = "name, counterpart, duration, spending_limit, collateral, scope, \
+	description, crypto, renew_margin, rotation_interval";
+
+/// A profile's row as stored.
+struct ProfileRow {
+	name: String,
+	counterpart: Vec<u8>,
+	duration: BlockNumber,
+	spending_limit: String,
+	collateral: String,
+	scope: Vec<u8>,
+	description: String,
+	crypto: String,
+	renew_margin: BlockNumber,
+	rotation_interval: BlockNumber,
+}
+
+impl ProfileRow {
+	fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+		Ok(Self {
+			name: row.get(0)?,
+			counterpart: row.get(1)?,
+			duration: row.get(2)?,
+			spending_limit: row.get(3)?,
+			collateral: row.get(4)?,
+			scope: row.get(5)?,
+			description: row.get(6)?,
+			crypto: row.get(7)?,
+			renew_margin: row.get(8)?,
+			rotation_interval: row.get(9)?,
+		})
+	}
+
+	fn parse(self, path: &Path) -> Result<Profile> {
+		let what = |field: &str| corrupt(path, &format!("{field} of profile {:?}", self.name));
+		Ok(Profile {
+			counterpart: Decode::decode(&mut &self.counterpart[..])
+				.map_err(|_| what("counterpart"))?,
+			duration: self.duration,
+			spending_limit: self.spending_limit.parse().map_err(|_| what("spending limit"))?,
+			collateral: self.collateral.parse().map_err(|_| what("collateral"))?,
+			scope: Decode::decode(&mut &self.scope[..]).map_err(|_| what("scope"))?,
+			description: self.description,
+			crypto: parse_crypto(&self.crypto).ok_or_else(|| what("crypto"))?,
+			renew_margin: self.renew_margin,
+			rotation_interval: self.rotation_interval,
+			name: self.name,
+		})
+	}
+}
+
+/// The name of a signature scheme, as stored and as given on the command line.
+pub fn crypto_name(kind: CryptoKind) -> &'static str {
+	match kind {
+		CryptoKind::Sr25519 => "sr25519",
+		CryptoKind::Ed25519 => "ed25519",
+		CryptoKind::Ecdsa => "ecdsa",
+	}
+}
+
+/// The scheme named `name` (`sr25519`, `ed25519`, `ecdsa`).
+pub fn parse_crypto(name: &str) -> Option<CryptoKind> {
+	Some(match name {
+		"sr25519" => CryptoKind::Sr25519,
+		"ed25519" => CryptoKind::Ed25519,
+		"ecdsa" => CryptoKind::Ecdsa,
+		_ => return None,
+	})
+}
+
+/// The associated data binding a key's sealed secret to its row and public key.
+fn key_aad(id: i64, public: &SessionPublic) -> Vec<u8> {
+	let mut aad = b"session-keys-keeper/key".to_vec();
+	aad.extend_from_slice(&id.to_le_bytes());
+	aad.extend_from_slice(&public.encode());
+	aad
+}
+
+/// The associated data binding the signing key's sealed secret to its account.
+fn owner_aad(signer: &AccountId) -> Vec<u8> {
+	let mut aad = b"session-keys-keeper/owner".to_vec();
+	aad.extend_from_slice(signer.as_ref());
+	aad
+}
+
+fn corrupt(path: &Path, what: &str) -> StoreError {
+	StoreError::Corrupt { path: path.to_owned(), what: what.into() }
+}
+
+/// `0x`-hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+	format!("0x{}", sp_core::hexdisplay::HexDisplay::from(&bytes))
+}
+
+#[cfg(test)]
+mod tests;

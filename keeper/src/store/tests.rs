@@ -1,0 +1,227 @@
+use super::*;
+use crate::sealer::SALT_LEN;
+
+const PASSPHRASE: &[u8] = b"a passphrase for the tests";
+
+/// The weakest accepted derivation, so the tests stay fast.
+fn fast() -> KdfParams {
+	KdfParams {
+		memory_kib: KdfParams::MIN_MEMORY_KIB,
+		iterations: KdfParams::MIN_ITERATIONS,
+		parallelism: 1,
+		salt: [3; SALT_LEN],
+	}
+}
+
+fn profile(name: &str) -> Profile {
+	Profile {
+		name: name.into(),
+		counterpart: AccountId::from([2; 32]),
+		duration: 100,
+		spending_limit: 5_000_000_000_000_000_000_000,
+		collateral: 7,
+		scope: vec![b"GET /*".to_vec()],
+		description: "api access".into(),
+		crypto: CryptoKind::Sr25519,
+		renew_margin: 25,
+		rotation_interval: 100,
+	}
+}
+
+fn public(byte: u8) -> SessionPublic {
+	SessionPublic::Sr25519(sp_core::sr25519::Public::from_raw([byte; 32]))
+}
+
+fn new_store(dir: &tempfile::TempDir) -> (PathBuf, Store) {
+	let path = dir.path().join("keeper.db");
+	let store = Store::create_with(&path, PASSPHRASE, fast()).unwrap();
+	(path, store)
+}
+
+/// Every byte of the store's files (the database, its WAL and any journal).
+fn file_bytes(path: &Path) -> Vec<u8> {
+	let mut bytes = Vec::new();
+	for suffix in ["", "-wal", "-journal", "-shm"] {
+		let file = PathBuf::from(format!("{}{suffix}", path.display()));
+		if let Ok(contents) = std::fs::read(file) {
+			bytes.extend(contents);
+		}
+	}
+	bytes
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+	haystack.windows(needle.len()).any(|window| window == needle)
+}
+
+#[test]
+fn a_store_reopens_with_its_passphrase_and_keeps_everything() {
+	let dir = tempfile::tempdir().unwrap();
+	let (path, mut store) = new_store(&dir);
+	store.add_profile(&profile("api")).unwrap();
+	let owner = OwnerRecord { signer: AccountId::from([1; 32]), proxy_of: None };
+	store.set_owner(&owner, "//Alice").unwrap();
+	let key = store.add_pending_key("api", public(9), &[42; 64], 1_700_000_000).unwrap();
+	assert_eq!(key.status, KeyStatus::Pending);
+	store.update_key(key.id, KeyStatus::Live, Some(10), Some(110), None).unwrap();
+	drop(store);
+
+	let store = Store::open(&path, PASSPHRASE).unwrap();
+	assert_eq!(store.profiles().unwrap(), vec![profile("api")]);
+	let (read_owner, uri) = store.owner_secret().unwrap();
+	assert_eq!((read_owner, uri.as_str()), (owner, "//Alice"));
+	let [stored] = <[StoredKey; 1]>::try_from(store.keys().unwrap()).unwrap();
+	assert_eq!(
+		(stored.status, stored.registered_at, stored.expires_at),
+		(KeyStatus::Live, Some(10), Some(110))
+	);
+	assert_eq!(store.key_secret(&stored).unwrap().as_slice(), &[42; 64]);
+	assert_eq!(store.find_key(&hex(&public(9).encode())[..10]).unwrap().id, stored.id);
+	assert_eq!(store.find_key("0909").unwrap().id, stored.id, "the raw key's hex works too");
+}
+
+#[test]
+fn a_wrong_passphrase_is_refused_and_changes_nothing() {
+	let dir = tempfile::tempdir().unwrap();
+	let (path, mut store) = new_store(&dir);
+	store.add_profile(&profile("api")).unwrap();
+	drop(store);
+	let before = std::fs::read(&path).unwrap();
+	assert!(matches!(
+		Store::open(&path, b"not the passphrase"),
+		Err(StoreError::WrongPassphrase(_))
+	));
+	assert_eq!(std::fs::read(&path).unwrap(), before);
+	assert!(Store::open(&path, PASSPHRASE).is_ok());
+}
+
+#[test]
+fn a_tampered_row_is_named_and_the_other_keys_still_open() {
+	let dir = tempfile::tempdir().unwrap();
+	let (path, mut store) = new_store(&dir);
+	store.add_profile(&profile("api")).unwrap();
+	let first = store.add_pending_key("api", public(1), &[11; 64], 0).unwrap();
+	let second = store.add_pending_key("api", public(2), &[22; 64], 0).unwrap();
+	let third = store.add_pending_key("api", public(3), &[33; 64], 0).unwrap();
+	drop(store);
+
+	let raw = Connection::open(&path).unwrap();
+	// One ciphertext changed in place, one moved into another row.
+	raw.execute(
+		"UPDATE keys SET sealed_secret = CAST(substr(sealed_secret, 1, 30) || x'ff' || substr(sealed_secret, 32) AS BLOB) WHERE id = ?1",
+		[first.id],
+	)
+	.unwrap();
+	raw.execute(
+		"UPDATE keys SET sealed_secret = (SELECT sealed_secret FROM keys WHERE id = ?1) WHERE id = ?2",
+		[third.id, second.id],
+	)
+	.unwrap();
+	drop(raw);
+
+	let store = Store::open(&path, PASSPHRASE).unwrap();
+	for key in [&first, &second] {
+		match store.key_secret(key) {
+			Err(error @ StoreError::Damaged { .. }) => {
+				assert!(error.to_string().contains(&hex(&key.public.encode())), "{error}")
+			}
+			other => panic!("expected Damaged, got {other:?}"),
+		}
+	}
+	assert_eq!(store.key_secret(&third).unwrap().as_slice(), &[33; 64]);
+}
+
+#[test]
+fn a_store_from_a_newer_keeper_is_refused() {
+	let dir = tempfile::tempdir().unwrap();
+	let (path, store) = new_store(&dir);
+	drop(store);
+	Connection::open(&path)
+		.unwrap()
+		.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+		.unwrap();
+	match Store::open(&path, PASSPHRASE) {
+		Err(StoreError::NewerSchema { found, supported, .. }) => {
+			assert_eq!((found, supported), (SCHEMA_VERSION + 1, SCHEMA_VERSION))
+		}
+		other => panic!("expected NewerSchema, got {other:?}"),
+	}
+}
+
+#[test]
+fn missing_and_existing_stores_and_unknown_names_are_errors() {
+	let dir = tempfile::tempdir().unwrap();
+	let missing = dir.path().join("none.db");
+	assert!(matches!(Store::open(&missing, PASSPHRASE), Err(StoreError::Missing(_))));
+	assert!(!missing.exists(), "opening does not create");
+	let (path, mut store) = new_store(&dir);
+	assert!(matches!(Store::create_with(&path, PASSPHRASE, fast()), Err(StoreError::Exists(_))));
+	assert!(
+		matches!(store.profile("nope"), Err(StoreError::UnknownProfile(name)) if name == "nope")
+	);
+	assert!(matches!(
+		store.add_pending_key("nope", public(1), &[1; 64], 0),
+		Err(StoreError::UnknownProfile(_))
+	));
+	assert!(matches!(store.find_key("0xdead"), Err(StoreError::UnknownKey(_))));
+	assert!(matches!(store.find_key(""), Err(StoreError::UnknownKey(_))));
+	assert!(matches!(store.owner_secret(), Err(StoreError::NoOwner)));
+	store.add_profile(&profile("api")).unwrap();
+	assert!(matches!(store.add_profile(&profile("api")), Err(StoreError::ProfileExists(_))));
+}
+
+#[test]
+fn a_profile_with_open_keys_cannot_be_removed() {
+	let dir = tempfile::tempdir().unwrap();
+	let (_path, mut store) = new_store(&dir);
+	store.add_profile(&profile("api")).unwrap();
+	let key = store.add_pending_key("api", public(1), &[1; 64], 0).unwrap();
+	assert!(matches!(store.remove_profile("api"), Err(StoreError::ProfileInUse { keys: 1, .. })));
+	assert_eq!(store.profiles().unwrap().len(), 1);
+	store.update_key(key.id, KeyStatus::Ended, None, None, Some("Revoked")).unwrap();
+	store.remove_profile("api").unwrap();
+	assert!(store.profiles().unwrap().is_empty());
+	assert!(store.keys().unwrap().is_empty());
+}
+
+#[test]
+fn changing_the_passphrase_reseals_everything() {
+	let dir = tempfile::tempdir().unwrap();
+	let (path, mut store) = new_store(&dir);
+	store.add_profile(&profile("api")).unwrap();
+	store
+		.set_owner(&OwnerRecord { signer: AccountId::from([1; 32]), proxy_of: None }, "//Alice")
+		.unwrap();
+	let key = store.add_pending_key("api", public(1), &[5; 64], 0).unwrap();
+	store
+		.change_passphrase_with(b"the new one", KdfParams { salt: [4; SALT_LEN], ..fast() })
+		.unwrap();
+	drop(store);
+	assert!(matches!(Store::open(&path, PASSPHRASE), Err(StoreError::WrongPassphrase(_))));
+	let store = Store::open(&path, b"the new one").unwrap();
+	assert_eq!(store.key_secret(&key).unwrap().as_slice(), &[5; 64]);
+	assert_eq!(store.owner_secret().unwrap().1.as_str(), "//Alice");
+}
+
+#[test]
+fn the_files_hold_no_secret_and_no_passphrase() {
+	let dir = tempfile::tempdir().unwrap();
+	let (path, mut store) = new_store(&dir);
+	store.add_profile(&profile("api")).unwrap();
+	let uri = "bottom drive obey lake curtain smoke basket hold race lonely fit walk//Alice";
+	store
+		.set_owner(&OwnerRecord { signer: AccountId::from([1; 32]), proxy_of: None }, uri)
+		.unwrap();
+	let secret: Vec<u8> = (0u8..64).map(|byte| byte.wrapping_mul(37).wrapping_add(11)).collect();
+	store.add_pending_key("api", public(1), &secret, 0).unwrap();
+	// Looked at while the store is open (WAL not yet checkpointed) and after it is closed.
+	for bytes in [file_bytes(&path), {
+		drop(store);
+		file_bytes(&path)
+	}] {
+		assert!(contains(&bytes, &public(1).encode()), "the public key is stored in clear");
+		assert!(!contains(&bytes, &secret[..16]), "no secret key");
+		assert!(!contains(&bytes, b"bottom drive obey"), "no owner phrase");
+		assert!(!contains(&bytes, PASSPHRASE), "no passphrase");
+	}
+}

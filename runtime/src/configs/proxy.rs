@@ -1,0 +1,102 @@
+//! Proxies: an account lets another act for it. [`ProxyType::SessionKeys`] is the one the key
+//! keeper uses: the owner grants it once to the keeper's own hot account, which can then manage
+//! the owner's session keys and do nothing else, so the owner's key need not live on the
+//! keeper's machine.
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use frame_support::{parameter_types, traits::InstanceFilter};
+use scale_info::TypeInfo;
+use sp_runtime::traits::BlakeTwo256;
+
+use crate::{Balance, Balances, Runtime, RuntimeCall, RuntimeEvent, MILLI_UNIT};
+
+/// What a proxy may do for the account that granted it.
+#[derive(
+	Copy,
+	Clone,
+	Eq,
+	PartialEq,
+	Ord,
+	PartialOrd,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Debug,
+	MaxEncodedLen,
+	TypeInfo,
+	Default,
+)]
+pub enum ProxyType {
+	/// Everything the account can do.
+	#[default]
+	Any,
+	/// The adjudicator's owner-side calls only: `register`, `renew`, `revoke`, `revoke_all`,
+	/// `rotate`, `top_up` and `set_spending_limit`. No transfer, no other pallet, no change of
+	/// proxies.
+	SessionKeys,
+}
+
+impl InstanceFilter<RuntimeCall> for ProxyType {
+	fn filter(&self, call: &RuntimeCall) -> bool {
+		use pallet_session_keys::Call;
+		match self {
+			ProxyType::Any => true,
+			ProxyType::SessionKeys => {
+				matches!(
+					call,
+					RuntimeCall::Adjudicator(
+						Call::register { .. }
+							| Call::renew { .. } | Call::revoke { .. }
+							| Call::revoke_all { .. }
+							| Call::rotate { .. } | Call::top_up { .. }
+							| Call::set_spending_limit { .. }
+					)
+				)
+			}
+		}
+	}
+
+	fn is_superset(&self, other: &Self) -> bool {
+		match (self, other) {
+			(ProxyType::Any, _) => true,
+			(this, other) => this == other,
+		}
+	}
+}
+
+/// Deposit for one storage item of `bytes` bytes, on the adjudicator's scale (a base of
+/// 10 MILLI_UNIT and MILLI_UNIT / 10 per byte).
+const fn deposit(items: u32, bytes: u32) -> Balance {
+	items as Balance * 10 * MILLI_UNIT + bytes as Balance * (MILLI_UNIT / 10)
+}
+
+parameter_types! {
+	/// A proxy list's storage item: its key (an account, 32 bytes) and a balance (16 bytes).
+	pub const ProxyDepositBase: Balance = deposit(1, 48);
+	/// Each proxy in the list: an account, a proxy type and a delay.
+	pub const ProxyDepositFactor: Balance = deposit(0, 37);
+	/// Proxies per account.
+	pub const MaxProxies: u32 = 32;
+	/// Pending announcements per proxy.
+	pub const MaxPending: u32 = 32;
+	/// An announcement list's storage item.
+	pub const AnnouncementDepositBase: Balance = deposit(1, 48);
+	/// Each announcement: an account, a hash and a block number.
+	pub const AnnouncementDepositFactor: Balance = deposit(0, 68);
+}
+
+impl pallet_proxy::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type RuntimeCall = RuntimeCall;
+	type Currency = Balances;
+	type ProxyType = ProxyType;
+	type ProxyDepositBase = ProxyDepositBase;
+	type ProxyDepositFactor = ProxyDepositFactor;
+	type MaxProxies = MaxProxies;
+	type WeightInfo = pallet_proxy::weights::SubstrateWeight<Runtime>;
+	type MaxPending = MaxPending;
+	type CallHasher = BlakeTwo256;
+	type AnnouncementDepositBase = AnnouncementDepositBase;
+	type AnnouncementDepositFactor = AnnouncementDepositFactor;
+	type BlockNumberProvider = frame_system::Pallet<Runtime>;
+}

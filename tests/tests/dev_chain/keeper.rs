@@ -1,0 +1,355 @@
+//! The key keeper (`session-keys-keeper`) against a dev node: the daemon registers, renews and
+//! rotates a short profile's keys with a live key at every block; it recovers from SIGKILL at
+//! its two critical points without a double registration or a lost secret; `status` shows
+//! what the chain shows; `revoke-all` closes every live key; a proxy holding only
+//! `ProxyType::SessionKeys` works for the owner and cannot transfer; a refused registration
+//! keeps its pending key for a retry.
+
+use std::{collections::BTreeMap, time::Duration};
+
+use codec::Encode;
+use pallet_session_keys::Event;
+use session_keys_client::{At, CryptoKind, EndReason, SessionPair, SessionPublic, Wait};
+use session_keys_e2e::{
+	account_of,
+	keeper::{Keeper, PASSPHRASE},
+	Chain, Node,
+};
+use session_keys_keeper::{
+	signer::OwnerSigner,
+	store::{hex, KeyStatus, Store},
+};
+use session_keys_runtime::{configs::ProxyType, BlockNumber, RuntimeCall};
+use sp_core::crypto::Ss58Codec;
+use subxt_signer::sr25519::dev;
+
+use crate::{adjudicator_events, units};
+
+/// Generous: blocks are 3 s and a registration is final a few blocks after it is sent.
+const STEP: Duration = Duration::from_secs(90);
+
+fn bob() -> String {
+	account_of(&dev::bob()).to_ss58check()
+}
+
+/// Every key the store holds, opened with the test passphrase: its public key, status and
+/// whether its secret opens to that public key.
+fn stored(keeper: &Keeper) -> Vec<(SessionPublic, KeyStatus, bool)> {
+	let store = Store::open(&keeper.store(), PASSPHRASE.as_bytes()).expect("the store opens");
+	store
+		.keys()
+		.expect("keys")
+		.into_iter()
+		.map(|key| {
+			let secret = store.key_secret(&key).expect("the secret opens");
+			let pair = SessionPair::from_secret(CryptoKind::Sr25519, &secret).expect("a key");
+			(key.public, key.status, pair.public() == key.public)
+		})
+		.collect()
+}
+
+/// `SessionRegistered` events per key in blocks `from..=to`.
+async fn registrations(
+	chain: &Chain,
+	from: BlockNumber,
+	to: BlockNumber,
+) -> BTreeMap<SessionPublic, usize> {
+	let mut counts = BTreeMap::new();
+	for number in from..=to {
+		let hash = chain.block_hash(number).await;
+		for (_, event) in chain.events_at(hash).await {
+			if let [Event::SessionRegistered { public, .. }] = &adjudicator_events([event])[..] {
+				*counts.entry(*public).or_default() += 1;
+			}
+		}
+	}
+	counts
+}
+
+/// The daemon's metrics, fetched with a bare HTTP/1.0 request.
+fn scrape(address: &str) -> String {
+	use std::io::{Read, Write};
+	let mut stream = std::net::TcpStream::connect(address).expect("the metrics port answers");
+	stream.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").unwrap();
+	let mut text = String::new();
+	stream.read_to_string(&mut text).unwrap();
+	text
+}
+
+/// The number in a log line's `name=value` field.
+fn field(line: &str, name: &str) -> u32 {
+	let start = line.find(&format!("{name}=")).unwrap_or_else(|| panic!("no {name} in {line}"))
+		+ name.len()
+		+ 1;
+	line[start..]
+		.split(|c: char| !c.is_ascii_digit())
+		.next()
+		.and_then(|n| n.parse().ok())
+		.unwrap_or_else(|| panic!("{name} in {line}"))
+}
+
+#[tokio::test]
+async fn the_daemon_registers_renews_and_rotates_with_a_live_key_at_every_block() {
+	let mut node = Node::dev("keeper-cycle").await;
+	let chain = Chain::connect(&mut node).await;
+	let keeper = Keeper::init(&node.ws_url());
+	keeper.ok(&["owner", "import", "//Alice"]);
+	// A 20-block term renewed with 8 blocks left and replaced at 24 blocks of age: in about two
+	// minutes one registration, at least one renewal and one rotation.
+	keeper.ok(&[
+		"profile",
+		"add",
+		"api",
+		"--counterpart",
+		&bob(),
+		"--duration",
+		"20",
+		"--renew-margin",
+		"8",
+		"--rotation-interval",
+		"24",
+		"--collateral",
+		&units(1).to_string(),
+		"--scope",
+		"GET /*",
+	]);
+	let metrics = format!("127.0.0.1:{}", session_keys_e2e::node::free_port());
+	let mut daemon = keeper.daemon(&["--metrics", &metrics]);
+
+	let first = daemon.wait_for(&["registered and finalized"], 1, STEP).await;
+	println!("start to finalized registration: {:.1} s", daemon.started.elapsed().as_secs_f64());
+	let scraped = scrape(&metrics);
+	assert!(scraped.contains("session_keys_keeper_live_keys{profile=\"api\"} 1"), "{scraped}");
+	assert!(
+		scraped.contains("session_keys_keeper_registrations_total{profile=\"api\"} 1"),
+		"{scraped}"
+	);
+	let renewed = daemon.wait_for(&["renewed"], 1, STEP).await;
+	for line in &renewed {
+		println!("renewed with {} blocks of margin left", field(line, "blocks_left"));
+	}
+	daemon.wait_for(&["revoked the predecessor"], 1, 2 * STEP).await;
+	let status = daemon.terminate().expect("it was running");
+	assert!(status.success(), "SIGTERM stops it cleanly: {status:?}");
+	let from = field(&first[0], "block");
+	let to = chain.block_number(chain.client.finalized_hash().await.unwrap()).await;
+
+	// Two keys: the first (revoked, closing) and its successor (live); both secrets kept.
+	let keys = stored(&keeper);
+	assert_eq!(keys.len(), 2, "{keys:?}");
+	assert!(keys.iter().all(|(_, _, opens)| *opens), "every secret opens to its key");
+	let publics: Vec<_> = keys.iter().map(|(public, ..)| *public).collect();
+
+	// At every block from the first registration on, one of them is live.
+	for number in from..=to {
+		let hash = chain.block_hash(number).await;
+		let mut live = false;
+		for public in &publics {
+			if let Some(registration) = chain.registration_at(public, hash).await {
+				live |= registration.registered_at <= number && number < registration.expires_at;
+			}
+		}
+		assert!(live, "no live key of the profile at block #{number}");
+	}
+	println!("a live key at each of blocks #{from}..=#{to}");
+	let counts = registrations(&chain, from, to).await;
+	assert_eq!(
+		counts.values().copied().collect::<Vec<_>>(),
+		vec![1, 1],
+		"each key registered once: {counts:?}"
+	);
+
+	// `status` shows the chain's view; the files hold no secret and no passphrase.
+	let status = keeper.ok(&["status"]);
+	let successor = chain.registration(&publics[1]).await.expect("the successor is registered");
+	let line =
+		status.lines().find(|line| line.contains("live")).unwrap_or_else(|| panic!("{status}"));
+	assert!(line.contains(&format!("#{}", successor.expires_at)), "{status}");
+	assert!(line.contains(&units(1).to_string()), "the collateral: {status}");
+	assert!(status.contains("closing (revoked)"), "{status}");
+	let bytes = keeper.store_bytes();
+	let store = Store::open(&keeper.store(), PASSPHRASE.as_bytes()).unwrap();
+	for key in store.keys().unwrap() {
+		let secret = store.key_secret(&key).unwrap();
+		assert!(
+			!bytes.windows(32).any(|window| window == &secret[..32]),
+			"a secret key in the file"
+		);
+		assert!(
+			bytes.windows(33).any(|window| window == &key.public.encode()[..]),
+			"the public key is there"
+		);
+	}
+	// Closed, so that the next commands' connections are the only ones (SQLite checkpoints
+	// the WAL when the last one closes).
+	drop(store);
+	assert!(!bytes.windows(PASSPHRASE.len()).any(|window| window == PASSPHRASE.as_bytes()));
+	assert!(
+		!bytes.windows(7).any(|window| window == b"//Alice"),
+		"the owner's secret URI is sealed"
+	);
+
+	// The compromise button: every live key of the owner closes.
+	let out = keeper.ok(&["revoke-all"]);
+	println!("{out}");
+	// (The predecessor, revoked at the rotation, may have settled since.)
+	for public in &publics {
+		let revoked = match chain.registration(public).await {
+			Some(registration) => registration.revoked,
+			None => chain.retired(public).await.is_some_and(|r| r.reason == EndReason::Revoked),
+		};
+		assert!(revoked, "{} revoked", hex(&public.encode()));
+	}
+	assert!(
+		chain.registration(&publics[1]).await.is_some_and(|r| r.revoked),
+		"the live key closed"
+	);
+	assert!(keeper.ok(&["status"]).lines().all(|line| !line.contains(" live ")));
+
+	// A wrong passphrase changes nothing and says so.
+	let before = keeper.store_bytes();
+	let error = keeper.fails("not it", &["status"]);
+	assert!(error.contains("wrong passphrase"), "{error}");
+	assert!(keeper.store_bytes() == before, "the files changed");
+}
+
+#[tokio::test]
+async fn a_crash_after_storing_or_after_registering_loses_nothing_and_registers_once() {
+	let mut node = Node::dev("keeper-crash").await;
+	let chain = Chain::connect(&mut node).await;
+	let alice = account_of(&dev::alice());
+	let keeper = Keeper::init(&node.ws_url());
+	keeper.ok(&["owner", "import", "//Alice"]);
+	keeper.ok(&["profile", "add", "api", "--counterpart", &bob(), "--duration", "200"]);
+
+	// Killed right after the new key is stored as pending, before anything is sent.
+	let mut daemon = keeper.daemon(&["--halt-after", "stored"]);
+	daemon.wait_for(&["halting here"], 1, STEP).await;
+	daemon.kill();
+	let keys = stored(&keeper);
+	assert_eq!(keys.len(), 1);
+	let (public, status, opens) = keys[0];
+	assert_eq!((status, opens), (KeyStatus::Pending, true));
+	assert!(chain.registration(&public).await.is_none(), "nothing was sent");
+	let from = chain.block_number(chain.client.finalized_hash().await.unwrap()).await;
+
+	// Restarted: the same key is registered (not a new one), then killed before the store
+	// records it live.
+	let mut daemon = keeper.daemon(&["--halt-after", "registered"]);
+	daemon.wait_for(&["halting here"], 1, STEP).await;
+	daemon.kill();
+	assert!(daemon.lines(&["stored a new pending key"]).is_empty(), "no second key made");
+	assert_eq!(stored(&keeper), vec![(public, KeyStatus::Pending, true)]);
+	assert!(chain.registration(&public).await.is_some(), "registered and finalized");
+
+	// Restarted again: it finds the registration and records it; nothing is sent again.
+	let mut daemon = keeper.daemon(&[]);
+	let key = hex(&public.encode());
+	daemon.wait_for(&["key state", &key, "to=live"], 1, STEP).await;
+	assert!(daemon.lines(&["registering"]).is_empty(), "not registered again");
+	assert!(daemon.terminate().expect("running").success());
+
+	let to = chain.block_number(chain.client.finalized_hash().await.unwrap()).await;
+	assert_eq!(stored(&keeper), vec![(public, KeyStatus::Live, true)]);
+	assert_eq!(chain.keys_of(&alice).await, vec![public], "every registered key is in the store");
+	assert_eq!(
+		registrations(&chain, from, to).await,
+		BTreeMap::from([(public, 1)]),
+		"one registration"
+	);
+}
+
+#[tokio::test]
+async fn a_session_keys_proxy_registers_and_renews_for_the_owner_and_cannot_transfer() {
+	let mut node = Node::dev("keeper-proxy").await;
+	let chain = Chain::connect(&mut node).await;
+	let (alice, dave) = (account_of(&dev::alice()), account_of(&dev::dave()));
+
+	// The owner grants the keeper's hot account the SessionKeys proxy once.
+	let grant = RuntimeCall::Proxy(pallet_proxy::Call::add_proxy {
+		delegate: dave.clone().into(),
+		proxy_type: ProxyType::SessionKeys,
+		delay: 0,
+	});
+	chain.submit(&dev::alice(), grant).await.expect("proxy added");
+
+	let keeper = Keeper::init(&node.ws_url());
+	let shown = keeper.ok(&["owner", "import", "//Dave", "--proxy-of", &alice.to_ss58check()]);
+	assert!(
+		shown.contains(&alice.to_ss58check()) && shown.contains(&dave.to_ss58check()),
+		"{shown}"
+	);
+	// More collateral than Alice has: refused by name, the pending key kept and retried.
+	keeper.ok(&[
+		"profile",
+		"add",
+		"greedy",
+		"--counterpart",
+		&bob(),
+		"--duration",
+		"200",
+		"--collateral",
+		&units(1_000_000_000).to_string(),
+	]);
+	keeper.ok(&[
+		"profile",
+		"add",
+		"api",
+		"--counterpart",
+		&bob(),
+		"--duration",
+		"200",
+		"--collateral",
+		&units(3).to_string(),
+	]);
+	let held_before = chain.balances(&alice).await.reserved;
+
+	let mut daemon = keeper.daemon(&[]);
+	let registered = daemon.wait_for(&["registered and finalized", "profile=api"], 1, STEP).await;
+	let refused =
+		daemon.wait_for(&["failed", "profile=greedy", "InsufficientBalance"], 2, 2 * STEP).await;
+	println!("{}", refused[0]);
+	assert_eq!(
+		daemon.lines(&["stored a new pending key", "profile=greedy"]).len(),
+		1,
+		"the same key is retried"
+	);
+	assert!(daemon.terminate().expect("running").success());
+	println!("{}", registered[0]);
+
+	let keys = stored(&keeper);
+	assert_eq!(keys.len(), 2, "{keys:?}");
+	let greedy =
+		keys.iter().find(|key| key.1 == KeyStatus::Pending).copied().expect("greedy's key");
+	let api = keys.iter().find(|key| key.1 == KeyStatus::Live).copied().expect("api's key");
+	assert_eq!(
+		(greedy.1, greedy.2),
+		(KeyStatus::Pending, true),
+		"the refused key is kept, secret and all"
+	);
+	assert!(chain.registration(&greedy.0).await.is_none());
+	let registration = chain.registration(&api.0).await.expect("registered");
+	assert_eq!(registration.owner, alice, "the proxy registered for the owner");
+	assert_eq!(registration.collateral, units(3));
+	assert!(
+		chain.balances(&alice).await.reserved >= held_before + units(3),
+		"the collateral is held from the owner"
+	);
+
+	// The proxy renews for the owner, and is refused a transfer.
+	let signer = OwnerSigner::from_uri("//Dave", Some(alice.clone())).unwrap();
+	let renewed = signer
+		.submit(&chain.client, session_keys_client::build::renew(api.0, Some(300)), Wait::Finalized)
+		.await
+		.expect("the proxy renews");
+	let expires_at = chain.registration(&api.0).await.unwrap().expires_at;
+	assert_eq!(expires_at, renewed.block_number + 300);
+	let transfer = RuntimeCall::Balances(pallet_balances::Call::transfer_allow_death {
+		dest: dave.clone().into(),
+		value: units(1),
+	});
+	let error =
+		signer.submit(&chain.client, transfer, Wait::InBlock).await.expect_err("no transfer");
+	assert_eq!(error.error_name(), Some("CallFiltered"), "{error}");
+	assert!(chain.client.registration(api.0, At::Best).await.unwrap().is_some());
+}
