@@ -166,6 +166,7 @@ pub enum OwnerCommand {
 		proxy_of: Option<AccountId>,
 	},
 	/// Show the signing and owning accounts.
+	#[command(after_help = "Example:\n  session-keys-keeper owner show")]
 	Show,
 }
 
@@ -179,8 +180,10 @@ pub enum ProfileCommand {
 	)]
 	Add(ProfileArgs),
 	/// List the profiles.
+	#[command(after_help = "Example:\n  session-keys-keeper profile list")]
 	List,
 	/// Remove a profile whose keys have all ended.
+	#[command(after_help = "Example:\n  session-keys-keeper profile remove api")]
 	Remove {
 		/// The profile.
 		name: String,

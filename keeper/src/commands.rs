@@ -121,6 +121,19 @@ pub async fn execute(cli: Cli) -> Result<(), CommandError> {
 			let signer =
 				OwnerSigner::from_uri(&uri, proxy_of.clone()).map_err(KeeperError::from)?;
 			let record = OwnerRecord { signer: signer.signer(), proxy_of: proxy_of.clone() };
+			// The stored keys are the old owner's: a new owner could neither renew nor revoke
+			// them.
+			if let Some(old) = store.owner()? {
+				let open =
+					store.keys()?.iter().filter(|key| key.status != KeyStatus::Ended).count();
+				if old.owner() != record.owner() && open > 0 {
+					return Err(CommandError::Invalid(format!(
+						"the store holds {open} key(s) of {} that have not ended: revoke them \
+						 (`revoke-all`) and let them end before importing another owner",
+						old.owner().to_ss58check()
+					)));
+				}
+			}
 			store.set_owner(&record, &uri)?;
 			print_owner(&record);
 			Ok(())
@@ -141,6 +154,11 @@ pub async fn execute(cli: Cli) -> Result<(), CommandError> {
 				}
 			}
 			store.add_profile(&profile)?;
+			if profile.scope.is_empty() {
+				eprintln!(
+					"note: no --scope given: the keys allow no resource (`--scope '*'` allows all)"
+				);
+			}
 			println!("added profile {:?}; `run` registers its first key", profile.name);
 			Ok(())
 		}
@@ -186,6 +204,8 @@ pub async fn execute(cli: Cli) -> Result<(), CommandError> {
 		}
 		Command::Run { node, metrics: address, poll_ms, halt_after } => {
 			let mut store = open(&cli)?;
+			// One daemon per store; `change-passphrase` waits for it to stop.
+			let _lock = store.lock_daemon()?;
 			let signer = signer_of(&store)?;
 			let metrics = Arc::new(Metrics::new());
 			let server = match address {
@@ -234,6 +254,12 @@ pub async fn execute(cli: Cli) -> Result<(), CommandError> {
 		}
 		Command::RevokeAll { node } => {
 			let mut store = open(&cli)?;
+			if let Err(crate::store::StoreError::DaemonRunning(_)) = store.lock_daemon() {
+				eprintln!(
+					"warning: a daemon runs on this store and will register new keys; stop it \
+					 too if the keeper itself is compromised"
+				);
+			}
 			let signer = signer_of(&store)?;
 			let client = Client::connect(&node.node).await?;
 			let included = signer
@@ -349,10 +375,15 @@ async fn choose_key(
 }
 
 fn profile_of(args: &ProfileArgs) -> Result<Profile, CommandError> {
-	if args.duration == 0 {
-		return Err(CommandError::Invalid("--duration must be at least one block".into()));
+	// A key lives at least one block, and a renewal takes a few blocks to be final: a shorter
+	// term or a zero margin would leave gaps.
+	if args.duration < 4 {
+		return Err(CommandError::Invalid("--duration must be at least 4 blocks".into()));
 	}
 	let renew_margin = args.renew_margin.unwrap_or(args.duration / 4);
+	if renew_margin == 0 {
+		return Err(CommandError::Invalid("--renew-margin must be at least one block".into()));
+	}
 	if renew_margin >= args.duration {
 		return Err(CommandError::Invalid(format!(
 			"--renew-margin {renew_margin} must be less than --duration {}",
@@ -560,6 +591,8 @@ mod tests {
 		let profile = profile_of(&args(100, None, None)).unwrap();
 		assert_eq!((profile.renew_margin, profile.rotation_interval), (25, 100));
 		assert!(profile_of(&args(0, None, None)).is_err());
+		assert!(profile_of(&args(3, None, None)).is_err());
+		assert!(profile_of(&args(100, Some(0), None)).is_err());
 		assert!(profile_of(&args(100, Some(100), None)).is_err());
 		assert!(profile_of(&args(100, None, Some(0))).is_err());
 	}

@@ -18,7 +18,7 @@ use crate::{
 	metrics::Metrics,
 	plan::{plan, Action},
 	signer::OwnerSigner,
-	store::{hex, KeyStatus, Profile, Store},
+	store::{hex, KeyStatus, Profile, Store, StoreError},
 };
 
 /// Where the daemon stops and waits to be killed, for the crash tests (`run --halt-after`).
@@ -176,17 +176,13 @@ impl Daemon<'_> {
 						"key state"
 					);
 				}
+				// A failed submission is not sent again for a few blocks (each try costs a fee).
+				_ if self.retry_at.get(&profile.name).is_some_and(|at| now < *at) => break,
 				Action::Register { id } => {
-					if self.retry_at.get(&profile.name).is_some_and(|at| now < *at) {
-						break;
-					}
 					self.register(profile, id, now).await?;
 					break;
 				}
 				Action::Generate { successor_of } => {
-					if self.retry_at.get(&profile.name).is_some_and(|at| now < *at) {
-						break;
-					}
 					let pair = SessionPair::generate(profile.crypto);
 					let key = self.store.add_pending_key(
 						&profile.name,
@@ -202,9 +198,6 @@ impl Daemon<'_> {
 						rotation = successor_of.is_some(),
 						"stored a new pending key"
 					);
-					if successor_of.is_some() {
-						self.metrics.rotations.with_label_values(&[&profile.name]).inc();
-					}
 					self.halt_if(HaltPoint::Stored).await;
 					self.register(profile, key.id, now).await?;
 					break;
@@ -233,7 +226,7 @@ impl Daemon<'_> {
 								"renewed"
 							);
 						}
-						Err(error) => self.failed(profile, "renew", error)?,
+						Err(error) => self.failed(profile, "renew", error, now)?,
 					}
 					break;
 				}
@@ -250,6 +243,7 @@ impl Daemon<'_> {
 								Some("revoked"),
 							)?;
 							self.metrics.revocations.with_label_values(&[&profile.name]).inc();
+							self.metrics.rotations.with_label_values(&[&profile.name]).inc();
 							tracing::info!(
 								profile = %profile.name,
 								key = %hex(&key.public.encode()),
@@ -258,7 +252,7 @@ impl Daemon<'_> {
 								"revoked the predecessor: its successor is live"
 							);
 						}
-						Err(error) => self.failed(profile, "revoke", error)?,
+						Err(error) => self.failed(profile, "revoke", error, now)?,
 					}
 					break;
 				}
@@ -310,28 +304,42 @@ impl Daemon<'_> {
 				tracing::info!(profile = %profile.name, key = %public, "already registered; the next step records it");
 				Ok(())
 			}
-			Err(error) => {
-				// Refused (say, too little balance for the collateral): the pending key stays for
-				// a retry a few blocks on.
-				if matches!(error, KeeperError::Chain(ClientError::Dispatch(_))) {
-					self.retry_at.insert(profile.name.clone(), now.saturating_add(RETRY_BLOCKS));
-				}
-				self.failed(profile, "register", error)
+			// Never registered (the chain was asked) and its secret does not open: it can never
+			// be used, so it is retired here and the profile gets a new key.
+			Err(KeeperError::Store(error @ StoreError::Damaged { .. })) => {
+				tracing::error!(profile = %profile.name, key = %public, %error, "retiring a pending key whose secret does not open");
+				self.metrics.failures.with_label_values(&[&profile.name, "register"]).inc();
+				self.store.update_key(
+					id,
+					KeyStatus::Ended,
+					None,
+					None,
+					Some("sealed secret damaged"),
+				)?;
+				Ok(())
 			}
+			// Refused (say, too little balance for the collateral) or not known to be sent: the
+			// pending key stays, and is looked up and retried a few blocks on.
+			Err(error) => self.failed(profile, "register", error, now),
 		}
 	}
 
-	/// Logs and counts a failed call; only a store failure stops the daemon.
+	/// Logs and counts a failed call, and holds the profile's submissions back for a few
+	/// blocks; only the store failing (not one damaged record) stops the daemon.
 	fn failed(
-		&self,
+		&mut self,
 		profile: &Profile,
 		action: &str,
 		error: KeeperError,
+		now: BlockNumber,
 	) -> Result<(), KeeperError> {
 		self.metrics.failures.with_label_values(&[&profile.name, action]).inc();
-		if let KeeperError::Store(_) = error {
-			return Err(error);
+		if let KeeperError::Store(store) = &error {
+			if !matches!(store, StoreError::Damaged { .. }) {
+				return Err(error);
+			}
 		}
+		self.retry_at.insert(profile.name.clone(), now.saturating_add(RETRY_BLOCKS));
 		tracing::error!(profile = %profile.name, action = %action, %error, "failed; the key is kept and the step retried");
 		Ok(())
 	}
@@ -362,8 +370,8 @@ impl Daemon<'_> {
 	}
 }
 
-/// Blocks to wait before a refused registration is sent again.
-const RETRY_BLOCKS: BlockNumber = 5;
+/// Blocks to wait before a failed submission is sent again.
+const RETRY_BLOCKS: BlockNumber = 3;
 
 fn unix_now() -> i64 {
 	std::time::SystemTime::now()

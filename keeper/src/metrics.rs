@@ -19,7 +19,7 @@ pub struct Metrics {
 	pub registrations: IntCounterVec,
 	/// Renewals, per profile.
 	pub renewals: IntCounterVec,
-	/// Rotations (a successor registered for a live key), per profile.
+	/// Rotations completed (a predecessor revoked once its successor was live), per profile.
 	pub rotations: IntCounterVec,
 	/// Revocations, per profile.
 	pub revocations: IntCounterVec,
@@ -47,7 +47,8 @@ impl Metrics {
 		.expect("valid metric");
 		let registrations = per_profile("registrations_total", "Keys registered");
 		let renewals = per_profile("renewals_total", "Keys renewed");
-		let rotations = per_profile("rotations_total", "Successors registered for a live key");
+		let rotations =
+			per_profile("rotations_total", "Predecessors revoked once their successor was live");
 		let revocations = per_profile("revocations_total", "Keys revoked");
 		let failures = IntCounterVec::new(
 			Opts::new("failures_total", "Failed steps, by action"),

@@ -54,6 +54,8 @@ pub fn read(
 			.map_or(0, |last| last + 1);
 		Zeroizing::new(contents[..end].to_vec())
 	} else if let Some(value) = std::env::var_os(env) {
+		// Read once; not left in the environment of a long-running daemon.
+		std::env::remove_var(env);
 		Zeroizing::new(value.into_encoded_bytes())
 	} else {
 		let first =

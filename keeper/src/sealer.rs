@@ -81,7 +81,29 @@ impl KdfParams {
 		Self { memory_kib: 64 * 1024, iterations: 3, parallelism: 1, salt }
 	}
 
+	/// The most memory accepted (4 GiB), so a changed file cannot make the keeper allocate
+	/// without bound.
+	pub const MAX_MEMORY_KIB: u32 = 4 * 1024 * 1024;
+	/// The most passes accepted.
+	pub const MAX_ITERATIONS: u32 = 64;
+	/// The most lanes accepted.
+	pub const MAX_PARALLELISM: u32 = 16;
+
 	fn argon2(&self) -> Result<Argon2<'static>, SealError> {
+		if self.memory_kib > Self::MAX_MEMORY_KIB
+			|| self.iterations > Self::MAX_ITERATIONS
+			|| self.parallelism > Self::MAX_PARALLELISM
+		{
+			return Err(SealError::BadParams(format!(
+				"{} KiB, {} passes and {} lanes is beyond {} KiB, {} passes and {} lanes",
+				self.memory_kib,
+				self.iterations,
+				self.parallelism,
+				Self::MAX_MEMORY_KIB,
+				Self::MAX_ITERATIONS,
+				Self::MAX_PARALLELISM
+			)));
+		}
 		if self.memory_kib < Self::MIN_MEMORY_KIB || self.iterations < Self::MIN_ITERATIONS {
 			return Err(SealError::BadParams(format!(
 				"{} KiB and {} passes is weaker than {} KiB and {} passes",
@@ -199,6 +221,10 @@ mod tests {
 	fn weak_parameters_are_refused() {
 		let weak = KdfParams { memory_kib: 1024, ..fast() };
 		assert!(matches!(PassphraseSealer::derive(b"x", &weak), Err(SealError::BadParams(_))));
+		let huge = KdfParams { memory_kib: u32::MAX, ..fast() };
+		assert!(matches!(PassphraseSealer::derive(b"x", &huge), Err(SealError::BadParams(_))));
+		let lanes = KdfParams { parallelism: 1000, ..fast() };
+		assert!(matches!(PassphraseSealer::derive(b"x", &lanes), Err(SealError::BadParams(_))));
 		let one_pass = KdfParams { iterations: 1, ..fast() };
 		assert!(matches!(PassphraseSealer::derive(b"x", &one_pass), Err(SealError::BadParams(_))));
 		let generated = KdfParams::generate();

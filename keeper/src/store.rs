@@ -50,6 +50,20 @@ pub enum StoreError {
 		/// The newest this build reads.
 		supported: u32,
 	},
+	/// The file is an SQLite database the keeper did not make.
+	#[error("{0} is not a keeper store")]
+	NotAStore(PathBuf),
+	/// More than one stored key matches a prefix.
+	#[error("{count} stored keys start with {prefix:?}: give more of the key")]
+	AmbiguousKey {
+		/// The prefix given.
+		prefix: String,
+		/// How many keys match it.
+		count: usize,
+	},
+	/// A daemon runs on this store.
+	#[error("a daemon (`run`) holds {0}: stop it first")]
+	DaemonRunning(PathBuf),
 	/// The passphrase does not open the store.
 	#[error("wrong passphrase for {0}: nothing was changed")]
 	WrongPassphrase(PathBuf),
@@ -195,6 +209,12 @@ impl OwnerRecord {
 	}
 }
 
+/// The daemon lock of a store, held while it lives ([`Store::lock_daemon`]).
+#[derive(Debug)]
+pub struct DaemonLock {
+	_file: std::fs::File,
+}
+
 /// The store, opened with its passphrase.
 pub struct Store {
 	path: PathBuf,
@@ -231,6 +251,10 @@ impl Store {
 		let sealer = PassphraseSealer::derive(passphrase, &params)?;
 		let check = sealer.seal(CHECK_AAD, CHECK_PLAINTEXT)?;
 		let mut connection = connect(path)?;
+		// WAL lets `status` read while the daemon writes.
+		connection
+			.execute_batch("PRAGMA journal_mode = WAL;")
+			.map_err(|source| StoreError::Sqlite { path: path.to_owned(), source })?;
 		let sqlite = |source| StoreError::Sqlite { path: path.to_owned(), source };
 		let tx = connection.transaction().map_err(sqlite)?;
 		migrate(&tx, 0).map_err(sqlite)?;
@@ -266,12 +290,9 @@ impl Store {
 				supported: SCHEMA_VERSION,
 			});
 		}
-		if version < SCHEMA_VERSION {
-			let tx = connection
-				.transaction_with_behavior(TransactionBehavior::Immediate)
-				.map_err(sqlite)?;
-			migrate(&tx, version).map_err(sqlite)?;
-			tx.commit().map_err(sqlite)?;
+		// `init` writes version 1 and up: 0 is a file the keeper did not make.
+		if version == 0 {
+			return Err(StoreError::NotAStore(path.to_owned()));
 		}
 		let (kdf, memory_kib, iterations, parallelism, salt, check): (
 			String,
@@ -305,12 +326,40 @@ impl Store {
 			}
 			Err(error) => return Err(error.into()),
 		}
+		// Only a store its passphrase opens is migrated.
+		if version < SCHEMA_VERSION {
+			let tx = connection
+				.transaction_with_behavior(TransactionBehavior::Immediate)
+				.map_err(sqlite)?;
+			migrate(&tx, version).map_err(sqlite)?;
+			tx.commit().map_err(sqlite)?;
+		}
 		Ok(Store { path: path.to_owned(), connection, sealer: Box::new(sealer) })
 	}
 
 	/// The store's file.
 	pub fn path(&self) -> &Path {
 		&self.path
+	}
+
+	/// Takes the store's daemon lock (a file next to it, released when the [`DaemonLock`] is
+	/// dropped or the process dies): one daemon per store, and no passphrase change under a
+	/// running daemon.
+	pub fn lock_daemon(&self) -> Result<DaemonLock> {
+		let lock_path = PathBuf::from(format!("{}.lock", self.path.display()));
+		let file = std::fs::OpenOptions::new()
+			.create(true)
+			.truncate(false)
+			.write(true)
+			.open(&lock_path)
+			.map_err(|error| StoreError::Sqlite {
+				path: lock_path.clone(),
+				source: rusqlite::Error::ToSqlConversionFailure(Box::new(error)),
+			})?;
+		match file.try_lock() {
+			Ok(()) => Ok(DaemonLock { _file: file }),
+			Err(_) => Err(StoreError::DaemonRunning(self.path.clone())),
+		}
 	}
 
 	fn sqlite(&self, source: rusqlite::Error) -> StoreError {
@@ -498,7 +547,10 @@ impl Store {
 			.collect();
 		match <[StoredKey; 1]>::try_from(matching) {
 			Ok([key]) => Ok(key),
-			Err(_) => Err(StoreError::UnknownKey(prefix.into())),
+			Err(matching) if matching.is_empty() => Err(StoreError::UnknownKey(prefix.into())),
+			Err(matching) => {
+				Err(StoreError::AmbiguousKey { prefix: prefix.into(), count: matching.len() })
+			}
 		}
 	}
 
@@ -619,6 +671,8 @@ impl Store {
 		new_passphrase: &[u8],
 		params: KdfParams,
 	) -> Result<()> {
+		// A running daemon would go on sealing new keys under the old passphrase.
+		let _lock = self.lock_daemon()?;
 		let sealer = PassphraseSealer::derive(new_passphrase, &params)?;
 		let path = self.path.clone();
 		let sqlite = |source| StoreError::Sqlite { path: path.clone(), source };
@@ -686,13 +740,11 @@ impl Store {
 fn connect(path: &Path) -> Result<Connection> {
 	let sqlite = |source| StoreError::Sqlite { path: path.to_owned(), source };
 	let connection = Connection::open(path).map_err(sqlite)?;
-	// WAL lets `status` read while the daemon writes; FULL makes a committed state change
-	// survive a power cut, not only a crash of the process. The busy timeout covers two
-	// keeper processes touching the file at once.
+	// FULL makes a committed state change survive a power cut, not only a crash of the
+	// process. The busy timeout covers two keeper processes touching the file at once. (WAL
+	// mode is set once, by `create`, and kept by the file: opening changes no byte.)
 	connection
-		.execute_batch(
-			"PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
-		)
+		.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
 		.map_err(sqlite)?;
 	connection.busy_timeout(std::time::Duration::from_secs(10)).map_err(sqlite)?;
 	Ok(connection)

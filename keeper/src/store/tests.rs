@@ -86,12 +86,12 @@ fn a_wrong_passphrase_is_refused_and_changes_nothing() {
 	let (path, mut store) = new_store(&dir);
 	store.add_profile(&profile("api")).unwrap();
 	drop(store);
-	let before = std::fs::read(&path).unwrap();
+	let before = file_bytes(&path);
 	assert!(matches!(
 		Store::open(&path, b"not the passphrase"),
 		Err(StoreError::WrongPassphrase(_))
 	));
-	assert_eq!(std::fs::read(&path).unwrap(), before);
+	assert!(file_bytes(&path) == before, "the files changed");
 	assert!(Store::open(&path, PASSPHRASE).is_ok());
 }
 
@@ -224,4 +224,38 @@ fn the_files_hold_no_secret_and_no_passphrase() {
 		assert!(!contains(&bytes, b"bottom drive obey"), "no owner phrase");
 		assert!(!contains(&bytes, PASSPHRASE), "no passphrase");
 	}
+}
+
+#[test]
+fn a_prefix_of_several_keys_and_a_foreign_file_are_named() {
+	let dir = tempfile::tempdir().unwrap();
+	let (_path, mut store) = new_store(&dir);
+	store.add_profile(&profile("api")).unwrap();
+	store.add_pending_key("api", public(0x11), &[1; 64], 0).unwrap();
+	store.add_pending_key("api", public(0x12), &[2; 64], 0).unwrap();
+	assert!(matches!(store.find_key("0x001"), Err(StoreError::AmbiguousKey { count: 2, .. })));
+	assert_eq!(store.find_key("0x0012").unwrap().public, public(0x12));
+
+	let foreign = dir.path().join("other.db");
+	Connection::open(&foreign).unwrap().execute_batch("CREATE TABLE t (x INTEGER);").unwrap();
+	let before = file_bytes(&foreign);
+	assert!(matches!(Store::open(&foreign, PASSPHRASE), Err(StoreError::NotAStore(_))));
+	assert!(file_bytes(&foreign) == before, "a foreign file is left as it was");
+}
+
+#[test]
+fn one_daemon_per_store_and_no_passphrase_change_under_it() {
+	let dir = tempfile::tempdir().unwrap();
+	let (path, mut store) = new_store(&dir);
+	let other = Store::open(&path, PASSPHRASE).unwrap();
+	let lock = other.lock_daemon().unwrap();
+	assert!(matches!(store.lock_daemon(), Err(StoreError::DaemonRunning(_))));
+	assert!(matches!(
+		store.change_passphrase_with(b"new", fast()),
+		Err(StoreError::DaemonRunning(_))
+	));
+	assert!(Store::open(&path, PASSPHRASE).is_ok(), "still the old passphrase");
+	drop(lock);
+	store.lock_daemon().unwrap();
+	store.change_passphrase_with(b"new", fast()).unwrap();
 }

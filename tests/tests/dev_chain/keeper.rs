@@ -129,6 +129,8 @@ async fn the_daemon_registers_renews_and_rotates_with_a_live_key_at_every_block(
 		println!("renewed with {} blocks of margin left", field(line, "blocks_left"));
 	}
 	daemon.wait_for(&["revoked the predecessor"], 1, 2 * STEP).await;
+	// The files as they are while the daemon runs (the WAL not yet folded in), and after.
+	let running = keeper.store_bytes();
 	let status = daemon.terminate().expect("it was running");
 	assert!(status.success(), "SIGTERM stops it cleanly: {status:?}");
 	let from = field(&first[0], "block");
@@ -167,7 +169,8 @@ async fn the_daemon_registers_renews_and_rotates_with_a_live_key_at_every_block(
 	assert!(line.contains(&format!("#{}", successor.expires_at)), "{status}");
 	assert!(line.contains(&units(1).to_string()), "the collateral: {status}");
 	assert!(status.contains("closing (revoked)"), "{status}");
-	let bytes = keeper.store_bytes();
+	let mut bytes = keeper.store_bytes();
+	bytes.extend(running);
 	let store = Store::open(&keeper.store(), PASSPHRASE.as_bytes()).unwrap();
 	for key in store.keys().unwrap() {
 		let secret = store.key_secret(&key).unwrap();
