@@ -253,12 +253,15 @@ test('revoke: the next call is refused as revoked, and forget wipes the key', as
   await clickAction(second, 'revoke');
   await waitForCards((cards) => cards[0]?.phase === 'closing', 'the key, closing');
   assert.equal((await session(second)).revoked.toPrimitive(), true);
+  // The card shows the best block; the revocation is final once the widget takes clicks again.
+  // The gateway follows the chain from its own poll, so it is given a few blocks to see it.
+  await page.waitForSelector('session-key-widget:not([busy])', { timeout: CHAIN_TIMEOUT_MS });
   // The widget signs only with a live key, so sign as a stale client would, with the package's
   // own functions and the revoked key's seed: the gateway must refuse it by itself.
   const best = (await api.rpc.chain.getHeader()).number.toNumber();
   const blockHash = (await api.rpc.chain.getBlockHash(best - 2)).toHex();
-  const response = await page.evaluate(
-    async ({ publicKey, genesis, blockHash, owner, audience }) => {
+  const staleCall = (nonce) => page.evaluate(
+    async ({ publicKey, genesis, blockHash, owner, audience, nonce }) => {
       const widget = await import('./session-key-widget.js');
       const seed = window.drawnSeeds.map((bytes) => new Uint8Array(bytes)).find(
         (bytes) => widget.sessionPublicHex(widget.publicOf(bytes)) === `0x00${publicKey.slice(2)}`,
@@ -267,7 +270,7 @@ test('revoke: the next call is refused as revoked, and forget wipes the key', as
       const header = widget.signHeader(seed, hex(genesis), {
         account: hex(owner),
         blockHash: hex(blockHash),
-        nonce: 1n,
+        nonce: BigInt(nonce),
         audience: new TextEncoder().encode(audience),
         resource: widget.resourceOf('GET', '/api/hello'),
       });
@@ -280,8 +283,14 @@ test('revoke: the next call is refused as revoked, and forget wipes the key', as
       blockHash,
       owner: u8aToHex(decodeAddress(ALICE)),
       audience: AUDIENCE,
+      nonce,
     },
   );
+  let response = await staleCall(1);
+  for (let nonce = 2; response.status !== 401 && nonce <= 20; nonce += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    response = await staleCall(nonce);
+  }
   assert.equal(response.status, 401, JSON.stringify(response.body));
   assert.equal(response.body.reason, 'KeyRevoked');
 
