@@ -8,9 +8,13 @@ use session_keys_primitives::{ChannelState, SessionPublic, SessionSignature};
 use session_keys_runtime::{Runtime, RuntimeCall, RuntimeError, RuntimeEvent};
 use sp_core::H256;
 use sp_runtime::DispatchError;
+use std::sync::Arc;
 use subxt::{
-	config::SubstrateExtrinsicParamsBuilder, error::TransactionStatusError,
-	transactions::TransactionStatus, SubstrateConfig,
+	client::OnlineClientAtBlockImpl,
+	config::SubstrateExtrinsicParamsBuilder,
+	error::TransactionStatusError,
+	transactions::{TransactionProgress, TransactionStatus},
+	SubstrateConfig,
 };
 
 use crate::{
@@ -294,6 +298,19 @@ impl Client {
 		nonce: Option<u64>,
 		wait: Wait,
 	) -> Result<Included> {
+		self.send(signer, call, nonce).await?.wait(wait).await
+	}
+
+	/// Signs `call` (at `nonce`, or the signer's next one counting the pool) and hands it to
+	/// the node's pool; returns once the pool accepted it, before it is in any block. For a
+	/// caller that must record the submission before it waits: [`Submitted::wait`] then
+	/// follows it.
+	pub async fn send(
+		&self,
+		signer: &impl Signer,
+		call: RuntimeCall,
+		nonce: Option<u64>,
+	) -> Result<Submitted> {
 		let connection = self.connection().await?;
 		let nonce = match nonce {
 			Some(nonce) => nonce,
@@ -310,12 +327,38 @@ impl Client {
 		let payload =
 			transactions.from_call_data_bytes(&call.encode()).map_err(Error::submission)?;
 		let params = SubstrateExtrinsicParamsBuilder::<SubstrateConfig>::new().nonce(nonce).build();
-		let mut progress = transactions
+		let progress = transactions
 			.sign_and_submit_then_watch(&payload, signer, params)
 			.await
 			.map_err(Error::submission)?;
+		Ok(Submitted { progress, connection })
+	}
+}
+
+/// An extrinsic the node's pool accepted (see [`Client::send`]), not yet known to be in a
+/// block.
+pub struct Submitted {
+	progress: TransactionProgress<SubstrateConfig, OnlineClientAtBlockImpl<SubstrateConfig>>,
+	connection: Arc<Connection>,
+}
+
+impl std::fmt::Debug for Submitted {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		f.debug_struct("Submitted").field("hash", &self.hash()).finish_non_exhaustive()
+	}
+}
+
+impl Submitted {
+	/// The extrinsic's hash.
+	pub fn hash(&self) -> H256 {
+		self.progress.extrinsic_hash()
+	}
+
+	/// Waits as `wait` says; the answer is the including block and the extrinsic's events, or
+	/// its dispatch error by name (for a call through `proxy.proxy`, the inner call's).
+	pub async fn wait(mut self, wait: Wait) -> Result<Included> {
 		let in_block = loop {
-			let status = match progress.next().await {
+			let status = match self.progress.next().await {
 				Some(Ok(status)) => status,
 				Some(Err(error)) => return Err(Error::StatusUnknown(Box::new(error))),
 				None => return Err(Error::StatusUnknown("the status stream ended".into())),
@@ -337,6 +380,7 @@ impl Client {
 				_ => continue,
 			}
 		};
+		let connection = &self.connection;
 		let block_hash = in_block.block_hash();
 		let extrinsic_events = in_block.fetch_events().await.map_err(Error::submission)?;
 		let mut events = Vec::new();
@@ -344,7 +388,14 @@ impl Client {
 			let event = event.map_err(Error::submission)?;
 			events.push(decode_event_record(event.bytes())?.event);
 		}
-		let block_number = self.block_number(block_hash).await?;
+		let header = connection
+			.legacy
+			.chain_get_header(Some(block_hash))
+			.await
+			.map_err(|e| Error::rpc("chain_getHeader", e))?
+			.ok_or(Error::NotFound("the block's header"))?;
+		let block_number = BlockNumber::try_from(header.number)
+			.map_err(|_| Error::NotFound("a block number that fits u32"))?;
 		for event in &events {
 			// A call dispatched through `proxy.proxy` fails inside a successful extrinsic: its
 			// error is the one the caller needs.
@@ -359,7 +410,7 @@ impl Client {
 				_ => continue,
 			};
 			return Err(Error::Dispatch(
-				name_failure(&connection, block_hash, *dispatch_error).await,
+				name_failure(connection, block_hash, *dispatch_error).await,
 			));
 		}
 		tracing::debug!(block = block_number, ?block_hash, "included");

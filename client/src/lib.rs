@@ -62,7 +62,7 @@ pub mod reads;
 mod web_vectors;
 
 pub use blocks::Block;
-pub use calls::{adjudicator_events, build, Included, Signer, Terms, Wait};
+pub use calls::{adjudicator_events, build, Included, Signer, Submitted, Terms, Wait};
 pub use connection::{Client, ConnectOptions};
 pub use error::{AdjudicatorError, DispatchFailure, Error, Result};
 pub use header::{

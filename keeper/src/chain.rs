@@ -3,7 +3,7 @@
 
 use session_keys_client::{
 	build, At, BlockNumber, Client, CryptoKind, Error as ClientError, Included, SessionPair,
-	SessionPublic, Terms, Wait,
+	SessionPublic, Submitted, Terms, Wait,
 };
 use sp_core::H256;
 
@@ -96,18 +96,19 @@ pub fn terms_of(profile: &Profile) -> Terms {
 	}
 }
 
-/// Registers stored key `key` for `profile`, with its ownership proof, and waits for finality.
-pub async fn register(
+/// Sends the registration of stored key `key` for `profile`, with its ownership proof; returns
+/// once the pool accepted it ([`Submitted::wait`] follows it).
+pub async fn send_register(
 	client: &Client,
 	signer: &OwnerSigner,
 	store: &Store,
 	profile: &Profile,
 	key: &StoredKey,
-) -> Result<Included, KeeperError> {
+) -> Result<Submitted, KeeperError> {
 	let pair = pair_of(store, key)?;
 	let proof = pair.ownership_proof(&signer.owner());
 	let call = build::register(pair.public(), proof, &terms_of(profile))?;
-	Ok(signer.submit(client, call, Wait::Finalized).await?)
+	Ok(signer.send(client, call).await?)
 }
 
 /// Renews `public` for `duration` more blocks from now.

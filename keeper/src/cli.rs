@@ -95,13 +95,21 @@ pub enum Command {
 		#[command(flatten)]
 		node: NodeArg,
 	},
-	/// Revoke every live key of the owner: the compromise button.
-	#[command(after_help = "Example:\n  session-keys-keeper revoke-all")]
+	/// Revoke every live key of the owner: the compromise button. The keeper is paused first
+	/// (a running daemon registers and renews nothing more) until `resume`.
+	#[command(after_help = "Example:\n  session-keys-keeper revoke-all\n  \
+		session-keys-keeper resume   # later: new keys again")]
 	RevokeAll {
 		/// The node.
 		#[command(flatten)]
 		node: NodeArg,
+		/// How long to wait for a running daemon to pause before revoking anyway, in seconds.
+		#[arg(long, value_name = "SECONDS", default_value_t = 60)]
+		wait_daemon: u64,
 	},
+	/// Lift the pause of `revoke-all`: the daemon covers every profile with new keys again.
+	#[command(after_help = "Example:\n  session-keys-keeper resume")]
+	Resume,
 	/// Print a channel state signed by a stored key (JSON), for the counterpart.
 	#[command(
 		after_help = "Example:\n  session-keys-keeper sign-state --profile api --nonce 3 --owed 1500"
@@ -182,6 +190,13 @@ pub enum ProfileCommand {
 	/// List the profiles.
 	#[command(after_help = "Example:\n  session-keys-keeper profile list")]
 	List,
+	/// Change a profile's settings: keys registered from now on (a pending key's next try
+	/// included) get the new terms, renewals the new duration.
+	#[command(
+		after_help = "Examples:\n  session-keys-keeper profile edit api --duration 14400\n  \
+		session-keys-keeper profile edit api --scope 'GET /*' --scope 'POST /orders'"
+	)]
+	Edit(ProfileEdit),
 	/// Remove a profile whose keys have all ended.
 	#[command(after_help = "Example:\n  session-keys-keeper profile remove api")]
 	Remove {
@@ -220,6 +235,44 @@ pub struct ProfileArgs {
 	#[arg(long)]
 	pub renew_margin: Option<BlockNumber>,
 	/// Replace a key by a new one once it is this many blocks old [default: the duration].
+	#[arg(long)]
+	pub rotation_interval: Option<BlockNumber>,
+}
+
+/// The settings `profile edit` changes; the others stay.
+#[derive(Debug, Args)]
+pub struct ProfileEdit {
+	/// The profile's name.
+	pub name: String,
+	/// The counterpart (SS58 or 0x-hex account).
+	#[arg(long, value_parser = parse_account)]
+	pub counterpart: Option<AccountId>,
+	/// Each key's term, in blocks (a renew margin and rotation interval left at their defaults
+	/// follow it).
+	#[arg(long)]
+	pub duration: Option<BlockNumber>,
+	/// Each session's spending limit.
+	#[arg(long)]
+	pub spending_limit: Option<Balance>,
+	/// Collateral held for each key.
+	#[arg(long)]
+	pub collateral: Option<Balance>,
+	/// The resources the keys may be used for, replacing the old list (repeat).
+	#[arg(long = "scope", value_name = "RESOURCE", conflicts_with = "no_scope")]
+	pub scope: Vec<String>,
+	/// Allow no resource at all.
+	#[arg(long)]
+	pub no_scope: bool,
+	/// What the keys are for.
+	#[arg(long)]
+	pub description: Option<String>,
+	/// The scheme of keys generated from now on: sr25519, ed25519 or ecdsa.
+	#[arg(long, value_parser = ["sr25519", "ed25519", "ecdsa"])]
+	pub crypto: Option<String>,
+	/// Renew once fewer blocks than this are left.
+	#[arg(long)]
+	pub renew_margin: Option<BlockNumber>,
+	/// Replace a key by a new one once it is this many blocks old.
 	#[arg(long)]
 	pub rotation_interval: Option<BlockNumber>,
 }

@@ -11,8 +11,8 @@ use zeroize::Zeroizing;
 
 use crate::{
 	chain::{self, KeeperError},
-	cli::{Cli, Command, KeyChoice, OwnerCommand, ProfileArgs, ProfileCommand},
-	daemon::{self, Options},
+	cli::{Cli, Command, KeyChoice, OwnerCommand, ProfileArgs, ProfileCommand, ProfileEdit},
+	daemon::{self, unix_now, Options},
 	metrics::{self, Metrics},
 	passphrase::{self, PassphraseError, NEW_PASSPHRASE_ENV, PASSPHRASE_ENV},
 	plan::OnChain,
@@ -196,6 +196,24 @@ pub async fn execute(cli: Cli) -> Result<(), CommandError> {
 			print_table(&rows);
 			Ok(())
 		}
+		Command::Profile(ProfileCommand::Edit(edit)) => {
+			let mut store = open(&cli)?;
+			let profile = edited(store.profile(&edit.name)?, edit)?;
+			if let Some(owner) = store.owner()? {
+				if owner.owner() == &profile.counterpart {
+					return Err(CommandError::Invalid(
+						"the counterpart is the owner itself".into(),
+					));
+				}
+			}
+			store.update_profile(&profile)?;
+			println!(
+				"updated profile {:?}: keys registered from now on (a pending key's next try \
+				 included) get these terms, renewals this duration",
+				profile.name
+			);
+			Ok(())
+		}
 		Command::Profile(ProfileCommand::Remove { name }) => {
 			let mut store = open(&cli)?;
 			store.remove_profile(name)?;
@@ -242,39 +260,26 @@ pub async fn execute(cli: Cli) -> Result<(), CommandError> {
 			let signer = signer_of(&store)?;
 			let client = Client::connect(&node.node).await?;
 			let included = chain::revoke(&client, &signer, key.public).await?;
-			store.update_key(
-				key.id,
-				KeyStatus::Closing,
-				None,
-				Some(included.block_number),
-				Some("revoked"),
-			)?;
+			store.mark_revoked(key.id, included.block_number)?;
 			println!("revoked {} in block #{}", hex(&key.public.encode()), included.block_number);
 			Ok(())
 		}
-		Command::RevokeAll { node } => {
+		Command::RevokeAll { node, wait_daemon } => {
 			let mut store = open(&cli)?;
-			if let Err(crate::store::StoreError::DaemonRunning(_)) = store.lock_daemon() {
-				eprintln!(
-					"warning: a daemon runs on this store and will register new keys; stop it \
-					 too if the keeper itself is compromised"
-				);
-			}
 			let signer = signer_of(&store)?;
 			let client = Client::connect(&node.node).await?;
+			// Paused first, so that a running daemon registers no new key behind the revocation.
+			store.pause(unix_now())?;
+			if let Err(crate::store::StoreError::DaemonRunning(_)) = store.lock_daemon() {
+				wait_for_pause(&store, std::time::Duration::from_secs(*wait_daemon)).await?;
+			}
 			let included = signer
 				.submit(&client, session_keys_client::build::revoke_all(), Wait::Finalized)
 				.await?;
 			let mut revoked = 0;
 			for key in store.keys()? {
 				if key.status == KeyStatus::Live {
-					store.update_key(
-						key.id,
-						KeyStatus::Closing,
-						None,
-						Some(included.block_number),
-						Some("revoked"),
-					)?;
+					store.mark_revoked(key.id, included.block_number)?;
 					revoked += 1;
 				}
 			}
@@ -283,6 +288,20 @@ pub async fn execute(cli: Cli) -> Result<(), CommandError> {
 				signer.owner().to_ss58check(),
 				included.block_number
 			);
+			println!(
+				"the keeper is paused: it registers and renews nothing until `session-keys-keeper \
+				 resume`"
+			);
+			Ok(())
+		}
+		Command::Resume => {
+			let mut store = open(&cli)?;
+			if store.pause_state()?.is_none() {
+				println!("the keeper is not paused");
+				return Ok(());
+			}
+			store.resume()?;
+			println!("resumed: a running daemon replaces the revoked keys at its next block");
 			Ok(())
 		}
 		Command::SignState { key, nonce, owed, margin, node } => {
@@ -375,29 +394,7 @@ async fn choose_key(
 }
 
 fn profile_of(args: &ProfileArgs) -> Result<Profile, CommandError> {
-	// A key lives at least one block, and a renewal takes a few blocks to be final: a shorter
-	// term or a zero margin would leave gaps.
-	if args.duration < 4 {
-		return Err(CommandError::Invalid("--duration must be at least 4 blocks".into()));
-	}
-	let renew_margin = args.renew_margin.unwrap_or(args.duration / 4);
-	if renew_margin == 0 {
-		return Err(CommandError::Invalid("--renew-margin must be at least one block".into()));
-	}
-	if renew_margin >= args.duration {
-		return Err(CommandError::Invalid(format!(
-			"--renew-margin {renew_margin} must be less than --duration {}",
-			args.duration
-		)));
-	}
-	let rotation_interval = args.rotation_interval.unwrap_or(args.duration);
-	if rotation_interval == 0 {
-		return Err(CommandError::Invalid("--rotation-interval must be at least one block".into()));
-	}
-	if args.name.is_empty() {
-		return Err(CommandError::Invalid("the profile needs a name".into()));
-	}
-	Ok(Profile {
+	let profile = Profile {
 		name: args.name.clone(),
 		counterpart: args.counterpart.clone(),
 		duration: args.duration,
@@ -405,11 +402,106 @@ fn profile_of(args: &ProfileArgs) -> Result<Profile, CommandError> {
 		collateral: args.collateral,
 		scope: args.scope.iter().map(|item| item.as_bytes().to_vec()).collect(),
 		description: args.description.clone(),
-		crypto: parse_crypto(&args.crypto)
-			.ok_or_else(|| CommandError::Invalid(format!("unknown crypto {}", args.crypto)))?,
+		crypto: crypto_of(&args.crypto)?,
+		renew_margin: args.renew_margin.unwrap_or(default_renew_margin(args.duration)),
+		rotation_interval: args.rotation_interval.unwrap_or(args.duration),
+	};
+	checked(profile)
+}
+
+/// `profile` with `edit`'s changes. A renew margin or rotation interval left at its default
+/// follows a new duration; one set by hand stays.
+fn edited(profile: Profile, edit: &ProfileEdit) -> Result<Profile, CommandError> {
+	let duration = edit.duration.unwrap_or(profile.duration);
+	let renew_margin = match edit.renew_margin {
+		Some(margin) => margin,
+		None if profile.renew_margin == default_renew_margin(profile.duration) => {
+			default_renew_margin(duration)
+		}
+		None => profile.renew_margin,
+	};
+	let rotation_interval = match edit.rotation_interval {
+		Some(interval) => interval,
+		None if profile.rotation_interval == profile.duration => duration,
+		None => profile.rotation_interval,
+	};
+	checked(Profile {
+		counterpart: edit.counterpart.clone().unwrap_or(profile.counterpart),
+		duration,
+		spending_limit: edit.spending_limit.unwrap_or(profile.spending_limit),
+		collateral: edit.collateral.unwrap_or(profile.collateral),
+		scope: if edit.no_scope {
+			Vec::new()
+		} else if edit.scope.is_empty() {
+			profile.scope
+		} else {
+			edit.scope.iter().map(|item| item.as_bytes().to_vec()).collect()
+		},
+		description: edit.description.clone().unwrap_or(profile.description),
+		crypto: match &edit.crypto {
+			Some(name) => crypto_of(name)?,
+			None => profile.crypto,
+		},
 		renew_margin,
 		rotation_interval,
+		name: profile.name,
 	})
+}
+
+/// A quarter of the duration.
+fn default_renew_margin(duration: BlockNumber) -> BlockNumber {
+	duration / 4
+}
+
+fn crypto_of(name: &str) -> Result<session_keys_client::CryptoKind, CommandError> {
+	parse_crypto(name).ok_or_else(|| CommandError::Invalid(format!("unknown crypto {name}")))
+}
+
+/// `profile` if its settings leave no gap between keys.
+fn checked(profile: Profile) -> Result<Profile, CommandError> {
+	// A key lives at least one block, and a renewal takes a few blocks to be final: a shorter
+	// term or a zero margin would leave gaps.
+	if profile.duration < 4 {
+		return Err(CommandError::Invalid("--duration must be at least 4 blocks".into()));
+	}
+	if profile.renew_margin == 0 {
+		return Err(CommandError::Invalid("--renew-margin must be at least one block".into()));
+	}
+	if profile.renew_margin >= profile.duration {
+		return Err(CommandError::Invalid(format!(
+			"--renew-margin {} must be less than --duration {}",
+			profile.renew_margin, profile.duration
+		)));
+	}
+	if profile.rotation_interval == 0 {
+		return Err(CommandError::Invalid("--rotation-interval must be at least one block".into()));
+	}
+	if profile.name.is_empty() {
+		return Err(CommandError::Invalid("the profile needs a name".into()));
+	}
+	Ok(profile)
+}
+
+/// Waits until the daemon running on `store` has seen the pause (it then submits nothing),
+/// for at most `limit`.
+async fn wait_for_pause(store: &Store, limit: std::time::Duration) -> Result<(), CommandError> {
+	eprintln!("a daemon runs on this store: waiting for it to pause");
+	let deadline = tokio::time::Instant::now() + limit;
+	loop {
+		if store.pause_state()?.is_some_and(|pause| pause.seen) {
+			eprintln!("the daemon has paused");
+			return Ok(());
+		}
+		if tokio::time::Instant::now() >= deadline {
+			eprintln!(
+				"warning: the daemon has not paused within {limit:?} (is its node reachable?); \
+				 revoking anyway. A registration it sent before the pause may still land: check \
+				 `status` and stop the daemon if the keeper itself is compromised"
+			);
+			return Ok(());
+		}
+		tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+	}
 }
 
 /// Prints the stored keys as the chain shows them at the best block.
@@ -495,6 +587,13 @@ async fn status(client: &Client, store: &Store, all: bool) -> Result<(), Command
 		rows.push(row);
 	}
 	println!("best block #{now}");
+	if let Some(pause) = store.pause_state()? {
+		println!(
+			"paused (revoke-all) {} ago{}: nothing is registered or renewed until `resume`",
+			about(u64::try_from(unix_now().saturating_sub(pause.since)).unwrap_or(0) * 1000),
+			if pause.seen { ", seen by the daemon" } else { "" }
+		);
+	}
 	print_table(&rows);
 	Ok(())
 }
@@ -595,5 +694,80 @@ mod tests {
 		assert!(profile_of(&args(100, Some(0), None)).is_err());
 		assert!(profile_of(&args(100, Some(100), None)).is_err());
 		assert!(profile_of(&args(100, None, Some(0))).is_err());
+	}
+
+	fn no_change(name: &str) -> ProfileEdit {
+		ProfileEdit {
+			name: name.into(),
+			counterpart: None,
+			duration: None,
+			spending_limit: None,
+			collateral: None,
+			scope: Vec::new(),
+			no_scope: false,
+			description: None,
+			crypto: None,
+			renew_margin: None,
+			rotation_interval: None,
+		}
+	}
+
+	fn base() -> Profile {
+		Profile {
+			name: "api".into(),
+			counterpart: session_keys_client::AccountId::from([2; 32]),
+			duration: 100,
+			spending_limit: 1,
+			collateral: 2,
+			scope: vec![b"GET /*".to_vec()],
+			description: "d".into(),
+			crypto: session_keys_client::CryptoKind::Sr25519,
+			renew_margin: 25,
+			rotation_interval: 100,
+		}
+	}
+
+	#[test]
+	fn an_edit_changes_what_it_names_and_defaults_follow_the_duration() {
+		assert_eq!(edited(base(), &no_change("api")).unwrap(), base());
+		let longer = edited(base(), &ProfileEdit { duration: Some(400), ..no_change("api") });
+		let longer = longer.unwrap();
+		assert_eq!(
+			(longer.duration, longer.renew_margin, longer.rotation_interval),
+			(400, 100, 400)
+		);
+		// Settings made by hand stay when the duration changes.
+		let by_hand = Profile { renew_margin: 10, rotation_interval: 50, ..base() };
+		let edit = ProfileEdit { duration: Some(400), collateral: Some(9), ..no_change("api") };
+		let longer = edited(by_hand, &edit).unwrap();
+		assert_eq!(
+			(
+				longer.renew_margin,
+				longer.rotation_interval,
+				longer.collateral,
+				longer.spending_limit
+			),
+			(10, 50, 9, 1)
+		);
+		let scope = edited(
+			base(),
+			&ProfileEdit { scope: vec!["*".into(), "POST /a".into()], ..no_change("api") },
+		)
+		.unwrap();
+		assert_eq!(scope.scope, vec![b"*".to_vec(), b"POST /a".to_vec()]);
+		let none = edited(base(), &ProfileEdit { no_scope: true, ..no_change("api") }).unwrap();
+		assert!(none.scope.is_empty());
+	}
+
+	#[test]
+	fn an_edit_that_would_leave_gaps_is_refused() {
+		let edit = |edit: ProfileEdit| edited(base(), &edit);
+		assert!(edit(ProfileEdit { duration: Some(3), ..no_change("api") }).is_err());
+		assert!(edit(ProfileEdit { renew_margin: Some(100), ..no_change("api") }).is_err());
+		assert!(edit(ProfileEdit { renew_margin: Some(0), ..no_change("api") }).is_err());
+		assert!(edit(ProfileEdit { rotation_interval: Some(0), ..no_change("api") }).is_err());
+		// A hand-set margin the shorter duration no longer leaves room for.
+		let by_hand = Profile { renew_margin: 60, ..base() };
+		assert!(edited(by_hand, &ProfileEdit { duration: Some(50), ..no_change("api") }).is_err());
 	}
 }

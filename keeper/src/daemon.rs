@@ -10,7 +10,7 @@
 use std::{future::Future, sync::Arc, time::Duration};
 
 use codec::Encode;
-use session_keys_client::{At, BlockNumber, Client, Error as ClientError, SessionPair};
+use session_keys_client::{At, BlockNumber, Client, Error as ClientError, SessionPair, Wait};
 use sp_core::H256;
 
 use crate::{
@@ -26,6 +26,8 @@ use crate::{
 pub enum HaltPoint {
 	/// Right after a new key is stored as pending, before its registration is submitted.
 	Stored,
+	/// Right after the node's pool accepted a registration, before it is in a block.
+	Submitted,
 	/// Right after a registration is finalized, before the store records the key live.
 	Registered,
 }
@@ -84,6 +86,7 @@ pub async fn run(
 		metrics,
 		last: None,
 		retry_at: Default::default(),
+		paused: false,
 	};
 	let mut backoff = Duration::from_secs(1);
 	loop {
@@ -126,11 +129,26 @@ struct Daemon<'a> {
 	last: Option<BlockNumber>,
 	/// Per profile, the block before which a refused registration is not tried again.
 	retry_at: std::collections::HashMap<String, BlockNumber>,
+	/// Whether the keeper was paused at the start of this tick.
+	paused: bool,
 }
 
 impl Daemon<'_> {
 	/// Acts on the finalized head if it is new.
 	async fn tick(&mut self) -> Result<(), KeeperError> {
+		// Read between steps: once the pause is acknowledged, nothing more is submitted.
+		let paused = self.store.pause_state()?;
+		if let Some(pause) = paused.filter(|pause| !pause.seen) {
+			self.store.pause_seen(unix_now())?;
+			tracing::warn!(
+				since = pause.since,
+				"paused (revoke-all): registering, renewing and revoking nothing until `resume`"
+			);
+		}
+		if self.paused && paused.is_none() {
+			tracing::info!("resumed");
+		}
+		self.paused = paused.is_some();
 		let hash = self.client.finalized_hash().await?;
 		let now = self.client.block_number(hash).await?;
 		if self.last == Some(now) {
@@ -176,6 +194,8 @@ impl Daemon<'_> {
 						"key state"
 					);
 				}
+				// Paused: the chain's view is recorded, nothing is sent.
+				_ if self.paused => break,
 				// A failed submission is not sent again for a few blocks (each try costs a fee).
 				_ if self.retry_at.get(&profile.name).is_some_and(|at| now < *at) => break,
 				Action::Register { id } => {
@@ -235,13 +255,7 @@ impl Daemon<'_> {
 					let successor = self.store.key_by_id(successor)?;
 					match chain::revoke(&self.client, self.signer, key.public).await {
 						Ok(included) => {
-							self.store.update_key(
-								id,
-								KeyStatus::Closing,
-								None,
-								Some(included.block_number),
-								Some("revoked"),
-							)?;
+							self.store.mark_revoked(id, included.block_number)?;
 							self.metrics.revocations.with_label_values(&[&profile.name]).inc();
 							self.metrics.rotations.with_label_values(&[&profile.name]).inc();
 							tracing::info!(
@@ -276,7 +290,14 @@ impl Daemon<'_> {
 			return Ok(());
 		}
 		tracing::info!(profile = %profile.name, key = %public, block = now, "registering");
-		match chain::register(&self.client, self.signer, self.store, profile, &key).await {
+		let registered = async {
+			let submitted =
+				chain::send_register(&self.client, self.signer, self.store, profile, &key).await?;
+			tracing::info!(profile = %profile.name, key = %public, extrinsic = ?submitted.hash(), "registration submitted");
+			self.halt_if(HaltPoint::Submitted).await;
+			Ok::<_, KeeperError>(submitted.wait(Wait::Finalized).await?)
+		};
+		match registered.await {
 			Ok(included) => {
 				self.halt_if(HaltPoint::Registered).await;
 				let expires_at = included.block_number.saturating_add(profile.duration);
@@ -373,7 +394,8 @@ impl Daemon<'_> {
 /// Blocks to wait before a failed submission is sent again.
 const RETRY_BLOCKS: BlockNumber = 3;
 
-fn unix_now() -> i64 {
+/// The time in unix seconds (0 if the clock is before 1970).
+pub(crate) fn unix_now() -> i64 {
 	std::time::SystemTime::now()
 		.duration_since(std::time::UNIX_EPOCH)
 		.map_or(0, |elapsed| elapsed.as_secs() as i64)

@@ -4,7 +4,7 @@
 
 use std::str::FromStr;
 
-use session_keys_client::{AccountId, Client, Included, Wait};
+use session_keys_client::{AccountId, Client, Included, Submitted, Wait};
 use session_keys_runtime::{configs::ProxyType, RuntimeCall};
 use subxt_signer::{sr25519::Keypair, SecretUri};
 
@@ -70,5 +70,15 @@ impl OwnerSigner {
 		wait: Wait,
 	) -> session_keys_client::Result<Included> {
 		client.submit(&self.keypair, self.wrap(call), wait).await
+	}
+
+	/// Signs `call` (wrapped for a proxy) and hands it to the pool, without waiting for a
+	/// block: [`session_keys_client::Submitted::wait`] follows it.
+	pub async fn send(
+		&self,
+		client: &Client,
+		call: RuntimeCall,
+	) -> session_keys_client::Result<Submitted> {
+		client.send(&self.keypair, self.wrap(call), None).await
 	}
 }

@@ -16,7 +16,7 @@ use zeroize::Zeroizing;
 use crate::sealer::{KdfParams, PassphraseSealer, SealError, Sealer, SALT_LEN};
 
 /// The schema this build writes. Version 1 is the first.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The associated data of the check value, which tells a wrong passphrase from a damaged record.
 const CHECK_AAD: &[u8] = b"session-keys-keeper/check";
@@ -170,6 +170,15 @@ pub struct Profile {
 	pub renew_margin: BlockNumber,
 	/// Replace the key by a new one once it is this many blocks old.
 	pub rotation_interval: BlockNumber,
+}
+
+/// The keeper's pause (see [`Store::pause`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pause {
+	/// When it was paused, in unix seconds.
+	pub since: i64,
+	/// Whether a running daemon has seen the pause.
+	pub seen: bool,
 }
 
 /// A session key the keeper made.
@@ -472,6 +481,36 @@ impl Store {
 		row.parse(&self.path)
 	}
 
+	/// Replaces the settings of the profile named `profile.name`; keys registered from now on
+	/// (a pending key's retry included) get the new terms, renewals the new duration.
+	pub fn update_profile(&mut self, profile: &Profile) -> Result<()> {
+		let changed = self
+			.connection
+			.execute(
+				"UPDATE profiles SET counterpart = ?2, duration = ?3, spending_limit = ?4,
+				   collateral = ?5, scope = ?6, description = ?7, crypto = ?8, renew_margin = ?9,
+				   rotation_interval = ?10
+				 WHERE name = ?1",
+				params![
+					profile.name,
+					profile.counterpart.encode(),
+					profile.duration,
+					profile.spending_limit.to_string(),
+					profile.collateral.to_string(),
+					profile.scope.encode(),
+					profile.description,
+					crypto_name(profile.crypto),
+					profile.renew_margin,
+					profile.rotation_interval,
+				],
+			)
+			.map_err(|error| self.sqlite(error))?;
+		if changed == 0 {
+			return Err(StoreError::UnknownProfile(profile.name.clone()));
+		}
+		Ok(())
+	}
+
 	/// Removes a profile whose keys have all ended (their records go with it).
 	pub fn remove_profile(&mut self, name: &str) -> Result<()> {
 		self.profile(name)?;
@@ -658,6 +697,54 @@ impl Store {
 		Ok(())
 	}
 
+	/// Records that key `id` was revoked in block `block`: closing, its window ending there.
+	pub fn mark_revoked(&mut self, id: i64, block: BlockNumber) -> Result<()> {
+		self.update_key(id, KeyStatus::Closing, None, Some(block), Some("revoked"))
+	}
+
+	// ---- the pause -----------------------------------------------------------------------
+
+	/// Pauses the keeper (`revoke-all`): a running daemon registers, renews and revokes nothing
+	/// until [`Store::resume`]; it only records what the chain shows. `at` is unix seconds.
+	pub fn pause(&mut self, at: i64) -> Result<()> {
+		self.connection
+			.execute("UPDATE meta SET paused_at = ?1, pause_seen_at = NULL WHERE id = 1", [at])
+			.map_err(|error| self.sqlite(error))?;
+		Ok(())
+	}
+
+	/// Lifts the pause.
+	pub fn resume(&mut self) -> Result<()> {
+		self.connection
+			.execute("UPDATE meta SET paused_at = NULL, pause_seen_at = NULL WHERE id = 1", [])
+			.map_err(|error| self.sqlite(error))?;
+		Ok(())
+	}
+
+	/// The pause, if the keeper is paused: since when, and whether a daemon has seen it (it
+	/// then submits nothing more).
+	pub fn pause_state(&self) -> Result<Option<Pause>> {
+		let row: (Option<i64>, Option<i64>) = self
+			.connection
+			.query_row("SELECT paused_at, pause_seen_at FROM meta WHERE id = 1", [], |row| {
+				Ok((row.get(0)?, row.get(1)?))
+			})
+			.map_err(|error| self.sqlite(error))?;
+		Ok(row.0.map(|since| Pause { since, seen: row.1.is_some() }))
+	}
+
+	/// The daemon's acknowledgement of the pause, written between steps: from here on it
+	/// submits nothing.
+	pub fn pause_seen(&mut self, at: i64) -> Result<()> {
+		self.connection
+			.execute(
+				"UPDATE meta SET pause_seen_at = ?1 WHERE id = 1 AND paused_at IS NOT NULL",
+				[at],
+			)
+			.map_err(|error| self.sqlite(error))?;
+		Ok(())
+	}
+
 	// ---- the passphrase ------------------------------------------------------------------
 
 	/// Re-seals every secret under `new_passphrase` (and a fresh salt), in one transaction.
@@ -793,6 +880,13 @@ fn migrate(tx: &Transaction<'_>, from: u32) -> rusqlite::Result<()> {
 				ended_reason TEXT
 			);
 			CREATE INDEX keys_by_profile ON keys (profile, status);",
+		)?;
+	}
+	if from < 2 {
+		// The pause `revoke-all` sets (unix seconds), and when a running daemon last saw it.
+		tx.execute_batch(
+			"ALTER TABLE meta ADD COLUMN paused_at INTEGER;
+			 ALTER TABLE meta ADD COLUMN pause_seen_at INTEGER;",
 		)?;
 	}
 	tx.pragma_update(None, "user_version", SCHEMA_VERSION)

@@ -76,14 +76,18 @@ impl Keeper {
 
 	/// Runs `args`; panics unless it succeeds; its standard output.
 	pub fn ok(&self, args: &[&str]) -> String {
+		self.ok_with_stderr(args).0
+	}
+
+	/// Runs `args`; panics unless it succeeds; its standard output and standard error.
+	pub fn ok_with_stderr(&self, args: &[&str]) -> (String, String) {
 		let output = self.run_with(PASSPHRASE, args);
-		assert!(
-			output.status.success(),
-			"keeper {args:?} failed: {}{}",
-			String::from_utf8_lossy(&output.stdout),
-			String::from_utf8_lossy(&output.stderr)
+		let (stdout, stderr) = (
+			String::from_utf8_lossy(&output.stdout).into_owned(),
+			String::from_utf8_lossy(&output.stderr).into_owned(),
 		);
-		String::from_utf8_lossy(&output.stdout).into_owned()
+		assert!(output.status.success(), "keeper {args:?} failed: {stdout}{stderr}");
+		(stdout, stderr)
 	}
 
 	/// Runs `args`; panics if it succeeds; its standard error.
@@ -188,11 +192,7 @@ impl Daemon {
 impl Drop for Daemon {
 	fn drop(&mut self) {
 		if std::thread::panicking() {
-			eprintln!(
-				"----- keeper log ({}) -----\n{}----- end -----",
-				self.log.display(),
-				self.log()
-			);
+			crate::node::print_log_tail("keeper", &self.log, usize::MAX);
 		}
 		self.kill();
 	}

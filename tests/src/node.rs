@@ -227,14 +227,20 @@ impl Node {
 
 	/// Prints the last lines of the node's log to stderr.
 	pub fn print_log_tail(&self) {
-		let Ok(file) = File::open(&self.log) else { return };
-		let lines: Vec<String> = BufReader::new(file).lines().map_while(Result::ok).collect();
-		eprintln!("----- {} log ({}), last {LOG_TAIL} lines -----", self.name, self.log.display());
-		for line in &lines[lines.len().saturating_sub(LOG_TAIL)..] {
-			eprintln!("{line}");
-		}
-		eprintln!("----- end of {} log -----", self.name);
+		print_log_tail(&self.name, &self.log, LOG_TAIL);
 	}
+}
+
+/// Prints the last `count` lines of the log file `log` of process `name` to stderr, framed,
+/// for a failing test's output.
+pub fn print_log_tail(name: &str, log: &std::path::Path, count: usize) {
+	let Ok(file) = File::open(log) else { return };
+	let lines: Vec<String> = BufReader::new(file).lines().map_while(Result::ok).collect();
+	eprintln!("----- {name} log ({}), last {count} lines -----", log.display());
+	for line in &lines[lines.len().saturating_sub(count)..] {
+		eprintln!("{line}");
+	}
+	eprintln!("----- end of {name} log -----");
 }
 
 impl Drop for Node {

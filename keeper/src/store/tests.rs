@@ -259,3 +259,85 @@ fn one_daemon_per_store_and_no_passphrase_change_under_it() {
 	store.lock_daemon().unwrap();
 	store.change_passphrase_with(b"new", fast()).unwrap();
 }
+
+#[test]
+fn a_first_version_store_is_migrated_on_open_and_keeps_its_keys() {
+	let dir = tempfile::tempdir().unwrap();
+	let (path, mut store) = new_store(&dir);
+	store.add_profile(&profile("api")).unwrap();
+	let key = store.add_pending_key("api", public(1), &[1; 64], 0).unwrap();
+	// Back to the first schema: no pause columns.
+	store
+		.connection
+		.execute_batch(
+			"ALTER TABLE meta DROP COLUMN paused_at;
+			 ALTER TABLE meta DROP COLUMN pause_seen_at;
+			 PRAGMA user_version = 1;",
+		)
+		.unwrap();
+	drop(store);
+	let mut store = Store::open(&path, PASSPHRASE).unwrap();
+	let version: u32 =
+		store.connection.query_row("PRAGMA user_version", [], |row| row.get(0)).unwrap();
+	assert_eq!(version, SCHEMA_VERSION);
+	assert_eq!(store.pause_state().unwrap(), None);
+	store.pause(5).unwrap();
+	assert_eq!(store.key_secret(&key).unwrap().as_slice(), &[1; 64][..]);
+}
+
+#[test]
+fn the_pause_is_seen_by_the_daemon_and_lifted_by_resume() {
+	let dir = tempfile::tempdir().unwrap();
+	let (path, mut store) = new_store(&dir);
+	assert_eq!(store.pause_state().unwrap(), None);
+	// No pause: nothing to acknowledge.
+	store.pause_seen(1).unwrap();
+	assert_eq!(store.pause_state().unwrap(), None);
+	store.pause(10).unwrap();
+	assert_eq!(store.pause_state().unwrap(), Some(Pause { since: 10, seen: false }));
+	// Another connection (the daemon's) sees it and says so.
+	let mut daemon = Store::open(&path, PASSPHRASE).unwrap();
+	assert_eq!(daemon.pause_state().unwrap(), Some(Pause { since: 10, seen: false }));
+	daemon.pause_seen(11).unwrap();
+	assert_eq!(store.pause_state().unwrap(), Some(Pause { since: 10, seen: true }));
+	// Pausing again needs a new acknowledgement.
+	store.pause(12).unwrap();
+	assert_eq!(daemon.pause_state().unwrap(), Some(Pause { since: 12, seen: false }));
+	store.resume().unwrap();
+	assert_eq!(daemon.pause_state().unwrap(), None);
+}
+
+#[test]
+fn a_profile_is_edited_in_place_and_an_unknown_one_is_named() {
+	let dir = tempfile::tempdir().unwrap();
+	let (_path, mut store) = new_store(&dir);
+	store.add_profile(&profile("api")).unwrap();
+	let key = store.add_pending_key("api", public(1), &[1; 64], 0).unwrap();
+	let mut edited = profile("api");
+	edited.duration = 400;
+	edited.collateral = 9;
+	edited.scope = vec![b"*".to_vec()];
+	store.update_profile(&edited).unwrap();
+	assert_eq!(store.profile("api").unwrap(), edited);
+	assert_eq!(store.keys().unwrap(), vec![key], "its keys stay");
+	assert!(matches!(
+		store.update_profile(&profile("web")),
+		Err(StoreError::UnknownProfile(name)) if name == "web"
+	));
+}
+
+#[test]
+fn a_revoked_key_is_recorded_closing_at_its_block() {
+	let dir = tempfile::tempdir().unwrap();
+	let (_path, mut store) = new_store(&dir);
+	store.add_profile(&profile("api")).unwrap();
+	let key = store.add_pending_key("api", public(1), &[1; 64], 0).unwrap();
+	store.update_key(key.id, KeyStatus::Live, Some(3), Some(103), None).unwrap();
+	store.mark_revoked(key.id, 40).unwrap();
+	let key = store.key_by_id(key.id).unwrap();
+	assert_eq!(
+		(key.status, key.registered_at, key.expires_at, key.ended_reason.as_deref()),
+		(KeyStatus::Closing, Some(3), Some(40), Some("revoked"))
+	);
+	assert!(matches!(store.mark_revoked(999, 1), Err(StoreError::UnknownKey(_))));
+}

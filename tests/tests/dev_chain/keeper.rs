@@ -1,11 +1,15 @@
 //! The key keeper (`session-keys-keeper`) against a dev node: the daemon registers, renews and
 //! rotates a short profile's keys with a live key at every block; it recovers from SIGKILL at
-//! its two critical points without a double registration or a lost secret; `status` shows
-//! what the chain shows; `revoke-all` closes every live key; a proxy holding only
-//! `ProxyType::SessionKeys` works for the owner and cannot transfer; a refused registration
-//! keeps its pending key for a retry.
+//! its three critical points without a double registration or a lost secret; `status` shows
+//! what the chain shows; `revoke-all` pauses a running daemon and closes every live key, and
+//! `resume` brings new keys; a proxy holding only `ProxyType::SessionKeys` works for the owner
+//! and cannot transfer; a refused registration keeps its pending key, which registers once
+//! `profile edit` fixes the terms.
 
-use std::{collections::BTreeMap, time::Duration};
+use std::{
+	collections::BTreeMap,
+	time::{Duration, Instant},
+};
 
 use codec::Encode;
 use pallet_session_keys::Event;
@@ -192,9 +196,16 @@ async fn the_daemon_registers_renews_and_rotates_with_a_live_key_at_every_block(
 		"the owner's secret URI is sealed"
 	);
 
-	// The compromise button: every live key of the owner closes.
-	let out = keeper.ok(&["revoke-all"]);
-	println!("{out}");
+	// The compromise button, pressed while a daemon runs: the daemon is paused first (so it
+	// registers nothing behind the revocation), then every live key of the owner closes.
+	let metrics = format!("127.0.0.1:{}", session_keys_e2e::node::free_port());
+	let mut daemon = keeper.daemon(&["--metrics", &metrics]);
+	daemon.wait_for(&["connected"], 1, STEP).await;
+	let (out, progress) = keeper.ok_with_stderr(&["revoke-all"]);
+	println!("{out}{progress}");
+	assert!(progress.contains("the daemon has paused"), "{progress}");
+	assert!(out.contains("paused"), "{out}");
+	daemon.wait_for(&["paused (revoke-all)"], 1, STEP).await;
 	// (The predecessor, revoked at the rotation, may have settled since.)
 	for public in &publics {
 		let revoked = match chain.registration(public).await {
@@ -207,7 +218,35 @@ async fn the_daemon_registers_renews_and_rotates_with_a_live_key_at_every_block(
 		chain.registration(&publics[1]).await.is_some_and(|r| r.revoked),
 		"the live key closed"
 	);
-	assert!(keeper.ok(&["status"]).lines().all(|line| !line.contains(" live ")));
+	let status = keeper.ok(&["status"]);
+	assert!(status.lines().all(|line| !line.contains(" live ")), "{status}");
+	assert!(status.contains("paused (revoke-all)"), "{status}");
+
+	// Paused, the daemon follows the chain but makes no key, until `resume`.
+	let revoked_in = chain.block_number(chain.client.finalized_hash().await.unwrap()).await;
+	let acted_on = |text: &str| {
+		text.lines()
+			.find_map(|line| line.strip_prefix("session_keys_keeper_finalized_block "))
+			.and_then(|number| number.trim().parse::<u32>().ok())
+	};
+	let deadline = Instant::now() + STEP;
+	while acted_on(&scrape(&metrics)).is_none_or(|number| number < revoked_in + 3) {
+		assert!(Instant::now() < deadline, "the paused daemon stopped following the chain");
+		tokio::time::sleep(Duration::from_millis(250)).await;
+	}
+	assert!(daemon.lines(&["stored a new pending key"]).is_empty(), "no key made while paused");
+	keeper.ok(&["resume"]);
+	daemon.wait_for(&["resumed"], 1, STEP).await;
+	daemon.wait_for(&["registered and finalized"], 1, STEP).await;
+	assert!(daemon.terminate().expect("running").success());
+	let fresh: Vec<_> = chain
+		.keys_of(&account_of(&dev::alice()))
+		.await
+		.into_iter()
+		.filter(|public| !publics.contains(public))
+		.collect();
+	assert_eq!(fresh.len(), 1, "one new key after resume");
+	assert!(chain.registration(&fresh[0]).await.is_some_and(|r| !r.revoked));
 
 	// A wrong passphrase changes nothing and says so.
 	let before = keeper.store_bytes();
@@ -217,7 +256,7 @@ async fn the_daemon_registers_renews_and_rotates_with_a_live_key_at_every_block(
 }
 
 #[tokio::test]
-async fn a_crash_after_storing_or_after_registering_loses_nothing_and_registers_once() {
+async fn a_crash_after_storing_submitting_or_registering_loses_nothing_and_registers_once() {
 	let mut node = Node::dev("keeper-crash").await;
 	let chain = Chain::connect(&mut node).await;
 	let alice = account_of(&dev::alice());
@@ -252,13 +291,44 @@ async fn a_crash_after_storing_or_after_registering_loses_nothing_and_registers_
 	assert!(daemon.lines(&["registering"]).is_empty(), "not registered again");
 	assert!(daemon.terminate().expect("running").success());
 
-	let to = chain.block_number(chain.client.finalized_hash().await.unwrap()).await;
 	assert_eq!(stored(&keeper), vec![(public, KeyStatus::Live, true)]);
-	assert_eq!(chain.keys_of(&alice).await, vec![public], "every registered key is in the store");
+
+	// A second profile, killed right after the pool accepted its key's registration: the
+	// registration is in flight (in the pool or a block not final yet) when it restarts.
+	keeper.ok(&["profile", "add", "web", "--counterpart", &bob(), "--duration", "200"]);
+	let mut daemon = keeper.daemon(&["--halt-after", "submitted"]);
+	daemon.wait_for(&["halting here"], 1, STEP).await;
+	daemon.kill();
+	let web = stored(&keeper)
+		.into_iter()
+		.find(|(key, _, _)| *key != public)
+		.expect("the web profile's key is stored");
+	assert_eq!((web.1, web.2), (KeyStatus::Pending, true));
+	let web = web.0;
+	assert_eq!(daemon.lines(&["registration submitted"]).len(), 1);
+
+	// Restarted: it finds the registration in flight (or in a block, or sends it again and is
+	// told it is already registered), and records the same key live; no new key is made.
+	let mut daemon = keeper.daemon(&[]);
+	daemon.wait_for(&["key state", &hex(&web.encode()), "to=live"], 1, STEP).await;
+	assert!(daemon.lines(&["stored a new pending key"]).is_empty(), "no second key made");
+	assert!(daemon.terminate().expect("running").success());
+
+	let to = chain.block_number(chain.client.finalized_hash().await.unwrap()).await;
+	let keys = stored(&keeper);
+	assert_eq!(keys.len(), 2, "{keys:?}");
+	assert!(keys.contains(&(public, KeyStatus::Live, true)), "{keys:?}");
+	assert!(keys.contains(&(web, KeyStatus::Live, true)), "{keys:?}");
+	let on_chain = chain.keys_of(&alice).await;
+	assert_eq!(on_chain.len(), 2, "{on_chain:?}");
+	assert!(
+		on_chain.contains(&public) && on_chain.contains(&web),
+		"every registered key is in the store"
+	);
 	assert_eq!(
 		registrations(&chain, from, to).await,
-		BTreeMap::from([(public, 1)]),
-		"one registration"
+		BTreeMap::from([(public, 1), (web, 1)]),
+		"one registration per key"
 	);
 }
 
@@ -355,4 +425,13 @@ async fn a_session_keys_proxy_registers_and_renews_for_the_owner_and_cannot_tran
 		signer.submit(&chain.client, transfer, Wait::InBlock).await.expect_err("no transfer");
 	assert_eq!(error.error_name(), Some("CallFiltered"), "{error}");
 	assert!(chain.client.registration(api.0, At::Best).await.unwrap().is_some());
+
+	// The refused terms fixed with `profile edit`: the same pending key registers with them.
+	keeper.ok(&["profile", "edit", "greedy", "--collateral", &units(2).to_string()]);
+	let mut daemon = keeper.daemon(&[]);
+	daemon.wait_for(&["registered and finalized", "profile=greedy"], 1, STEP).await;
+	assert!(daemon.lines(&["stored a new pending key"]).is_empty(), "no new key");
+	assert!(daemon.terminate().expect("running").success());
+	let registration = chain.registration(&greedy.0).await.expect("the pending key registered");
+	assert_eq!(registration.collateral, units(2));
 }
