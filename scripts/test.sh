@@ -1,20 +1,29 @@
 #!/usr/bin/env bash
-# The project's one test command: formatting, lints, docs, feature propagation, then every test
+# The project's one test command: formatting, feature propagation, lints, docs, then every test
 # (unit, runtime and end-to-end against the node binary, and the browser widget's unit and
 # headless-Chromium tests), plain and with the `runtime-benchmarks` and `try-runtime` features.
 #
-# The checks come first because they fail in minutes; the build and the tests take far longer.
-# Build cost is the main cost on small machines, so every step of the first pass uses the one
-# dev profile and the same package selection (`--workspace`): cargo then resolves features
-# once, and the node binary, the unit tests and the end-to-end tests share every compiled
-# dependency. The feature pass is the one exception: it selects (`-p`) only the crates whose
-# code changes under those features, since `--workspace` would also build the node with
-# frame-benchmarking-cli, and skips the wasm build (SKIP_WASM_BUILD=1): the native code is what
-# it checks.
+# Build cost is the main cost on small machines, so:
+# - Every step of the first pass uses the one dev profile and the same package selection
+#   (`--workspace`): cargo then resolves features once, and the node binary, the unit tests
+#   and the end-to-end tests share every compiled dependency.
+# - Clippy lints the workspace's crates while they are compiled for the tests: clippy-driver
+#   is their compiler wrapper (the setup `cargo clippy` itself makes, `CLIPPY_ARGS` holding its
+#   lint flags), so the dependencies are compiled once, not also checked for a separate
+#   `cargo clippy`.
+# - The end-to-end tests mostly wait on 3-second blocks: they run on more threads than there
+#   are cores, and the rustdoc build and the feature pass's build run beside them at the
+#   lowest CPU priority (`nice`), taking the time the tests leave idle.
+# - The feature pass selects (`-p`) only the crates whose code changes under those features,
+#   since `--workspace` would also build the node with frame-benchmarking-cli, and skips the
+#   wasm build (SKIP_WASM_BUILD=1): the native code is what it checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh --chain
+
+# Background jobs end with the script, however it ends.
+trap 'for job in $(jobs -p); do pkill -P "$job" 2>/dev/null; kill "$job" 2>/dev/null; done; true' EXIT
 
 # What only the browser widget needs (Node.js, Chromium, the widget's npm packages from the
 # committed lockfile) installs in the background while the Rust checks run: it waits on the
@@ -25,14 +34,6 @@ web_setup=$!
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
-
-echo "== clippy (default features)"
-cargo clippy --workspace --all-targets -- -D warnings
-
-# The README sends readers to the rustdoc for the reference, so broken links and missing docs
-# fail here.
-echo "== cargo doc"
-RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 
 # A feature not passed down to a dependency compiles that dependency without the code the
 # feature passes are meant to check; .config/zepter.yaml says which features.
@@ -52,26 +53,51 @@ if [ "$web_setup_status" -ne 0 ]; then
 fi
 (cd web && npm run typecheck && npm test)
 
-echo "== build: node binary, wasm runtime and every test target"
+# Every cargo command from here on compiles the workspace's crates through clippy-driver, the
+# same way, so none of them rebuilds what another built.
+RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver)"
+export RUSTC_WORKSPACE_WRAPPER
+export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings"
+
+echo "== build and clippy (-D warnings): node binary, wasm runtime and every test target"
 cargo build --workspace --all-targets
 
+features=(--features runtime-benchmarks,try-runtime -p session-keys-primitives -p pallet-session-keys -p session-keys-runtime)
+
 echo "== tests (unit, runtime, end-to-end; the randomized model test runs MODEL_CASES, default 10,000)"
-cargo test --workspace
+# The background builds start once this run's own (no-op) build has released cargo's lock on
+# the target directory, which it does before it runs the first test binary.
+test_log="$(mktemp)"
+background_log="$(mktemp)"
+(
+	until grep -q '^ *Running ' "$test_log" 2>/dev/null; do sleep 1; done
+	# The README sends readers to the rustdoc for the reference, so broken links and missing
+	# docs fail here.
+	echo "== cargo doc (-D warnings)"
+	RUSTDOCFLAGS="-D warnings" nice -n 19 cargo doc --workspace --no-deps
+	echo "== build for the feature pass (runtime-benchmarks, try-runtime)"
+	SKIP_WASM_BUILD=1 nice -n 19 cargo test "${features[@]}" --no-run
+) >"$background_log" 2>&1 &
+background=$!
+cargo test --workspace -- --test-threads=6 2>&1 | tee "$test_log"
+rm -f "$test_log"
 
 echo "== web: the widget in headless Chromium against the dev node and the gateway"
 (cd web && npm run test:browser)
+
+background_status=0
+wait "$background" || background_status=$?
+cat "$background_log"
+rm -f "$background_log"
+if [ "$background_status" -ne 0 ]; then
+	echo "the rustdoc build or the feature pass's build failed (exit $background_status)" >&2
+	exit "$background_status"
+fi
 
 # The second pass adds the benchmark suite and the try-runtime paths (the runtime's tests then run
 # every pallet's try_state after each block); the model test already ran its full count above,
 # so here it runs a shorter count unless MODEL_CASES is set. Without a wasm build there is no
 # wasm runtime to check: the first pass ran that test.
-#
-# Its lints run in the same build: clippy-driver as the workspace crates' compiler wrapper (the
-# setup `cargo clippy` itself makes, `CLIPPY_ARGS` holding its lint flags) lints our crates while
-# they are compiled for the tests. A separate `cargo clippy` with these features would first
-# check every dependency again with them (about 7 minutes on 2 cores).
-echo "== clippy and tests (runtime-benchmarks, try-runtime)"
-RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver)" CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings" \
-	SKIP_WASM_BUILD=1 MODEL_CASES="${MODEL_CASES:-1000}" cargo test --features runtime-benchmarks,try-runtime \
-	-p session-keys-primitives -p pallet-session-keys -p session-keys-runtime \
+echo "== tests (runtime-benchmarks, try-runtime)"
+SKIP_WASM_BUILD=1 MODEL_CASES="${MODEL_CASES:-1000}" cargo test "${features[@]}" \
 	-- --skip the_wasm_runtime_is_built
