@@ -22,13 +22,20 @@ cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh --chain
 
-# Background jobs end with the script, however it ends.
-trap 'for job in $(jobs -p); do pkill -P "$job" 2>/dev/null; kill "$job" 2>/dev/null; done; true' EXIT
+# Each background job runs in its own process group (job control on), so that it ends with the
+# script however the script ends, with every process it started (cargo, rustc, rustdoc).
+set -m
+scratch="$(mktemp -d)"
+cleanup() {
+	for job in $(jobs -p); do kill -- "-$job" 2>/dev/null || true; done
+	rm -rf "$scratch"
+}
+trap cleanup EXIT
 
 # What only the browser widget needs (Node.js, Chromium, the widget's npm packages from the
 # committed lockfile) installs in the background while the Rust checks run: it waits on the
 # network, they on the CPU. Its output is shown when the web steps need it.
-web_setup_log="$(mktemp)"
+web_setup_log="$scratch/web-setup.log"
 (bash scripts/setup.sh && cd web && npm ci --no-audit --no-fund --loglevel=error) >"$web_setup_log" 2>&1 &
 web_setup=$!
 
@@ -46,7 +53,6 @@ echo "== web: setup (Node.js, Chromium, npm ci), type check, unit tests"
 web_setup_status=0
 wait "$web_setup" || web_setup_status=$?
 cat "$web_setup_log"
-rm -f "$web_setup_log"
 if [ "$web_setup_status" -ne 0 ]; then
 	echo "the widget's setup failed (exit $web_setup_status)" >&2
 	exit "$web_setup_status"
@@ -66,11 +72,14 @@ features=(--features runtime-benchmarks,try-runtime -p session-keys-primitives -
 
 echo "== tests (unit, runtime, end-to-end; the randomized model test runs MODEL_CASES, default 10,000)"
 # The background builds start once this run's own (no-op) build has released cargo's lock on
-# the target directory, which it does before it runs the first test binary.
-test_log="$(mktemp)"
-background_log="$(mktemp)"
+# the target directory, which it does before it runs the first test binary (or once the run
+# has ended, whichever comes first).
+test_log="$scratch/tests.log"
+tests_done="$scratch/tests.done"
+background_log="$scratch/background.log"
+: >"$test_log"
 (
-	until grep -q '^ *Running ' "$test_log" 2>/dev/null; do sleep 1; done
+	until grep -q 'Running ' "$test_log" || [ -e "$tests_done" ]; do sleep 1; done
 	# The README sends readers to the rustdoc for the reference, so broken links and missing
 	# docs fail here.
 	echo "== cargo doc (-D warnings)"
@@ -79,16 +88,19 @@ background_log="$(mktemp)"
 	SKIP_WASM_BUILD=1 nice -n 19 cargo test "${features[@]}" --no-run
 ) >"$background_log" 2>&1 &
 background=$!
+# Whatever fails first, what the background builds said so far is shown too.
+show_background() { echo "== (background) rustdoc and feature-pass build, so far:"; cat "$background_log"; }
+trap 'status=$?; [ "$status" -ne 0 ] && show_background; cleanup; exit "$status"' EXIT
 cargo test --workspace -- --test-threads=6 2>&1 | tee "$test_log"
-rm -f "$test_log"
+touch "$tests_done"
 
 echo "== web: the widget in headless Chromium against the dev node and the gateway"
 (cd web && npm run test:browser)
 
 background_status=0
 wait "$background" || background_status=$?
+trap cleanup EXIT
 cat "$background_log"
-rm -f "$background_log"
 if [ "$background_status" -ne 0 ]; then
 	echo "the rustdoc build or the feature pass's build failed (exit $background_status)" >&2
 	exit "$background_status"

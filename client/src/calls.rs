@@ -298,12 +298,13 @@ impl Client {
 		nonce: Option<u64>,
 		wait: Wait,
 	) -> Result<Included> {
-		self.send(signer, call, nonce).await?.wait(wait).await
+		let submitted = self.send(signer, call, nonce).await?;
+		self.wait(submitted, wait).await
 	}
 
 	/// Signs `call` (at `nonce`, or the signer's next one counting the pool) and hands it to
 	/// the node's pool; returns once the pool accepted it, before it is in any block. For a
-	/// caller that must record the submission before it waits: [`Submitted::wait`] then
+	/// caller that must act between the two (log it, record it): [`Client::wait`] then
 	/// follows it.
 	pub async fn send(
 		&self,
@@ -336,7 +337,7 @@ impl Client {
 }
 
 /// An extrinsic the node's pool accepted (see [`Client::send`]), not yet known to be in a
-/// block.
+/// block; [`Client::wait`] follows it.
 pub struct Submitted {
 	progress: TransactionProgress<SubstrateConfig, OnlineClientAtBlockImpl<SubstrateConfig>>,
 	connection: Arc<Connection>,
@@ -353,12 +354,16 @@ impl Submitted {
 	pub fn hash(&self) -> H256 {
 		self.progress.extrinsic_hash()
 	}
+}
 
-	/// Waits as `wait` says; the answer is the including block and the extrinsic's events, or
-	/// its dispatch error by name (for a call through `proxy.proxy`, the inner call's).
-	pub async fn wait(mut self, wait: Wait) -> Result<Included> {
+impl Client {
+	/// Follows `submitted` as `wait` says; the answer is the including block and the
+	/// extrinsic's events, or its dispatch error by name (for a call through `proxy.proxy`,
+	/// the inner call's).
+	pub async fn wait(&self, submitted: Submitted, wait: Wait) -> Result<Included> {
+		let Submitted { mut progress, connection } = submitted;
 		let in_block = loop {
-			let status = match self.progress.next().await {
+			let status = match progress.next().await {
 				Some(Ok(status)) => status,
 				Some(Err(error)) => return Err(Error::StatusUnknown(Box::new(error))),
 				None => return Err(Error::StatusUnknown("the status stream ended".into())),
@@ -380,7 +385,6 @@ impl Submitted {
 				_ => continue,
 			}
 		};
-		let connection = &self.connection;
 		let block_hash = in_block.block_hash();
 		let extrinsic_events = in_block.fetch_events().await.map_err(Error::submission)?;
 		let mut events = Vec::new();
@@ -388,14 +392,7 @@ impl Submitted {
 			let event = event.map_err(Error::submission)?;
 			events.push(decode_event_record(event.bytes())?.event);
 		}
-		let header = connection
-			.legacy
-			.chain_get_header(Some(block_hash))
-			.await
-			.map_err(|e| Error::rpc("chain_getHeader", e))?
-			.ok_or(Error::NotFound("the block's header"))?;
-		let block_number = BlockNumber::try_from(header.number)
-			.map_err(|_| Error::NotFound("a block number that fits u32"))?;
+		let block_number = self.block_number(block_hash).await?;
 		for event in &events {
 			// A call dispatched through `proxy.proxy` fails inside a successful extrinsic: its
 			// error is the one the caller needs.
@@ -410,7 +407,7 @@ impl Submitted {
 				_ => continue,
 			};
 			return Err(Error::Dispatch(
-				name_failure(connection, block_hash, *dispatch_error).await,
+				name_failure(&connection, block_hash, *dispatch_error).await,
 			));
 		}
 		tracing::debug!(block = block_number, ?block_hash, "included");

@@ -97,7 +97,7 @@ pub fn terms_of(profile: &Profile) -> Terms {
 }
 
 /// Sends the registration of stored key `key` for `profile`, with its ownership proof; returns
-/// once the pool accepted it ([`Submitted::wait`] follows it).
+/// once the pool accepted it ([`Client::wait`] follows it).
 pub async fn send_register(
 	client: &Client,
 	signer: &OwnerSigner,

@@ -198,7 +198,15 @@ pub async fn execute(cli: Cli) -> Result<(), CommandError> {
 		}
 		Command::Profile(ProfileCommand::Edit(edit)) => {
 			let mut store = open(&cli)?;
-			let profile = edited(store.profile(&edit.name)?, edit)?;
+			let current = store.profile(&edit.name)?;
+			let profile = edited(current.clone(), edit)?;
+			if profile == current {
+				return Err(CommandError::Invalid(format!(
+					"nothing to change: profile {:?} already has these settings (see `profile \
+					 edit --help`)",
+					edit.name
+				)));
+			}
 			if let Some(owner) = store.owner()? {
 				if owner.owner() == &profile.counterpart {
 					return Err(CommandError::Invalid(
@@ -270,24 +278,69 @@ pub async fn execute(cli: Cli) -> Result<(), CommandError> {
 			let client = Client::connect(&node.node).await?;
 			// Paused first, so that a running daemon registers no new key behind the revocation.
 			store.pause(unix_now())?;
-			if let Err(crate::store::StoreError::DaemonRunning(_)) = store.lock_daemon() {
-				wait_for_pause(&store, std::time::Duration::from_secs(*wait_daemon)).await?;
+			match store.lock_daemon() {
+				Ok(_no_daemon) => {}
+				Err(crate::store::StoreError::DaemonRunning(_)) => {
+					wait_for_pause(&store, std::time::Duration::from_secs(*wait_daemon)).await?
+				}
+				Err(error) => return Err(error.into()),
 			}
-			let included = signer
+			let owner = signer.owner();
+			let included = match signer
 				.submit(&client, session_keys_client::build::revoke_all(), Wait::Finalized)
-				.await?;
-			let mut revoked = 0;
+				.await
+			{
+				Ok(included) => included,
+				Err(error) => {
+					eprintln!("the keeper stays paused: run `revoke-all` again (or `resume`)");
+					return Err(error.into());
+				}
+			};
+			// Checked on chain: a registration that landed after `revoke_all` (one a daemon
+			// had on its way and did not pause in time for) is revoked on its own.
+			for public in client.keys_of(&owner, At::Best).await? {
+				if client.registration(public, At::Best).await?.is_some_and(|r| !r.revoked) {
+					let late = chain::revoke(&client, &signer, public).await?;
+					if let Ok(key) = store.find_key(&hex(&public.encode())) {
+						store.mark_revoked(key.id, late.block_number)?;
+					}
+					println!(
+						"revoked {} too: it was registered after revoke_all (block #{})",
+						hex(&public.encode()),
+						late.block_number
+					);
+				}
+			}
+			let mut retired = 0;
 			for key in store.keys()? {
-				if key.status == KeyStatus::Live {
-					store.mark_revoked(key.id, included.block_number)?;
-					revoked += 1;
+				match key.status {
+					// (A running daemon may have recorded it already.)
+					KeyStatus::Live => store.mark_revoked(key.id, included.block_number)?,
+					// Never registered: its secret may be as exposed as the live keys', so it
+					// is not registered after `resume` either.
+					KeyStatus::Pending
+						if client.registration(key.public, At::Best).await?.is_none() =>
+					{
+						store.update_key(
+							key.id,
+							KeyStatus::Ended,
+							None,
+							None,
+							Some("retired before registration (revoke-all)"),
+						)?;
+						retired += 1;
+					}
+					_ => {}
 				}
 			}
 			println!(
-				"revoked every live key of {} in block #{} ({revoked} of them stored here)",
-				signer.owner().to_ss58check(),
+				"revoked every live key of {} in block #{}",
+				owner.to_ss58check(),
 				included.block_number
 			);
+			if retired > 0 {
+				println!("retired {retired} pending key(s) that were never registered");
+			}
 			println!(
 				"the keeper is paused: it registers and renews nothing until `session-keys-keeper \
 				 resume`"
@@ -301,7 +354,7 @@ pub async fn execute(cli: Cli) -> Result<(), CommandError> {
 				return Ok(());
 			}
 			store.resume()?;
-			println!("resumed: a running daemon replaces the revoked keys at its next block");
+			println!("resumed: a running daemon makes new keys at its next block");
 			Ok(())
 		}
 		Command::SignState { key, nonce, owed, margin, node } => {

@@ -295,7 +295,7 @@ impl Daemon<'_> {
 				chain::send_register(&self.client, self.signer, self.store, profile, &key).await?;
 			tracing::info!(profile = %profile.name, key = %public, extrinsic = ?submitted.hash(), "registration submitted");
 			self.halt_if(HaltPoint::Submitted).await;
-			Ok::<_, KeeperError>(submitted.wait(Wait::Finalized).await?)
+			Ok::<_, KeeperError>(self.client.wait(submitted, Wait::Finalized).await?)
 		};
 		match registered.await {
 			Ok(included) => {

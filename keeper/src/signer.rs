@@ -73,7 +73,7 @@ impl OwnerSigner {
 	}
 
 	/// Signs `call` (wrapped for a proxy) and hands it to the pool, without waiting for a
-	/// block: [`session_keys_client::Submitted::wait`] follows it.
+	/// block: [`Client::wait`] follows it.
 	pub async fn send(
 		&self,
 		client: &Client,

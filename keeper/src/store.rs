@@ -430,11 +430,21 @@ impl Store {
 		if self.profile(&profile.name).is_ok() {
 			return Err(StoreError::ProfileExists(profile.name.clone()));
 		}
+		self.write_profile(
+			"INSERT INTO profiles (name, counterpart, duration, spending_limit, collateral, scope,
+			   description, crypto, renew_margin, rotation_interval)
+			 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+			profile,
+		)?;
+		Ok(())
+	}
+
+	/// Runs `sql` with `profile`'s columns as ?1..?10, in [`PROFILE_COLUMNS`]' order; the
+	/// number of rows it changed.
+	fn write_profile(&self, sql: &str, profile: &Profile) -> Result<usize> {
 		self.connection
 			.execute(
-				"INSERT INTO profiles (name, counterpart, duration, spending_limit, collateral, scope,
-				   description, crypto, renew_margin, rotation_interval)
-				 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+				sql,
 				params![
 					profile.name,
 					profile.counterpart.encode(),
@@ -448,8 +458,7 @@ impl Store {
 					profile.rotation_interval,
 				],
 			)
-			.map_err(|error| self.sqlite(error))?;
-		Ok(())
+			.map_err(|error| self.sqlite(error))
 	}
 
 	/// Every profile, by name.
@@ -484,27 +493,13 @@ impl Store {
 	/// Replaces the settings of the profile named `profile.name`; keys registered from now on
 	/// (a pending key's retry included) get the new terms, renewals the new duration.
 	pub fn update_profile(&mut self, profile: &Profile) -> Result<()> {
-		let changed = self
-			.connection
-			.execute(
-				"UPDATE profiles SET counterpart = ?2, duration = ?3, spending_limit = ?4,
-				   collateral = ?5, scope = ?6, description = ?7, crypto = ?8, renew_margin = ?9,
-				   rotation_interval = ?10
-				 WHERE name = ?1",
-				params![
-					profile.name,
-					profile.counterpart.encode(),
-					profile.duration,
-					profile.spending_limit.to_string(),
-					profile.collateral.to_string(),
-					profile.scope.encode(),
-					profile.description,
-					crypto_name(profile.crypto),
-					profile.renew_margin,
-					profile.rotation_interval,
-				],
-			)
-			.map_err(|error| self.sqlite(error))?;
+		let changed = self.write_profile(
+			"UPDATE profiles SET counterpart = ?2, duration = ?3, spending_limit = ?4,
+			   collateral = ?5, scope = ?6, description = ?7, crypto = ?8, renew_margin = ?9,
+			   rotation_interval = ?10
+			 WHERE name = ?1",
+			profile,
+		)?;
 		if changed == 0 {
 			return Err(StoreError::UnknownProfile(profile.name.clone()));
 		}
