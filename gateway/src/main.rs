@@ -1,7 +1,7 @@
 //! `session-keys-gateway`: a reverse proxy that authenticates and rate-limits HTTP requests
 //! signed by session keys. See `--help`.
 
-use std::{process::ExitCode, sync::Arc};
+use std::{io::IsTerminal, process::ExitCode, sync::Arc};
 
 use clap::Parser;
 use session_keys_gateway::{config::Cli, follow, proxy, Gateway, NodeChain};
@@ -14,6 +14,8 @@ async fn main() -> ExitCode {
 		.with_env_filter(
 			EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
 		)
+		// Colour codes only for a terminal, not in a file or a log collector.
+		.with_ansi(std::io::stdout().is_terminal())
 		.init();
 	let config = match Cli::parse().resolve() {
 		Ok(config) => config,
