@@ -52,10 +52,18 @@ pub enum Command {
 		new_passphrase_file: Option<PathBuf>,
 	},
 	/// The key that signs the keeper's calls.
-	#[command(subcommand)]
+	#[command(
+		subcommand,
+		after_help = "Examples:\n  session-keys-keeper owner import //Alice\n  \
+		session-keys-keeper owner show"
+	)]
 	Owner(OwnerCommand),
 	/// What the keeper keeps covered.
-	#[command(subcommand)]
+	#[command(
+		subcommand,
+		after_help = "Examples:\n  session-keys-keeper profile add api --counterpart \
+		5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty\n  session-keys-keeper profile list"
+	)]
 	Profile(ProfileCommand),
 	/// The daemon: keep every profile covered by a live key, following finalized blocks.
 	#[command(
@@ -213,7 +221,7 @@ pub struct ProfileArgs {
 	/// The counterpart (SS58 or 0x-hex account).
 	#[arg(long, value_parser = parse_account)]
 	pub counterpart: AccountId,
-	/// Each key's term, in blocks [default: a day of 3 s blocks].
+	/// Each key's term, in blocks (at least 8) [default: a day of 3 s blocks].
 	#[arg(long, default_value_t = 28_800)]
 	pub duration: BlockNumber,
 	/// Each session's spending limit.
@@ -231,7 +239,8 @@ pub struct ProfileArgs {
 	/// The keys' scheme: sr25519, ed25519 or ecdsa.
 	#[arg(long, default_value = "sr25519", value_parser = ["sr25519", "ed25519", "ecdsa"])]
 	pub crypto: String,
-	/// Renew once fewer blocks than this are left [default: a quarter of the duration].
+	/// Renew once fewer blocks than this are left (at least 4) [default: a quarter of the
+	/// duration, at least 4].
 	#[arg(long)]
 	pub renew_margin: Option<BlockNumber>,
 	/// Replace a key by a new one once it is this many blocks old [default: the duration].
@@ -320,6 +329,22 @@ mod tests {
 	#[test]
 	fn the_command_line_is_consistent() {
 		Cli::command().debug_assert();
+	}
+
+	/// Every command's `--help` ends with an example of it.
+	#[test]
+	fn every_command_has_an_example() {
+		fn check(command: &clap::Command, path: &str) {
+			let help = command.get_after_help().map(|help| help.to_string()).unwrap_or_default();
+			assert!(
+				help.starts_with("Example") && help.contains("session-keys-keeper"),
+				"`{path}` has no example in its --help"
+			);
+			for sub in command.get_subcommands().filter(|sub| sub.get_name() != "help") {
+				check(sub, &format!("{path} {}", sub.get_name()));
+			}
+		}
+		check(&Cli::command(), "session-keys-keeper");
 	}
 
 	#[test]

@@ -72,7 +72,13 @@ fn open(cli: &Cli) -> Result<Store, CommandError> {
 }
 
 /// Runs `cli`'s command.
-pub async fn execute(cli: Cli) -> Result<(), CommandError> {
+pub async fn execute(mut cli: Cli) -> Result<(), CommandError> {
+	// A secret URI given as an argument is moved out of the parsed command line, to be
+	// zeroized when dropped (the process's own argv cannot be wiped: `--file` avoids it).
+	let uri_argument = match &mut cli.command {
+		Command::Owner(OwnerCommand::Import { uri, .. }) => uri.take().map(Zeroizing::new),
+		_ => None,
+	};
 	match &cli.command {
 		Command::Init => {
 			let path = store_path(&cli)?;
@@ -104,10 +110,10 @@ pub async fn execute(cli: Cli) -> Result<(), CommandError> {
 			);
 			Ok(())
 		}
-		Command::Owner(OwnerCommand::Import { uri, file, proxy_of }) => {
+		Command::Owner(OwnerCommand::Import { uri: _, file, proxy_of }) => {
 			let mut store = open(&cli)?;
-			let uri = match (uri, file) {
-				(Some(uri), _) => Zeroizing::new(uri.clone()),
+			let uri = match (uri_argument, file) {
+				(Some(uri), _) => uri,
 				(None, Some(file)) => {
 					let text = Zeroizing::new(std::fs::read_to_string(file).map_err(|error| {
 						CommandError::Io(format!("cannot read {}: {error}", file.display()))
@@ -317,7 +323,10 @@ pub async fn execute(cli: Cli) -> Result<(), CommandError> {
 					// (A running daemon may have recorded it already.)
 					KeyStatus::Live => store.mark_revoked(key.id, included.block_number)?,
 					// Never registered: its secret may be as exposed as the live keys', so it
-					// is not registered after `resume` either.
+					// is not registered after `resume` either. Nor can it be registered later
+					// by a registration already sent: that was signed by the same account at a
+					// lower nonce than `revoke_all` (the daemon has paused; the nonce counts
+					// the pool), so once `revoke_all` is in, it can never be included.
 					KeyStatus::Pending
 						if client.registration(key.public, At::Best).await?.is_none() =>
 					{
@@ -501,10 +510,17 @@ fn edited(profile: Profile, edit: &ProfileEdit) -> Result<Profile, CommandError>
 	})
 }
 
-/// A quarter of the duration.
+/// A quarter of the duration, and at least [`MIN_RENEW_MARGIN`].
 fn default_renew_margin(duration: BlockNumber) -> BlockNumber {
-	duration / 4
+	(duration / 4).max(MIN_RENEW_MARGIN)
 }
+
+/// The least renew margin: the daemon plans at the finalized block, which trails the best block
+/// by about two, and the renewal then needs a block to be included in before the key expires.
+const MIN_RENEW_MARGIN: BlockNumber = 4;
+/// The least duration: twice the least margin, so a key spends at least half its term before
+/// it is due for renewal.
+const MIN_DURATION: BlockNumber = 2 * MIN_RENEW_MARGIN;
 
 fn crypto_of(name: &str) -> Result<session_keys_client::CryptoKind, CommandError> {
 	parse_crypto(name).ok_or_else(|| CommandError::Invalid(format!("unknown crypto {name}")))
@@ -512,13 +528,17 @@ fn crypto_of(name: &str) -> Result<session_keys_client::CryptoKind, CommandError
 
 /// `profile` if its settings leave no gap between keys.
 fn checked(profile: Profile) -> Result<Profile, CommandError> {
-	// A key lives at least one block, and a renewal takes a few blocks to be final: a shorter
-	// term or a zero margin would leave gaps.
-	if profile.duration < 4 {
-		return Err(CommandError::Invalid("--duration must be at least 4 blocks".into()));
+	// A renewal takes a few blocks to be included: a shorter term or margin would leave gaps.
+	if profile.duration < MIN_DURATION {
+		return Err(CommandError::Invalid(format!(
+			"--duration must be at least {MIN_DURATION} blocks"
+		)));
 	}
-	if profile.renew_margin == 0 {
-		return Err(CommandError::Invalid("--renew-margin must be at least one block".into()));
+	if profile.renew_margin < MIN_RENEW_MARGIN {
+		return Err(CommandError::Invalid(format!(
+			"--renew-margin must be at least {MIN_RENEW_MARGIN} blocks (the daemon acts on \
+			 finalized blocks, which trail the best block)"
+		)));
 	}
 	if profile.renew_margin >= profile.duration {
 		return Err(CommandError::Invalid(format!(
@@ -743,7 +763,11 @@ mod tests {
 		let profile = profile_of(&args(100, None, None)).unwrap();
 		assert_eq!((profile.renew_margin, profile.rotation_interval), (25, 100));
 		assert!(profile_of(&args(0, None, None)).is_err());
-		assert!(profile_of(&args(3, None, None)).is_err());
+		assert!(profile_of(&args(7, None, None)).is_err());
+		let shortest = profile_of(&args(8, None, None)).unwrap();
+		assert_eq!(shortest.renew_margin, MIN_RENEW_MARGIN, "the default is at least the least");
+		assert!(profile_of(&args(100, Some(MIN_RENEW_MARGIN - 1), None)).is_err());
+		assert!(profile_of(&args(100, Some(MIN_RENEW_MARGIN), None)).is_ok());
 		assert!(profile_of(&args(100, Some(0), None)).is_err());
 		assert!(profile_of(&args(100, Some(100), None)).is_err());
 		assert!(profile_of(&args(100, None, Some(0))).is_err());

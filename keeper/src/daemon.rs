@@ -7,7 +7,7 @@
 //! registered twice (the chain would refuse the second registration anyway: keys are never
 //! reused).
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
 
 use codec::Encode;
 use session_keys_client::{At, BlockNumber, Client, Error as ClientError, SessionPair, Wait};
@@ -43,9 +43,11 @@ pub struct Options {
 	pub halt_after: Option<HaltPoint>,
 }
 
-/// Runs until `shutdown` resolves; it is checked between steps, so a step in progress (a
-/// submission waiting for finality) completes first. An unreachable node is retried with
-/// backoff, never a reason to exit; only the store failing is.
+/// Runs until `shutdown` resolves. A step in progress (a submission waiting for finality) is
+/// given [`STEP_GRACE`] to complete first; one still waiting then (on a node that went away,
+/// say) is dropped, which is as safe as a crash: every store write is a transaction made
+/// between awaits, and a pending key is looked up on chain at the next start. An unreachable
+/// node is retried with backoff, never a reason to exit; only the store failing is.
 pub async fn run(
 	store: &mut Store,
 	signer: &OwnerSigner,
@@ -85,12 +87,24 @@ pub async fn run(
 		options,
 		metrics,
 		last: None,
-		retry_at: Default::default(),
+		held_back: Default::default(),
 		paused: false,
 	};
 	let mut backoff = Duration::from_secs(1);
 	loop {
-		match daemon.tick().await {
+		let step = daemon.tick();
+		tokio::pin!(step);
+		let outcome = tokio::select! {
+			outcome = &mut step => outcome,
+			_ = &mut shutdown => {
+				tracing::info!(grace = ?STEP_GRACE, "stopping after the step in progress");
+				if tokio::time::timeout(STEP_GRACE, &mut step).await.is_err() {
+					tracing::warn!("stopping in the middle of a step; the next start looks its key up on chain");
+				}
+				return Ok(());
+			},
+		};
+		match outcome {
 			Ok(()) => backoff = Duration::from_secs(1),
 			Err(KeeperError::Store(error)) => return Err(error.into()),
 			Err(error) => {
@@ -127,8 +141,8 @@ struct Daemon<'a> {
 	metrics: &'a Arc<Metrics>,
 	/// The finalized block last acted on.
 	last: Option<BlockNumber>,
-	/// Per profile, the block before which a refused registration is not tried again.
-	retry_at: std::collections::HashMap<String, BlockNumber>,
+	/// Per profile and kind of submission, the failed one's next try.
+	held_back: HashMap<(String, Submission), Retry>,
 	/// Whether the keeper was paused at the start of this tick.
 	paused: bool,
 }
@@ -155,7 +169,13 @@ impl Daemon<'_> {
 			return Ok(());
 		}
 		for profile in self.store.profiles()? {
-			self.step(&profile, hash, now).await?;
+			match self.step(&profile, hash, now).await {
+				// Removed (`profile remove`) while this step planned for it: nothing to keep.
+				Err(KeeperError::Store(StoreError::UnknownProfile(name))) => {
+					tracing::info!(profile = %name, "profile removed; skipped");
+				}
+				result => result?,
+			}
 		}
 		self.last = Some(now);
 		self.metrics.finalized.set(now.into());
@@ -196,8 +216,17 @@ impl Daemon<'_> {
 				}
 				// Paused: the chain's view is recorded, nothing is sent.
 				_ if self.paused => break,
-				// A failed submission is not sent again for a few blocks (each try costs a fee).
-				_ if self.retry_at.get(&profile.name).is_some_and(|at| now < *at) => break,
+				// A failed submission is not sent again for a few blocks (each try costs a fee);
+				// other kinds go ahead (a refused successor holds back no renewal).
+				ref action
+					if Submission::of(action).is_some_and(|kind| {
+						self.held_back
+							.get(&(profile.name.clone(), kind))
+							.is_some_and(|retry| now < retry.at)
+					}) =>
+				{
+					break
+				}
 				Action::Register { id } => {
 					self.register(profile, id, now).await?;
 					break;
@@ -237,6 +266,7 @@ impl Daemon<'_> {
 								None,
 							)?;
 							self.metrics.renewals.with_label_values(&[&profile.name]).inc();
+							self.succeeded(profile, Submission::Renew);
 							tracing::info!(
 								profile = %profile.name,
 								key = %hex(&key.public.encode()),
@@ -246,7 +276,7 @@ impl Daemon<'_> {
 								"renewed"
 							);
 						}
-						Err(error) => self.failed(profile, "renew", error, now)?,
+						Err(error) => self.failed(profile, Submission::Renew, error, now)?,
 					}
 					break;
 				}
@@ -258,6 +288,7 @@ impl Daemon<'_> {
 							self.store.mark_revoked(id, included.block_number)?;
 							self.metrics.revocations.with_label_values(&[&profile.name]).inc();
 							self.metrics.rotations.with_label_values(&[&profile.name]).inc();
+							self.succeeded(profile, Submission::Revoke);
 							tracing::info!(
 								profile = %profile.name,
 								key = %hex(&key.public.encode()),
@@ -266,7 +297,7 @@ impl Daemon<'_> {
 								"revoked the predecessor: its successor is live"
 							);
 						}
-						Err(error) => self.failed(profile, "revoke", error, now)?,
+						Err(error) => self.failed(profile, Submission::Revoke, error, now)?,
 					}
 					break;
 				}
@@ -309,7 +340,7 @@ impl Daemon<'_> {
 					None,
 				)?;
 				self.metrics.registrations.with_label_values(&[&profile.name]).inc();
-				self.retry_at.remove(&profile.name);
+				self.succeeded(profile, Submission::Register);
 				tracing::info!(
 					profile = %profile.name,
 					key = %public,
@@ -323,11 +354,16 @@ impl Daemon<'_> {
 				if failure.name.as_deref() == Some("AlreadyRegistered") =>
 			{
 				tracing::info!(profile = %profile.name, key = %public, "already registered; the next step records it");
+				self.succeeded(profile, Submission::Register);
 				Ok(())
 			}
-			// Never registered (the chain was asked) and its secret does not open: it can never
-			// be used, so it is retired here and the profile gets a new key.
-			Err(KeeperError::Store(error @ StoreError::Damaged { .. })) => {
+			// Never registered (the chain was asked) and its secret does not open, or opens to
+			// no key: it can never be used, so it is retired here and the profile gets a new
+			// key.
+			Err(
+				error
+				@ (KeeperError::Store(StoreError::Damaged { .. }) | KeeperError::BadSecret(_)),
+			) => {
 				tracing::error!(profile = %profile.name, key = %public, %error, "retiring a pending key whose secret does not open");
 				self.metrics.failures.with_label_values(&[&profile.name, "register"]).inc();
 				self.store.update_key(
@@ -341,28 +377,42 @@ impl Daemon<'_> {
 			}
 			// Refused (say, too little balance for the collateral) or not known to be sent: the
 			// pending key stays, and is looked up and retried a few blocks on.
-			Err(error) => self.failed(profile, "register", error, now),
+			Err(error) => self.failed(profile, Submission::Register, error, now),
 		}
 	}
 
-	/// Logs and counts a failed call, and holds the profile's submissions back for a few
-	/// blocks; only the store failing (not one damaged record) stops the daemon.
+	/// Logs and counts a failed call, and holds that kind of submission back for the profile
+	/// ([`Retry::after`]); only the store failing (not one damaged record) stops the daemon.
 	fn failed(
 		&mut self,
 		profile: &Profile,
-		action: &str,
+		kind: Submission,
 		error: KeeperError,
 		now: BlockNumber,
 	) -> Result<(), KeeperError> {
-		self.metrics.failures.with_label_values(&[&profile.name, action]).inc();
+		self.metrics.failures.with_label_values(&[&profile.name, kind.as_str()]).inc();
 		if let KeeperError::Store(store) = &error {
 			if !matches!(store, StoreError::Damaged { .. }) {
 				return Err(error);
 			}
 		}
-		self.retry_at.insert(profile.name.clone(), now.saturating_add(RETRY_BLOCKS));
-		tracing::error!(profile = %profile.name, action = %action, %error, "failed; the key is kept and the step retried");
+		let slot = (profile.name.clone(), kind);
+		let retry = Retry::after(kind, self.held_back.get(&slot).copied(), now);
+		self.held_back.insert(slot, retry);
+		tracing::error!(
+			profile = %profile.name,
+			action = %kind.as_str(),
+			block = now,
+			retry_at = retry.at,
+			%error,
+			"failed; the key is kept and the step retried"
+		);
 		Ok(())
+	}
+
+	/// A submission of `kind` went through: the next failure starts the backoff afresh.
+	fn succeeded(&mut self, profile: &Profile, kind: Submission) {
+		self.held_back.remove(&(profile.name.clone(), kind));
 	}
 
 	fn update_gauges(&self, profile: &Profile, now: BlockNumber) -> Result<(), KeeperError> {
@@ -391,12 +441,118 @@ impl Daemon<'_> {
 	}
 }
 
-/// Blocks to wait before a failed submission is sent again.
+/// How long a step in progress may run on after the signal to stop.
+const STEP_GRACE: Duration = Duration::from_secs(10);
+
+/// The kinds of submission a failure holds back, each on its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Submission {
+	/// Registering a pending or new key.
+	Register,
+	/// Renewing the live key.
+	Renew,
+	/// Revoking a predecessor.
+	Revoke,
+}
+
+impl Submission {
+	/// The kind of submission `action` makes, if it makes one.
+	fn of(action: &Action) -> Option<Self> {
+		match action {
+			Action::Record { .. } => None,
+			Action::Register { .. } | Action::Generate { .. } => Some(Submission::Register),
+			Action::Renew { .. } => Some(Submission::Renew),
+			Action::Revoke { .. } => Some(Submission::Revoke),
+		}
+	}
+
+	/// Its name in the log and the failure metric.
+	fn as_str(self) -> &'static str {
+		match self {
+			Submission::Register => "register",
+			Submission::Renew => "renew",
+			Submission::Revoke => "revoke",
+		}
+	}
+}
+
+/// When a failed submission is tried again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Retry {
+	/// The first block it may be sent at.
+	at: BlockNumber,
+	/// The blocks waited this time.
+	wait: BlockNumber,
+}
+
+impl Retry {
+	/// The next try after a failure at `now`: [`RETRY_BLOCKS`] on, doubling up to
+	/// [`MAX_RETRY_BLOCKS`] while a registration or revocation keeps failing (each try may cost a
+	/// fee, and a refusal such as too little balance lasts until the owner acts). A renewal is
+	/// always retried at the first interval: the live key's life depends on it.
+	fn after(kind: Submission, previous: Option<Retry>, now: BlockNumber) -> Retry {
+		let wait = match (kind, previous) {
+			(Submission::Renew, _) | (_, None) => RETRY_BLOCKS,
+			(_, Some(previous)) => previous.wait.saturating_mul(2).min(MAX_RETRY_BLOCKS),
+		};
+		Retry { at: now.saturating_add(wait), wait }
+	}
+}
+
+/// Blocks to wait before a failed submission is sent again the first time.
 const RETRY_BLOCKS: BlockNumber = 3;
+/// The longest wait between tries of a submission that keeps failing (about 2.4 minutes of
+/// 3-second blocks).
+const MAX_RETRY_BLOCKS: BlockNumber = 48;
 
 /// The time in unix seconds (0 if the clock is before 1970).
 pub(crate) fn unix_now() -> i64 {
 	std::time::SystemTime::now()
 		.duration_since(std::time::UNIX_EPOCH)
 		.map_or(0, |elapsed| elapsed.as_secs() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn a_failing_registration_backs_off_and_a_renewal_does_not() {
+		let first = Retry::after(Submission::Register, None, 10);
+		assert_eq!(first, Retry { at: 13, wait: RETRY_BLOCKS });
+		let second = Retry::after(Submission::Register, Some(first), 13);
+		assert_eq!(second, Retry { at: 19, wait: 6 });
+		let mut retry = second;
+		for _ in 0..10 {
+			retry = Retry::after(Submission::Revoke, Some(retry), 100);
+		}
+		assert_eq!(retry, Retry { at: 100 + MAX_RETRY_BLOCKS, wait: MAX_RETRY_BLOCKS });
+		assert_eq!(Retry::after(Submission::Renew, Some(retry), 200).wait, RETRY_BLOCKS);
+		assert_eq!(Retry::after(Submission::Register, None, BlockNumber::MAX).at, BlockNumber::MAX);
+	}
+
+	#[test]
+	fn each_action_names_what_a_failure_of_it_holds_back() {
+		assert_eq!(
+			Submission::of(&Action::Generate { successor_of: None }),
+			Some(Submission::Register)
+		);
+		assert_eq!(Submission::of(&Action::Register { id: 1 }), Some(Submission::Register));
+		assert_eq!(
+			Submission::of(&Action::Renew { id: 1, blocks_left: 2 }),
+			Some(Submission::Renew)
+		);
+		assert_eq!(
+			Submission::of(&Action::Revoke { id: 1, successor: 2 }),
+			Some(Submission::Revoke)
+		);
+		let record = Action::Record {
+			id: 1,
+			status: KeyStatus::Live,
+			registered_at: None,
+			expires_at: None,
+			ended_reason: None,
+		};
+		assert_eq!(Submission::of(&record), None);
+	}
 }

@@ -100,7 +100,15 @@ impl Default for Metrics {
 /// Serves `metrics` at `/metrics` on `listener` until the task is dropped.
 pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
 	loop {
-		let Ok((stream, _)) = listener.accept().await else { continue };
+		let stream = match listener.accept().await {
+			Ok((stream, _)) => stream,
+			// Out of file descriptors, say: wait a little rather than spin.
+			Err(error) => {
+				tracing::warn!(%error, "metrics: cannot accept a connection");
+				tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+				continue;
+			}
+		};
 		let metrics = metrics.clone();
 		tokio::spawn(async move {
 			let service = service_fn(move |request: Request<hyper::body::Incoming>| {

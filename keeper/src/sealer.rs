@@ -8,9 +8,18 @@
 //! # Other backends
 //!
 //! A KMS or a Vault transit engine fits behind the same trait: `seal` sends the plaintext and
-//! the associated data to the service and stores what it returns, `open` sends that back. The
-//! store keeps the sealed bytes and the backend's [`KdfParams`]-like settings; nothing else in
-//! the keeper knows which backend sealed a secret.
+//! the associated data to the service and stores what it returns, `open` sends that back. To
+//! add one:
+//! 1. a variant of [`SealerSettings`] holding what the store must record to reach the backend
+//!    again (a key's name, never a secret), and its columns in the store's `meta` row (a
+//!    schema migration);
+//! 2. a type implementing [`Sealer`];
+//! 3. the store is then made with [`Store::create_sealed`](crate::store::Store::create_sealed),
+//!    opened with [`Store::open_with`](crate::store::Store::open_with) (which hands the recorded
+//!    settings to the caller, who returns the sealer) and moved to another key with
+//!    [`Store::reseal`](crate::store::Store::reseal).
+//!
+//! Nothing else in the keeper knows which backend sealed a secret.
 
 use argon2::{Algorithm, Argon2, Params, Version};
 use chacha20poly1305::{
@@ -51,6 +60,23 @@ pub trait Sealer {
 	fn seal(&self, associated: &[u8], secret: &[u8]) -> Result<Vec<u8>, SealError>;
 	/// Opens what [`Sealer::seal`] returned for the same `associated` data.
 	fn open(&self, associated: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, SealError>;
+}
+
+/// How a store's secrets are sealed, as the store records it: what a backend needs to open them
+/// again, never a secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SealerSettings {
+	/// [`PassphraseSealer`], with its key derivation's parameters and salt.
+	Passphrase(KdfParams),
+}
+
+impl SealerSettings {
+	/// The backend's name, as stored in the file.
+	pub fn backend(&self) -> &'static str {
+		match self {
+			SealerSettings::Passphrase(_) => PassphraseSealer::BACKEND,
+		}
+	}
 }
 
 /// Argon2id's cost parameters and salt, stored in the keeper's file next to the sealed values.
@@ -126,6 +152,9 @@ pub struct PassphraseSealer {
 }
 
 impl PassphraseSealer {
+	/// The backend's name in [`SealerSettings::backend`].
+	pub const BACKEND: &'static str = "argon2id";
+
 	/// Derives the key from `passphrase` with `params` (a fraction of a second to a second: it is
 	/// meant to be slow).
 	pub fn derive(passphrase: &[u8], params: &KdfParams) -> Result<Self, SealError> {

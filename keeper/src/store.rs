@@ -13,7 +13,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBe
 use session_keys_client::{AccountId, Balance, BlockNumber, CryptoKind, SessionPublic};
 use zeroize::Zeroizing;
 
-use crate::sealer::{KdfParams, PassphraseSealer, SealError, Sealer, SALT_LEN};
+use crate::sealer::{KdfParams, PassphraseSealer, SealError, Sealer, SealerSettings, SALT_LEN};
 
 /// The schema this build writes. Version 1 is the first.
 pub const SCHEMA_VERSION: u32 = 2;
@@ -251,40 +251,67 @@ impl Store {
 		if path.exists() {
 			return Err(StoreError::Exists(path.to_owned()));
 		}
+		let sealer = PassphraseSealer::derive(passphrase, &params)?;
+		Self::create_sealed(path, &SealerSettings::Passphrase(params), Box::new(sealer))
+	}
+
+	/// Creates a store at `path` whose secrets `sealer` seals; `settings` are recorded in the
+	/// file for [`Store::open_with`] (see [`crate::sealer`] on other backends).
+	pub fn create_sealed(
+		path: &Path,
+		settings: &SealerSettings,
+		sealer: Box<dyn Sealer + Send>,
+	) -> Result<Store> {
+		if path.exists() {
+			return Err(StoreError::Exists(path.to_owned()));
+		}
 		if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
 			std::fs::create_dir_all(parent).map_err(|error| StoreError::Sqlite {
 				path: path.to_owned(),
 				source: rusqlite::Error::ToSqlConversionFailure(Box::new(error)),
 			})?;
 		}
-		let sealer = PassphraseSealer::derive(passphrase, &params)?;
 		let check = sealer.seal(CHECK_AAD, CHECK_PLAINTEXT)?;
-		let mut connection = connect(path)?;
-		// WAL lets `status` read while the daemon writes.
-		connection
-			.execute_batch("PRAGMA journal_mode = WAL;")
-			.map_err(|source| StoreError::Sqlite { path: path.to_owned(), source })?;
-		let sqlite = |source| StoreError::Sqlite { path: path.to_owned(), source };
-		let tx = connection.transaction().map_err(sqlite)?;
-		migrate(&tx, 0).map_err(sqlite)?;
-		tx.execute(
-			"INSERT INTO meta (id, kdf, memory_kib, iterations, parallelism, salt, check_value)
-			 VALUES (1, 'argon2id', ?1, ?2, ?3, ?4, ?5)",
-			params![
-				params.memory_kib,
-				params.iterations,
-				params.parallelism,
-				&params.salt[..],
-				check
-			],
-		)
-		.map_err(sqlite)?;
-		tx.commit().map_err(sqlite)?;
-		Ok(Store { path: path.to_owned(), connection, sealer: Box::new(sealer) })
+		create_private(path)?;
+		let made = (|| {
+			let mut connection = connect(path)?;
+			let sqlite = |source| StoreError::Sqlite { path: path.to_owned(), source };
+			// WAL lets `status` read while the daemon writes.
+			connection.execute_batch("PRAGMA journal_mode = WAL;").map_err(sqlite)?;
+			let tx = connection.transaction().map_err(sqlite)?;
+			migrate(&tx, 0).map_err(sqlite)?;
+			write_sealer_settings(&tx, settings, &check).map_err(sqlite)?;
+			tx.commit().map_err(sqlite)?;
+			Ok(connection)
+		})();
+		match made {
+			Ok(connection) => Ok(Store { path: path.to_owned(), connection, sealer }),
+			// Nothing half-made is left for `init` to call an existing store.
+			Err(error) => {
+				for suffix in ["", "-wal", "-shm", "-journal"] {
+					let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+				}
+				Err(error)
+			}
+		}
 	}
 
 	/// Opens the store at `path` with `passphrase`, migrating an older schema.
 	pub fn open(path: &Path, passphrase: &[u8]) -> Result<Store> {
+		Self::open_with(path, |settings| match settings {
+			SealerSettings::Passphrase(params) => {
+				Ok(Box::new(PassphraseSealer::derive(passphrase, params)?))
+			}
+		})
+	}
+
+	/// Opens the store at `path` with the sealer `unlock` returns for the settings recorded in
+	/// the file, migrating an older schema. [`StoreError::WrongPassphrase`] if that sealer does
+	/// not open the store's check value.
+	pub fn open_with(
+		path: &Path,
+		unlock: impl FnOnce(&SealerSettings) -> Result<Box<dyn Sealer + Send>>,
+	) -> Result<Store> {
 		if !path.exists() {
 			return Err(StoreError::Missing(path.to_owned()));
 		}
@@ -319,14 +346,14 @@ impl Store {
 			.optional()
 			.map_err(sqlite)?
 			.ok_or_else(|| corrupt(path, "key derivation parameters (no meta row)"))?;
-		if kdf != "argon2id" {
-			return Err(corrupt(path, &format!("key derivation {kdf:?}")));
-		}
-		let salt: [u8; SALT_LEN] = salt.try_into().map_err(|_| corrupt(path, "salt"))?;
-		let sealer = PassphraseSealer::derive(
-			passphrase,
-			&KdfParams { memory_kib, iterations, parallelism, salt },
-		)?;
+		let settings = match kdf.as_str() {
+			PassphraseSealer::BACKEND => {
+				let salt: [u8; SALT_LEN] = salt.try_into().map_err(|_| corrupt(path, "salt"))?;
+				SealerSettings::Passphrase(KdfParams { memory_kib, iterations, parallelism, salt })
+			}
+			other => return Err(corrupt(path, &format!("sealer backend {other:?}"))),
+		};
+		let sealer = unlock(&settings)?;
 		match sealer.open(CHECK_AAD, &check) {
 			Ok(plain) if plain.as_slice() == CHECK_PLAINTEXT => {}
 			Ok(_) => return Err(corrupt(path, "check value")),
@@ -343,7 +370,7 @@ impl Store {
 			migrate(&tx, version).map_err(sqlite)?;
 			tx.commit().map_err(sqlite)?;
 		}
-		Ok(Store { path: path.to_owned(), connection, sealer: Box::new(sealer) })
+		Ok(Store { path: path.to_owned(), connection, sealer })
 	}
 
 	/// The store's file.
@@ -418,9 +445,10 @@ impl Store {
 			.sealer
 			.open(&owner_aad(&owner.signer), &sealed)
 			.map_err(|source| StoreError::Damaged { record: "owner".into(), source })?;
-		let uri = String::from_utf8(plain.to_vec())
+		// Checked in place: the error of a conversion would carry a copy of the bytes.
+		let uri = std::str::from_utf8(&plain)
 			.map_err(|_| corrupt(&self.path, "owner secret (not UTF-8)"))?;
-		Ok((owner, Zeroizing::new(uri)))
+		Ok((owner, Zeroizing::new(uri.to_owned())))
 	}
 
 	// ---- profiles ------------------------------------------------------------------------
@@ -538,10 +566,20 @@ impl Store {
 		secret: &[u8],
 		created_at: i64,
 	) -> Result<StoredKey> {
-		self.profile(profile)?;
 		let path = self.path.clone();
 		let sqlite = |source| StoreError::Sqlite { path: path.clone(), source };
-		let tx = self.connection.transaction().map_err(sqlite)?;
+		// Immediate: the profile cannot be removed between the check and the insert.
+		let tx = self
+			.connection
+			.transaction_with_behavior(TransactionBehavior::Immediate)
+			.map_err(sqlite)?;
+		let known: Option<i64> = tx
+			.query_row("SELECT 1 FROM profiles WHERE name = ?1", [profile], |row| row.get(0))
+			.optional()
+			.map_err(sqlite)?;
+		if known.is_none() {
+			return Err(StoreError::UnknownProfile(profile.into()));
+		}
 		// The row's id is part of the associated data, so the row is made first and sealed
 		// into in the same transaction.
 		tx.execute(
@@ -753,9 +791,22 @@ impl Store {
 		new_passphrase: &[u8],
 		params: KdfParams,
 	) -> Result<()> {
-		// A running daemon would go on sealing new keys under the old passphrase.
-		let _lock = self.lock_daemon()?;
+		// Refused before the slow derivation if a daemon runs; `reseal` asks again under its
+		// own hold of the lock.
+		drop(self.lock_daemon()?);
 		let sealer = PassphraseSealer::derive(new_passphrase, &params)?;
+		self.reseal(&SealerSettings::Passphrase(params), Box::new(sealer))
+	}
+
+	/// Re-seals every secret with `sealer`, recording `settings`, in one transaction: a new
+	/// passphrase, or a move to another backend.
+	pub fn reseal(
+		&mut self,
+		settings: &SealerSettings,
+		sealer: Box<dyn Sealer + Send>,
+	) -> Result<()> {
+		// A running daemon would go on sealing new keys with the old sealer.
+		let _lock = self.lock_daemon()?;
 		let path = self.path.clone();
 		let sqlite = |source| StoreError::Sqlite { path: path.clone(), source };
 		let keys = self.keys()?;
@@ -796,26 +847,59 @@ impl Store {
 			)
 			.map_err(sqlite)?;
 		}
-		tx.execute(
-			"UPDATE meta SET memory_kib = ?1, iterations = ?2, parallelism = ?3, salt = ?4, check_value = ?5
-			 WHERE id = 1",
-			params![
-				params.memory_kib,
-				params.iterations,
-				params.parallelism,
-				&params.salt[..],
-				sealer.seal(CHECK_AAD, CHECK_PLAINTEXT)?
-			],
-		)
-		.map_err(sqlite)?;
+		let check = sealer.seal(CHECK_AAD, CHECK_PLAINTEXT)?;
+		write_sealer_settings(&tx, settings, &check).map_err(sqlite)?;
 		tx.commit().map_err(sqlite)?;
-		self.sealer = Box::new(sealer);
+		self.sealer = sealer;
 		Ok(())
 	}
 
 	fn decode<T: Decode>(&self, mut bytes: &[u8], what: &str) -> Result<T> {
 		T::decode(&mut bytes).map_err(|_| corrupt(&self.path, what))
 	}
+}
+
+/// Records how the store is sealed, and the check value sealed that way, in the `meta` row
+/// (made by the first call, updated by later ones).
+fn write_sealer_settings(
+	tx: &Transaction<'_>,
+	settings: &SealerSettings,
+	check: &[u8],
+) -> rusqlite::Result<()> {
+	match settings {
+		SealerSettings::Passphrase(params) => tx.execute(
+			"INSERT INTO meta (id, kdf, memory_kib, iterations, parallelism, salt, check_value)
+			 VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)
+			 ON CONFLICT (id) DO UPDATE SET kdf = excluded.kdf, memory_kib = excluded.memory_kib,
+			 iterations = excluded.iterations, parallelism = excluded.parallelism,
+			 salt = excluded.salt, check_value = excluded.check_value",
+			params![
+				settings.backend(),
+				params.memory_kib,
+				params.iterations,
+				params.parallelism,
+				&params.salt[..],
+				check
+			],
+		)?,
+	};
+	Ok(())
+}
+
+/// Makes the empty file of a new store, readable and writable by its user only (SQLite gives
+/// its WAL and journal the same mode).
+fn create_private(path: &Path) -> Result<()> {
+	let mut options = std::fs::OpenOptions::new();
+	options.write(true).create_new(true);
+	#[cfg(unix)]
+	std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+	options.open(path).map(drop).map_err(|error| match error.kind() {
+		std::io::ErrorKind::AlreadyExists => StoreError::Exists(path.to_owned()),
+		_ => StoreError::Sqlite {
+			path: path.to_owned(),
+			source: rusqlite::Error::ToSqlConversionFailure(Box::new(error)),
+		},
+	})
 }
 
 /// Opens the SQLite file with the settings every connection uses.

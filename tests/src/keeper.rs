@@ -160,6 +160,11 @@ impl Daemon {
 		}
 	}
 
+	/// Whether it is still running (not exited, not killed).
+	pub fn is_running(&mut self) -> bool {
+		self.child.as_mut().is_some_and(|child| matches!(child.try_wait(), Ok(None)))
+	}
+
 	/// Kills it with SIGKILL, as a crash would.
 	pub fn kill(&mut self) {
 		if let Some(mut child) = self.child.take() {

@@ -341,3 +341,65 @@ fn a_revoked_key_is_recorded_closing_at_its_block() {
 	);
 	assert!(matches!(store.mark_revoked(999, 1), Err(StoreError::UnknownKey(_))));
 }
+
+#[test]
+fn another_sealer_plugs_in_through_create_sealed_open_with_and_reseal() {
+	let dir = tempfile::tempdir().unwrap();
+	let path = dir.path().join("keeper.db");
+	let first = SealerSettings::Passphrase(fast());
+	let sealer = |settings: &SealerSettings, passphrase: &[u8]| -> Box<dyn Sealer + Send> {
+		let SealerSettings::Passphrase(params) = settings;
+		Box::new(PassphraseSealer::derive(passphrase, params).unwrap())
+	};
+	let mut store = Store::create_sealed(&path, &first, sealer(&first, b"one")).unwrap();
+	store.add_profile(&profile("api")).unwrap();
+	let key = store.add_pending_key("api", public(1), &[5; 64], 0).unwrap();
+	drop(store);
+
+	// The recorded settings are handed to whoever opens the store.
+	let mut seen = None;
+	let mut store = Store::open_with(&path, |settings| {
+		seen = Some(settings.clone());
+		Ok(sealer(settings, b"one"))
+	})
+	.unwrap();
+	assert_eq!(seen, Some(first.clone()));
+	// A sealer that does not open the check value is refused before anything is read.
+	assert!(matches!(
+		Store::open_with(&path, |settings| Ok(sealer(settings, b"two"))),
+		Err(StoreError::WrongPassphrase(_))
+	));
+
+	let second = SealerSettings::Passphrase(KdfParams { salt: [9; SALT_LEN], ..fast() });
+	store.reseal(&second, sealer(&second, b"two")).unwrap();
+	drop(store);
+	let store = Store::open_with(&path, |settings| {
+		assert_eq!(settings, &second);
+		Ok(sealer(settings, b"two"))
+	})
+	.unwrap();
+	assert_eq!(store.key_secret(&key).unwrap().as_slice(), &[5; 64]);
+	drop(store);
+
+	// A backend this build does not know is named, not guessed at.
+	Connection::open(&path).unwrap().execute("UPDATE meta SET kdf = 'vault'", []).unwrap();
+	match Store::open(&path, b"two") {
+		Err(StoreError::Corrupt { what, .. }) => assert!(what.contains("vault"), "{what}"),
+		other => panic!("expected an unknown backend, got {other:?}"),
+	}
+}
+
+#[cfg(unix)]
+#[test]
+fn only_its_user_can_read_the_store() {
+	use std::os::unix::fs::PermissionsExt;
+	let dir = tempfile::tempdir().unwrap();
+	let (path, mut store) = new_store(&dir);
+	store.add_profile(&profile("api")).unwrap();
+	store.add_pending_key("api", public(1), &[1; 64], 0).unwrap();
+	for suffix in ["", "-wal"] {
+		let file = PathBuf::from(format!("{}{suffix}", path.display()));
+		let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+		assert_eq!(mode & 0o777, 0o600, "{} has mode {mode:o}", file.display());
+	}
+}

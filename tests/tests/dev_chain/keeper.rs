@@ -2,7 +2,8 @@
 //! rotates a short profile's keys with a live key at every block; it recovers from SIGKILL at
 //! its three critical points without a double registration or a lost secret; `status` shows
 //! what the chain shows; `revoke-all` pauses a running daemon and closes every live key, and
-//! `resume` brings new keys; a proxy holding only `ProxyType::SessionKeys` works for the owner
+//! `resume` brings new keys; it waits for a node that is not up yet and rides out one that goes
+//! away; a proxy holding only `ProxyType::SessionKeys` works for the owner
 //! and cannot transfer; a refused registration keeps its pending key, which registers once
 //! `profile edit` fixes the terms.
 
@@ -272,6 +273,48 @@ async fn the_daemon_registers_renews_and_rotates_with_a_live_key_at_every_block(
 }
 
 #[tokio::test]
+async fn the_daemon_waits_for_a_node_not_up_yet_rides_out_one_that_goes_away_and_stops_on_sigterm()
+{
+	let base = tempfile::tempdir().expect("a temp dir");
+	let base_path = base.path().to_str().expect("a UTF-8 temp path").to_string();
+	// The node's ports are known before it runs, so the daemon can be pointed at it first.
+	let mut node = Node::new("keeper-away", &["--dev", "--base-path", &base_path]);
+	let keeper = Keeper::init(&node.ws_url());
+	keeper.ok(&["owner", "import", "//Alice"]);
+	keeper.ok(&["profile", "add", "api", "--counterpart", &bob(), "--duration", "200"]);
+
+	let mut daemon = keeper.daemon(&[]);
+	daemon.wait_for(&["node unreachable", "retry_in"], 2, Duration::from_secs(30)).await;
+	assert!(daemon.is_running(), "an unreachable node is no reason to exit");
+	node.start();
+	node.wait_until_finalizing(1).await;
+	daemon.wait_for(&["registered and finalized", "profile=api"], 1, STEP).await;
+
+	// Gone while the daemon follows it: it reconnects with backoff and carries on.
+	node.stop();
+	daemon.wait_for(&["reconnecting"], 1, Duration::from_secs(30)).await;
+	assert!(daemon.is_running());
+	node.start();
+	node.wait_until_finalizing(1).await;
+	daemon.wait_for(&["reconnected"], 1, Duration::from_secs(60)).await;
+	let status = keeper.ok(&["status"]);
+	assert!(status.lines().any(|line| line.contains("api") && line.contains("live")), "{status}");
+	assert_eq!(stored(&keeper).len(), 1, "no second key for the same profile");
+
+	// Stopped while the node is away again: SIGTERM ends the step waiting on the node after
+	// its grace, and the process exits cleanly.
+	let reconnecting = daemon.lines(&["reconnecting"]).len();
+	node.stop();
+	daemon.wait_for(&["reconnecting"], reconnecting + 1, Duration::from_secs(30)).await;
+	let asked = Instant::now();
+	let exit = daemon.terminate().expect("it was running");
+	println!("exited {exit} {:?} after SIGTERM, the node away", asked.elapsed());
+	assert!(exit.success(), "{exit}");
+	assert!(asked.elapsed() < Duration::from_secs(20), "SIGTERM took {:?}", asked.elapsed());
+	assert_eq!(daemon.lines(&["stopping after the step in progress"]).len(), 1);
+}
+
+#[tokio::test]
 async fn a_crash_after_storing_submitting_or_registering_loses_nothing_and_registers_once() {
 	let mut node = Node::dev("keeper-crash").await;
 	let chain = Chain::connect(&mut node).await;
@@ -357,6 +400,64 @@ async fn a_crash_after_storing_submitting_or_registering_loses_nothing_and_regis
 		BTreeMap::from([(public, 1), (web, 1)]),
 		"one registration per key"
 	);
+}
+
+/// The proxy type's filter call by call: the seven owner-side calls pass, and nothing else does
+/// (the counterpart's and anyone's adjudicator calls, transfers, proxies, sudo, remarks).
+#[test]
+fn the_session_keys_proxy_type_lets_through_only_the_owner_side_calls() {
+	use frame_support::traits::InstanceFilter;
+	use session_keys_client::{build, ChannelState, Terms};
+	use session_keys_primitives::SessionSignature;
+
+	let public = SessionPair::generate(CryptoKind::Sr25519).public();
+	let other = SessionPair::generate(CryptoKind::Sr25519).public();
+	let bob = account_of(&dev::bob());
+	let terms = Terms {
+		counterpart: bob.clone(),
+		duration: Some(100),
+		spending_limit: 1,
+		collateral: 1,
+		description: b"d".to_vec(),
+		scope: vec![b"GET /*".to_vec()],
+	};
+	let allowed = [
+		build::register(public, vec![0; 64], &terms).expect("in bounds"),
+		build::renew(public, Some(100)),
+		build::revoke(public),
+		build::revoke_all(),
+		build::rotate(public, other, vec![0; 64]).expect("in bounds"),
+		build::top_up(public, 1),
+		build::set_spending_limit(public, 1),
+	];
+	let signature = SessionSignature::Sr25519(sp_core::sr25519::Signature::from_raw([0; 64]));
+	let refused = [
+		build::checkpoint(public, ChannelState { nonce: 1, owed: 1, margin: 0 }, signature),
+		build::liquidate(public),
+		build::discontinue(public),
+		RuntimeCall::Adjudicator(pallet_session_keys::Call::settle { public }),
+		RuntimeCall::Balances(pallet_balances::Call::transfer_keep_alive {
+			dest: bob.clone().into(),
+			value: 1,
+		}),
+		RuntimeCall::Proxy(pallet_proxy::Call::add_proxy {
+			delegate: bob.clone().into(),
+			proxy_type: ProxyType::Any,
+			delay: 0,
+		}),
+		RuntimeCall::Proxy(pallet_proxy::Call::remove_proxies {}),
+		RuntimeCall::Sudo(pallet_sudo::Call::sudo { call: Box::new(build::revoke_all()) }),
+		RuntimeCall::System(frame_system::Call::remark { remark: vec![1] }),
+	];
+	for call in &allowed {
+		assert!(ProxyType::SessionKeys.filter(call), "refused {call:?}");
+	}
+	for call in &refused {
+		assert!(!ProxyType::SessionKeys.filter(call), "let through {call:?}");
+		assert!(ProxyType::Any.filter(call));
+	}
+	assert!(ProxyType::Any.is_superset(&ProxyType::SessionKeys));
+	assert!(!ProxyType::SessionKeys.is_superset(&ProxyType::Any));
 }
 
 #[tokio::test]
