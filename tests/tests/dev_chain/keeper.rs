@@ -5,7 +5,8 @@
 //! `resume` brings new keys; it waits for a node that is not up yet and rides out one that goes
 //! away; a proxy holding only `ProxyType::SessionKeys` works for the owner
 //! and cannot transfer; a refused registration keeps its pending key, which registers once
-//! `profile edit` fixes the terms.
+//! `profile edit` fixes the terms; `header`, `sign-state`, `revoke` and the bookkeeping
+//! commands do what they say on chain.
 
 use std::{
 	collections::BTreeMap,
@@ -400,6 +401,98 @@ async fn a_crash_after_storing_submitting_or_registering_loses_nothing_and_regis
 		BTreeMap::from([(public, 1), (web, 1)]),
 		"one registration per key"
 	);
+}
+
+#[tokio::test]
+async fn header_sign_state_revoke_and_the_bookkeeping_commands_work_against_the_chain() {
+	let mut node = Node::dev("keeper-commands").await;
+	let chain = Chain::connect(&mut node).await;
+	let alice = account_of(&dev::alice());
+	let keeper = Keeper::init(&node.ws_url());
+	keeper.ok(&["owner", "import", "//Alice"]);
+	let shown = keeper.ok(&["owner", "show"]);
+	assert!(shown.contains(&alice.to_ss58check()), "{shown}");
+	keeper.ok(&[
+		"profile",
+		"add",
+		"api",
+		"--counterpart",
+		&bob(),
+		"--duration",
+		"200",
+		"--spending-limit",
+		&units(5).to_string(),
+		"--collateral",
+		&units(5).to_string(),
+		"--scope",
+		"GET /orders/*",
+	]);
+	keeper.ok(&["profile", "add", "spare", "--counterpart", &bob()]);
+	let listed = keeper.ok(&["profile", "list"]);
+	assert!(listed.contains("api") && listed.contains("spare"), "{listed}");
+	let error = keeper.fails(PASSPHRASE, &["profile", "remove", "nope"]);
+	assert!(error.contains("no profile named \"nope\""), "{error}");
+
+	let mut daemon = keeper.daemon(&[]);
+	daemon.wait_for(&["registered and finalized", "profile=api"], 1, STEP).await;
+	daemon.wait_for(&["registered and finalized", "profile=spare"], 1, STEP).await;
+	assert_eq!(daemon.terminate().map(|exit| exit.success()), Some(true));
+	let store = Store::open(&keeper.store(), PASSPHRASE.as_bytes()).expect("the store opens");
+	let api = store.open_keys("api").expect("keys").remove(0).public;
+	drop(store);
+
+	// `header`: a value the runtime's own check accepts, for that audience and resource.
+	let value = keeper.ok(&[
+		"header",
+		"--profile",
+		"api",
+		"--audience",
+		"api.test",
+		"--resource",
+		"GET /orders/17",
+	]);
+	let header = session_keys_client::decode_header(value.trim()).expect("a header value");
+	assert_eq!((header.public, &header.account), (api, &alice));
+	assert_eq!(
+		(&header.audience[..], &header.resource[..]),
+		(&b"api.test"[..], &b"GET /orders/17"[..])
+	);
+	let authenticated = chain.authenticate(&header).await.expect("the runtime accepts it");
+	assert_eq!(authenticated.owner, alice);
+
+	// `sign-state`: a state the counterpart checkpoints on chain; `status` then shows it.
+	let signed = keeper.ok(&["sign-state", "--profile", "api", "--nonce", "1", "--owed", "1500"]);
+	let json: serde_json::Value = serde_json::from_str(&signed).expect("JSON");
+	assert_eq!(json["public"], hex(&api.encode()));
+	let signature = json["signature"].as_str().expect("a signature");
+	let bytes = sp_core::bytes::from_hex(signature).expect("hex");
+	let signature = codec::Decode::decode(&mut &bytes[..]).expect("a SessionSignature");
+	let state = session_keys_client::ChannelState { nonce: 1, owed: 1500, margin: 0 };
+	chain
+		.client
+		.checkpoint(&dev::bob(), api, state, signature, Wait::InBlock)
+		.await
+		.expect("the counterpart checkpoints the signed state");
+	let status = keeper.ok(&["status"]);
+	let row = status.lines().find(|line| line.contains("api")).expect("a row for api");
+	assert!(row.contains("1500") && row.contains("nonce 1"), "{status}");
+
+	// `revoke` by a prefix of the key: closing on chain; its profile cannot be removed yet.
+	let prefix = &hex(&api.encode())[..12];
+	keeper.ok(&["revoke", prefix]);
+	assert!(chain.registration(&api).await.expect("still registered").revoked);
+	let error = keeper.fails(PASSPHRASE, &["profile", "remove", "api"]);
+	assert!(error.contains("not ended yet"), "{error}");
+
+	// `change-passphrase`: the old one no longer opens the store, the new one does.
+	let new_passphrase = keeper.store().with_file_name("new-passphrase");
+	std::fs::write(&new_passphrase, "a new passphrase\n").expect("written");
+	keeper.ok(&["change-passphrase", "--new-passphrase-file", new_passphrase.to_str().unwrap()]);
+	let error = keeper.fails(PASSPHRASE, &["status"]);
+	assert!(error.contains("wrong passphrase"), "{error}");
+	let output = keeper.run_with("a new passphrase", &["status"]);
+	assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+	assert!(String::from_utf8_lossy(&output.stdout).contains("closing (revoked)"));
 }
 
 /// The proxy type's filter call by call: the seven owner-side calls pass, and nothing else does
