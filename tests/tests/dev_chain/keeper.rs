@@ -143,6 +143,16 @@ async fn the_daemon_registers_renews_and_rotates_with_a_live_key_at_every_block(
 		println!("renewed with {} blocks of margin left", field(line, "blocks_left"));
 	}
 	daemon.wait_for(&["revoked the predecessor"], 1, 2 * STEP).await;
+	let scraped = scrape(&metrics);
+	for counted in ["renewals_total", "rotations_total", "revocations_total"] {
+		let line = format!("session_keys_keeper_{counted}{{profile=\"api\"}} ");
+		let count = scraped
+			.lines()
+			.find_map(|text| text.strip_prefix(&line))
+			.and_then(|value| value.trim().parse::<u64>().ok());
+		assert!(count.is_some_and(|count| count >= 1), "{counted}: {scraped}");
+	}
+	assert!(scraped.contains("session_keys_keeper_blocks_to_expiry{profile=\"api\"}"));
 	// The files as they are while the daemon runs (the WAL not yet folded in), and after.
 	let running = keeper.store_bytes();
 	let status = daemon.terminate().expect("it was running");
@@ -404,7 +414,7 @@ async fn a_crash_after_storing_submitting_or_registering_loses_nothing_and_regis
 }
 
 #[tokio::test]
-async fn header_sign_state_revoke_and_the_bookkeeping_commands_work_against_the_chain() {
+async fn header_sign_state_revoke_a_discontinued_key_and_the_bookkeeping_commands() {
 	let mut node = Node::dev("keeper-commands").await;
 	let chain = Chain::connect(&mut node).await;
 	let alice = account_of(&dev::alice());
@@ -436,10 +446,25 @@ async fn header_sign_state_revoke_and_the_bookkeeping_commands_work_against_the_
 	let mut daemon = keeper.daemon(&[]);
 	daemon.wait_for(&["registered and finalized", "profile=api"], 1, STEP).await;
 	daemon.wait_for(&["registered and finalized", "profile=spare"], 1, STEP).await;
-	assert_eq!(daemon.terminate().map(|exit| exit.success()), Some(true));
 	let store = Store::open(&keeper.store(), PASSPHRASE.as_bytes()).expect("the store opens");
 	let api = store.open_keys("api").expect("keys").remove(0).public;
+	let spare = store.open_keys("spare").expect("keys").remove(0).public;
 	drop(store);
+
+	// The counterpart discontinues a key: the daemon marks it ended and replaces it.
+	chain
+		.submit(&dev::bob(), session_keys_client::build::discontinue(spare))
+		.await
+		.expect("the counterpart discontinues");
+	daemon
+		.wait_for(&["key state", "profile=spare", "to=ended", "reason=Discontinued"], 1, STEP)
+		.await;
+	daemon.wait_for(&["registered and finalized", "profile=spare"], 2, STEP).await;
+	assert_eq!(daemon.terminate().map(|exit| exit.success()), Some(true));
+	let keys: Vec<_> =
+		stored(&keeper).into_iter().map(|(public, status, _)| (public, status)).collect();
+	assert!(keys.contains(&(spare, KeyStatus::Ended)), "{keys:?}");
+	assert_eq!(keys.iter().filter(|(_, status)| *status == KeyStatus::Live).count(), 2);
 
 	// `header`: a value the runtime's own check accepts, for that audience and resource.
 	let value = keeper.ok(&[
@@ -598,11 +623,23 @@ async fn a_session_keys_proxy_registers_and_renews_for_the_owner_and_cannot_tran
 	]);
 	let held_before = chain.balances(&alice).await.reserved;
 
-	let mut daemon = keeper.daemon(&[]);
+	let metrics = format!("127.0.0.1:{}", session_keys_e2e::node::free_port());
+	let mut daemon = keeper.daemon(&["--metrics", &metrics]);
 	let registered = daemon.wait_for(&["registered and finalized", "profile=api"], 1, STEP).await;
 	let refused =
 		daemon.wait_for(&["failed", "profile=greedy", "InsufficientBalance"], 2, 2 * STEP).await;
 	println!("{}", refused[0]);
+	// The second try waited twice as long as the first (each try costs a fee).
+	let (first, second) = (field(&refused[0], "retry_at"), field(&refused[1], "retry_at"));
+	let gaps = (first - field(&refused[0], "block"), second - field(&refused[1], "block"));
+	assert_eq!(gaps, (3, 6), "{refused:?}");
+	let scraped = scrape(&metrics);
+	assert!(
+		scraped.lines().any(|line| line.starts_with("session_keys_keeper_failures_total")
+			&& line.contains("profile=\"greedy\"")
+			&& line.contains("action=\"register\"")),
+		"{scraped}"
+	);
 	assert_eq!(
 		daemon.lines(&["stored a new pending key", "profile=greedy"]).len(),
 		1,
