@@ -256,6 +256,12 @@ pub async fn execute(mut cli: Cli) -> Result<(), CommandError> {
 				halt_after: *halt_after,
 			};
 			tracing::info!(store = %store.path().display(), profiles = store.profiles()?.len(), "keeper started");
+			// A profile stored before today's limits still runs, with a warning.
+			for profile in store.profiles()? {
+				if let Err(error) = checked(profile.clone()) {
+					tracing::warn!(profile = %profile.name, %error, "settings that may leave gaps: `profile edit` them");
+				}
+			}
 			let result =
 				daemon::run(&mut store, &signer, &options, &metrics, shutdown_signal()).await;
 			if let Some(server) = server {
@@ -477,7 +483,10 @@ fn edited(profile: Profile, edit: &ProfileEdit) -> Result<Profile, CommandError>
 	let duration = edit.duration.unwrap_or(profile.duration);
 	let renew_margin = match edit.renew_margin {
 		Some(margin) => margin,
-		None if profile.renew_margin == default_renew_margin(profile.duration) => {
+		// (A quarter of the duration was the default before the least margin was set.)
+		None if profile.renew_margin == default_renew_margin(profile.duration)
+			|| profile.renew_margin == profile.duration / 4 =>
+		{
 			default_renew_margin(duration)
 		}
 		None => profile.renew_margin,
@@ -846,5 +855,14 @@ mod tests {
 		// A hand-set margin the shorter duration no longer leaves room for.
 		let by_hand = Profile { renew_margin: 60, ..base() };
 		assert!(edited(by_hand, &ProfileEdit { duration: Some(50), ..no_change("api") }).is_err());
+	}
+
+	#[test]
+	fn a_profile_stored_with_the_old_default_margin_can_still_be_edited() {
+		// Stored when the default was a quarter of the duration, with no least margin.
+		let old = Profile { duration: 12, renew_margin: 3, rotation_interval: 12, ..base() };
+		let edit = ProfileEdit { collateral: Some(9), ..no_change("api") };
+		let mended = edited(old, &edit).unwrap();
+		assert_eq!((mended.renew_margin, mended.collateral), (MIN_RENEW_MARGIN, 9));
 	}
 }

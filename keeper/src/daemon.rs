@@ -7,7 +7,15 @@
 //! registered twice (the chain would refuse the second registration anyway: keys are never
 //! reused).
 
-use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
+use std::{
+	collections::HashMap,
+	future::Future,
+	sync::{
+		atomic::{AtomicBool, Ordering},
+		Arc,
+	},
+	time::Duration,
+};
 
 use codec::Encode;
 use session_keys_client::{At, BlockNumber, Client, Error as ClientError, SessionPair, Wait};
@@ -43,11 +51,12 @@ pub struct Options {
 	pub halt_after: Option<HaltPoint>,
 }
 
-/// Runs until `shutdown` resolves. A step in progress (a submission waiting for finality) is
-/// given [`STEP_GRACE`] to complete first; one still waiting then (on a node that went away,
-/// say) is dropped, which is as safe as a crash: every store write is a transaction made
-/// between awaits, and a pending key is looked up on chain at the next start. An unreachable
-/// node is retried with backoff, never a reason to exit; only the store failing is.
+/// Runs until `shutdown` resolves, and stops between steps. A step that is only reading (say,
+/// waiting for a node that went away) is dropped at once; a submission in flight is given
+/// [`STEP_GRACE`] to be final, and nothing more is submitted meanwhile. One still waiting then
+/// is dropped, which is as safe as a crash: every store write is a transaction made between
+/// awaits, and a pending key is looked up on chain at the next start. An unreachable node is
+/// retried with backoff, never a reason to exit; only the store failing is.
 pub async fn run(
 	store: &mut Store,
 	signer: &OwnerSigner,
@@ -62,6 +71,8 @@ pub async fn run(
 			_ = &mut shutdown => return Ok(()),
 			connected = Client::connect(&options.node) => match connected {
 				Ok(client) => break client,
+				// Not a node URL at all: no retry makes it one.
+				Err(error @ ClientError::InvalidUrl(_)) => return Err(error.into()),
 				Err(error) => {
 					tracing::warn!(node = %options.node, %error, retry_in = ?backoff, "node unreachable");
 					tokio::select! {
@@ -89,7 +100,10 @@ pub async fn run(
 		last: None,
 		held_back: Default::default(),
 		paused: false,
+		stopping: Arc::new(AtomicBool::new(false)),
+		in_flight: Arc::new(AtomicBool::new(false)),
 	};
+	let (stopping, in_flight) = (daemon.stopping.clone(), daemon.in_flight.clone());
 	let mut backoff = Duration::from_secs(1);
 	loop {
 		let step = daemon.tick();
@@ -97,9 +111,14 @@ pub async fn run(
 		let outcome = tokio::select! {
 			outcome = &mut step => outcome,
 			_ = &mut shutdown => {
-				tracing::info!(grace = ?STEP_GRACE, "stopping after the step in progress");
+				stopping.store(true, Ordering::SeqCst);
+				if !in_flight.load(Ordering::SeqCst) {
+					tracing::info!("stopping");
+					return Ok(());
+				}
+				tracing::info!(grace = ?STEP_GRACE, "stopping once the submission in flight is final");
 				if tokio::time::timeout(STEP_GRACE, &mut step).await.is_err() {
-					tracing::warn!("stopping in the middle of a step; the next start looks its key up on chain");
+					tracing::warn!("stopping with a submission in flight; the next start looks its key up on chain");
 				}
 				return Ok(());
 			},
@@ -145,6 +164,26 @@ struct Daemon<'a> {
 	held_back: HashMap<(String, Submission), Retry>,
 	/// Whether the keeper was paused at the start of this tick.
 	paused: bool,
+	/// Set once the daemon is asked to stop: nothing more is submitted.
+	stopping: Arc<AtomicBool>,
+	/// Whether a submission is on its way (see [`InFlight`]).
+	in_flight: Arc<AtomicBool>,
+}
+
+/// Marks a submission in flight while it lives, so that a stop waits for it.
+struct InFlight(Arc<AtomicBool>);
+
+impl InFlight {
+	fn new(flag: &Arc<AtomicBool>) -> Self {
+		flag.store(true, Ordering::SeqCst);
+		Self(flag.clone())
+	}
+}
+
+impl Drop for InFlight {
+	fn drop(&mut self) {
+		self.0.store(false, Ordering::SeqCst);
+	}
 }
 
 impl Daemon<'_> {
@@ -169,6 +208,9 @@ impl Daemon<'_> {
 			return Ok(());
 		}
 		for profile in self.store.profiles()? {
+			if self.stopping.load(Ordering::SeqCst) {
+				return Ok(());
+			}
 			match self.step(&profile, hash, now).await {
 				// Removed (`profile remove`) while this step planned for it: nothing to keep.
 				Err(KeeperError::Store(StoreError::UnknownProfile(name))) => {
@@ -214,8 +256,8 @@ impl Daemon<'_> {
 						"key state"
 					);
 				}
-				// Paused: the chain's view is recorded, nothing is sent.
-				_ if self.paused => break,
+				// Paused or stopping: the chain's view is recorded, nothing is sent.
+				_ if self.paused || self.stopping.load(Ordering::SeqCst) => break,
 				// A failed submission is not sent again for a few blocks (each try costs a fee);
 				// other kinds go ahead (a refused successor holds back no renewal).
 				ref action
@@ -253,9 +295,11 @@ impl Daemon<'_> {
 				}
 				Action::Renew { id, blocks_left } => {
 					let key = self.store.key_by_id(id)?;
-					match chain::renew(&self.client, self.signer, key.public, profile.duration)
-						.await
-					{
+					let in_flight = InFlight::new(&self.in_flight);
+					let renewed =
+						chain::renew(&self.client, self.signer, key.public, profile.duration).await;
+					drop(in_flight);
+					match renewed {
 						Ok(included) => {
 							let expires_at = included.block_number.saturating_add(profile.duration);
 							self.store.update_key(
@@ -283,7 +327,10 @@ impl Daemon<'_> {
 				Action::Revoke { id, successor } => {
 					let key = self.store.key_by_id(id)?;
 					let successor = self.store.key_by_id(successor)?;
-					match chain::revoke(&self.client, self.signer, key.public).await {
+					let in_flight = InFlight::new(&self.in_flight);
+					let revoked = chain::revoke(&self.client, self.signer, key.public).await;
+					drop(in_flight);
+					match revoked {
 						Ok(included) => {
 							self.store.mark_revoked(id, included.block_number)?;
 							self.metrics.revocations.with_label_values(&[&profile.name]).inc();
@@ -321,6 +368,7 @@ impl Daemon<'_> {
 			return Ok(());
 		}
 		tracing::info!(profile = %profile.name, key = %public, block = now, "registering");
+		let in_flight = InFlight::new(&self.in_flight);
 		let registered = async {
 			let submitted =
 				chain::send_register(&self.client, self.signer, self.store, profile, &key).await?;
@@ -328,7 +376,9 @@ impl Daemon<'_> {
 			self.halt_if(HaltPoint::Submitted).await;
 			Ok::<_, KeeperError>(self.client.wait(submitted, Wait::Finalized).await?)
 		};
-		match registered.await {
+		let registered = registered.await;
+		drop(in_flight);
+		match registered {
 			Ok(included) => {
 				self.halt_if(HaltPoint::Registered).await;
 				let expires_at = included.block_number.saturating_add(profile.duration);
@@ -373,6 +423,9 @@ impl Daemon<'_> {
 					None,
 					Some("sealed secret damaged"),
 				)?;
+				// Its replacement waits too: a fault that damages every new key must not make
+				// one per block.
+				self.hold_back(profile, Submission::Register, true, now);
 				Ok(())
 			}
 			// Refused (say, too little balance for the collateral) or not known to be sent: the
@@ -396,9 +449,7 @@ impl Daemon<'_> {
 				return Err(error);
 			}
 		}
-		let slot = (profile.name.clone(), kind);
-		let retry = Retry::after(kind, self.held_back.get(&slot).copied(), now);
-		self.held_back.insert(slot, retry);
+		let retry = self.hold_back(profile, kind, refused(&error), now);
 		tracing::error!(
 			profile = %profile.name,
 			action = %kind.as_str(),
@@ -408,6 +459,20 @@ impl Daemon<'_> {
 			"failed; the key is kept and the step retried"
 		);
 		Ok(())
+	}
+
+	/// Holds `kind` of submission back for `profile` after a failure at `now`.
+	fn hold_back(
+		&mut self,
+		profile: &Profile,
+		kind: Submission,
+		refused: bool,
+		now: BlockNumber,
+	) -> Retry {
+		let slot = (profile.name.clone(), kind);
+		let retry = Retry::after(kind, self.held_back.get(&slot).copied(), refused, now);
+		self.held_back.insert(slot, retry);
+		retry
 	}
 
 	/// A submission of `kind` went through: the next failure starts the backoff afresh.
@@ -441,8 +506,9 @@ impl Daemon<'_> {
 	}
 }
 
-/// How long a step in progress may run on after the signal to stop.
-const STEP_GRACE: Duration = Duration::from_secs(10);
+/// How long a submission in flight may take to be final after the signal to stop (one is
+/// usually final some 10 s after it is sent).
+const STEP_GRACE: Duration = Duration::from_secs(30);
 
 /// The kinds of submission a failure holds back, each on its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -476,6 +542,21 @@ impl Submission {
 	}
 }
 
+/// Whether `error` is the chain refusing the submission (which trying again soon would only
+/// repeat, at a fee), rather than the node or the connection failing on the way.
+fn refused(error: &KeeperError) -> bool {
+	match error {
+		KeeperError::Chain(error) => matches!(
+			error,
+			ClientError::Dispatch(_)
+				| ClientError::Submission(_)
+				| ClientError::InvalidArgument { .. }
+				| ClientError::WeakKey(_)
+		),
+		KeeperError::Store(_) | KeeperError::BadSecret(_) | KeeperError::Signer(_) => true,
+	}
+}
+
 /// When a failed submission is tried again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Retry {
@@ -486,14 +567,19 @@ struct Retry {
 }
 
 impl Retry {
-	/// The next try after a failure at `now`: [`RETRY_BLOCKS`] on, doubling up to
-	/// [`MAX_RETRY_BLOCKS`] while a registration or revocation keeps failing (each try may cost a
-	/// fee, and a refusal such as too little balance lasts until the owner acts). A renewal is
-	/// always retried at the first interval: the live key's life depends on it.
-	fn after(kind: Submission, previous: Option<Retry>, now: BlockNumber) -> Retry {
+	/// The next try after a failure at `now`. A renewal is tried again at the next finalized
+	/// block: the live key's life depends on it, and its margin may leave room for few tries.
+	/// A registration or revocation waits [`RETRY_BLOCKS`], doubling up to [`MAX_RETRY_BLOCKS`]
+	/// while the chain keeps `refused` it (each try may cost a fee, and a refusal such as too
+	/// little balance lasts until the owner acts); a node or connection failure does not
+	/// double the wait.
+	fn after(kind: Submission, previous: Option<Retry>, refused: bool, now: BlockNumber) -> Retry {
 		let wait = match (kind, previous) {
-			(Submission::Renew, _) | (_, None) => RETRY_BLOCKS,
-			(_, Some(previous)) => previous.wait.saturating_mul(2).min(MAX_RETRY_BLOCKS),
+			(Submission::Renew, _) => 1,
+			(_, Some(previous)) if refused => {
+				previous.wait.saturating_mul(2).clamp(RETRY_BLOCKS, MAX_RETRY_BLOCKS)
+			}
+			_ => RETRY_BLOCKS,
 		};
 		Retry { at: now.saturating_add(wait), wait }
 	}
@@ -517,18 +603,42 @@ mod tests {
 	use super::*;
 
 	#[test]
-	fn a_failing_registration_backs_off_and_a_renewal_does_not() {
-		let first = Retry::after(Submission::Register, None, 10);
+	fn a_refused_registration_backs_off_and_a_renewal_or_a_lost_connection_does_not() {
+		let first = Retry::after(Submission::Register, None, true, 10);
 		assert_eq!(first, Retry { at: 13, wait: RETRY_BLOCKS });
-		let second = Retry::after(Submission::Register, Some(first), 13);
+		let second = Retry::after(Submission::Register, Some(first), true, 13);
 		assert_eq!(second, Retry { at: 19, wait: 6 });
 		let mut retry = second;
 		for _ in 0..10 {
-			retry = Retry::after(Submission::Revoke, Some(retry), 100);
+			retry = Retry::after(Submission::Revoke, Some(retry), true, 100);
 		}
 		assert_eq!(retry, Retry { at: 100 + MAX_RETRY_BLOCKS, wait: MAX_RETRY_BLOCKS });
-		assert_eq!(Retry::after(Submission::Renew, Some(retry), 200).wait, RETRY_BLOCKS);
-		assert_eq!(Retry::after(Submission::Register, None, BlockNumber::MAX).at, BlockNumber::MAX);
+		// The node away: the usual wait, and the doubling starts afresh after it.
+		let transient = Retry::after(Submission::Register, Some(retry), false, 200);
+		assert_eq!(transient, Retry { at: 203, wait: RETRY_BLOCKS });
+		assert_eq!(Retry::after(Submission::Register, Some(transient), true, 203).wait, 6);
+		// A renewal: the next finalized block, whatever came before.
+		assert_eq!(
+			Retry::after(Submission::Renew, Some(retry), true, 200),
+			Retry { at: 201, wait: 1 }
+		);
+		assert_eq!(
+			Retry::after(Submission::Register, None, true, BlockNumber::MAX).at,
+			BlockNumber::MAX
+		);
+	}
+
+	#[test]
+	fn only_the_chain_refusing_counts_as_refused() {
+		// (A dispatch failure, refused too, is seen end to end: `InsufficientBalance`.)
+		assert!(refused(&KeeperError::Chain(ClientError::InvalidArgument { what: "scope" })));
+		assert!(refused(&KeeperError::Chain(ClientError::Submission("invalid".into()))));
+		assert!(!refused(&KeeperError::Chain(ClientError::Timeout(
+			Duration::from_secs(1),
+			"finality"
+		))));
+		assert!(!refused(&KeeperError::Chain(ClientError::StatusUnknown("dropped".into()))));
+		assert!(!refused(&KeeperError::Chain(ClientError::NotFound("a block"))));
 	}
 
 	#[test]

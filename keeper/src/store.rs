@@ -370,6 +370,7 @@ impl Store {
 			migrate(&tx, version).map_err(sqlite)?;
 			tx.commit().map_err(sqlite)?;
 		}
+		keep_private(path);
 		Ok(Store { path: path.to_owned(), connection, sealer })
 	}
 
@@ -539,7 +540,11 @@ impl Store {
 		self.profile(name)?;
 		let path = self.path.clone();
 		let sqlite = |source| StoreError::Sqlite { path: path.clone(), source };
-		let tx = self.connection.transaction().map_err(sqlite)?;
+		// Immediate, as a new key's insert is: the two are serialized, not refused as busy.
+		let tx = self
+			.connection
+			.transaction_with_behavior(TransactionBehavior::Immediate)
+			.map_err(sqlite)?;
 		let open: usize = tx
 			.query_row(
 				"SELECT COUNT(*) FROM keys WHERE profile = ?1 AND status != 'ended'",
@@ -900,6 +905,25 @@ fn create_private(path: &Path) -> Result<()> {
 			source: rusqlite::Error::ToSqlConversionFailure(Box::new(error)),
 		},
 	})
+}
+
+/// Takes the group's and others' access away from the store's files, for a store made before
+/// new stores were made private ([`create_private`]); best effort.
+fn keep_private(path: &Path) {
+	#[cfg(unix)]
+	for suffix in ["", "-wal", "-shm"] {
+		use std::os::unix::fs::PermissionsExt;
+		let file = format!("{}{suffix}", path.display());
+		if let Ok(metadata) = std::fs::metadata(&file) {
+			let mode = metadata.permissions().mode();
+			if mode & 0o077 != 0 {
+				let _ =
+					std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode & 0o700));
+			}
+		}
+	}
+	#[cfg(not(unix))]
+	let _ = path;
 }
 
 /// Opens the SQLite file with the settings every connection uses.

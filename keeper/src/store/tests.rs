@@ -403,3 +403,18 @@ fn only_its_user_can_read_the_store() {
 		assert_eq!(mode & 0o777, 0o600, "{} has mode {mode:o}", file.display());
 	}
 }
+
+#[cfg(unix)]
+#[test]
+fn an_older_store_readable_by_others_is_made_private_when_opened() {
+	use std::os::unix::fs::PermissionsExt;
+	let dir = tempfile::tempdir().unwrap();
+	let (path, store) = new_store(&dir);
+	drop(store);
+	std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+	// A wrong passphrase changes nothing, not even the mode.
+	assert!(Store::open(&path, b"wrong").is_err());
+	assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o644);
+	let _store = Store::open(&path, PASSPHRASE).unwrap();
+	assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+}
