@@ -53,7 +53,7 @@ pub struct Options {
 
 /// Runs until `shutdown` resolves, and stops between steps. A step that is only reading (say,
 /// waiting for a node that went away) is dropped at once; a submission in flight is given
-/// [`STEP_GRACE`] to be final, and nothing more is submitted meanwhile. One still waiting then
+/// 30 s to be final, and nothing more is submitted meanwhile. One still waiting then
 /// is dropped, which is as safe as a crash: every store write is a transaction made between
 /// awaits, and a pending key is looked up on chain at the next start. An unreachable node is
 /// retried with backoff, never a reason to exit; only the store failing is.
