@@ -255,9 +255,10 @@ pub async fn execute(mut cli: Cli) -> Result<(), CommandError> {
 				poll: std::time::Duration::from_millis(*poll_ms),
 				halt_after: *halt_after,
 			};
-			tracing::info!(store = %store.path().display(), profiles = store.profiles()?.len(), "keeper started");
+			let profiles = store.profiles()?;
+			tracing::info!(store = %store.path().display(), profiles = profiles.len(), "keeper started");
 			// A profile stored before today's limits still runs, with a warning.
-			for profile in store.profiles()? {
+			for profile in profiles {
 				if let Err(error) = checked(profile.clone()) {
 					tracing::warn!(profile = %profile.name, %error, "settings that may leave gaps: `profile edit` them");
 				}

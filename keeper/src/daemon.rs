@@ -166,24 +166,22 @@ struct Daemon<'a> {
 	paused: bool,
 	/// Set once the daemon is asked to stop: nothing more is submitted.
 	stopping: Arc<AtomicBool>,
-	/// Whether a submission is on its way (see [`InFlight`]).
+	/// Whether a submission is on its way (see [`in_flight`]).
 	in_flight: Arc<AtomicBool>,
 }
 
-/// Marks a submission in flight while it lives, so that a stop waits for it.
-struct InFlight(Arc<AtomicBool>);
-
-impl InFlight {
-	fn new(flag: &Arc<AtomicBool>) -> Self {
-		flag.store(true, Ordering::SeqCst);
-		Self(flag.clone())
+/// Runs `submission` with `flag` set, so that a stop waits for it (cleared however it ends,
+/// dropped included).
+async fn in_flight<T>(flag: &AtomicBool, submission: impl Future<Output = T>) -> T {
+	struct Clear<'a>(&'a AtomicBool);
+	impl Drop for Clear<'_> {
+		fn drop(&mut self) {
+			self.0.store(false, Ordering::SeqCst);
+		}
 	}
-}
-
-impl Drop for InFlight {
-	fn drop(&mut self) {
-		self.0.store(false, Ordering::SeqCst);
-	}
+	flag.store(true, Ordering::SeqCst);
+	let _clear = Clear(flag);
+	submission.await
 }
 
 impl Daemon<'_> {
@@ -295,11 +293,9 @@ impl Daemon<'_> {
 				}
 				Action::Renew { id, blocks_left } => {
 					let key = self.store.key_by_id(id)?;
-					let in_flight = InFlight::new(&self.in_flight);
-					let renewed =
-						chain::renew(&self.client, self.signer, key.public, profile.duration).await;
-					drop(in_flight);
-					match renewed {
+					let renew =
+						chain::renew(&self.client, self.signer, key.public, profile.duration);
+					match in_flight(&self.in_flight, renew).await {
 						Ok(included) => {
 							let expires_at = included.block_number.saturating_add(profile.duration);
 							self.store.update_key(
@@ -327,10 +323,8 @@ impl Daemon<'_> {
 				Action::Revoke { id, successor } => {
 					let key = self.store.key_by_id(id)?;
 					let successor = self.store.key_by_id(successor)?;
-					let in_flight = InFlight::new(&self.in_flight);
-					let revoked = chain::revoke(&self.client, self.signer, key.public).await;
-					drop(in_flight);
-					match revoked {
+					let revoke = chain::revoke(&self.client, self.signer, key.public);
+					match in_flight(&self.in_flight, revoke).await {
 						Ok(included) => {
 							self.store.mark_revoked(id, included.block_number)?;
 							self.metrics.revocations.with_label_values(&[&profile.name]).inc();
@@ -368,7 +362,6 @@ impl Daemon<'_> {
 			return Ok(());
 		}
 		tracing::info!(profile = %profile.name, key = %public, block = now, "registering");
-		let in_flight = InFlight::new(&self.in_flight);
 		let registered = async {
 			let submitted =
 				chain::send_register(&self.client, self.signer, self.store, profile, &key).await?;
@@ -376,9 +369,7 @@ impl Daemon<'_> {
 			self.halt_if(HaltPoint::Submitted).await;
 			Ok::<_, KeeperError>(self.client.wait(submitted, Wait::Finalized).await?)
 		};
-		let registered = registered.await;
-		drop(in_flight);
-		match registered {
+		match in_flight(&self.in_flight, registered).await {
 			Ok(included) => {
 				self.halt_if(HaltPoint::Registered).await;
 				let expires_at = included.block_number.saturating_add(profile.duration);
@@ -415,7 +406,10 @@ impl Daemon<'_> {
 				@ (KeeperError::Store(StoreError::Damaged { .. }) | KeeperError::BadSecret(_)),
 			) => {
 				tracing::error!(profile = %profile.name, key = %public, %error, "retiring a pending key whose secret does not open");
-				self.metrics.failures.with_label_values(&[&profile.name, "register"]).inc();
+				self.metrics
+					.failures
+					.with_label_values(&[&profile.name, Submission::Register.as_str()])
+					.inc();
 				self.store.update_key(
 					id,
 					KeyStatus::Ended,

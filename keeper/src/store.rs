@@ -262,9 +262,6 @@ impl Store {
 		settings: &SealerSettings,
 		sealer: Box<dyn Sealer + Send>,
 	) -> Result<Store> {
-		if path.exists() {
-			return Err(StoreError::Exists(path.to_owned()));
-		}
 		if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
 			std::fs::create_dir_all(parent).map_err(|error| StoreError::Sqlite {
 				path: path.to_owned(),
@@ -288,7 +285,7 @@ impl Store {
 			Ok(connection) => Ok(Store { path: path.to_owned(), connection, sealer }),
 			// Nothing half-made is left for `init` to call an existing store.
 			Err(error) => {
-				for suffix in ["", "-wal", "-shm", "-journal"] {
+				for suffix in FILE_SUFFIXES {
 					let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
 				}
 				Err(error)
@@ -891,6 +888,9 @@ fn write_sealer_settings(
 	Ok(())
 }
 
+/// What SQLite adds to the store's path for its other files (the WAL, its index, a journal).
+const FILE_SUFFIXES: [&str; 4] = ["", "-wal", "-shm", "-journal"];
+
 /// Makes the empty file of a new store, readable and writable by its user only (SQLite gives
 /// its WAL and journal the same mode).
 fn create_private(path: &Path) -> Result<()> {
@@ -911,7 +911,7 @@ fn create_private(path: &Path) -> Result<()> {
 /// new stores were made private ([`create_private`]); best effort.
 fn keep_private(path: &Path) {
 	#[cfg(unix)]
-	for suffix in ["", "-wal", "-shm"] {
+	for suffix in FILE_SUFFIXES {
 		use std::os::unix::fs::PermissionsExt;
 		let file = format!("{}{suffix}", path.display());
 		if let Ok(metadata) = std::fs::metadata(&file) {
