@@ -152,6 +152,7 @@ pub(crate) mod tests {
 		Registration {
 			owner: AccountId::new([1; 32]),
 			counterpart: AccountId::new([2; 32]),
+			delegate: None,
 			registered_at: 1,
 			expires_at,
 			settles_at: expires_at + 10,

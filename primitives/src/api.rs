@@ -4,7 +4,7 @@ use alloc::vec::Vec;
 use codec::Codec;
 
 use crate::{
-	AuthError, Authenticated, CryptoKind, GeneratedSessionKey, ProofError, Registration,
+	AuthError, Authenticated, CryptoKind, Delegation, GeneratedSessionKey, ProofError, Registration,
 	RequestHeader, RetiredSession, SessionPublic,
 };
 
@@ -18,7 +18,10 @@ sp_api::decl_runtime_apis! {
 	/// Version 3: `authenticate` takes no `current_block_hash` from the caller; the runtime
 	/// checks the header's block hash against the hashes it keeps itself. Retired records carry
 	/// `paid` beside `owed`; `header_validity` is new.
-	#[api_version(3)]
+	///
+	/// Version 4: registrations and retired records name the `delegate` that registered the
+	/// key, if any; `delegation` is new.
+	#[api_version(4)]
 	pub trait SessionKeysApi<AccountId, Balance, BlockNumber>
 	where
 		AccountId: Codec,
@@ -68,5 +71,11 @@ sp_api::decl_runtime_apis! {
 		/// `HeaderValidity`: how many blocks before the current one a request header may name.
 		/// Added in version 3.
 		fn header_validity() -> BlockNumber;
+
+		/// What `owner` allows `delegate` to do and how much of it the delegate's live and
+		/// closing keys use, if the owner authorized it or keys it made still count. Added in
+		/// version 4.
+		#[api_version(4)]
+		fn delegation(owner: AccountId, delegate: AccountId) -> Option<Delegation<AccountId, Balance, BlockNumber>>;
 	}
 }

@@ -33,6 +33,7 @@ use sp_core::{ecdsa, ed25519, sr25519};
 pub use sp_core::crypto::KeyTypeId;
 
 mod api;
+mod delegation;
 mod generate;
 mod key_check;
 mod registration;
@@ -41,6 +42,7 @@ mod request;
 pub mod serde_helpers;
 
 pub use api::*;
+pub use delegation::*;
 pub use generate::GeneratedSessionKey;
 pub use key_check::WeakKey;
 pub use registration::{Registration, StateRejection};
@@ -386,6 +388,9 @@ pub struct RetiredSession<AccountId, BlockNumber, Balance> {
 	pub owner: AccountId,
 	/// The counterpart the session was opened with.
 	pub counterpart: AccountId,
+	/// The delegate that registered the key for the owner, if the owner did not register it
+	/// itself.
+	pub delegate: Option<AccountId>,
 	/// The first block at which the key was valid.
 	pub registered_at: BlockNumber,
 	/// The first block at which the key was no longer valid.
@@ -470,6 +475,7 @@ mod tests {
 		let r = RetiredSession {
 			owner: 1u64,
 			counterpart: 2u64,
+			delegate: None,
 			registered_at: 5u32,
 			ended_at: 9u32,
 			reason: EndReason::Revoked,

@@ -46,6 +46,10 @@ pub struct Registration<
 	pub owner: AccountId,
 	/// The account the session is opened with.
 	pub counterpart: AccountId,
+	/// The delegate that registered the key for the owner under the owner's terms, if the owner
+	/// did not register it itself. It may renew, rotate, revoke, top up and change the limit of
+	/// this key within those terms.
+	pub delegate: Option<AccountId>,
 	/// The block the key was registered in: the first block it is valid at.
 	pub registered_at: BlockNumber,
 	/// The first block at which the key is no longer valid: its expiry, or the block it was
@@ -106,6 +110,7 @@ impl<AccountId, Balance, BlockNumber, Description, Scope>
 		Registration {
 			owner: self.owner,
 			counterpart: self.counterpart,
+			delegate: self.delegate,
 			registered_at: self.registered_at,
 			expires_at: self.expires_at,
 			settles_at: self.settles_at,

@@ -135,8 +135,8 @@ pub(crate) use serde_as_scale_hex;
 #[cfg(test)]
 mod tests {
 	use crate::{
-		AuthError, ChannelState, CryptoKind, EndReason, PendingLimit, Phase, Registration,
-		SessionPublic,
+		AuthError, ChannelState, CryptoKind, DelegateTerms, DelegateUsage, Delegation, EndReason,
+		PendingLimit, Phase, Registration, SessionPublic,
 	};
 	use alloc::{format, vec};
 	use serde_json::json;
@@ -146,6 +146,7 @@ mod tests {
 		Registration {
 			owner: 1,
 			counterpart: 2,
+			delegate: Some(14),
 			registered_at: 3,
 			expires_at: 4,
 			settles_at: 5,
@@ -164,7 +165,7 @@ mod tests {
 	#[test]
 	fn a_registration_has_one_json_shape_and_round_trips() {
 		let expected = json!({
-			"owner": 1, "counterpart": 2, "registeredAt": 3, "expiresAt": 4, "settlesAt": 5,
+			"owner": 1, "counterpart": 2, "delegate": 14, "registeredAt": 3, "expiresAt": 4, "settlesAt": 5,
 			"revoked": true, "duration": 6,
 			"spendingLimit": "340282366920938463463374607431768211455",
 			"pendingLimit": {"limit": "7", "appliesAt": 8},
@@ -175,6 +176,34 @@ mod tests {
 		assert_eq!(serde_json::to_value(registration()).unwrap(), expected);
 		let back: Registration<u64, u128, u32> = serde_json::from_value(expected).unwrap();
 		assert_eq!(back, registration());
+	}
+
+	#[test]
+	fn a_delegation_has_one_json_shape_and_round_trips() {
+		let delegation = Delegation::<u64, u128, u32> {
+			terms: Some(DelegateTerms {
+				counterparts: vec![3],
+				max_collateral: 4,
+				max_spending_limit: 5,
+				max_total_collateral: 6,
+				max_duration: 7,
+				max_keys: 8,
+				ends_at: None,
+			}),
+			deposit: 9,
+			usage: DelegateUsage { keys: 1, collateral: 2 },
+		};
+		let expected = json!({
+			"terms": {
+				"counterparts": [3], "maxCollateral": "4", "maxSpendingLimit": "5",
+				"maxTotalCollateral": "6", "maxDuration": 7, "maxKeys": 8, "endsAt": null,
+			},
+			"deposit": "9",
+			"usage": {"keys": 1, "collateral": "2"},
+		});
+		assert_eq!(serde_json::to_value(&delegation).unwrap(), expected);
+		let back: Delegation<u64, u128, u32> = serde_json::from_value(expected).unwrap();
+		assert_eq!(back, delegation);
 	}
 
 	#[test]

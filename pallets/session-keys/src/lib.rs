@@ -62,12 +62,14 @@ extern crate alloc;
 
 pub use pallet::*;
 pub use session_keys_primitives::{
-	ChannelState, EndReason, PendingLimit, Phase, Registration, RetiredSession, SessionPublic,
-	SessionSignature, StateRejection, MAX_PROOF_LEN, STATE_DOMAIN,
+	ChannelState, DelegateTerms, DelegateUsage, EndReason, KeyRequest, PendingLimit, Phase,
+	Registration, RetiredSession, SessionPublic, SessionSignature, StateRejection, TermRefusal,
+	MAX_PROOF_LEN, STATE_DOMAIN,
 };
 
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+mod delegation;
 mod expiry;
 pub mod migrations;
 #[cfg(test)]
@@ -82,7 +84,7 @@ mod views;
 pub mod weights;
 
 pub use types::*;
-pub use views::{AuthenticatedOf, PlainRegistrationOf, RequestHeaderOf};
+pub use views::{AuthenticatedOf, DelegationOf, PlainRegistrationOf, RequestHeaderOf};
 pub use weights::WeightInfo;
 
 /// The log target of this pallet.
@@ -97,13 +99,15 @@ pub mod pallet {
 		traits::fungible::{Inspect, InspectHold, Mutate, MutateHold},
 	};
 	use frame_system::pallet_prelude::*;
+	use crate::delegation::Actor;
 	use session_keys_primitives::{CryptoKind, ProofError};
 	use sp_runtime::traits::{Saturating, StaticLookup, Zero};
 
 	/// The in-code storage version: 1 added the closing window (`settles_at`, `revoked`) and
 	/// delayed limit decreases (`pending_limit`), see [`crate::migrations::v1`]; 2 counts the
-	/// keys due per block and records what each settlement paid, see [`crate::migrations::v2`].
-	pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(2);
+	/// keys due per block and records what each settlement paid, see [`crate::migrations::v2`];
+	/// 3 records the delegate that registered a key, see [`crate::migrations::v3`].
+	pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(3);
 
 	/// An account lookup source, as calls take it.
 	pub type AccountIdLookupOf<T> = <<T as frame_system::Config>::Lookup as StaticLookup>::Source;
@@ -159,6 +163,10 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxSettlementDelay: Get<u32>;
 
+		/// Most counterparts an owner may list in one delegate's terms.
+		#[pallet::constant]
+		type MaxDelegateCounterparts: Get<u32>;
+
 		/// Longest description, in bytes.
 		#[pallet::constant]
 		type MaxDescriptionLen: Get<u32>;
@@ -204,6 +212,10 @@ pub mod pallet {
 		/// release has a fixed cost).
 		#[codec(index = 0)]
 		Session,
+		/// The storage deposit for an owner's authorization of a delegate, held while the
+		/// authorization stands.
+		#[codec(index = 1)]
+		Delegation,
 	}
 
 	/// Live and closing sessions by key.
@@ -224,6 +236,33 @@ pub mod pallet {
 		T::AccountId,
 		BoundedVec<SessionPublic, T::MaxKeysPerOwner>,
 		ValueQuery,
+	>;
+
+	/// What each owner allows each delegate to do: `(owner, delegate) -> terms and deposit`.
+	/// Written only by the owner's own `authorize_delegate`; removed by `revoke_delegate`.
+	#[pallet::storage]
+	pub type Delegations<T: Config> = StorageDoubleMap<
+		_,
+		Blake2_128Concat,
+		T::AccountId,
+		Blake2_128Concat,
+		T::AccountId,
+		AuthorizationOf<T>,
+		OptionQuery,
+	>;
+
+	/// What the live and closing keys each delegate made for each owner hold: `(owner,
+	/// delegate) -> keys and collateral`, the running totals the terms bound. Present while any
+	/// such key is live or closing, also after the authorization was revoked.
+	#[pallet::storage]
+	pub type DelegateUsages<T: Config> = StorageDoubleMap<
+		_,
+		Blake2_128Concat,
+		T::AccountId,
+		Blake2_128Concat,
+		T::AccountId,
+		DelegateUsageOf<T>,
+		OptionQuery,
 	>;
 
 	/// Blocks whose `on_initialize` has settlement work. Reading it is the only cost of an idle
@@ -285,6 +324,8 @@ pub mod pallet {
 			owner: T::AccountId,
 			/// Its counterpart.
 			counterpart: T::AccountId,
+			/// The delegate that registered it for the owner, if the owner did not.
+			delegate: Option<T::AccountId>,
 			/// The first block at which it is no longer valid.
 			expires_at: BlockNumberFor<T>,
 			/// The most the session may owe its counterpart.
@@ -331,6 +372,8 @@ pub mod pallet {
 			owner: T::AccountId,
 			/// Its counterpart.
 			counterpart: T::AccountId,
+			/// The delegate that registered it for the owner, if the owner did not.
+			delegate: Option<T::AccountId>,
 			/// Why it ended.
 			reason: EndReason,
 			/// The first block at which the key was no longer valid.
@@ -404,6 +447,30 @@ pub mod pallet {
 			paid: BalanceOf<T>,
 			/// Why it received less.
 			reason: Shortfall,
+		},
+		/// An owner authorized a delegate, or changed its terms: from this block on the delegate
+		/// may register keys for the owner (`register_for`) and manage the keys it made, within
+		/// these terms.
+		DelegateAuthorized {
+			/// The owner.
+			owner: T::AccountId,
+			/// The delegate.
+			delegate: T::AccountId,
+			/// What the delegate may do.
+			terms: DelegateTermsOf<T>,
+			/// The storage deposit held from the owner for the terms.
+			deposit: BalanceOf<T>,
+		},
+		/// An owner revoked a delegate's authorization: every call the delegate makes for the
+		/// owner is refused from this block on.
+		DelegateRevoked {
+			/// The owner.
+			owner: T::AccountId,
+			/// The delegate.
+			delegate: T::AccountId,
+			/// How many live keys the delegate made were revoked with it (each also emits
+			/// `SessionClosing`).
+			keys_closed: u32,
 		},
 		/// A settlement in `on_initialize` failed and changed nothing (a hold could not be
 		/// burned or released); the session waits again and is retried at `retry_at`.
@@ -485,6 +552,30 @@ pub mod pallet {
 		/// (the sr25519 identity, ed25519 small-order points), which verifies a signature nobody
 		/// made. Refused whatever the proof.
 		WeakKey,
+		/// An owner cannot be its own delegate.
+		DelegateIsOwner,
+		/// A delegate's terms cannot list the delegate itself as a counterpart: it could then
+		/// collect what the keys it made owe.
+		CounterpartIsDelegate,
+		/// The caller is not a delegate of this owner: the owner never authorized it, or
+		/// revoked it.
+		NotDelegate,
+		/// The delegate's authorization has ended (its `ends_at` has come), or the terms given
+		/// to `authorize_delegate` end before the current block.
+		DelegationEnded,
+		/// The owner's terms do not list this counterpart.
+		CounterpartNotAllowed,
+		/// The key's collateral would be above the terms' `max_collateral`.
+		CollateralAboveTerms,
+		/// The key's spending limit would be above the terms' `max_spending_limit`.
+		SpendingLimitAboveTerms,
+		/// The duration is above the terms' `max_duration`.
+		DurationAboveTerms,
+		/// The delegate already has the terms' `max_keys` live or closing keys.
+		TooManyDelegateKeys,
+		/// The delegate's live and closing keys would hold more collateral in total than the
+		/// terms' `max_total_collateral`.
+		TotalCollateralAboveTerms,
 	}
 
 	#[pallet::hooks]
@@ -583,61 +674,24 @@ pub mod pallet {
 			let counterpart = T::Lookup::lookup(counterpart)?;
 			ensure!(counterpart != owner, Error::<T>::CounterpartIsOwner);
 			let duration = Self::checked_duration(duration)?;
-			Self::ensure_unused(&public)?;
-			Self::verify_ownership(&public, &owner, &proof)?;
-
-			let now = frame_system::Pallet::<T>::block_number();
-			let made_room = Self::make_room(&owner, now)?;
-			OwnerSessions::<T>::try_mutate(&owner, |keys| keys.try_push(public))
-				.map_err(|_| Error::<T>::TooManyKeys)?;
-
-			let deposit = Self::deposit_for(&description, &scope);
-			let held = collateral.checked_add(&deposit).ok_or(Error::<T>::InsufficientBalance)?;
-			T::Currency::hold(&HoldReason::Session.into(), &owner, held)
-				.map_err(|_| Error::<T>::InsufficientBalance)?;
-
-			let expires_at = now.saturating_add(duration);
-			let placement =
-				Self::schedule(&public, expires_at.saturating_add(Self::challenge_period()))?;
-			let settles_at = placement.at;
-			Sessions::<T>::insert(
+			let terms = NewKey {
 				public,
-				Registration {
-					owner: owner.clone(),
-					counterpart: counterpart.clone(),
-					registered_at: now,
-					expires_at,
-					settles_at,
-					revoked: false,
-					duration,
-					spending_limit,
-					pending_limit: None,
-					collateral,
-					deposit,
-					description,
-					scope,
-					state: Default::default(),
-				},
-			);
-			Self::deposit_event(Event::SessionRegistered {
-				public,
-				owner,
+				proof,
 				counterpart,
-				expires_at,
+				duration,
 				spending_limit,
 				collateral,
-				deposit,
-			});
-			let weight = Self::register_base_weight(public.kind())
-				.saturating_add(Self::settlement_weight())
-				.saturating_add(Self::placement_weight(placement.probes))
-				.saturating_add(if made_room { Self::room_weight() } else { Weight::zero() });
+				description,
+				scope,
+			};
+			let weight = Self::do_register(owner, None, terms)?;
 			Ok(Some(weight).into())
 		}
 
 		/// Move a live key's expiry to `now + duration`.
 		///
-		/// - origin: signed, the owner.
+		/// - origin: signed, the owner, or the delegate that registered the key (its duration
+		///   at most the terms' `max_duration`).
 		/// - `public`: the session key; it must be live (not closing).
 		/// - `duration`: `None` for `DefaultDuration`; at most `MaxDuration`, so the expiry is
 		///   never past `now + MaxDuration`. A shorter duration may bring the expiry closer; the
@@ -657,9 +711,15 @@ pub mod pallet {
 			public: SessionPublic,
 			duration: Option<BlockNumberFor<T>>,
 		) -> DispatchResultWithPostInfo {
-			let owner = ensure_signed(origin)?;
+			let who = ensure_signed(origin)?;
 			let duration = Self::checked_duration(duration)?;
-			let (mut session, now) = Self::owned_live_session(&public, &owner)?;
+			let (mut session, now, actor) = Self::live_session_for(&public, &who)?;
+			if let Actor::Delegate { authorization, .. } = &actor {
+				ensure!(
+					duration <= authorization.terms.max_duration,
+					Error::<T>::DurationAboveTerms
+				);
+			}
 
 			let expires_at = now.saturating_add(duration);
 			let due = expires_at.saturating_add(Self::challenge_period());
@@ -680,7 +740,7 @@ pub mod pallet {
 		/// counterpart can still checkpoint the newest state the key signed; the counterpart may
 		/// also settle at once with `discontinue`.
 		///
-		/// - origin: signed, the owner.
+		/// - origin: signed, the owner, or the delegate that registered the key.
 		/// - `public`: the session key; it must be live (a closing key fails with `Revoked` or
 		///   `Expired` and nothing changes).
 		///
@@ -694,8 +754,8 @@ pub mod pallet {
 		#[pallet::call_index(2)]
 		#[pallet::weight(T::WeightInfo::revoke().saturating_add(Pallet::<T>::max_placement_weight()))]
 		pub fn revoke(origin: OriginFor<T>, public: SessionPublic) -> DispatchResultWithPostInfo {
-			let owner = ensure_signed(origin)?;
-			let (session, now) = Self::owned_live_session(&public, &owner)?;
+			let who = ensure_signed(origin)?;
+			let (session, now, _) = Self::live_session_for(&public, &who)?;
 			let probes = Self::close(public, session, now, Self::challenge_period());
 			Ok(Some(T::WeightInfo::revoke().saturating_add(Self::placement_weight(probes))).into())
 		}
@@ -742,13 +802,15 @@ pub mod pallet {
 		/// Only while nothing is at stake on the session: no collateral held, nothing owed, no
 		/// open positions (margin). Otherwise fails with `FundsAtStake` and nothing changes. The
 		/// old key is retired for good at once (with nothing at stake there is nothing for a
-		/// closing window to protect); its record fee is burned from the owner's free balance,
+		/// closing window to protect); its record fee is burned from the caller's free balance,
 		/// as the deposit moves to the new key.
 		///
-		/// - origin: signed, the owner.
+		/// - origin: signed, the owner, or the delegate that registered the key: the session's
+		///   counterpart, limit and term length must still be within the delegate's terms.
 		/// - `old`: the live key to replace.
 		/// - `new`: the new key, never registered before.
-		/// - `proof`: the new key's RFC-0048 ownership proof for the owner.
+		/// - `proof`: the new key's RFC-0048 ownership proof for the owner (also when a delegate
+		///   rotates).
 		///
 		/// Emits `SessionEnded` (reason `Rotated`) for the old key and `SessionRotated`.
 		///
@@ -764,12 +826,28 @@ pub mod pallet {
 			new: SessionPublic,
 			proof: ProofOf,
 		) -> DispatchResultWithPostInfo {
-			let owner = ensure_signed(origin)?;
-			let (session, now) = Self::owned_live_session(&old, &owner)?;
+			let who = ensure_signed(origin)?;
+			let (session, now, actor) = Self::live_session_for(&old, &who)?;
 			ensure!(!session.has_funds_at_stake(), Error::<T>::FundsAtStake);
+			let duration = session.duration.min(T::MaxDuration::get());
+			if let Actor::Delegate { delegate, authorization } = &actor {
+				let request = KeyRequest {
+					counterpart: &session.counterpart,
+					duration,
+					spending_limit: session.spending_limit,
+					collateral: Zero::zero(),
+					new_key: false,
+				};
+				let usage = Self::delegate_usage(&session.owner, delegate);
+				authorization
+					.terms
+					.check_key(now, request, &usage)
+					.map_err(Self::term_error)?;
+			}
+			let owner = session.owner.clone();
 			Self::ensure_unused(&new)?;
 			Self::verify_ownership(&new, &owner, &proof)?;
-			let record_fee = Self::burn_record_fee(&owner)?;
+			let record_fee = Self::burn_record_fee(&who)?;
 
 			OwnerSessions::<T>::mutate(&owner, |keys| {
 				if let Some(slot) = keys.iter_mut().find(|k| **k == old) {
@@ -779,7 +857,6 @@ pub mod pallet {
 			Self::unschedule(&old, session.settles_at);
 			Sessions::<T>::remove(old);
 
-			let duration = session.duration.min(T::MaxDuration::get());
 			let expires_at = now.saturating_add(duration);
 			let placement =
 				Self::schedule(&new, expires_at.saturating_add(Self::challenge_period()))?;
@@ -865,9 +942,12 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Add collateral to a live session; this cures an under-collateralized one.
+		/// Add collateral to a live session; this cures an under-collateralized one. The
+		/// collateral is always held from the owner.
 		///
-		/// - origin: signed, the owner.
+		/// - origin: signed, the owner, or the delegate that registered the key: the key's
+		///   collateral then stays within the terms' `max_collateral`, and what the delegate's
+		///   keys hold in total within `max_total_collateral`.
 		/// - `public`: the session key; it must be live (not closing).
 		/// - `amount`: held from the owner in addition; not zero.
 		///
@@ -882,12 +962,22 @@ pub mod pallet {
 			public: SessionPublic,
 			#[pallet::compact] amount: BalanceOf<T>,
 		) -> DispatchResult {
-			let owner = ensure_signed(origin)?;
+			let who = ensure_signed(origin)?;
 			ensure!(!amount.is_zero(), Error::<T>::ZeroAmount);
-			let (mut session, _) = Self::owned_live_session(&public, &owner)?;
-			T::Currency::hold(&HoldReason::Session.into(), &owner, amount)
+			let (mut session, now, actor) = Self::live_session_for(&public, &who)?;
+			if let Actor::Delegate { delegate, authorization } = &actor {
+				let usage = Self::delegate_usage(&session.owner, delegate);
+				authorization
+					.terms
+					.check_top_up(now, session.collateral, amount, &usage)
+					.map_err(Self::term_error)?;
+			}
+			T::Currency::hold(&HoldReason::Session.into(), &session.owner, amount)
 				.map_err(|_| Error::<T>::InsufficientBalance)?;
 			session.collateral.saturating_accrue(amount);
+			if let Some(delegate) = &session.delegate {
+				Self::count_delegate_collateral(&session.owner, delegate, amount);
+			}
 			let collateral = session.collateral;
 			Sessions::<T>::insert(public, session);
 			Self::deposit_event(Event::CollateralToppedUp { public, collateral });
@@ -902,7 +992,8 @@ pub mod pallet {
 		/// what the session owes by then. A second decrease replaces a pending one and waits
 		/// its own period.
 		///
-		/// - origin: signed, the owner.
+		/// - origin: signed, the owner, or the delegate that registered the key (a limit at most
+		///   the terms' `max_spending_limit`).
 		/// - `public`: the session key; it must be live (not closing).
 		/// - `spending_limit`: the new limit.
 		///
@@ -917,8 +1008,14 @@ pub mod pallet {
 			public: SessionPublic,
 			#[pallet::compact] spending_limit: BalanceOf<T>,
 		) -> DispatchResult {
-			let owner = ensure_signed(origin)?;
-			let (mut session, now) = Self::owned_live_session(&public, &owner)?;
+			let who = ensure_signed(origin)?;
+			let (mut session, now, actor) = Self::live_session_for(&public, &who)?;
+			if let Actor::Delegate { authorization, .. } = &actor {
+				ensure!(
+					spending_limit <= authorization.terms.max_spending_limit,
+					Error::<T>::SpendingLimitAboveTerms
+				);
+			}
 			ensure!(spending_limit >= session.state.owed, Error::<T>::LimitBelowOwed);
 			session.apply_due_limit(now);
 			let applies_at = if spending_limit >= session.spending_limit {
@@ -999,9 +1096,280 @@ pub mod pallet {
 			let (reason, ended_at) = (session.closing_reason(), session.expires_at);
 			Self::conclude(public, session, reason, ended_at)
 		}
+
+		/// Authorize `delegate` to register and manage session keys for the caller, within
+		/// `terms`, or replace the terms of an authorization already given (at once; keys the
+		/// delegate made keep counting against the new terms).
+		///
+		/// This is how a key keeper's hot key is bounded: whoever holds the delegate's key can
+		/// name only the listed counterparts, lock at most `max_collateral` per key and
+		/// `max_total_collateral` across its live and closing keys, set limits up to
+		/// `max_spending_limit`, durations up to `max_duration`, hold at most `max_keys` keys,
+		/// and nothing after `ends_at`. The runtime refuses this call through every proxy type,
+		/// so only the owner's own key can widen what a delegate may do.
+		///
+		/// - origin: signed, the owner.
+		/// - `delegate`: the account allowed to act (not the owner).
+		/// - `terms`: the bounds; the delegate is not among the counterparts, nor the owner, and
+		///   `ends_at`, if any, is after the current block.
+		///
+		/// Holds a storage deposit of `DepositBase + DepositPerByte * (encoded terms)` from the
+		/// owner (the difference, when terms are replaced). Emits `DelegateAuthorized`.
+		///
+		/// ## Complexity
+		/// O(`MaxDelegateCounterparts`) to check the list.
+		#[pallet::call_index(11)]
+		#[pallet::weight(T::WeightInfo::authorize_delegate())]
+		pub fn authorize_delegate(
+			origin: OriginFor<T>,
+			delegate: AccountIdLookupOf<T>,
+			terms: DelegateTermsOf<T>,
+		) -> DispatchResult {
+			let owner = ensure_signed(origin)?;
+			let delegate = T::Lookup::lookup(delegate)?;
+			ensure!(delegate != owner, Error::<T>::DelegateIsOwner);
+			ensure!(!terms.allows_counterpart(&delegate), Error::<T>::CounterpartIsDelegate);
+			ensure!(!terms.allows_counterpart(&owner), Error::<T>::CounterpartIsOwner);
+			let now = frame_system::Pallet::<T>::block_number();
+			ensure!(terms.is_in_force_at(now), Error::<T>::DelegationEnded);
+
+			let deposit = Self::authorization_deposit(&terms);
+			let previous =
+				Delegations::<T>::get(&owner, &delegate).map_or(Zero::zero(), |a| a.deposit);
+			let reason = HoldReason::Delegation.into();
+			if deposit > previous {
+				T::Currency::hold(&reason, &owner, deposit.saturating_sub(previous))
+					.map_err(|_| Error::<T>::InsufficientBalance)?;
+			} else if previous > deposit {
+				T::Currency::release(
+					&reason,
+					&owner,
+					previous.saturating_sub(deposit),
+					frame_support::traits::tokens::Precision::Exact,
+				)?;
+			}
+			Delegations::<T>::insert(
+				&owner,
+				&delegate,
+				Authorization { terms: terms.clone(), deposit },
+			);
+			Self::deposit_event(Event::DelegateAuthorized { owner, delegate, terms, deposit });
+			Ok(())
+		}
+
+		/// Revoke `delegate`'s authorization at once: every call it makes for the caller is
+		/// refused from this block on, and the deposit is returned.
+		///
+		/// - origin: signed, the owner.
+		/// - `delegate`: the delegate.
+		/// - `close_keys`: also revoke every live key the delegate made (each closes as with
+		///   `revoke`, so its counterpart keeps its window). Keys left open stay valid until
+		///   they expire, and the owner can still revoke them one by one.
+		///
+		/// Emits `SessionClosing` for each key closed, then `DelegateRevoked`.
+		///
+		/// ## Complexity
+		/// O(k) for the owner's k keys, k <= `MaxKeysPerOwner`, when `close_keys`; charged for
+		/// `MaxKeysPerOwner` keys and their worst-case placements up front and refunded to what
+		/// was done.
+		#[pallet::call_index(12)]
+		#[pallet::weight(Pallet::<T>::revoke_delegate_weight(T::MaxKeysPerOwner::get()))]
+		pub fn revoke_delegate(
+			origin: OriginFor<T>,
+			delegate: AccountIdLookupOf<T>,
+			close_keys: bool,
+		) -> DispatchResultWithPostInfo {
+			let owner = ensure_signed(origin)?;
+			let delegate = T::Lookup::lookup(delegate)?;
+			let authorization =
+				Delegations::<T>::take(&owner, &delegate).ok_or(Error::<T>::NotDelegate)?;
+			T::Currency::release(
+				&HoldReason::Delegation.into(),
+				&owner,
+				authorization.deposit,
+				frame_support::traits::tokens::Precision::Exact,
+			)?;
+			let (mut keys_closed, mut probes, mut read) = (0u32, 0u32, 0u32);
+			if close_keys {
+				let now = frame_system::Pallet::<T>::block_number();
+				let period = Self::challenge_period();
+				for public in OwnerSessions::<T>::get(&owner) {
+					read.saturating_inc();
+					let Some(session) = Sessions::<T>::get(public) else {
+						defensive!("a key in OwnerSessions has no session");
+						continue;
+					};
+					if session.delegate.as_ref() == Some(&delegate) && session.is_live_at(now) {
+						let used = Self::close(public, session, now, period);
+						probes.saturating_accrue(used.saturating_sub(1));
+						keys_closed.saturating_inc();
+					}
+				}
+			}
+			Self::deposit_event(Event::DelegateRevoked { owner, delegate, keys_closed });
+			let weight = T::WeightInfo::revoke_delegate(read)
+				.saturating_add(Self::placement_weight(probes.saturating_add(1)));
+			Ok(Some(weight).into())
+		}
+
+		/// Register a session key for `owner`, as its delegate, within the owner's terms.
+		///
+		/// The same registration as `register`, with the owner's collateral and deposit, and
+		/// the key's proof made for the owner; the key records the delegate, which may then
+		/// renew, rotate, revoke, top up and change the limit of it within the terms.
+		///
+		/// - origin: signed, a delegate `owner` authorized (`NotDelegate` otherwise) whose
+		///   authorization is in force (`DelegationEnded` from its `ends_at` on).
+		/// - `owner`: the account the key is registered for.
+		/// - the rest as `register`. The counterpart must be in the terms' list, the duration,
+		///   spending limit and collateral within their bounds, the delegate's live and closing
+		///   keys fewer than `max_keys`, and their collateral with this key's within
+		///   `max_total_collateral`; each refusal names its term, and nothing changes.
+		///
+		/// Emits `SessionRegistered` naming the delegate.
+		///
+		/// ## Complexity
+		/// As `register`, with the authorization and the delegate's running totals read and
+		/// the totals written.
+		#[pallet::call_index(13)]
+		#[pallet::weight(Pallet::<T>::register_for_weight(public.kind()))]
+		pub fn register_for(
+			origin: OriginFor<T>,
+			owner: AccountIdLookupOf<T>,
+			public: SessionPublic,
+			proof: ProofOf,
+			counterpart: AccountIdLookupOf<T>,
+			duration: Option<BlockNumberFor<T>>,
+			#[pallet::compact] spending_limit: BalanceOf<T>,
+			#[pallet::compact] collateral: BalanceOf<T>,
+			description: DescriptionOf<T>,
+			scope: ScopeOf<T>,
+		) -> DispatchResultWithPostInfo {
+			let delegate = ensure_signed(origin)?;
+			let owner = T::Lookup::lookup(owner)?;
+			let counterpart = T::Lookup::lookup(counterpart)?;
+			ensure!(counterpart != owner, Error::<T>::CounterpartIsOwner);
+			let duration = Self::checked_duration(duration)?;
+			let now = frame_system::Pallet::<T>::block_number();
+			let authorization = Self::authorization_in_force(&owner, &delegate, now)?;
+			let request = KeyRequest {
+				counterpart: &counterpart,
+				duration,
+				spending_limit,
+				collateral,
+				new_key: true,
+			};
+			let usage = Self::delegate_usage(&owner, &delegate);
+			authorization.terms.check_key(now, request, &usage).map_err(Self::term_error)?;
+			let terms = NewKey {
+				public,
+				proof,
+				counterpart,
+				duration,
+				spending_limit,
+				collateral,
+				description,
+				scope,
+			};
+			let weight = Self::do_register(owner, Some(delegate), terms)?;
+			Ok(Some(weight.saturating_add(Self::delegate_overhead())).into())
+		}
 	}
 
 	impl<T: Config> Pallet<T> {
+		/// Registers `key` for `owner` (by `delegate`, if any, whose terms the caller checked):
+		/// verifies the proof, makes room in a full key index, holds the deposit and collateral,
+		/// schedules the settlement, and counts the key against the delegate's totals. Returns
+		/// the weight to charge.
+		fn do_register(
+			owner: T::AccountId,
+			delegate: Option<T::AccountId>,
+			key: NewKey<T>,
+		) -> Result<Weight, DispatchError> {
+			let NewKey {
+				public,
+				proof,
+				counterpart,
+				duration,
+				spending_limit,
+				collateral,
+				description,
+				scope,
+			} = key;
+			Self::ensure_unused(&public)?;
+			Self::verify_ownership(&public, &owner, &proof)?;
+
+			let now = frame_system::Pallet::<T>::block_number();
+			let made_room = Self::make_room(&owner, now)?;
+			OwnerSessions::<T>::try_mutate(&owner, |keys| keys.try_push(public))
+				.map_err(|_| Error::<T>::TooManyKeys)?;
+
+			let deposit = Self::deposit_for(&description, &scope);
+			let held = collateral.checked_add(&deposit).ok_or(Error::<T>::InsufficientBalance)?;
+			T::Currency::hold(&HoldReason::Session.into(), &owner, held)
+				.map_err(|_| Error::<T>::InsufficientBalance)?;
+
+			let expires_at = now.saturating_add(duration);
+			let placement =
+				Self::schedule(&public, expires_at.saturating_add(Self::challenge_period()))?;
+			let settles_at = placement.at;
+			if let Some(delegate) = &delegate {
+				Self::count_delegate_key(&owner, delegate, collateral);
+			}
+			Sessions::<T>::insert(
+				public,
+				Registration {
+					owner: owner.clone(),
+					counterpart: counterpart.clone(),
+					delegate: delegate.clone(),
+					registered_at: now,
+					expires_at,
+					settles_at,
+					revoked: false,
+					duration,
+					spending_limit,
+					pending_limit: None,
+					collateral,
+					deposit,
+					description,
+					scope,
+					state: Default::default(),
+				},
+			);
+			Self::deposit_event(Event::SessionRegistered {
+				public,
+				owner,
+				counterpart,
+				delegate,
+				expires_at,
+				spending_limit,
+				collateral,
+				deposit,
+			});
+			Ok(Self::register_base_weight(public.kind())
+				.saturating_add(Self::settlement_weight())
+				.saturating_add(Self::placement_weight(placement.probes))
+				.saturating_add(if made_room { Self::room_weight() } else { Weight::zero() }))
+		}
+
+		/// What `register_for` costs beyond `register`: the authorization and the delegate's
+		/// running totals (measured as `register_for` less `register` of an sr25519 key).
+		pub fn delegate_overhead() -> Weight {
+			T::WeightInfo::register_for().saturating_sub(T::WeightInfo::register_sr25519())
+		}
+
+		/// The weight charged up front for `register_for` of a key of `kind`.
+		pub fn register_for_weight(kind: CryptoKind) -> Weight {
+			Self::register_weight(kind).saturating_add(Self::delegate_overhead())
+		}
+
+		/// The weight charged up front for `revoke_delegate` closing up to `k` keys, each placed
+		/// after a full search.
+		pub fn revoke_delegate_weight(k: u32) -> Weight {
+			T::WeightInfo::revoke_delegate(k)
+				.saturating_add(Self::max_placement_weight().saturating_mul(k.into()))
+		}
+
 		/// The weight charged up front for `register` of a key of `kind`: the call at its worst
 		/// (a full placement search and a key settled to make room) and the session's own
 		/// settlement in `on_initialize`, which the registration prepays.
@@ -1110,15 +1478,16 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// The session of `public`, checked to belong to `owner` and to be live, with the
-		/// current block.
-		fn owned_live_session(
+		/// The session of `public`, checked to be live and acted on by `who` (its owner, or the
+		/// delegate that made it under an authorization in force), with the current block and
+		/// who `who` is to it.
+		fn live_session_for(
 			public: &SessionPublic,
-			owner: &T::AccountId,
-		) -> Result<(RegistrationOf<T>, BlockNumberFor<T>), DispatchError> {
+			who: &T::AccountId,
+		) -> Result<(RegistrationOf<T>, BlockNumberFor<T>, Actor<T>), DispatchError> {
 			let session = Self::registered_session(public)?;
-			ensure!(&session.owner == owner, Error::<T>::NotOwner);
 			let now = frame_system::Pallet::<T>::block_number();
+			let actor = Self::actor(&session, who, now)?;
 			if !session.is_live_at(now) {
 				return Err(if session.revoked {
 					Error::<T>::Revoked
@@ -1127,7 +1496,7 @@ pub mod pallet {
 				}
 				.into());
 			}
-			Ok((session, now))
+			Ok((session, now, actor))
 		}
 
 		/// The session (live or closing) of `public`, or why there is none.

@@ -71,7 +71,7 @@ pub const PAUPER: AccountId = 9;
 /// What each funded account starts with.
 pub const INITIAL_BALANCE: Balance = 10_000;
 
-/// Deposit base in the mock: covers the record fee (131 bytes at 1 a byte).
+/// Deposit base in the mock: covers the record fee (140 bytes at 1 a byte).
 pub const DEPOSIT_BASE: Balance = 200;
 /// Record fee per byte in the mock.
 pub const RECORD_FEE_PER_BYTE: Balance = 1;
@@ -105,6 +105,7 @@ impl pallet_session_keys::Config for Test {
 	type MaxKeysPerOwner = MaxKeysPerOwner;
 	type MaxExpiriesPerBlock = MaxExpiriesPerBlock;
 	type MaxSettlementDelay = MaxSettlementDelay;
+	type MaxDelegateCounterparts = frame_support::traits::ConstU32<3>;
 	type MaxDescriptionLen = frame_support::traits::ConstU32<32>;
 	type MaxScopeItems = frame_support::traits::ConstU32<4>;
 	type MaxResourceLen = frame_support::traits::ConstU32<16>;
@@ -311,6 +312,24 @@ impl RegisterCall {
 			self.description.clone(),
 			self.scope.clone(),
 		)
+	}
+
+	/// Submits it as `register_for`, signed by `delegate` for the owner.
+	pub fn submit_by(&self, delegate: AccountId) -> frame_support::dispatch::DispatchResult {
+		Adjudicator::register_for(
+			RuntimeOrigin::signed(delegate),
+			self.owner,
+			self.public,
+			self.proof.clone(),
+			self.counterpart,
+			self.duration,
+			self.limit,
+			self.collateral,
+			self.description.clone(),
+			self.scope.clone(),
+		)
+		.map(|_| ())
+		.map_err(|e| e.error)
 	}
 
 	/// Submits it, signed by the owner.

@@ -101,7 +101,7 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Settles a session and retires its key, in a storage layer of its own: unindexes and
-	/// unqueues it, pays the counterpart, burns the record fee, returns the rest to the owner and
+	/// unqueues it (and uncounts it from its delegate's totals), pays the counterpart, burns the record fee, returns the rest to the owner and
 	/// writes the retired record. If a hold cannot be burned or released nothing changes and
 	/// the error is returned. A counterpart that cannot be paid is not an error: the shortfall
 	/// is recorded ([`Event::SettlementShortfall`]).
@@ -114,6 +114,9 @@ impl<T: Config> Pallet<T> {
 		with_storage_layer(|| {
 			Self::unindex(&session.owner, &public);
 			Self::unschedule(&public, session.settles_at);
+			if let Some(delegate) = &session.delegate {
+				Self::uncount_delegate_key(&session.owner, delegate, session.collateral);
+			}
 			Sessions::<T>::remove(public);
 			Self::settle_and_retire(public, session, reason, ended_at)
 		})
@@ -204,15 +207,16 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// Burns the record fee of a key retired without settlement (rotation) from the owner's
-	/// free balance, as its deposit moves on to the new key.
-	pub(crate) fn burn_record_fee(owner: &T::AccountId) -> Result<BalanceOf<T>, DispatchError> {
+	/// Burns the record fee of a key retired without settlement (rotation) from the free
+	/// balance of `payer` (the owner, or the delegate that rotates), as the deposit moves on to
+	/// the new key.
+	pub(crate) fn burn_record_fee(payer: &T::AccountId) -> Result<BalanceOf<T>, DispatchError> {
 		let fee = Self::record_fee();
 		if fee.is_zero() {
 			return Ok(fee);
 		}
 		T::Currency::burn_from(
-			owner,
+			payer,
 			fee,
 			Preservation::Preserve,
 			Precision::Exact,
@@ -277,6 +281,7 @@ impl<T: Config> Pallet<T> {
 			RetiredSession {
 				owner: session.owner.clone(),
 				counterpart: session.counterpart.clone(),
+				delegate: session.delegate.clone(),
 				registered_at: session.registered_at,
 				ended_at,
 				reason,
@@ -289,6 +294,7 @@ impl<T: Config> Pallet<T> {
 			public,
 			owner: session.owner.clone(),
 			counterpart: session.counterpart.clone(),
+			delegate: session.delegate.clone(),
 			reason,
 			ended_at,
 			owed: session.state.owed,

@@ -15,6 +15,10 @@
 //!    when it was checkpointed (the stored limit, or the pending decrease once due, which never
 //!    applies below `owed`); a pending decrease is below the stored limit. Owed and margin may
 //!    exceed the collateral: the session is then liquidatable.
+//! 6. Each delegate's running totals for an owner count exactly the live and closing keys it
+//!    made for that owner and the collateral they hold; a key names a delegate only if such
+//!    totals exist. What the pallet holds from each owner for authorizations equals their
+//!    deposits.
 
 use alloc::collections::btree_map::BTreeMap;
 use frame_support::{ensure, traits::fungible::InspectHold};
@@ -25,8 +29,8 @@ use sp_runtime::{
 };
 
 use crate::{
-	BalanceOf, Config, ExpiryAgenda, ExpiryQueue, HoldReason, OwnerSessions, Pallet, Retired,
-	Sessions,
+	BalanceOf, Config, DelegateUsageOf, DelegateUsages, Delegations, ExpiryAgenda, ExpiryQueue,
+	HoldReason, OwnerSessions, Pallet, Retired, Sessions,
 };
 
 impl<T: Config> Pallet<T> {
@@ -35,6 +39,8 @@ impl<T: Config> Pallet<T> {
 		let backlog_from =
 			ExpiryAgenda::<T>::get(now.saturating_add(One::one())).and_then(|mark| mark.carry_from);
 		let mut owed_holds: BTreeMap<T::AccountId, (BalanceOf<T>, u32)> = BTreeMap::new();
+		let mut delegate_usage: BTreeMap<(T::AccountId, T::AccountId), DelegateUsageOf<T>> =
+			BTreeMap::new();
 
 		for (public, session) in Sessions::<T>::iter() {
 			ensure!(!Retired::<T>::contains_key(public), "a key is both live and retired");
@@ -64,6 +70,12 @@ impl<T: Config> Pallet<T> {
 					"a session past its settlement block is outside the carried-over backlog"
 				);
 			}
+			if let Some(delegate) = &session.delegate {
+				delegate_usage
+					.entry((session.owner.clone(), delegate.clone()))
+					.or_default()
+					.add_key(session.collateral);
+			}
 			let entry = owed_holds.entry(session.owner.clone()).or_insert((Zero::zero(), 0));
 			entry.0.saturating_accrue(session.collateral.saturating_add(session.deposit));
 			entry.1 += 1;
@@ -85,6 +97,8 @@ impl<T: Config> Pallet<T> {
 				"held funds differ from the owner's live collateral and deposits"
 			);
 		}
+
+		Self::check_delegations(delegate_usage)?;
 
 		let mut queued: BTreeMap<BlockNumberFor<T>, u32> = BTreeMap::new();
 		for (at, public, ()) in ExpiryQueue::<T>::iter() {
@@ -108,6 +122,35 @@ impl<T: Config> Pallet<T> {
 			ensure!(
 				mark.queued == queued.get(&at).copied().unwrap_or(0),
 				"a mark counts keys its block does not queue"
+			);
+		}
+		Ok(())
+	}
+
+	/// Invariant 6: the delegates' running totals equal what their keys hold (`counted`, from
+	/// the sessions), and the authorizations' holds their deposits.
+	fn check_delegations(
+		counted: BTreeMap<(T::AccountId, T::AccountId), DelegateUsageOf<T>>,
+	) -> Result<(), TryRuntimeError> {
+		let mut stored = 0usize;
+		for (owner, delegate, usage) in DelegateUsages::<T>::iter() {
+			stored += 1;
+			ensure!(!usage.is_empty(), "a delegate's totals are kept with no key left");
+			ensure!(
+				counted.get(&(owner, delegate)) == Some(&usage),
+				"a delegate's totals differ from the keys it made and their collateral"
+			);
+		}
+		ensure!(stored == counted.len(), "a delegate's keys are not counted in its totals");
+
+		let mut deposits: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+		for (owner, _, authorization) in Delegations::<T>::iter() {
+			deposits.entry(owner).or_insert_with(Zero::zero).saturating_accrue(authorization.deposit);
+		}
+		for (owner, deposit) in deposits {
+			ensure!(
+				T::Currency::balance_on_hold(&HoldReason::Delegation.into(), &owner) == deposit,
+				"an owner's authorization hold differs from the deposits of its authorizations"
 			);
 		}
 		Ok(())

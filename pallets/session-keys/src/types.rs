@@ -5,7 +5,7 @@ use core::fmt::Debug;
 use frame_support::{traits::fungible, BoundedVec};
 use frame_system::pallet_prelude::BlockNumberFor;
 use scale_info::TypeInfo;
-use session_keys_primitives::{Registration, RetiredSession};
+use session_keys_primitives::{DelegateTerms, DelegateUsage, Registration, RetiredSession};
 
 use crate::Config;
 
@@ -30,6 +30,26 @@ pub type RegistrationOf<T> = Registration<
 /// A retired session as stored by the pallet.
 pub type RetiredOf<T> =
 	RetiredSession<<T as frame_system::Config>::AccountId, BlockNumberFor<T>, BalanceOf<T>>;
+
+/// The counterparts a delegate may name, as stored.
+pub type CounterpartsOf<T> =
+	BoundedVec<<T as frame_system::Config>::AccountId, <T as Config>::MaxDelegateCounterparts>;
+/// What an owner allows a delegate, as stored and as `authorize_delegate` takes it.
+pub type DelegateTermsOf<T> = DelegateTerms<CounterpartsOf<T>, BalanceOf<T>, BlockNumberFor<T>>;
+/// What the live and closing keys a delegate made for an owner hold.
+pub type DelegateUsageOf<T> = DelegateUsage<BalanceOf<T>>;
+/// An owner's authorization of a delegate, as stored.
+pub type AuthorizationOf<T> = Authorization<DelegateTermsOf<T>, BalanceOf<T>>;
+
+/// An owner's authorization of one delegate: the terms, and the storage deposit held from the
+/// owner for them (returned when the owner revokes them).
+#[derive(Clone, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo, Debug)]
+pub struct Authorization<Terms, Balance> {
+	/// What the delegate may do.
+	pub terms: Terms,
+	/// The deposit held for this record.
+	pub deposit: Balance,
+}
 
 /// Marks a block whose `on_initialize` has settlement work: keys scheduled there, a backlog
 /// carried from earlier blocks, or both.
@@ -70,4 +90,24 @@ pub enum Shortfall {
 	/// The counterpart's account could not receive the payment (for instance a new account and
 	/// an amount below the existential deposit): the amount stayed with the owner.
 	CounterpartCannotReceive,
+}
+
+/// A key to register, with its checked terms: what `register` and `register_for` share.
+pub(crate) struct NewKey<T: Config> {
+	/// The session key.
+	pub public: crate::SessionPublic,
+	/// Its ownership proof for the owner.
+	pub proof: crate::ProofOf,
+	/// The counterpart (not the owner).
+	pub counterpart: <T as frame_system::Config>::AccountId,
+	/// The duration, checked against `MaxDuration`.
+	pub duration: BlockNumberFor<T>,
+	/// The spending limit.
+	pub spending_limit: BalanceOf<T>,
+	/// The collateral to hold.
+	pub collateral: BalanceOf<T>,
+	/// What the key is for.
+	pub description: DescriptionOf<T>,
+	/// The resources it may be used for.
+	pub scope: ScopeOf<T>,
 }

@@ -5,17 +5,22 @@ use alloc::vec::Vec;
 use frame_support::traits::{fungible::Inspect, Get};
 use frame_system::pallet_prelude::BlockNumberFor;
 use session_keys_primitives::{
-	check_request, AuthError, Authenticated, KeyView, Registration, RequestHeader, SessionPublic,
+	check_request, AuthError, Authenticated, Delegation, KeyView, Registration, RequestHeader,
+	SessionPublic,
 };
 use sp_runtime::traits::Saturating;
 
 use crate::{
-	BalanceOf, Config, OwnerSessions, Pallet, RegistrationOf, Retired, RetiredOf, Sessions,
+	BalanceOf, Config, DelegateUsages, Delegations, OwnerSessions, Pallet, RegistrationOf, Retired,
+	RetiredOf, Sessions,
 };
 
 /// A registration in its plain form, as the runtime API returns it.
 pub type PlainRegistrationOf<T> =
 	Registration<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
+/// An owner's authorization of a delegate with its usage, as the runtime API returns it.
+pub type DelegationOf<T> =
+	Delegation<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
 /// A successful authentication in the runtime API's shape.
 pub type AuthenticatedOf<T> =
 	Authenticated<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
@@ -37,6 +42,21 @@ impl<T: Config> Pallet<T> {
 	/// The live and closing keys of `owner`.
 	pub fn keys_of(owner: &T::AccountId) -> Vec<SessionPublic> {
 		OwnerSessions::<T>::get(owner).into_inner()
+	}
+
+	/// What `owner` allows `delegate` and what the delegate's live and closing keys hold, if the
+	/// owner authorized it or such keys still count (after a revocation, `terms` is `None`).
+	pub fn delegation(owner: &T::AccountId, delegate: &T::AccountId) -> Option<DelegationOf<T>> {
+		let authorization = Delegations::<T>::get(owner, delegate);
+		let usage = DelegateUsages::<T>::get(owner, delegate);
+		if authorization.is_none() && usage.is_none() {
+			return None;
+		}
+		let (terms, deposit) = match authorization {
+			Some(authorization) => (Some(authorization.terms.into_plain()), authorization.deposit),
+			None => (None, Default::default()),
+		};
+		Some(Delegation { terms, deposit, usage: usage.unwrap_or_default() })
 	}
 
 	/// Whether `public` was or is valid at `block`: a registered key in `[registered_at,

@@ -57,6 +57,9 @@ pub trait WeightInfo {
 	fn rotate_ecdsa() -> Weight;
 	fn on_initialize_idle() -> Weight;
 	fn on_initialize_expire(k: u32, s: u32, ) -> Weight;
+	fn authorize_delegate() -> Weight;
+	fn revoke_delegate(k: u32, ) -> Weight;
+	fn register_for() -> Weight;
 }
 
 /// Measured weights for `pallet_session_keys`, with the runtime's database weights.
@@ -407,6 +410,25 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(Weight::from_parts(0, 5206).saturating_mul(k.into()))
 			.saturating_add(Weight::from_parts(0, 2537).saturating_mul(s.into()))
 	}
+	fn authorize_delegate() -> Weight {
+		Weight::from_parts(92_388_000, 4892)
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
+	}
+	fn revoke_delegate(k: u32, ) -> Weight {
+		Weight::from_parts(112_388_000, 4602)
+			.saturating_add(Weight::from_parts(28_282_496, 0).saturating_mul(k.into()))
+			.saturating_add(T::DbWeight::get().reads(5_u64))
+			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(k.into())))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
+			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(k.into())))
+			.saturating_add(Weight::from_parts(0, 3902).saturating_mul(k.into()))
+	}
+	fn register_for() -> Weight {
+		Weight::from_parts(172_578_000, 4892)
+			.saturating_add(T::DbWeight::get().reads(9_u64))
+			.saturating_add(T::DbWeight::get().writes(7_u64))
+	}
 }
 
 /// The same measurements with RocksDB's database weights, for tests and runtimes without
@@ -516,5 +538,24 @@ impl WeightInfo for () {
 			.saturating_add(RocksDbWeight::get().writes((7_u64).saturating_mul(k.into())))
 			.saturating_add(Weight::from_parts(0, 5206).saturating_mul(k.into()))
 			.saturating_add(Weight::from_parts(0, 2537).saturating_mul(s.into()))
+	}
+	fn authorize_delegate() -> Weight {
+		Weight::from_parts(92_388_000, 4892)
+			.saturating_add(RocksDbWeight::get().reads(3_u64))
+			.saturating_add(RocksDbWeight::get().writes(3_u64))
+	}
+	fn revoke_delegate(k: u32, ) -> Weight {
+		Weight::from_parts(112_388_000, 4602)
+			.saturating_add(Weight::from_parts(28_282_496, 0).saturating_mul(k.into()))
+			.saturating_add(RocksDbWeight::get().reads(5_u64))
+			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(k.into())))
+			.saturating_add(RocksDbWeight::get().writes(3_u64))
+			.saturating_add(RocksDbWeight::get().writes((4_u64).saturating_mul(k.into())))
+			.saturating_add(Weight::from_parts(0, 3902).saturating_mul(k.into()))
+	}
+	fn register_for() -> Weight {
+		Weight::from_parts(172_578_000, 4892)
+			.saturating_add(RocksDbWeight::get().reads(9_u64))
+			.saturating_add(RocksDbWeight::get().writes(7_u64))
 	}
 }

@@ -155,6 +155,7 @@ fn registration(owner: AccountId) -> Registration {
 	Registration {
 		owner,
 		counterpart: AccountId::new([2; 32]),
+		delegate: None,
 		registered_at: 1,
 		expires_at: u32::MAX,
 		settles_at: u32::MAX,

@@ -18,7 +18,10 @@ use frame_support::{
 use scale_info::TypeInfo;
 use sp_runtime::traits::Saturating;
 
-use crate::{Config, ExpiryQueue, Pallet, Registration, Sessions};
+use crate::{
+	migrations::v3::v2::{RegistrationV2, Sessions},
+	Config, ExpiryQueue, Pallet,
+};
 
 #[cfg(feature = "try-runtime")]
 use alloc::vec::Vec;
@@ -29,7 +32,7 @@ pub mod v0 {
 	use crate::{BalanceOf, ChannelState, DescriptionOf, ScopeOf};
 	use frame_system::pallet_prelude::BlockNumberFor;
 
-	/// A v0 session: a v1 [`Registration`] without `settles_at`, `revoked` and `pending_limit`.
+	/// A v0 session: a v1 registration without `settles_at`, `revoked` and `pending_limit`.
 	#[derive(Clone, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo, Debug)]
 	pub struct SessionV0<AccountId, Balance, BlockNumber, Description, Scope> {
 		/// The owner.
@@ -88,7 +91,7 @@ impl<T: Config> UncheckedOnRuntimeUpgrade for InnerMigrateV0ToV1<T> {
 			crate::migrations::v2::v1::ExpiryAgenda::<T>::mutate(settles_at, |mark| {
 				mark.get_or_insert_with(Default::default);
 			});
-			Some(Registration {
+			Some(RegistrationV2 {
 				owner: old.owner,
 				counterpart: old.counterpart,
 				registered_at: old.registered_at,

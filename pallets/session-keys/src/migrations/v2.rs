@@ -23,7 +23,8 @@ use frame_support::{
 use scale_info::TypeInfo;
 
 use crate::{
-	Config, DueMark, ExpiryAgenda, ExpiryQueue, Pallet, Retired, RetiredSession, Sessions,
+	migrations::v3::v2::{Retired, RetiredV2, Sessions},
+	Config, DueMark, ExpiryAgenda, ExpiryQueue, Pallet,
 };
 
 #[cfg(feature = "try-runtime")]
@@ -74,8 +75,8 @@ pub mod v1 {
 		OptionQuery,
 	>;
 
-	/// v1's `Retired`, for tests.
-	#[cfg(test)]
+	/// v1's `Retired`: `pre_upgrade` counts it, and tests write v1 state into it.
+	#[cfg(any(test, feature = "try-runtime"))]
 	#[frame_support::storage_alias]
 	pub(crate) type Retired<T: Config> =
 		StorageMap<Pallet<T>, Blake2_128Concat, crate::SessionPublic, RetiredV1Of<T>, OptionQuery>;
@@ -96,7 +97,7 @@ impl<T: Config> UncheckedOnRuntimeUpgrade for InnerMigrateV1ToV2<T> {
 			(!mark.is_empty()).then_some(mark)
 		});
 		let mut sessions = 0u64;
-		Sessions::<T>::translate::<crate::RegistrationOf<T>, _>(|_, mut session| {
+		Sessions::<T>::translate::<crate::migrations::v3::v2::RegistrationV2Of<T>, _>(|_, mut session| {
 			sessions += 1;
 			if session.scope.is_empty() {
 				// Only a runtime whose `MaxScopeItems` is zero has no room for it.
@@ -106,7 +107,7 @@ impl<T: Config> UncheckedOnRuntimeUpgrade for InnerMigrateV1ToV2<T> {
 		});
 		Retired::<T>::translate::<v1::RetiredV1Of<T>, _>(|_, old| {
 			records += 1;
-			Some(RetiredSession {
+			Some(RetiredV2 {
 				owner: old.owner,
 				counterpart: old.counterpart,
 				registered_at: old.registered_at,
@@ -125,7 +126,7 @@ impl<T: Config> UncheckedOnRuntimeUpgrade for InnerMigrateV1ToV2<T> {
 
 	#[cfg(feature = "try-runtime")]
 	fn pre_upgrade() -> Result<Vec<u8>, sp_runtime::TryRuntimeError> {
-		let records = crate::Retired::<T>::iter_keys().count() as u64;
+		let records = v1::Retired::<T>::iter_keys().count() as u64;
 		Ok(records.encode())
 	}
 
@@ -140,7 +141,9 @@ impl<T: Config> UncheckedOnRuntimeUpgrade for InnerMigrateV1ToV2<T> {
 				"a mark does not count its block's queue"
 			);
 		}
-		Pallet::<T>::do_try_state(frame_system::Pallet::<T>::block_number())
+		// The pallet's invariants are checked in the current layout, after the v2 to v3
+		// migration that follows this one.
+		Ok(())
 	}
 }
 

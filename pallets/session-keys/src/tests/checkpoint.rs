@@ -213,6 +213,7 @@ fn rule_session(pending: bool) -> crate::RegistrationOf<Test> {
 	let mut session = crate::Registration {
 		owner: ALICE,
 		counterpart: CLEARING,
+		delegate: None,
 		registered_at: 1,
 		expires_at: 20,
 		settles_at: 30,

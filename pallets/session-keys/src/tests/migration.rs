@@ -1,11 +1,13 @@
-//! Storage migration v0 -> v1: sessions gain their closing window and their queue entries move
-//! from the expiry block to the settlement block.
+//! Storage migrations: v0 -> v1 (sessions gain their closing window and their queue entries move
+//! from the expiry block to the settlement block), v1 -> v2 (marks count their keys, records
+//! what was paid), v2 -> v3 (records name the delegate that registered the key).
 
 use super::*;
 use crate::{
 	migrations::{
 		v1::{v0, MigrateV0ToV1},
 		v2::{self, MigrateV1ToV2},
+		v3::{self, MigrateV2ToV3},
 	},
 	ChannelState, ExpiryAgenda, ExpiryQueue, HoldReason, OwnerSessions, Pallet, Sessions,
 };
@@ -50,9 +52,11 @@ fn v0_sessions_gain_their_window_and_move_in_the_queue() {
 		let weight = MigrateV0ToV1::<Test>::on_runtime_upgrade();
 		assert!(weight.ref_time() > 0);
 		assert_eq!(Pallet::<Test>::on_chain_storage_version(), 1);
-		// The runtime runs both, in order.
+		// The runtime runs all of them, in order.
 		MigrateV1ToV2::<Test>::on_runtime_upgrade();
 		assert_eq!(Pallet::<Test>::on_chain_storage_version(), 2);
+		MigrateV2ToV3::<Test>::on_runtime_upgrade();
+		assert_eq!(Pallet::<Test>::on_chain_storage_version(), 3);
 
 		for (public, expires_at, owed) in [(a, 20, 40), (b, 30, 0)] {
 			let session = Sessions::<Test>::get(public).unwrap();
@@ -70,6 +74,7 @@ fn v0_sessions_gain_their_window_and_move_in_the_queue() {
 		let before = (Sessions::<Test>::get(a), ExpiryAgenda::<Test>::iter().collect::<Vec<_>>());
 		MigrateV0ToV1::<Test>::on_runtime_upgrade();
 		MigrateV1ToV2::<Test>::on_runtime_upgrade();
+		MigrateV2ToV3::<Test>::on_runtime_upgrade();
 		assert_eq!((Sessions::<Test>::get(a), ExpiryAgenda::<Test>::iter().collect()), before);
 
 		// The migrated sessions live on: closing after their expiry, settled after the window.
@@ -86,7 +91,8 @@ fn migration_of_an_empty_pallet_only_sets_the_version() {
 		StorageVersion::new(0).put::<Pallet<Test>>();
 		MigrateV0ToV1::<Test>::on_runtime_upgrade();
 		MigrateV1ToV2::<Test>::on_runtime_upgrade();
-		assert_eq!(Pallet::<Test>::on_chain_storage_version(), 2);
+		MigrateV2ToV3::<Test>::on_runtime_upgrade();
+		assert_eq!(Pallet::<Test>::on_chain_storage_version(), 3);
 		assert_eq!(Sessions::<Test>::iter().count(), 0);
 	});
 }
@@ -103,6 +109,8 @@ fn try_runtime_checks_pass_on_a_real_migration() {
 		assert_eq!(Pallet::<Test>::on_chain_storage_version(), 1);
 		assert_ok!(MigrateV1ToV2::<Test>::try_on_runtime_upgrade(true));
 		assert_eq!(Pallet::<Test>::on_chain_storage_version(), 2);
+		assert_ok!(MigrateV2ToV3::<Test>::try_on_runtime_upgrade(true));
+		assert_eq!(Pallet::<Test>::on_chain_storage_version(), 3);
 	});
 }
 
@@ -118,6 +126,7 @@ fn v1_marks_are_counted_and_v1_records_say_what_was_paid() {
 		let settles: Vec<u64> =
 			keys.iter().map(|k| Sessions::<Test>::get(k).unwrap().settles_at).collect();
 		assert_eq!(settles, vec![41, 41, 51]);
+		rewrite_sessions_as_v2();
 		let _ = ExpiryAgenda::<Test>::clear(u32::MAX, None);
 		v2::v1::ExpiryAgenda::<Test>::insert(41, v2::v1::DueMarkV1 { carry_from: None });
 		v2::v1::ExpiryAgenda::<Test>::insert(51, v2::v1::DueMarkV1 { carry_from: Some(45) });
@@ -138,6 +147,7 @@ fn v1_marks_are_counted_and_v1_records_say_what_was_paid() {
 
 		MigrateV1ToV2::<Test>::on_runtime_upgrade();
 		assert_eq!(Pallet::<Test>::on_chain_storage_version(), 2);
+		MigrateV2ToV3::<Test>::on_runtime_upgrade();
 		assert_eq!(
 			ExpiryAgenda::<Test>::get(41),
 			Some(crate::DueMark { carry_from: None, queued: 2 })
@@ -157,5 +167,70 @@ fn v1_marks_are_counted_and_v1_records_say_what_was_paid() {
 		ExpiryAgenda::<Test>::mutate(51, |m| m.as_mut().unwrap().carry_from = None);
 		run_to_block(51);
 		assert_eq!(endings().len(), 3);
+	});
+}
+
+/// Rewrites every session in the layout of versions 1 and 2 (no `delegate`), as a chain before
+/// version 3 stored it.
+fn rewrite_sessions_as_v2() {
+	for (public, s) in Sessions::<Test>::iter().collect::<Vec<_>>() {
+		assert_eq!(s.delegate, None, "keys before version 3 had no delegate");
+		v3::v2::Sessions::<Test>::insert(
+			public,
+			v3::v2::RegistrationV2 {
+				owner: s.owner,
+				counterpart: s.counterpart,
+				registered_at: s.registered_at,
+				expires_at: s.expires_at,
+				settles_at: s.settles_at,
+				revoked: s.revoked,
+				duration: s.duration,
+				spending_limit: s.spending_limit,
+				pending_limit: s.pending_limit,
+				collateral: s.collateral,
+				deposit: s.deposit,
+				description: s.description,
+				scope: s.scope,
+				state: s.state,
+			},
+		);
+	}
+}
+
+#[test]
+fn v2_sessions_and_records_name_no_delegate_in_v3() {
+	ExtBuilder::default().build_and_execute(|| {
+		let live = register_with(ALICE, 1, Some(30), 100);
+		let closed = register_with(BOB, 2, Some(30), 0);
+		assert_ok!(Adjudicator::discontinue(RuntimeOrigin::signed(CLEARING), closed));
+		let (live_before, ended_before) =
+			(Sessions::<Test>::get(live).unwrap(), crate::Retired::<Test>::get(closed).unwrap());
+		rewrite_sessions_as_v2();
+		v3::v2::Retired::<Test>::insert(
+			closed,
+			v3::v2::RetiredV2 {
+				owner: ended_before.owner,
+				counterpart: ended_before.counterpart,
+				registered_at: ended_before.registered_at,
+				ended_at: ended_before.ended_at,
+				reason: ended_before.reason,
+				nonce: ended_before.nonce,
+				owed: ended_before.owed,
+				paid: ended_before.paid,
+			},
+		);
+		StorageVersion::new(2).put::<Pallet<Test>>();
+		assert!(Sessions::<Test>::get(live).is_none(), "v2 state does not decode as v3");
+
+		let weight = MigrateV2ToV3::<Test>::on_runtime_upgrade();
+		// The session and the record, and the storage version.
+		assert_eq!(weight, <Test as frame_system::Config>::DbWeight::get().reads_writes(3, 3));
+		assert_eq!(Pallet::<Test>::on_chain_storage_version(), 3);
+		assert_eq!(Sessions::<Test>::get(live), Some(live_before));
+		assert_eq!(crate::Retired::<Test>::get(closed), Some(ended_before));
+		check_invariants();
+		// The migrated key lives on and settles as before.
+		run_to_block(31 + CHALLENGE_PERIOD);
+		assert_eq!(last_event(), ended(live, ALICE, EndReason::Expired, 31, 0, 100));
 	});
 }

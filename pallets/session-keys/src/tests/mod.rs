@@ -3,6 +3,7 @@
 
 mod checkpoint;
 mod closing;
+mod delegation;
 mod expiry;
 mod invariants;
 mod migration;
@@ -88,6 +89,7 @@ pub(crate) fn ended(
 		public,
 		owner,
 		counterpart: if owner == CLEARING { BOB } else { CLEARING },
+		delegate: None,
 		reason,
 		ended_at,
 		owed: paid,

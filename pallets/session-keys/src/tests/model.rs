@@ -1,8 +1,10 @@
 //! Randomized model test: random sequences of every call (valid and invalid) and of block
-//! advances, from several owners and counterparts, with keys of all three schemes and
+//! advances, from several owners, delegates and counterparts, with keys of all three schemes and
 //! descriptions and scopes of varying size. After every step the pallet must agree with a small
-//! reference model: each call's outcome, every session, every retired record, every balance and
-//! hold, and the issuance (only record fees are burned); and `try_state` must pass.
+//! reference model: each call's outcome, every session, every retired record (and the
+//! `SessionEnded` events), every balance and both holds, every authorization and every
+//! delegate's running totals, and the issuance (only record fees are burned); and `try_state`
+//! must pass.
 //!
 //! The model predicts settlement itself: where each session is placed (the first block with room
 //! from its due block, at most `MaxExpiriesPerBlock` a block, within `MaxSettlementDelay`),
@@ -10,10 +12,19 @@
 //! over), and compares the whole retired record. The run uses a small cap and reach, so full
 //! agendas are common.
 //!
+//! Delegation: owners authorize delegates (two accounts that are only delegates, and each
+//! other) with small random terms, some listing the owner or the delegate, some ending soon, so
+//! that every term refuses often; delegates register keys for owners, and the key calls are
+//! signed by the owner, a delegate or a stranger. The model derives a delegate's running totals
+//! from its live and closing keys.
+//!
 //! `MODEL_CASES` sets the number of sequences (default 10,000).
 
 use super::*;
-use crate::{ChannelState, Retired, RetiredSession, Sessions};
+use crate::{
+	Authorization, AuthorizationOf, ChannelState, DelegateTerms, DelegateTermsOf, DelegateUsage,
+	DelegateUsages, Delegations, HoldReason, KeyRequest, Retired, RetiredSession, Sessions,
+};
 use codec::Encode;
 use frame_support::traits::fungible::{Inspect, InspectHold};
 use proptest::prelude::*;
@@ -22,38 +33,92 @@ use std::collections::BTreeMap;
 
 const OWNERS: [AccountId; 3] = [ALICE, BOB, 4];
 const COUNTERPARTS: [AccountId; 2] = [CLEARING, 5];
+/// Every account, by index: the owners, the counterparts, then two accounts that are only
+/// delegates (the owners are also delegates of each other).
+const ACCOUNTS: [AccountId; 7] = [ALICE, BOB, 4, CLEARING, 5, 6, 7];
 const KEYS: u8 = 8;
 const ED: Balance = 1;
 /// A short window, so that sequences cross many settlements.
 const PERIOD: u64 = 3;
 
+/// What `who` starts with: owner 4 and delegate 7 little, so that deposits, collateral and
+/// rotation fees run out.
+fn initial_balance(who: AccountId) -> Balance {
+	match who {
+		4 => 1_500,
+		7 => 400,
+		_ => INITIAL_BALANCE,
+	}
+}
+
+/// A key to register, as `Register` and `RegisterFor` generate it.
+#[derive(Clone, Debug)]
+struct NewKey {
+	key: u8,
+	/// An index into `ACCOUNTS`.
+	counterpart: usize,
+	duration: u64,
+	limit: u64,
+	collateral: u64,
+	description: usize,
+	scope: usize,
+	forged: bool,
+}
+
+/// Terms an owner gives a delegate, as generated: whether they list each counterpart, perhaps
+/// one more account (which may be the owner or the delegate), the bounds, and when they end
+/// relative to the block they are given in.
+#[derive(Clone, Debug)]
+struct Terms {
+	clearing: bool,
+	other: bool,
+	extra: Option<usize>,
+	max_collateral: u64,
+	max_limit: u64,
+	max_total: u64,
+	max_duration: u64,
+	max_keys: u32,
+	ends_in: Option<i64>,
+}
+
+/// Account fields (`who`, `delegate`) are indices into `ACCOUNTS`, `owner` into `OWNERS`.
 #[derive(Clone, Debug)]
 enum Op {
 	Register {
 		owner: usize,
-		key: u8,
-		counterpart: usize,
-		duration: u64,
-		limit: u64,
-		collateral: u64,
-		description: usize,
-		scope: usize,
-		forged: bool,
+		new: NewKey,
+	},
+	RegisterFor {
+		delegate: usize,
+		owner: usize,
+		new: NewKey,
+		/// The proof made for the delegate instead of the owner.
+		proof_for_delegate: bool,
+	},
+	Authorize {
+		owner: usize,
+		delegate: usize,
+		terms: Terms,
+	},
+	RevokeDelegate {
+		owner: usize,
+		delegate: usize,
+		close_keys: bool,
 	},
 	Renew {
-		owner: usize,
+		who: usize,
 		key: u8,
 		duration: u64,
 	},
 	Revoke {
-		owner: usize,
+		who: usize,
 		key: u8,
 	},
 	RevokeAll {
 		owner: usize,
 	},
 	Rotate {
-		owner: usize,
+		who: usize,
 		old: u8,
 		new: u8,
 		forged: bool,
@@ -67,12 +132,12 @@ enum Op {
 		forged: bool,
 	},
 	TopUp {
-		owner: usize,
+		who: usize,
 		key: u8,
 		amount: u64,
 	},
 	SetLimit {
-		owner: usize,
+		who: usize,
 		key: u8,
 		limit: u64,
 	},
@@ -94,24 +159,104 @@ enum Op {
 }
 
 fn any_account() -> impl Strategy<Value = usize> {
-	0..OWNERS.len() + COUNTERPARTS.len()
+	0..ACCOUNTS.len()
+}
+
+/// Who signs a key call: mostly an owner or a delegate.
+fn signer() -> impl Strategy<Value = usize> {
+	prop_oneof![3 => 0..OWNERS.len(), 2 => 5..ACCOUNTS.len(), 1 => any_account()]
+}
+
+/// A delegate: mostly one of the two delegate accounts.
+fn delegate() -> impl Strategy<Value = usize> {
+	prop_oneof![4 => 5..ACCOUNTS.len(), 1 => any_account()]
+}
+
+fn duration() -> impl Strategy<Value = u64> {
+	prop_oneof![8 => 1u64..12, 1 => Just(0u64), 1 => Just(MAX_DURATION + 1)]
+}
+
+fn new_key() -> impl Strategy<Value = NewKey> {
+	(
+		0..KEYS,
+		prop_oneof![8 => 3usize..5, 1 => any_account()],
+		duration(),
+		0u64..400,
+		prop_oneof![1 => Just(0u64), 3 => 0u64..400],
+		0usize..9,
+		0usize..4,
+		prop::bool::weighted(0.1),
+	)
+		.prop_map(
+			|(key, counterpart, duration, limit, collateral, description, scope, forged)| NewKey {
+				key,
+				counterpart,
+				duration,
+				limit,
+				collateral,
+				description,
+				scope,
+				forged,
+			},
+		)
+}
+
+fn terms() -> impl Strategy<Value = Terms> {
+	(
+		prop::bool::weighted(0.8),
+		prop::bool::weighted(0.5),
+		prop::option::weighted(0.25, any_account()),
+		0u64..500,
+		0u64..500,
+		0u64..900,
+		0u64..14,
+		0u32..4,
+		prop::option::weighted(0.4, -1i64..8),
+	)
+		.prop_map(
+			|(
+				clearing,
+				other,
+				extra,
+				max_collateral,
+				max_limit,
+				max_total,
+				max_duration,
+				max_keys,
+				ends_in,
+			)| {
+				Terms {
+					clearing,
+					other,
+					extra,
+					max_collateral,
+					max_limit,
+					max_total,
+					max_duration,
+					max_keys,
+					ends_in,
+				}
+			},
+		)
 }
 
 fn op() -> impl Strategy<Value = Op> {
 	let owner = 0..OWNERS.len();
 	let key = 0..KEYS;
-	let duration = prop_oneof![8 => 1u64..12, 1 => Just(0u64), 1 => Just(MAX_DURATION + 1)];
 	prop_oneof![
-		4 => (owner.clone(), key.clone(), 0..COUNTERPARTS.len(), duration.clone(), 0u64..400, 0u64..400, 0usize..9, 0usize..4, prop::bool::weighted(0.1))
-			.prop_map(|(owner, key, counterpart, duration, limit, collateral, description, scope, forged)| Op::Register { owner, key, counterpart, duration, limit, collateral, description, scope, forged }),
-		1 => (owner.clone(), key.clone(), duration).prop_map(|(owner, key, duration)| Op::Renew { owner, key, duration }),
-		2 => (owner.clone(), key.clone()).prop_map(|(owner, key)| Op::Revoke { owner, key }),
+		4 => (owner.clone(), new_key()).prop_map(|(owner, new)| Op::Register { owner, new }),
+		4 => (delegate(), owner.clone(), new_key(), prop::bool::weighted(0.1))
+			.prop_map(|(delegate, owner, new, proof_for_delegate)| Op::RegisterFor { delegate, owner, new, proof_for_delegate }),
+		2 => (owner.clone(), delegate(), terms()).prop_map(|(owner, delegate, terms)| Op::Authorize { owner, delegate, terms }),
+		1 => (owner.clone(), delegate(), any::<bool>()).prop_map(|(owner, delegate, close_keys)| Op::RevokeDelegate { owner, delegate, close_keys }),
+		1 => (signer(), key.clone(), duration()).prop_map(|(who, key, duration)| Op::Renew { who, key, duration }),
+		2 => (signer(), key.clone()).prop_map(|(who, key)| Op::Revoke { who, key }),
 		1 => owner.clone().prop_map(|owner| Op::RevokeAll { owner }),
-		1 => (owner.clone(), key.clone(), key.clone(), prop::bool::weighted(0.1)).prop_map(|(owner, old, new, forged)| Op::Rotate { owner, old, new, forged }),
+		1 => (signer(), key.clone(), key.clone(), prop::bool::weighted(0.1)).prop_map(|(who, old, new, forged)| Op::Rotate { who, old, new, forged }),
 		6 => (any_account(), key.clone(), -1i64..3, -5i64..60, 0u64..300, prop::bool::weighted(0.1))
 			.prop_map(|(who, key, nonce_step, owed_step, margin, forged)| Op::Checkpoint { who, key, nonce_step, owed_step, margin, forged }),
-		1 => (owner.clone(), key.clone(), 0u64..200).prop_map(|(owner, key, amount)| Op::TopUp { owner, key, amount }),
-		2 => (owner, key.clone(), 0u64..500).prop_map(|(owner, key, limit)| Op::SetLimit { owner, key, limit }),
+		1 => (signer(), key.clone(), 0u64..200).prop_map(|(who, key, amount)| Op::TopUp { who, key, amount }),
+		2 => (signer(), key.clone(), 0u64..500).prop_map(|(who, key, limit)| Op::SetLimit { who, key, limit }),
 		1 => (any_account(), key.clone()).prop_map(|(who, key)| Op::Liquidate { who, key }),
 		1 => (any_account(), key.clone()).prop_map(|(who, key)| Op::Discontinue { who, key }),
 		1 => (any_account(), key).prop_map(|(who, key)| Op::Settle { who, key }),
@@ -120,11 +265,7 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn account_at(index: usize) -> AccountId {
-	if index < OWNERS.len() {
-		OWNERS[index]
-	} else {
-		COUNTERPARTS[index - OWNERS.len()]
-	}
+	ACCOUNTS[index]
 }
 
 /// The key pool: key `k` of each of the three schemes in turn. (A few pairs live in a test;
@@ -190,6 +331,7 @@ fn forger(key: u8) -> AnyPair {
 struct ModelSession {
 	owner: AccountId,
 	counterpart: AccountId,
+	delegate: Option<AccountId>,
 	registered_at: u64,
 	expires_at: u64,
 	settles_at: u64,
@@ -230,10 +372,88 @@ impl ModelSession {
 	}
 }
 
+impl NewKey {
+	/// The registration for `owner`, its proof made for `prover`, and the deposit it holds.
+	fn call(&self, owner: AccountId, prover: AccountId) -> (RegisterCall, Balance) {
+		let signer = if self.forged { forger(self.key) } else { pair(self.key) };
+		let items: Vec<Vec<u8>> = (0..self.scope).map(|i| vec![b'a' + i as u8; i * 3]).collect();
+		let item_refs: Vec<&[u8]> = items.iter().map(|i| i.as_slice()).collect();
+		let call = RegisterCall::of(owner, public(self.key), signer.proof(prover))
+			.counterpart(account_at(self.counterpart))
+			.duration(Some(self.duration))
+			.limit(self.limit)
+			.collateral(self.collateral)
+			.description(&vec![b'd'; self.description])
+			.scope(&item_refs);
+		let scope_bytes: Balance = 1 + items.iter().map(|i| vec_size(i.len())).sum::<Balance>();
+		(call, DEPOSIT_BASE + vec_size(self.description) + scope_bytes)
+	}
+
+	/// The session it opens for `owner` (by `delegate`) at `now`, for its checked `duration`,
+	/// before it is placed.
+	fn session(
+		&self,
+		owner: AccountId,
+		delegate: Option<AccountId>,
+		now: u64,
+		duration: u64,
+		deposit: Balance,
+	) -> ModelSession {
+		ModelSession {
+			owner,
+			counterpart: account_at(self.counterpart),
+			delegate,
+			registered_at: now,
+			expires_at: now + duration,
+			settles_at: 0,
+			revoked: false,
+			duration,
+			limit: self.limit,
+			pending: None,
+			collateral: self.collateral,
+			deposit,
+			state: Default::default(),
+		}
+	}
+}
+
+impl Terms {
+	/// The terms given at block `now`.
+	fn at(&self, now: u64) -> DelegateTermsOf<Test> {
+		let counterparts: Vec<AccountId> = [
+			self.clearing.then_some(CLEARING),
+			self.other.then_some(5),
+			self.extra.map(account_at),
+		]
+		.into_iter()
+		.flatten()
+		.collect();
+		DelegateTerms {
+			counterparts: counterparts.try_into().expect("at most MaxDelegateCounterparts"),
+			max_collateral: self.max_collateral,
+			max_spending_limit: self.max_limit,
+			max_total_collateral: self.max_total,
+			max_duration: self.max_duration,
+			max_keys: self.max_keys,
+			ends_at: self.ends_in.map(|ends_in| (now as i64 + ends_in).max(0) as u64),
+		}
+	}
+}
+
+/// The deposit for `terms`: the base and a unit per encoded byte (a vector of 8-byte accounts,
+/// three balances, the duration, the key count and the optional end block).
+fn authorization_deposit(terms: &DelegateTermsOf<Test>) -> Balance {
+	let ends_at = if terms.ends_at.is_some() { 9 } else { 1 };
+	DEPOSIT_BASE + vec_size(8 * terms.counterparts.len()) + 3 * 8 + 8 + 4 + ends_at
+}
+
 #[derive(Default, Clone, Copy, Debug, PartialEq)]
 struct Account {
 	free: Balance,
+	/// Held for sessions.
 	held: Balance,
+	/// Held for authorizations of delegates.
+	delegation: Balance,
 }
 
 /// The reference model: what the pallet should hold after every step.
@@ -246,8 +466,10 @@ struct Model {
 	/// many keys are queued in the block.
 	marks: BTreeMap<u64, (Option<u64>, u32)>,
 	/// Each owner's keys in the order of its on-chain index (registration order, a rotated key
-	/// in its predecessor's place): `revoke_all` places keys in this order.
+	/// in its predecessor's place): `revoke_all` and `revoke_delegate` place keys in this order.
 	index: BTreeMap<AccountId, Vec<u8>>,
+	/// The authorizations, by `(owner, delegate)`.
+	delegations: BTreeMap<(AccountId, AccountId), AuthorizationOf<Test>>,
 	burned: Balance,
 }
 
@@ -260,10 +482,9 @@ fn vec_size(len: usize) -> Balance {
 
 impl Model {
 	fn new() -> Self {
-		let accounts = OWNERS
+		let accounts = ACCOUNTS
 			.iter()
-			.chain(COUNTERPARTS.iter())
-			.map(|a| (*a, Account { free: INITIAL_BALANCE, held: 0 }))
+			.map(|a| (*a, Account { free: initial_balance(*a), ..Default::default() }))
 			.collect();
 		Self {
 			now: 1,
@@ -272,6 +493,7 @@ impl Model {
 			accounts,
 			marks: BTreeMap::new(),
 			index: BTreeMap::new(),
+			delegations: BTreeMap::new(),
 			burned: 0,
 		}
 	}
@@ -294,16 +516,113 @@ impl Model {
 		})
 	}
 
-	/// The session of `key`, owned by `owner` and live.
-	fn owned_live(&self, key: u8, owner: AccountId) -> Result<ModelSession, Error<Test>> {
+	/// The session of `key`, acted on by `who` and live, with the terms `who` acts within: none
+	/// for the owner, the authorization's for the delegate that made the key while the
+	/// authorization is in force; anyone else is `NotOwner`.
+	fn acted_live(
+		&self,
+		key: u8,
+		who: AccountId,
+	) -> Result<(ModelSession, Option<DelegateTermsOf<Test>>), Error<Test>> {
 		let s = self.registered(key)?;
-		if s.owner != owner {
+		let terms = if s.owner == who {
+			None
+		} else if s.delegate == Some(who) {
+			Some(self.in_force(s.owner, who)?.terms.clone())
+		} else {
 			return Err(Error::NotOwner);
-		}
+		};
 		if !s.live(self.now) {
 			return Err(s.closing_error());
 		}
-		Ok(s.clone())
+		Ok((s.clone(), terms))
+	}
+
+	/// The authorization `owner` gave `delegate`, if it is in force now.
+	fn in_force(
+		&self,
+		owner: AccountId,
+		delegate: AccountId,
+	) -> Result<&AuthorizationOf<Test>, Error<Test>> {
+		let a = self.delegations.get(&(owner, delegate)).ok_or(Error::NotDelegate)?;
+		if a.terms.ends_at.is_some_and(|ends_at| ends_at <= self.now) {
+			return Err(Error::DelegationEnded);
+		}
+		Ok(a)
+	}
+
+	/// What the live and closing keys each delegate made for each owner hold.
+	fn usages(&self) -> BTreeMap<(AccountId, AccountId), DelegateUsage<Balance>> {
+		let mut usages = BTreeMap::<_, DelegateUsage<Balance>>::new();
+		for s in self.live.values() {
+			if let Some(delegate) = s.delegate {
+				let usage = usages.entry((s.owner, delegate)).or_default();
+				usage.keys += 1;
+				usage.collateral += s.collateral;
+			}
+		}
+		usages
+	}
+
+	fn usage(&self, owner: AccountId, delegate: AccountId) -> DelegateUsage<Balance> {
+		self.usages().get(&(owner, delegate)).copied().unwrap_or_default()
+	}
+
+	/// The terms' check of a key `delegate` makes for `owner`, or rotates (not a `new_key`),
+	/// under an authorization in force.
+	fn check_key(
+		&self,
+		terms: &DelegateTermsOf<Test>,
+		owner: AccountId,
+		delegate: AccountId,
+		request: KeyRequest<AccountId, Balance, u64>,
+	) -> Outcome {
+		if !terms.counterparts.contains(request.counterpart) {
+			return Err(Error::CounterpartNotAllowed);
+		}
+		if request.duration > terms.max_duration {
+			return Err(Error::DurationAboveTerms);
+		}
+		if request.spending_limit > terms.max_spending_limit {
+			return Err(Error::SpendingLimitAboveTerms);
+		}
+		if request.collateral > terms.max_collateral {
+			return Err(Error::CollateralAboveTerms);
+		}
+		let usage = self.usage(owner, delegate);
+		if request.new_key && usage.keys >= terms.max_keys {
+			return Err(Error::TooManyDelegateKeys);
+		}
+		if usage.collateral + request.collateral > terms.max_total_collateral {
+			return Err(Error::TotalCollateralAboveTerms);
+		}
+		Ok(())
+	}
+
+	/// What `register` and `register_for` share from the key's freshness on: `session` is the
+	/// new session but for its settlement block.
+	fn register(&mut self, key: u8, proof_valid: bool, session: ModelSession) -> Outcome {
+		self.unused(key)?;
+		if !proof_valid {
+			return Err(Error::InvalidProof);
+		}
+		let owner = session.owner;
+		if self.live.values().filter(|s| s.owner == owner).count() as u32 >= MaxKeysPerOwner::get()
+		{
+			return Err(Error::TooManyKeys);
+		}
+		let held = session.deposit + session.collateral;
+		if !self.can_pay(owner, held) {
+			return Err(Error::InsufficientBalance);
+		}
+		let settles_at =
+			self.place(session.expires_at + PERIOD).ok_or(Error::SettlementAgendaFull)?;
+		let a = self.accounts.get_mut(&owner).unwrap();
+		a.free -= held;
+		a.held += held;
+		self.index.entry(owner).or_default().push(key);
+		self.live.insert(key, ModelSession { settles_at, ..session });
+		Ok(())
 	}
 
 	fn countered(&self, key: u8, who: AccountId) -> Result<&ModelSession, Error<Test>> {
@@ -317,7 +636,6 @@ impl Model {
 	fn can_pay(&self, who: AccountId, amount: Balance) -> bool {
 		amount == 0 || self.accounts[&who].free >= amount + ED
 	}
-
 	fn duration(duration: u64) -> Result<u64, Error<Test>> {
 		match duration {
 			0 => Err(Error::ZeroDuration),
@@ -444,6 +762,7 @@ fn retired_record(
 	RetiredSession {
 		owner: s.owner,
 		counterpart: s.counterpart,
+		delegate: s.delegate,
 		registered_at: s.registered_at,
 		ended_at,
 		reason,
@@ -458,79 +777,117 @@ fn step(model: &mut Model, op: &Op) {
 	let signed = RuntimeOrigin::signed;
 	let now = model.now;
 	let (actual, expected): (DispatchResult, Outcome) = match *op {
-		Op::Register {
-			owner,
-			key,
-			counterpart,
-			duration,
-			limit,
-			collateral,
-			description,
-			scope,
-			forged,
-		} => {
+		Op::Register { owner, ref new } => {
 			let owner = OWNERS[owner];
-			let counterpart = COUNTERPARTS[counterpart];
-			let signer = if forged { forger(key) } else { pair(key) };
-			let items: Vec<Vec<u8>> = (0..scope).map(|i| vec![b'a' + i as u8; i * 3]).collect();
-			let item_refs: Vec<&[u8]> = items.iter().map(|i| i.as_slice()).collect();
-			let actual = RegisterCall::of(owner, public(key), signer.proof(owner))
-				.counterpart(counterpart)
-				.duration(Some(duration))
-				.limit(limit)
-				.collateral(collateral)
-				.description(&vec![b'd'; description])
-				.scope(&item_refs)
-				.submit();
-			let scope_bytes: Balance = 1 + items.iter().map(|i| vec_size(i.len())).sum::<Balance>();
-			let deposit = DEPOSIT_BASE + vec_size(description) + scope_bytes;
+			let (call, deposit) = new.call(owner, owner);
+			let actual = call.submit();
 			let expected = (|| {
-				let duration = Model::duration(duration)?;
-				model.unused(key)?;
-				if forged {
-					return Err(Error::InvalidProof);
+				if call.counterpart == owner {
+					return Err(Error::CounterpartIsOwner);
 				}
-				if model.live.values().filter(|s| s.owner == owner).count() as u32
-					>= MaxKeysPerOwner::get()
-				{
-					return Err(Error::TooManyKeys);
+				let duration = Model::duration(new.duration)?;
+				let session = new.session(owner, None, now, duration, deposit);
+				model.register(new.key, !new.forged, session)
+			})();
+			(actual, expected)
+		}
+		Op::RegisterFor { delegate, owner, ref new, proof_for_delegate } => {
+			let (delegate, owner) = (account_at(delegate), OWNERS[owner]);
+			let prover = if proof_for_delegate { delegate } else { owner };
+			let (call, deposit) = new.call(owner, prover);
+			let actual = unit(Adjudicator::register_for(
+				signed(delegate),
+				owner,
+				call.public,
+				call.proof.clone(),
+				call.counterpart,
+				call.duration,
+				call.limit,
+				call.collateral,
+				call.description.clone(),
+				call.scope.clone(),
+			));
+			let expected = (|| {
+				if call.counterpart == owner {
+					return Err(Error::CounterpartIsOwner);
 				}
-				if !model.can_pay(owner, deposit + collateral) {
+				let duration = Model::duration(new.duration)?;
+				let terms = model.in_force(owner, delegate)?.terms.clone();
+				let request = KeyRequest {
+					counterpart: &call.counterpart,
+					duration,
+					spending_limit: new.limit,
+					collateral: new.collateral,
+					new_key: true,
+				};
+				model.check_key(&terms, owner, delegate, request)?;
+				let session = new.session(owner, Some(delegate), now, duration, deposit);
+				model.register(new.key, !new.forged && prover == owner, session)
+			})();
+			(actual, expected)
+		}
+		Op::Authorize { owner, delegate, ref terms } => {
+			let (owner, delegate) = (OWNERS[owner], account_at(delegate));
+			let terms = terms.at(now);
+			let actual = Adjudicator::authorize_delegate(signed(owner), delegate, terms.clone());
+			let expected = (|| {
+				if delegate == owner {
+					return Err(Error::DelegateIsOwner);
+				}
+				if terms.counterparts.contains(&delegate) {
+					return Err(Error::CounterpartIsDelegate);
+				}
+				if terms.counterparts.contains(&owner) {
+					return Err(Error::CounterpartIsOwner);
+				}
+				if terms.ends_at.is_some_and(|ends_at| ends_at <= now) {
+					return Err(Error::DelegationEnded);
+				}
+				let deposit = authorization_deposit(&terms);
+				let previous = model.delegations.get(&(owner, delegate)).map_or(0, |a| a.deposit);
+				if deposit > previous && !model.can_pay(owner, deposit - previous) {
 					return Err(Error::InsufficientBalance);
 				}
-				let settles_at =
-					model.place(now + duration + PERIOD).ok_or(Error::SettlementAgendaFull)?;
 				let a = model.accounts.get_mut(&owner).unwrap();
-				a.free -= deposit + collateral;
-				a.held += deposit + collateral;
-				model.index.entry(owner).or_default().push(key);
-				model.live.insert(
-					key,
-					ModelSession {
-						owner,
-						counterpart,
-						registered_at: now,
-						expires_at: now + duration,
-						settles_at,
-						revoked: false,
-						duration,
-						limit,
-						pending: None,
-						collateral,
-						deposit,
-						state: Default::default(),
-					},
-				);
+				a.free = a.free + previous - deposit;
+				a.delegation = a.delegation + deposit - previous;
+				model.delegations.insert((owner, delegate), Authorization { terms, deposit });
 				Ok(())
 			})();
 			(actual, expected)
 		}
-		Op::Renew { owner, key, duration } => {
-			let owner = OWNERS[owner];
-			let actual = unit(Adjudicator::renew(signed(owner), public(key), Some(duration)));
+		Op::RevokeDelegate { owner, delegate, close_keys } => {
+			let (owner, delegate) = (OWNERS[owner], account_at(delegate));
+			let actual = unit(Adjudicator::revoke_delegate(signed(owner), delegate, close_keys));
+			let expected = (|| {
+				let authorization =
+					model.delegations.remove(&(owner, delegate)).ok_or(Error::NotDelegate)?;
+				let a = model.accounts.get_mut(&owner).unwrap();
+				a.free += authorization.deposit;
+				a.delegation -= authorization.deposit;
+				if close_keys {
+					let keys: Vec<u8> =
+						model.index.get(&owner).into_iter().flatten().copied().collect();
+					for k in keys {
+						let s = &model.live[&k];
+						if s.delegate == Some(delegate) && s.live(now) {
+							model.close(k);
+						}
+					}
+				}
+				Ok(())
+			})();
+			(actual, expected)
+		}
+		Op::Renew { who, key, duration } => {
+			let who = account_at(who);
+			let actual = unit(Adjudicator::renew(signed(who), public(key), Some(duration)));
 			let expected = (|| {
 				let duration = Model::duration(duration)?;
-				let s = model.owned_live(key, owner)?;
+				let (s, terms) = model.acted_live(key, who)?;
+				if terms.is_some_and(|terms| duration > terms.max_duration) {
+					return Err(Error::DurationAboveTerms);
+				}
 				let settles_at = model.reschedule(s.settles_at, now + duration + PERIOD)?;
 				let s = model.live.get_mut(&key).unwrap();
 				s.expires_at = now + duration;
@@ -540,10 +897,10 @@ fn step(model: &mut Model, op: &Op) {
 			})();
 			(actual, expected)
 		}
-		Op::Revoke { owner, key } => {
-			let owner = OWNERS[owner];
-			let actual = unit(Adjudicator::revoke(signed(owner), public(key)));
-			let expected = model.owned_live(key, owner).map(|_| model.close(key));
+		Op::Revoke { who, key } => {
+			let who = account_at(who);
+			let actual = unit(Adjudicator::revoke(signed(who), public(key)));
+			let expected = model.acted_live(key, who).map(|_| model.close(key));
 			(actual, expected)
 		}
 		Op::RevokeAll { owner } => {
@@ -565,30 +922,42 @@ fn step(model: &mut Model, op: &Op) {
 			};
 			(actual, expected)
 		}
-		Op::Rotate { owner, old, new, forged } => {
-			let owner = OWNERS[owner];
+		Op::Rotate { who, old, new, forged } => {
+			let who = account_at(who);
+			// The proof is made for the key's owner, also when a delegate rotates.
+			let owner = model.live.get(&old).map_or(who, |s| s.owner);
 			let signer = if forged { forger(new) } else { pair(new) };
 			let actual = unit(Adjudicator::rotate(
-				signed(owner),
+				signed(who),
 				public(old),
 				public(new),
 				signer.proof(owner),
 			));
 			let expected = (|| {
-				let mut s = model.owned_live(old, owner)?;
+				let (mut s, terms) = model.acted_live(old, who)?;
 				if s.collateral > 0 || s.state.owed > 0 || s.state.margin > 0 {
 					return Err(Error::FundsAtStake);
+				}
+				let duration = s.duration.min(MAX_DURATION);
+				if let Some(terms) = terms {
+					let request = KeyRequest {
+						counterpart: &s.counterpart,
+						duration,
+						spending_limit: s.limit,
+						collateral: 0,
+						new_key: false,
+					};
+					model.check_key(&terms, owner, who, request)?;
 				}
 				model.unused(new)?;
 				if forged {
 					return Err(Error::InvalidProof);
 				}
-				if !model.can_pay(owner, record_fee()) {
+				if !model.can_pay(who, record_fee()) {
 					return Err(Error::InsufficientBalance);
 				}
-				let duration = s.duration.min(MAX_DURATION);
 				let settles_at = model.reschedule(s.settles_at, now + duration + PERIOD)?;
-				model.accounts.get_mut(&owner).unwrap().free -= record_fee();
+				model.accounts.get_mut(&who).unwrap().free -= record_fee();
 				model.burned += record_fee();
 				model.live.remove(&old);
 				for k in model.index.get_mut(&owner).expect("indexed").iter_mut() {
@@ -647,18 +1016,26 @@ fn step(model: &mut Model, op: &Op) {
 			})();
 			(actual, expected)
 		}
-		Op::TopUp { owner, key, amount } => {
-			let owner = OWNERS[owner];
-			let actual = Adjudicator::top_up(signed(owner), public(key), amount);
+		Op::TopUp { who, key, amount } => {
+			let who = account_at(who);
+			let actual = Adjudicator::top_up(signed(who), public(key), amount);
 			let expected = (|| {
 				if amount == 0 {
 					return Err(Error::ZeroAmount);
 				}
-				model.owned_live(key, owner)?;
-				if !model.can_pay(owner, amount) {
+				let (s, terms) = model.acted_live(key, who)?;
+				if let Some(terms) = terms {
+					if s.collateral + amount > terms.max_collateral {
+						return Err(Error::CollateralAboveTerms);
+					}
+					if model.usage(s.owner, who).collateral + amount > terms.max_total_collateral {
+						return Err(Error::TotalCollateralAboveTerms);
+					}
+				}
+				if !model.can_pay(s.owner, amount) {
 					return Err(Error::InsufficientBalance);
 				}
-				let a = model.accounts.get_mut(&owner).unwrap();
+				let a = model.accounts.get_mut(&s.owner).unwrap();
 				a.free -= amount;
 				a.held += amount;
 				model.live.get_mut(&key).unwrap().collateral += amount;
@@ -666,11 +1043,14 @@ fn step(model: &mut Model, op: &Op) {
 			})();
 			(actual, expected)
 		}
-		Op::SetLimit { owner, key, limit } => {
-			let owner = OWNERS[owner];
-			let actual = Adjudicator::set_spending_limit(signed(owner), public(key), limit);
+		Op::SetLimit { who, key, limit } => {
+			let who = account_at(who);
+			let actual = Adjudicator::set_spending_limit(signed(who), public(key), limit);
 			let expected = (|| {
-				let s = model.owned_live(key, owner)?;
+				let (s, terms) = model.acted_live(key, who)?;
+				if terms.is_some_and(|terms| limit > terms.max_spending_limit) {
+					return Err(Error::SpendingLimitAboveTerms);
+				}
 				if limit < s.state.owed {
 					return Err(Error::LimitBelowOwed);
 				}
@@ -736,6 +1116,7 @@ fn step(model: &mut Model, op: &Op) {
 				let ended: Vec<SessionPublic> = endings().into_iter().map(|(k, _, _)| k).collect();
 				let predicted: Vec<SessionPublic> = predicted.into_iter().map(public).collect();
 				assert_eq!(ended, predicted, "sessions settled in block {}", model.now);
+				ended_as_recorded();
 			}
 			(Ok(()), Ok(()))
 		}
@@ -743,12 +1124,40 @@ fn step(model: &mut Model, op: &Op) {
 	assert_eq!(actual, expected.map_err(Into::into), "outcome of {op:?}");
 }
 
-/// Checks every session, retired record and balance against the model.
+/// Checks that every `SessionEnded` event since the events were last reset names what the
+/// key's retired record keeps (the record is checked against the model).
+fn ended_as_recorded() {
+	for event in pallet_events() {
+		if let Event::SessionEnded {
+			public,
+			owner,
+			counterpart,
+			delegate,
+			reason,
+			ended_at,
+			owed,
+			paid_to_counterpart,
+			..
+		} = event
+		{
+			let r = Retired::<Test>::get(public).expect("an ended key is retired");
+			assert_eq!(
+				(owner, counterpart, delegate, reason, ended_at, owed, paid_to_counterpart),
+				(r.owner, r.counterpart, r.delegate, r.reason, r.ended_at, r.owed, r.paid),
+				"SessionEnded of {public:?}"
+			);
+		}
+	}
+}
+
+/// Checks every session, retired record, balance, authorization and delegate's totals against
+/// the model.
 fn agree(model: &Model, issuance: Balance) {
 	for key in 0..KEYS {
 		let live = Sessions::<Test>::get(public(key)).map(|s| ModelSession {
 			owner: s.owner,
 			counterpart: s.counterpart,
+			delegate: s.delegate,
 			registered_at: s.registered_at,
 			expires_at: s.expires_at,
 			settles_at: s.settles_at,
@@ -767,11 +1176,24 @@ fn agree(model: &Model, issuance: Balance) {
 			"retired record of key {key}"
 		);
 	}
+	ended_as_recorded();
 	for (who, account) in &model.accounts {
+		let delegation = Balances::balance_on_hold(&HoldReason::Delegation.into(), who);
 		assert_eq!(Balances::balance(who), account.free, "free balance of account {who}");
 		assert_eq!(held(*who), account.held, "held from account {who}");
-		assert_eq!(Balances::total_balance_on_hold(who), held(*who), "held for another reason");
+		assert_eq!(delegation, account.delegation, "held for delegates of account {who}");
+		assert_eq!(
+			Balances::total_balance_on_hold(who),
+			account.held + account.delegation,
+			"held for another reason"
+		);
 	}
+	let delegations: BTreeMap<_, _> =
+		Delegations::<Test>::iter().map(|(owner, delegate, a)| ((owner, delegate), a)).collect();
+	assert_eq!(delegations, model.delegations, "authorizations");
+	let usages: BTreeMap<_, _> =
+		DelegateUsages::<Test>::iter().map(|(owner, delegate, u)| ((owner, delegate), u)).collect();
+	assert_eq!(usages, model.usages(), "delegates' running totals");
 	assert_eq!(Balances::total_issuance(), issuance - model.burned, "only record fees burned");
 	check_invariants();
 }
@@ -785,7 +1207,10 @@ proptest! {
 
 	#[test]
 	fn pallet_agrees_with_the_model(ops in prop::collection::vec(op(), 1..24)) {
-		ExtBuilder::default().build_and_execute(|| {
+		let funded = ACCOUNTS
+			.iter()
+			.fold(ExtBuilder::default(), |ext, who| ext.with_balance(*who, initial_balance(*who)));
+		funded.build_and_execute(|| {
 			TestChallengePeriod::set(PERIOD);
 			MaxExpiriesPerBlock::set(2);
 			MaxSettlementDelay::set(1);

@@ -36,6 +36,7 @@ fn registers_sr25519_key_with_exact_event_and_holds() {
 				public,
 				owner: ALICE,
 				counterpart: CLEARING,
+				delegate: None,
 				expires_at: 51,
 				spending_limit: 700,
 				collateral: 300,
@@ -47,6 +48,7 @@ fn registers_sr25519_key_with_exact_event_and_holds() {
 			Some(crate::Registration {
 				owner: ALICE,
 				counterpart: CLEARING,
+				delegate: None,
 				registered_at: 1,
 				expires_at: 51,
 				settles_at: 51 + CHALLENGE_PERIOD,

@@ -31,6 +31,7 @@ fn revoke_closes_at_once_and_settles_after_the_window() {
 			Some(RetiredSession {
 				owner: ALICE,
 				counterpart: CLEARING,
+				delegate: None,
 				registered_at: 1,
 				ended_at: 7,
 				reason: EndReason::Revoked,
