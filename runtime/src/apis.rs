@@ -9,8 +9,8 @@ use frame_support::{
 };
 use pallet_grandpa::AuthorityId as GrandpaId;
 use session_keys_primitives::{
-	AuthError, Authenticated, CryptoKind, GeneratedSessionKey, ProofError, Registration,
-	RequestHeader, RetiredSession, SessionPublic,
+	AuthError, Authenticated, CryptoKind, Delegation, GeneratedSessionKey, ProofError,
+	Registration, RequestHeader, RetiredSession, SessionPublic,
 };
 use sp_api::impl_runtime_apis;
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
@@ -204,7 +204,7 @@ impl_runtime_apis! {
 		}
 	}
 
-	#[api_version(3)]
+	#[api_version(4)]
 	impl session_keys_primitives::SessionKeysApi<Block, AccountId, Balance, BlockNumber> for Runtime {
 		fn generate_session_key(
 			owner: AccountId,
@@ -242,6 +242,10 @@ impl_runtime_apis! {
 
 		fn header_validity() -> BlockNumber {
 			<<Runtime as pallet_session_keys::Config>::HeaderValidity as frame_support::traits::Get<_>>::get()
+		}
+
+		fn delegation(owner: AccountId, delegate: AccountId) -> Option<Delegation<AccountId, Balance, BlockNumber>> {
+			Adjudicator::delegation(&owner, &delegate)
 		}
 	}
 

@@ -71,7 +71,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("session-keys-adjudicator"),
 	impl_name: alloc::borrow::Cow::Borrowed("session-keys-adjudicator"),
 	authoring_version: 1,
-	spec_version: 103,
+	spec_version: 104,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -165,6 +165,7 @@ pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 pub type Migrations = (
 	pallet_session_keys::migrations::v1::MigrateV0ToV1<Runtime>,
 	pallet_session_keys::migrations::v2::MigrateV1ToV2<Runtime>,
+	pallet_session_keys::migrations::v3::MigrateV2ToV3<Runtime>,
 );
 
 /// Dispatches to the pallets.

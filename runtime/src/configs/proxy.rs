@@ -1,7 +1,14 @@
-//! Proxies: an account lets another act for it. [`ProxyType::SessionKeys`] is the one the key
-//! keeper uses: the owner grants it once to the keeper's own hot account, which can then manage
-//! the owner's session keys and do nothing else, so the owner's key need not live on the
-//! keeper's machine.
+//! Proxies: an account lets another act for it.
+//!
+//! No proxy can move an owner's money into session keys: a proxy acting as the owner would be
+//! bounded by nothing but the owner's balance (a stolen proxy key could register a key of its
+//! own with an accomplice as counterpart and all the owner's funds as collateral). A key keeper's
+//! hot key is instead the owner's *delegate*, bounded by terms the owner set with the
+//! adjudicator's `authorize_delegate`, which no proxy type may call: only the owner's own key
+//! can widen what a delegate may do.
+//!
+//! [`ProxyType::SessionKeys`] remains for what cannot move money: renewing, rotating (only
+//! possible with nothing at stake) and revoking the owner's keys, and revoking delegates.
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use frame_support::{parameter_types, traits::InstanceFilter};
@@ -30,26 +37,30 @@ pub enum ProxyType {
 	/// Everything the account can do.
 	#[default]
 	Any,
-	/// The adjudicator's owner-side calls only: `register`, `renew`, `revoke`, `revoke_all`,
-	/// `rotate`, `top_up` and `set_spending_limit`. No transfer, no other pallet, no change of
-	/// proxies.
+	/// The adjudicator's owner-side calls that move no money: `renew`, `revoke`, `revoke_all`,
+	/// `rotate` and `revoke_delegate`. Not `register`, `register_for`, `top_up` or
+	/// `set_spending_limit` (an increase moves what a key may owe), and no transfer, no other
+	/// pallet, no change of proxies. (Until spec version 104 it also allowed `register`,
+	/// `top_up` and `set_spending_limit`.)
 	SessionKeys,
 }
 
 impl InstanceFilter<RuntimeCall> for ProxyType {
 	fn filter(&self, call: &RuntimeCall) -> bool {
 		use pallet_session_keys::Call;
+		// Only the owner's own key authorizes a delegate, whatever a proxy may otherwise do.
+		if matches!(call, RuntimeCall::Adjudicator(Call::authorize_delegate { .. })) {
+			return false;
+		}
 		match self {
 			ProxyType::Any => true,
 			ProxyType::SessionKeys => {
 				matches!(
 					call,
 					RuntimeCall::Adjudicator(
-						Call::register { .. }
-							| Call::renew { .. } | Call::revoke { .. }
-							| Call::revoke_all { .. }
-							| Call::rotate { .. } | Call::top_up { .. }
-							| Call::set_spending_limit { .. }
+						Call::renew { .. }
+							| Call::revoke { .. } | Call::revoke_all { .. }
+							| Call::rotate { .. } | Call::revoke_delegate { .. }
 					)
 				)
 			}

@@ -22,6 +22,8 @@ parameter_types! {
 	/// A settlement whose block is full goes at most five minutes of blocks later; beyond,
 	/// registering fails with `SettlementAgendaFull`.
 	pub const SessionKeyMaxSettlementDelay: u32 = 5 * MINUTES;
+	/// Counterparts an owner may list in one delegate's terms.
+	pub const SessionKeyMaxDelegateCounterparts: u32 = 16;
 	/// Bytes of description.
 	pub const SessionKeyMaxDescriptionLen: u32 = 128;
 	/// Resources in a scope.
@@ -32,8 +34,8 @@ parameter_types! {
 	pub const SessionKeyDepositBase: Balance = 10 * MILLI_UNIT;
 	/// Deposit per byte of description and scope.
 	pub const SessionKeyDepositPerByte: Balance = MILLI_UNIT / 10;
-	/// Price per byte of a retired record, kept forever: a record takes 195 bytes (its storage
-	/// key and its largest value), so 1.95 MILLI_UNIT of each deposit is burned at settlement.
+	/// Price per byte of a retired record, kept forever: a record takes 228 bytes (its storage
+	/// key and its largest value), so 2.28 MILLI_UNIT of each deposit is burned at settlement.
 	pub const SessionKeyRecordFeePerByte: Balance = MILLI_UNIT / 100;
 	/// A signed request header may name any of the last five minutes of blocks.
 	pub const SessionKeyHeaderValidity: BlockNumber = 5 * MINUTES;
@@ -48,6 +50,7 @@ impl pallet_session_keys::Config for Runtime {
 	type MaxKeysPerOwner = SessionKeyMaxKeysPerOwner;
 	type MaxExpiriesPerBlock = SessionKeyMaxExpiriesPerBlock;
 	type MaxSettlementDelay = SessionKeyMaxSettlementDelay;
+	type MaxDelegateCounterparts = SessionKeyMaxDelegateCounterparts;
 	type MaxDescriptionLen = SessionKeyMaxDescriptionLen;
 	type MaxScopeItems = SessionKeyMaxScopeItems;
 	type MaxResourceLen = SessionKeyMaxResourceLen;
