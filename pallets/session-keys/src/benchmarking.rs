@@ -136,7 +136,7 @@ fn funded<T: Config>(name: &'static str, index: u32, keys: u32) -> T::AccountId 
 
 /// Registers a worst-case session for `owner` with the shared counterpart through the real
 /// call.
-fn register_for<T: Config>(
+fn register_shared<T: Config>(
 	owner: &T::AccountId,
 	kind: CryptoKind,
 	duration: BlockNumberFor<T>,
@@ -219,7 +219,7 @@ fn owner_near_cap<T: Config>() -> T::AccountId {
 	let max = T::MaxKeysPerOwner::get();
 	let owner = funded::<T>("owner", 0, max);
 	for _ in 1..max {
-		register_for::<T>(&owner, CryptoKind::Sr25519, T::DefaultDuration::get(), true);
+		register_shared::<T>(&owner, CryptoKind::Sr25519, T::DefaultDuration::get(), true);
 	}
 	owner
 }
@@ -339,6 +339,7 @@ fn assert_registered<T: Config>(public: SessionPublic, owner: T::AccountId) {
 		public,
 		owner: owner.clone(),
 		counterpart: counterpart::<T>(),
+		delegate: None,
 		expires_at,
 		spending_limit: collateral::<T>(),
 		collateral: collateral::<T>(),
@@ -353,7 +354,7 @@ fn rotate_setup<T: Config>(
 	kind: CryptoKind,
 ) -> (T::AccountId, SessionPublic, SessionPublic, ProofOf) {
 	let owner = owner_near_cap::<T>();
-	let old = register_for::<T>(&owner, CryptoKind::Sr25519, T::DefaultDuration::get(), false);
+	let old = register_shared::<T>(&owner, CryptoKind::Sr25519, T::DefaultDuration::get(), false);
 	let (new, proof) = new_key::<T>(kind, &owner);
 	(owner, old, new, proof)
 }
@@ -381,6 +382,7 @@ fn ended_event<T: Config>(
 		public,
 		owner,
 		counterpart,
+		delegate: None,
 		reason,
 		ended_at,
 		owed: half::<T>(),
@@ -404,6 +406,62 @@ fn assert_ended_now<T: Config>(
 	assert_eq!(Retired::<T>::get(public).map(|r| r.reason), Some(reason));
 	assert!(!Sessions::<T>::contains_key(public));
 	assert_last_event::<T>(ended_event::<T>(public, owner, counterpart, reason, now));
+}
+
+/// Terms that allow the shared counterpart and `fresh_counterpart`s, listing
+/// `MaxDelegateCounterparts` accounts in all (the longest list to search), with room for every
+/// benchmark key.
+fn wide_terms<T: Config>() -> DelegateTermsOf<T> {
+	let max = T::MaxDelegateCounterparts::get();
+	let mut counterparts = vec![counterpart::<T>()];
+	counterparts.extend((0..max.saturating_sub(1)).map(fresh_counterpart::<T>));
+	let plenty = collateral::<T>().saturating_mul(T::MaxKeysPerOwner::get().saturating_add(1).into());
+	DelegateTerms {
+		counterparts: counterparts.try_into().expect("MaxDelegateCounterparts accounts fit"),
+		max_collateral: collateral::<T>(),
+		max_spending_limit: collateral::<T>(),
+		max_total_collateral: plenty,
+		max_duration: T::MaxDuration::get(),
+		max_keys: T::MaxKeysPerOwner::get(),
+		ends_at: None,
+	}
+}
+
+/// `owner`'s delegate, authorized with [`wide_terms`] through the real call.
+fn authorized_delegate<T: Config>(owner: &T::AccountId) -> T::AccountId {
+	let delegate = funded::<T>("delegate", 0, 0);
+	Adjudicator::<T>::authorize_delegate(
+		RawOrigin::Signed(owner.clone()).into(),
+		T::Lookup::unlookup(delegate.clone()),
+		wide_terms::<T>(),
+	)
+	.expect("valid terms");
+	delegate
+}
+
+/// Registers a worst-case session (as [`register_with`]) for `owner` through its `delegate`.
+fn register_by_delegate<T: Config>(
+	owner: &T::AccountId,
+	delegate: &T::AccountId,
+	counterpart: &T::AccountId,
+	duration: BlockNumberFor<T>,
+) -> SessionPublic {
+	let (public, proof) = new_key::<T>(CryptoKind::Sr25519, owner);
+	let (description, scope) = max_terms::<T>();
+	Adjudicator::<T>::register_for(
+		RawOrigin::Signed(delegate.clone()).into(),
+		T::Lookup::unlookup(owner.clone()),
+		public,
+		proof,
+		T::Lookup::unlookup(counterpart.clone()),
+		Some(duration),
+		collateral::<T>(),
+		collateral::<T>(),
+		description,
+		scope,
+	)
+	.expect("benchmark registration is within the terms");
+	public
 }
 
 fn assert_last_event<T: Config>(event: Event<T>) {
@@ -662,7 +720,7 @@ mod benchmarks {
 	#[benchmark]
 	fn on_initialize_idle() {
 		let owner = funded::<T>("owner", 0, 1);
-		register_for::<T>(&owner, CryptoKind::Sr25519, T::MaxDuration::get(), true);
+		register_shared::<T>(&owner, CryptoKind::Sr25519, T::MaxDuration::get(), true);
 		let now = frame_system::Pallet::<T>::block_number().saturating_add(One::one());
 		frame_system::Pallet::<T>::set_block_number(now);
 		#[block]
@@ -717,6 +775,84 @@ mod benchmarks {
 				ended_event::<T>(public, owner, counterpart, EndReason::Expired, expires_at).into();
 			assert!(events.iter().any(|record| record.event == ended));
 		}
+	}
+
+	/// Replacing an authorization with the longest counterpart list: the old record is read,
+	/// the deposit's difference held.
+	#[benchmark]
+	fn authorize_delegate() {
+		let owner = funded::<T>("owner", 0, 1);
+		let delegate: T::AccountId = account("delegate", 0, SEED);
+		let narrow = DelegateTerms {
+			counterparts: vec![counterpart::<T>()].try_into().expect("one fits"),
+			..wide_terms::<T>()
+		};
+		Adjudicator::<T>::authorize_delegate(
+			RawOrigin::Signed(owner.clone()).into(),
+			T::Lookup::unlookup(delegate.clone()),
+			narrow,
+		)
+		.expect("valid terms");
+		let terms = wide_terms::<T>();
+		let deposit = Adjudicator::<T>::authorization_deposit(&terms);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner.clone()), T::Lookup::unlookup(delegate.clone()), terms.clone());
+		assert_last_event::<T>(Event::DelegateAuthorized { owner, delegate, terms, deposit });
+	}
+
+	/// Revoking a delegate and closing the `k` live keys it made (at `k = MaxKeysPerOwner` the
+	/// owner's index is full), each with a debt and queued in a block of its own, as
+	/// `revoke_all`.
+	#[benchmark]
+	fn revoke_delegate(k: Linear<1, { T::MaxKeysPerOwner::get() }>) {
+		let owner = funded::<T>("owner", 0, k);
+		let delegate = authorized_delegate::<T>(&owner);
+		for i in 0..k {
+			let counterpart = counterpart::<T>();
+			let duration = T::MaxDuration::get().saturating_sub(i.into());
+			let public = register_by_delegate::<T>(&owner, &delegate, &counterpart, duration);
+			checkpoint_state::<T>(&public, &counterpart, half::<T>(), Zero::zero(), 1);
+		}
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner.clone()), T::Lookup::unlookup(delegate.clone()), true);
+		assert_last_event::<T>(Event::DelegateRevoked { owner, delegate, keys_closed: k });
+	}
+
+	/// `register` through a delegate: the worst `register` (an owner one key short of the cap,
+	/// the largest terms), with the authorization read, its counterpart list searched to the
+	/// end, and the delegate's running totals read and written.
+	#[benchmark]
+	fn register_for() {
+		let a = register_worst::<T>(CryptoKind::Sr25519);
+		let delegate = authorized_delegate::<T>(&a.owner);
+		let last = fresh_counterpart::<T>(T::MaxDelegateCounterparts::get().saturating_sub(2));
+		let counterpart = if T::MaxDelegateCounterparts::get() > 1 { last } else { counterpart::<T>() };
+		#[extrinsic_call]
+		_(
+			RawOrigin::Signed(delegate.clone()),
+			T::Lookup::unlookup(a.owner.clone()),
+			a.public,
+			a.proof,
+			T::Lookup::unlookup(counterpart.clone()),
+			Some(T::MaxDuration::get()),
+			a.collateral,
+			a.collateral,
+			a.description,
+			a.scope,
+		);
+		let expires_at =
+			frame_system::Pallet::<T>::block_number().saturating_add(T::MaxDuration::get());
+		assert_last_event::<T>(Event::SessionRegistered {
+			public: a.public,
+			owner: a.owner.clone(),
+			counterpart,
+			delegate: Some(delegate),
+			expires_at,
+			spending_limit: collateral::<T>(),
+			collateral: collateral::<T>(),
+			deposit: max_deposit::<T>(),
+		});
+		assert!(index_full::<T>(&a.owner));
 	}
 
 	impl_benchmark_test_suite!(

@@ -421,8 +421,8 @@ impl Terms {
 	/// The terms given at block `now`.
 	fn at(&self, now: u64) -> DelegateTermsOf<Test> {
 		let counterparts: Vec<AccountId> = [
-			self.clearing.then_some(CLEARING),
-			self.other.then_some(5),
+			self.clearing.then_some(COUNTERPARTS[0]),
+			self.other.then_some(COUNTERPARTS[1]),
 			self.extra.map(account_at),
 		]
 		.into_iter()
