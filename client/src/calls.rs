@@ -19,7 +19,7 @@ use subxt::{
 
 use crate::{
 	connection::Connection, AccountId, AdjudicatorEvent, Balance, BlockNumber, Client,
-	DispatchFailure, Error, Result,
+	DelegateTerms, DispatchFailure, Error, Result,
 };
 
 /// The signer of an extrinsic: any subxt signer for Substrate chains
@@ -90,32 +90,99 @@ fn too_long(what: &'static str) -> Error {
 
 type Call = pallet_session_keys::Call<Runtime>;
 
-/// The adjudicator's calls, built with the runtime's own types.
-pub mod build {
-	use super::*;
+/// A registration's arguments in the runtime's bounded types, checked as the chain checks them.
+struct Bounded {
+	proof: pallet_session_keys::ProofOf,
+	counterpart: pallet_session_keys::AccountIdLookupOf<Runtime>,
+	description: pallet_session_keys::DescriptionOf<Runtime>,
+	scope: pallet_session_keys::ScopeOf<Runtime>,
+}
 
-	/// `register(public, proof, terms...)`. Refuses a key that binds no one ([`Error::WeakKey`]), as the chain would.
-	pub fn register(public: SessionPublic, proof: Vec<u8>, terms: &Terms) -> Result<RuntimeCall> {
+impl Bounded {
+	fn new(public: SessionPublic, proof: Vec<u8>, terms: &Terms) -> Result<Self> {
 		public.check_key().map_err(Error::WeakKey)?;
 		let scope = terms
 			.scope
 			.iter()
 			.map(|item| item.clone().try_into().map_err(|_| too_long("a scope item")))
 			.collect::<Result<Vec<_>>>()?;
-		Ok(RuntimeCall::Adjudicator(Call::register {
-			public,
+		Ok(Self {
 			proof: proof.try_into().map_err(|_| too_long("the ownership proof"))?,
 			counterpart: terms.counterpart.clone().into(),
-			duration: terms.duration,
-			spending_limit: terms.spending_limit,
-			collateral: terms.collateral,
 			description: terms
 				.description
 				.clone()
 				.try_into()
 				.map_err(|_| too_long("the description"))?,
 			scope: scope.try_into().map_err(|_| too_long("the scope"))?,
+		})
+	}
+}
+
+/// The adjudicator's calls, built with the runtime's own types.
+pub mod build {
+	use super::*;
+
+	/// `register(public, proof, terms...)`. Refuses a key that binds no one ([`Error::WeakKey`]), as the chain would.
+	pub fn register(public: SessionPublic, proof: Vec<u8>, terms: &Terms) -> Result<RuntimeCall> {
+		let t = Bounded::new(public, proof, terms)?;
+		Ok(RuntimeCall::Adjudicator(Call::register {
+			public,
+			proof: t.proof,
+			counterpart: t.counterpart,
+			duration: terms.duration,
+			spending_limit: terms.spending_limit,
+			collateral: terms.collateral,
+			description: t.description,
+			scope: t.scope,
 		}))
+	}
+
+	/// `register_for(owner, public, proof, terms...)`: a delegate registers for `owner` within
+	/// the owner's terms; `proof` is made for the owner. Refuses a key that binds no one.
+	pub fn register_for(
+		owner: AccountId,
+		public: SessionPublic,
+		proof: Vec<u8>,
+		terms: &Terms,
+	) -> Result<RuntimeCall> {
+		let t = Bounded::new(public, proof, terms)?;
+		Ok(RuntimeCall::Adjudicator(Call::register_for {
+			owner: owner.into(),
+			public,
+			proof: t.proof,
+			counterpart: t.counterpart,
+			duration: terms.duration,
+			spending_limit: terms.spending_limit,
+			collateral: terms.collateral,
+			description: t.description,
+			scope: t.scope,
+		}))
+	}
+
+	/// `authorize_delegate(delegate, terms)`: the owner's own call (no proxy may make it).
+	pub fn authorize_delegate(delegate: AccountId, terms: &DelegateTerms) -> Result<RuntimeCall> {
+		Ok(RuntimeCall::Adjudicator(Call::authorize_delegate {
+			delegate: delegate.into(),
+			terms: pallet_session_keys::DelegateTerms {
+				counterparts: terms
+					.counterparts
+					.clone()
+					.try_into()
+					.map_err(|_| too_long("the counterpart list"))?,
+				max_collateral: terms.max_collateral,
+				max_spending_limit: terms.max_spending_limit,
+				max_total_collateral: terms.max_total_collateral,
+				max_duration: terms.max_duration,
+				max_keys: terms.max_keys,
+				ends_at: terms.ends_at,
+			},
+		}))
+	}
+
+	/// `revoke_delegate(delegate, close_keys)`.
+	pub fn revoke_delegate(delegate: AccountId, close_keys: bool) -> RuntimeCall {
+		RuntimeCall::Adjudicator(Call::revoke_delegate { delegate: delegate.into(), close_keys })
 	}
 
 	/// `renew(public, duration)`.
@@ -184,6 +251,42 @@ impl Client {
 		wait: Wait,
 	) -> Result<Included> {
 		self.submit(owner, build::register(public, proof, terms)?, wait).await
+	}
+
+	/// Registers `public` for `owner` as its delegate, within the owner's terms; `proof` is the
+	/// key's ownership proof for the owner.
+	pub async fn register_for(
+		&self,
+		delegate: &impl Signer,
+		owner: AccountId,
+		public: SessionPublic,
+		proof: Vec<u8>,
+		terms: &Terms,
+		wait: Wait,
+	) -> Result<Included> {
+		self.submit(delegate, build::register_for(owner, public, proof, terms)?, wait).await
+	}
+
+	/// Authorizes `delegate` with `terms` (or replaces its terms), signed by the owner itself.
+	pub async fn authorize_delegate(
+		&self,
+		owner: &impl Signer,
+		delegate: AccountId,
+		terms: &DelegateTerms,
+		wait: Wait,
+	) -> Result<Included> {
+		self.submit(owner, build::authorize_delegate(delegate, terms)?, wait).await
+	}
+
+	/// Revokes `delegate`'s authorization, and with `close_keys` every live key it made.
+	pub async fn revoke_delegate(
+		&self,
+		owner: &impl Signer,
+		delegate: AccountId,
+		close_keys: bool,
+		wait: Wait,
+	) -> Result<Included> {
+		self.submit(owner, build::revoke_delegate(delegate, close_keys), wait).await
 	}
 
 	/// Renews `public` for `duration` blocks from now (`None`: the default duration).

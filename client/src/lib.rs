@@ -72,8 +72,8 @@ pub use keys::{HeaderRequest, KeyError, SessionPair};
 pub use reads::{AccountData, At, Dated};
 
 pub use session_keys_primitives::{
-	AuthError, Authenticated, ChannelState, CryptoKind, EndReason, Phase, SessionPublic,
-	SessionSignature, WeakKey,
+	AuthError, Authenticated, ChannelState, CryptoKind, DelegateUsage, EndReason, KeyRequest,
+	Phase, SessionPublic, SessionSignature, TermRefusal, WeakKey,
 };
 pub use session_keys_runtime::{AccountId, Balance, BlockNumber};
 
@@ -81,6 +81,10 @@ pub use session_keys_runtime::{AccountId, Balance, BlockNumber};
 pub type Registration = session_keys_primitives::Registration<AccountId, Balance, BlockNumber>;
 /// A retired record.
 pub type Retired = session_keys_primitives::RetiredSession<AccountId, BlockNumber, Balance>;
+/// What an owner allows a delegate, in its plain form.
+pub type DelegateTerms = session_keys_primitives::PlainDelegateTerms<AccountId, Balance, BlockNumber>;
+/// An owner's authorization of a delegate with what the delegate's keys use of it.
+pub type Delegation = session_keys_primitives::Delegation<AccountId, Balance, BlockNumber>;
 /// An event of the adjudicator.
 pub type AdjudicatorEvent = pallet_session_keys::Event<session_keys_runtime::Runtime>;
 

@@ -11,7 +11,8 @@ use session_keys_runtime::Runtime;
 use sp_core::H256;
 
 use crate::{
-	header::Header, AccountId, Balance, BlockNumber, Client, Error, Registration, Result, Retired,
+	header::Header, AccountId, Balance, BlockNumber, Client, Delegation, Error, Registration,
+	Result, Retired,
 };
 
 /// The block a read looks at.
@@ -120,6 +121,28 @@ impl Client {
 				)
 				.await
 				.map_err(|e| Error::rpc("sessionKeys_keysOf", e))
+			}
+		})
+		.await
+	}
+
+	/// What `owner` allows `delegate` and what the delegate's live and closing keys use of it
+	/// (`None` if the owner never authorized it and no such key counts).
+	pub async fn delegation(
+		&self,
+		owner: &AccountId,
+		delegate: &AccountId,
+		at: At,
+	) -> Result<Option<Delegation>> {
+		let at = self.rpc_at(at).await?;
+		self.retrying(|c| {
+			let (owner, delegate) = (owner.clone(), delegate.clone());
+			async move {
+				SessionKeysApiClient::<H256, AccountId, Balance, BlockNumber>::delegation(
+					&*c.ws, owner, delegate, at,
+				)
+				.await
+				.map_err(|e| Error::rpc("sessionKeys_delegation", e))
 			}
 		})
 		.await

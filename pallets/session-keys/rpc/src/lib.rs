@@ -37,8 +37,8 @@ use jsonrpsee::{
 };
 use sc_rpc_api::check_if_safe;
 use session_keys_primitives::{
-	AuthError, Authenticated, CryptoKind, GeneratedSessionKey, Registration, RequestHeader,
-	RetiredSession, SessionPublic,
+	AuthError, Authenticated, CryptoKind, Delegation, GeneratedSessionKey, Registration,
+	RequestHeader, RetiredSession, SessionPublic,
 };
 use sp_api::{ApiExt, ProvideRuntimeApi};
 use sp_blockchain::HeaderBackend;
@@ -103,6 +103,17 @@ pub trait SessionKeysApi<BlockHash, AccountId, Balance, BlockNumber> {
 	/// The live and closing keys of `owner`.
 	#[method(name = "keysOf")]
 	fn keys_of(&self, owner: AccountId, at: Option<BlockHash>) -> RpcResult<Vec<SessionPublic>>;
+
+	/// What `owner` allows `delegate` (its terms, `null` once revoked) and what the live and
+	/// closing keys the delegate made hold, at the best block or `at`; `null` if the owner
+	/// never authorized it and no such key counts.
+	#[method(name = "delegation")]
+	fn delegation(
+		&self,
+		owner: AccountId,
+		delegate: AccountId,
+		at: Option<BlockHash>,
+	) -> RpcResult<Option<Delegation<AccountId, Balance, BlockNumber>>>;
 
 	/// Authenticates a request header (`0x`-hex SCALE `RequestHeader`) as the runtime does, at
 	/// the best block or `at`. An `at` more than `HeaderValidity` blocks behind the best block
@@ -199,6 +210,16 @@ where
 	fn keys_of(&self, owner: AccountId, at: Option<Block::Hash>) -> RpcResult<Vec<SessionPublic>> {
 		let at = at.unwrap_or_else(|| self.client.info().best_hash);
 		self.client.runtime_api().keys_of(at, owner).map_err(runtime_error)
+	}
+
+	fn delegation(
+		&self,
+		owner: AccountId,
+		delegate: AccountId,
+		at: Option<Block::Hash>,
+	) -> RpcResult<Option<Delegation<AccountId, Balance, BlockNumber>>> {
+		let at = at.unwrap_or_else(|| self.client.info().best_hash);
+		self.client.runtime_api().delegation(at, owner, delegate).map_err(runtime_error)
 	}
 
 	fn authenticate(
