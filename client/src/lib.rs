@@ -82,7 +82,8 @@ pub type Registration = session_keys_primitives::Registration<AccountId, Balance
 /// A retired record.
 pub type Retired = session_keys_primitives::RetiredSession<AccountId, BlockNumber, Balance>;
 /// What an owner allows a delegate, in its plain form.
-pub type DelegateTerms = session_keys_primitives::PlainDelegateTerms<AccountId, Balance, BlockNumber>;
+pub type DelegateTerms =
+	session_keys_primitives::PlainDelegateTerms<AccountId, Balance, BlockNumber>;
 /// An owner's authorization of a delegate with what the delegate's keys use of it.
 pub type Delegation = session_keys_primitives::Delegation<AccountId, Balance, BlockNumber>;
 /// An event of the adjudicator.

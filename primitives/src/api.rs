@@ -4,8 +4,8 @@ use alloc::vec::Vec;
 use codec::Codec;
 
 use crate::{
-	AuthError, Authenticated, CryptoKind, Delegation, GeneratedSessionKey, ProofError, Registration,
-	RequestHeader, RetiredSession, SessionPublic,
+	AuthError, Authenticated, CryptoKind, Delegation, GeneratedSessionKey, ProofError,
+	Registration, RequestHeader, RetiredSession, SessionPublic,
 };
 
 sp_api::decl_runtime_apis! {

@@ -305,7 +305,13 @@ mod tests {
 	}
 
 	fn request(counterpart: &u64) -> KeyRequest<'_, u64, u64, u32> {
-		KeyRequest { counterpart, duration: 50, spending_limit: 500, collateral: 100, new_key: true }
+		KeyRequest {
+			counterpart,
+			duration: 50,
+			spending_limit: 500,
+			collateral: 100,
+			new_key: true,
+		}
 	}
 
 	#[test]

@@ -131,10 +131,8 @@ fn the_session_keys_proxy_cannot_move_money_and_can_still_close_keys() {
 		let public = key.public;
 		let top_up = RuntimeCall::Adjudicator(Call::top_up { public, amount: UNIT });
 		assert_eq!(as_alice(Dave, top_up), Err(filtered()));
-		let raise = RuntimeCall::Adjudicator(Call::set_spending_limit {
-			public,
-			spending_limit: free / 2,
-		});
+		let raise =
+			RuntimeCall::Adjudicator(Call::set_spending_limit { public, spending_limit: free / 2 });
 		assert_eq!(as_alice(Dave, raise), Err(filtered()));
 		let renew = RuntimeCall::Adjudicator(Call::renew { public, duration: Some(60) });
 		assert_eq!(as_alice(Dave, renew), Ok(()));
@@ -159,7 +157,8 @@ fn a_delegate_registers_within_the_terms_and_the_api_shows_its_usage() {
 		assert_eq!(apply_signed(Alice, authorize), Ok(Ok(())));
 		let free = Balances::free_balance(account(Alice));
 		let refused = |counterpart: Sr25519Keyring, amount: Balance, error: Error<Runtime>| {
-			let result = apply_signed(Dave, register_for(&key_for(Alice), account(counterpart), amount));
+			let result =
+				apply_signed(Dave, register_for(&key_for(Alice), account(counterpart), amount));
 			assert_eq!(result, Ok(Err(error.into())));
 		};
 		refused(Eve, UNIT, Error::CounterpartNotAllowed);

@@ -415,7 +415,8 @@ fn wide_terms<T: Config>() -> DelegateTermsOf<T> {
 	let max = T::MaxDelegateCounterparts::get();
 	let mut counterparts = vec![counterpart::<T>()];
 	counterparts.extend((0..max.saturating_sub(1)).map(fresh_counterpart::<T>));
-	let plenty = collateral::<T>().saturating_mul(T::MaxKeysPerOwner::get().saturating_add(1).into());
+	let plenty =
+		collateral::<T>().saturating_mul(T::MaxKeysPerOwner::get().saturating_add(1).into());
 	DelegateTerms {
 		counterparts: counterparts.try_into().expect("MaxDelegateCounterparts accounts fit"),
 		max_collateral: collateral::<T>(),
@@ -826,7 +827,8 @@ mod benchmarks {
 		let a = register_worst::<T>(CryptoKind::Sr25519);
 		let delegate = authorized_delegate::<T>(&a.owner);
 		let last = fresh_counterpart::<T>(T::MaxDelegateCounterparts::get().saturating_sub(2));
-		let counterpart = if T::MaxDelegateCounterparts::get() > 1 { last } else { counterpart::<T>() };
+		let counterpart =
+			if T::MaxDelegateCounterparts::get() > 1 { last } else { counterpart::<T>() };
 		#[extrinsic_call]
 		_(
 			RawOrigin::Signed(delegate.clone()),

@@ -93,13 +93,13 @@ pub const LOG_TARGET: &str = "runtime::session-keys";
 #[frame_support::pallet]
 pub mod pallet {
 	use super::*;
+	use crate::delegation::Actor;
 	use codec::Encode;
 	use frame_support::{
 		pallet_prelude::*,
 		traits::fungible::{Inspect, InspectHold, Mutate, MutateHold},
 	};
 	use frame_system::pallet_prelude::*;
-	use crate::delegation::Actor;
 	use session_keys_primitives::{CryptoKind, ProofError};
 	use sp_runtime::traits::{Saturating, StaticLookup, Zero};
 
@@ -839,10 +839,7 @@ pub mod pallet {
 					new_key: false,
 				};
 				let usage = Self::delegate_usage(&session.owner, delegate);
-				authorization
-					.terms
-					.check_key(now, request, &usage)
-					.map_err(Self::term_error)?;
+				authorization.terms.check_key(now, request, &usage).map_err(Self::term_error)?;
 			}
 			let owner = session.owner.clone();
 			Self::ensure_unused(&new)?;

@@ -145,7 +145,10 @@ impl<T: Config> Pallet<T> {
 
 		let mut deposits: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
 		for (owner, _, authorization) in Delegations::<T>::iter() {
-			deposits.entry(owner).or_insert_with(Zero::zero).saturating_accrue(authorization.deposit);
+			deposits
+				.entry(owner)
+				.or_insert_with(Zero::zero)
+				.saturating_accrue(authorization.deposit);
 		}
 		for (owner, deposit) in deposits {
 			ensure!(

@@ -97,14 +97,16 @@ impl<T: Config> UncheckedOnRuntimeUpgrade for InnerMigrateV1ToV2<T> {
 			(!mark.is_empty()).then_some(mark)
 		});
 		let mut sessions = 0u64;
-		Sessions::<T>::translate::<crate::migrations::v3::v2::RegistrationV2Of<T>, _>(|_, mut session| {
-			sessions += 1;
-			if session.scope.is_empty() {
-				// Only a runtime whose `MaxScopeItems` is zero has no room for it.
-				let _ = session.scope.try_push(BoundedVec::truncate_from(b"*".to_vec()));
-			}
-			Some(session)
-		});
+		Sessions::<T>::translate::<crate::migrations::v3::v2::RegistrationV2Of<T>, _>(
+			|_, mut session| {
+				sessions += 1;
+				if session.scope.is_empty() {
+					// Only a runtime whose `MaxScopeItems` is zero has no room for it.
+					let _ = session.scope.try_push(BoundedVec::truncate_from(b"*".to_vec()));
+				}
+				Some(session)
+			},
+		);
 		Retired::<T>::translate::<v1::RetiredV1Of<T>, _>(|_, old| {
 			records += 1;
 			Some(RetiredV2 {

@@ -82,7 +82,8 @@ fn authorizations_that_would_let_the_delegate_collect_are_refused() {
 			Adjudicator::authorize_delegate(RuntimeOrigin::signed(who), delegate, terms)
 		};
 		assert_noop!(call(ALICE, ALICE, terms()), Error::<Test>::DelegateIsOwner);
-		let listing = |who| DelegateTerms { counterparts: vec![who].try_into().unwrap(), ..terms() };
+		let listing =
+			|who| DelegateTerms { counterparts: vec![who].try_into().unwrap(), ..terms() };
 		assert_noop!(call(ALICE, HOT, listing(HOT)), Error::<Test>::CounterpartIsDelegate);
 		assert_noop!(call(ALICE, HOT, listing(ALICE)), Error::<Test>::CounterpartIsOwner);
 		run_to_block(5);
@@ -184,7 +185,8 @@ fn top_ups_by_the_delegate_are_bounded_per_key_and_in_total() {
 		authorize(terms());
 		let a = register_by_hot(1, 250);
 		let b = register_by_hot(2, 200);
-		let top_up = |public, amount| Adjudicator::top_up(RuntimeOrigin::signed(HOT), public, amount);
+		let top_up =
+			|public, amount| Adjudicator::top_up(RuntimeOrigin::signed(HOT), public, amount);
 		assert_noop!(top_up(a, 51), Error::<Test>::CollateralAboveTerms);
 		assert_noop!(top_up(b, 51), Error::<Test>::TotalCollateralAboveTerms);
 		assert_ok!(top_up(b, 50));
