@@ -17,16 +17,18 @@ fn db(reads: u64, writes: u64) -> Weight {
 /// What settling one session reads and writes at worst: the session (read, removed), the
 /// owner's key index (read, rewritten), the owner's hold (read, written), the owner's and the
 /// counterpart's accounts (read, written: the payment and the release), the queue entry
-/// (removed) and its block's agenda mark (read, recounted), and the retired record (written).
+/// (removed) and its block's agenda mark (read, recounted), the retired record (written), and
+/// the running totals of the delegate that made the key (read, written).
 fn settlement() -> Weight {
-	db(6, 8)
+	db(7, 9)
 }
 
 /// What closing one session reads and writes at worst: the session (read, written), the
-/// challenge period override (read), the old queue entry (read, removed) and both blocks'
-/// agenda marks (read, recounted), and the new queue entry (written).
+/// owner's authorization when its delegate revokes (read), the challenge period override
+/// (read), the old queue entry (read, removed) and both blocks' agenda marks (read, recounted),
+/// and the new queue entry (written).
 fn closing() -> Weight {
-	db(5, 5)
+	db(6, 5)
 }
 
 /// What `revoke_all` reads and writes for each key at worst: the session (read, written), the
@@ -50,7 +52,7 @@ fn each_settling_ending_covers_the_costliest_settlement() {
 	// In on_initialize the block's mark is read once for all its keys: a key's share is the
 	// rest of the footprint.
 	let in_block = Adjudicator::settlement_weight();
-	covers("a settlement in on_initialize", in_block, db(5, 7));
+	covers("a settlement in on_initialize", in_block, db(6, 8));
 	// Each call that settles at once does that same settlement and more (its origin and
 	// checks, the agenda mark): it is charged at least what one settlement costs in a block,
 	// database and execution both, and the footprint.
@@ -83,5 +85,9 @@ fn each_closing_covers_the_costliest_closing() {
 		// The owner's index, the challenge period and the new block's mark once, then each key.
 		let per_key = closing_one_of_many().saturating_mul(k.into());
 		covers(&format!("revoke_all({k})"), W::revoke_all(k), per_key + db(3, 1));
+		// The authorization taken, its deposit released (hold and account), then as
+		// `revoke_all`.
+		let revoking = per_key + db(3, 1) + db(3, 3);
+		covers(&format!("revoke_delegate({k})"), W::revoke_delegate(k), revoking);
 	}
 }

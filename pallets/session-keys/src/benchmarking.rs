@@ -9,6 +9,12 @@
 //! counterpart of its own whose account the payment creates, burns the record fee, and belongs
 //! to an owner whose key index is full, so removing the key from it decodes, searches and
 //! re-encodes the largest list. `revoke` and `revoke_all` close sessions loaded the same way.
+//!
+//! Every session the benchmarks make is registered by a delegate of its owner (`register_for`),
+//! so each ending also updates the delegate's running totals, and the calls a delegate may make
+//! on its keys (`renew`, `revoke`, `rotate`, `top_up`, `set_spending_limit`) are measured signed
+//! by the delegate, which reads the owner's authorization (and, for `top_up` and `rotate`, the
+//! totals) on top of what the owner's own call does.
 
 use super::*;
 use crate::Pallet as Adjudicator;
@@ -129,6 +135,7 @@ fn funded<T: Config>(name: &'static str, index: u32, keys: u32) -> T::AccountId 
 	let amount = per_key
 		.saturating_mul(keys.saturating_add(1).into())
 		.saturating_add(Adjudicator::<T>::record_fee())
+		.saturating_add(Adjudicator::<T>::authorization_deposit(&wide_terms::<T>()))
 		.saturating_add(T::Currency::minimum_balance().saturating_mul(10u32.into()));
 	T::Currency::set_balance(&who, amount);
 	who
@@ -145,9 +152,9 @@ fn register_shared<T: Config>(
 	register_with::<T>(owner, &counterpart::<T>(), kind, duration, with_collateral)
 }
 
-/// Registers a worst-case session for `owner` with `counterpart` through the real call: the
-/// longest description and scope; the spending limit and the collateral are both
-/// `collateral()` (or zero).
+/// Registers a worst-case session for `owner` with `counterpart` through the real call, made by
+/// the owner's delegate ([`delegate_for`]): the longest description and scope; the spending
+/// limit and the collateral are both `collateral()` (or zero).
 fn register_with<T: Config>(
 	owner: &T::AccountId,
 	counterpart: &T::AccountId,
@@ -155,11 +162,13 @@ fn register_with<T: Config>(
 	duration: BlockNumberFor<T>,
 	with_collateral: bool,
 ) -> SessionPublic {
+	let delegate = delegate_for::<T>(owner, counterpart);
 	let (public, proof) = new_key::<T>(kind, owner);
 	let (description, scope) = max_terms::<T>();
 	let collateral = if with_collateral { collateral::<T>() } else { 0u32.into() };
-	Adjudicator::<T>::register(
-		RawOrigin::Signed(owner.clone()).into(),
+	Adjudicator::<T>::register_for(
+		RawOrigin::Signed(delegate).into(),
+		T::Lookup::unlookup(owner.clone()),
 		public,
 		proof,
 		T::Lookup::unlookup(counterpart.clone()),
@@ -382,7 +391,7 @@ fn ended_event<T: Config>(
 		public,
 		owner,
 		counterpart,
-		delegate: None,
+		delegate: Some(delegate::<T>()),
 		reason,
 		ended_at,
 		owed: half::<T>(),
@@ -419,7 +428,7 @@ fn wide_terms<T: Config>() -> DelegateTermsOf<T> {
 		collateral::<T>().saturating_mul(T::MaxKeysPerOwner::get().saturating_add(1).into());
 	DelegateTerms {
 		counterparts: counterparts.try_into().expect("MaxDelegateCounterparts accounts fit"),
-		max_collateral: collateral::<T>(),
+		max_collateral: collateral::<T>().saturating_mul(2u32.into()),
 		max_spending_limit: collateral::<T>(),
 		max_total_collateral: plenty,
 		max_duration: T::MaxDuration::get(),
@@ -428,41 +437,35 @@ fn wide_terms<T: Config>() -> DelegateTermsOf<T> {
 	}
 }
 
-/// `owner`'s delegate, authorized with [`wide_terms`] through the real call.
-fn authorized_delegate<T: Config>(owner: &T::AccountId) -> T::AccountId {
-	let delegate = funded::<T>("delegate", 0, 0);
+/// The delegate of every owner in the benchmarks.
+fn delegate<T: Config>() -> T::AccountId {
+	account("delegate", 0, SEED)
+}
+
+/// `owner`'s delegate, authorized through the real call with [`wide_terms`] that also list
+/// `counterpart` (in place of the last listed one when it is not listed yet; the delegate's
+/// running totals are kept), and funded for a rotation's record fee.
+fn delegate_for<T: Config>(owner: &T::AccountId, counterpart: &T::AccountId) -> T::AccountId {
+	let delegate = delegate::<T>();
+	if T::Currency::balance(&delegate).is_zero() {
+		funded::<T>("delegate", 0, 0);
+	}
+	let current = Delegations::<T>::get(owner, &delegate).map(|a| a.terms);
+	if current.as_ref().is_some_and(|terms| terms.allows_counterpart(counterpart)) {
+		return delegate;
+	}
+	let mut terms = current.unwrap_or_else(wide_terms::<T>);
+	if !terms.counterparts.is_empty() && terms.counterparts.is_full() {
+		terms.counterparts.pop();
+	}
+	terms.counterparts.try_push(counterpart.clone()).expect("room was made");
 	Adjudicator::<T>::authorize_delegate(
 		RawOrigin::Signed(owner.clone()).into(),
 		T::Lookup::unlookup(delegate.clone()),
-		wide_terms::<T>(),
+		terms,
 	)
 	.expect("valid terms");
 	delegate
-}
-
-/// Registers a worst-case session (as [`register_with`]) for `owner` through its `delegate`.
-fn register_by_delegate<T: Config>(
-	owner: &T::AccountId,
-	delegate: &T::AccountId,
-	counterpart: &T::AccountId,
-	duration: BlockNumberFor<T>,
-) -> SessionPublic {
-	let (public, proof) = new_key::<T>(CryptoKind::Sr25519, owner);
-	let (description, scope) = max_terms::<T>();
-	Adjudicator::<T>::register_for(
-		RawOrigin::Signed(delegate.clone()).into(),
-		T::Lookup::unlookup(owner.clone()),
-		public,
-		proof,
-		T::Lookup::unlookup(counterpart.clone()),
-		Some(duration),
-		collateral::<T>(),
-		collateral::<T>(),
-		description,
-		scope,
-	)
-	.expect("benchmark registration is within the terms");
-	public
 }
 
 fn assert_last_event<T: Config>(event: Event<T>) {
@@ -532,10 +535,10 @@ mod benchmarks {
 	/// Renewing a loaded session of an owner at the cap: its queue entry moves.
 	#[benchmark]
 	fn renew() {
-		let (owner, public, _) = session_in_use::<T>(CryptoKind::Sr25519);
+		let (_, public, _) = session_in_use::<T>(CryptoKind::Sr25519);
 		let duration = T::MaxDuration::get();
 		#[extrinsic_call]
-		_(RawOrigin::Signed(owner), public, Some(duration));
+		_(RawOrigin::Signed(delegate::<T>()), public, Some(duration));
 		let expires_at = frame_system::Pallet::<T>::block_number().saturating_add(duration);
 		assert_last_event::<T>(Event::SessionRenewed { public, expires_at });
 	}
@@ -544,9 +547,9 @@ mod benchmarks {
 	/// it does not settle, its queue entry moves to the end of the window.
 	#[benchmark]
 	fn revoke() {
-		let (owner, public, _) = session_in_use::<T>(CryptoKind::Sr25519);
+		let (_, public, _) = session_in_use::<T>(CryptoKind::Sr25519);
 		#[extrinsic_call]
-		_(RawOrigin::Signed(owner), public);
+		_(RawOrigin::Signed(delegate::<T>()), public);
 		let now = frame_system::Pallet::<T>::block_number();
 		let settles_at = now.saturating_add(Adjudicator::<T>::challenge_period());
 		assert_last_event::<T>(Event::SessionClosing {
@@ -616,10 +619,10 @@ mod benchmarks {
 
 	#[benchmark]
 	fn top_up() {
-		let (owner, public, _) = session_in_use::<T>(CryptoKind::Sr25519);
+		let (_, public, _) = session_in_use::<T>(CryptoKind::Sr25519);
 		let amount = collateral::<T>();
 		#[extrinsic_call]
-		_(RawOrigin::Signed(owner), public, amount);
+		_(RawOrigin::Signed(delegate::<T>()), public, amount);
 		let collateral = collateral::<T>().saturating_add(amount);
 		assert_last_event::<T>(Event::CollateralToppedUp { public, collateral });
 	}
@@ -627,10 +630,10 @@ mod benchmarks {
 	/// A decrease that first folds a due one, then waits the challenge period itself.
 	#[benchmark]
 	fn set_spending_limit() {
-		let (owner, public, _) = session_with_due_decrease::<T>(CryptoKind::Sr25519);
+		let (_, public, _) = session_with_due_decrease::<T>(CryptoKind::Sr25519);
 		let limit = half::<T>();
 		#[extrinsic_call]
-		_(RawOrigin::Signed(owner), public, limit);
+		_(RawOrigin::Signed(delegate::<T>()), public, limit);
 		let now = frame_system::Pallet::<T>::block_number();
 		let applies_at = now.saturating_add(Adjudicator::<T>::challenge_period());
 		assert_last_event::<T>(Event::SpendingLimitChanged {
@@ -697,7 +700,7 @@ mod benchmarks {
 	fn rotate_sr25519() {
 		let (owner, old, new, proof) = rotate_setup::<T>(CryptoKind::Sr25519);
 		#[extrinsic_call]
-		rotate(RawOrigin::Signed(owner.clone()), old, new, proof);
+		rotate(RawOrigin::Signed(delegate::<T>()), old, new, proof);
 		assert_rotated::<T>(owner, old, new);
 	}
 
@@ -705,7 +708,7 @@ mod benchmarks {
 	fn rotate_ed25519() {
 		let (owner, old, new, proof) = rotate_setup::<T>(CryptoKind::Ed25519);
 		#[extrinsic_call]
-		rotate(RawOrigin::Signed(owner.clone()), old, new, proof);
+		rotate(RawOrigin::Signed(delegate::<T>()), old, new, proof);
 		assert_rotated::<T>(owner, old, new);
 	}
 
@@ -713,7 +716,7 @@ mod benchmarks {
 	fn rotate_ecdsa() {
 		let (owner, old, new, proof) = rotate_setup::<T>(CryptoKind::Ecdsa);
 		#[extrinsic_call]
-		rotate(RawOrigin::Signed(owner.clone()), old, new, proof);
+		rotate(RawOrigin::Signed(delegate::<T>()), old, new, proof);
 		assert_rotated::<T>(owner, old, new);
 	}
 
@@ -807,11 +810,12 @@ mod benchmarks {
 	#[benchmark]
 	fn revoke_delegate(k: Linear<1, { T::MaxKeysPerOwner::get() }>) {
 		let owner = funded::<T>("owner", 0, k);
-		let delegate = authorized_delegate::<T>(&owner);
+		let delegate = delegate::<T>();
 		for i in 0..k {
 			let counterpart = counterpart::<T>();
 			let duration = T::MaxDuration::get().saturating_sub(i.into());
-			let public = register_by_delegate::<T>(&owner, &delegate, &counterpart, duration);
+			let public =
+				register_with::<T>(&owner, &counterpart, CryptoKind::Sr25519, duration, true);
 			checkpoint_state::<T>(&public, &counterpart, half::<T>(), Zero::zero(), 1);
 		}
 		#[extrinsic_call]
@@ -825,10 +829,9 @@ mod benchmarks {
 	#[benchmark]
 	fn register_for() {
 		let a = register_worst::<T>(CryptoKind::Sr25519);
-		let delegate = authorized_delegate::<T>(&a.owner);
-		let last = fresh_counterpart::<T>(T::MaxDelegateCounterparts::get().saturating_sub(2));
-		let counterpart =
-			if T::MaxDelegateCounterparts::get() > 1 { last } else { counterpart::<T>() };
+		// The last counterpart the terms list: the search goes through the whole list.
+		let counterpart = fresh_counterpart::<T>(T::MaxKeysPerOwner::get());
+		let delegate = delegate_for::<T>(&a.owner, &counterpart);
 		#[extrinsic_call]
 		_(
 			RawOrigin::Signed(delegate.clone()),
