@@ -2,6 +2,7 @@
 
 mod authenticate;
 mod closing;
+mod delegation;
 mod gateway;
 mod keeper;
 mod keys;
