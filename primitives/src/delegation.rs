@@ -12,7 +12,7 @@
 use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
-use sp_runtime::traits::AtLeast32BitUnsigned;
+use sp_runtime::traits::{AtLeast32BitUnsigned, Saturating};
 
 /// What an owner allows one delegate to do with its session keys.
 ///
@@ -147,7 +147,8 @@ pub enum TermRefusal {
 	CollateralAboveTerms,
 	/// The key's spending limit is above `max_spending_limit`.
 	SpendingLimitAboveTerms,
-	/// The duration is above `max_duration`.
+	/// The duration is above `max_duration`, or the key would outlive the authorization
+	/// (expire after `ends_at`).
 	DurationAboveTerms,
 	/// The delegate already has `max_keys` live or closing keys.
 	TooManyDelegateKeys,
@@ -191,7 +192,7 @@ impl<Counterparts, Balance, BlockNumber> DelegateTerms<Counterparts, Balance, Bl
 impl<Counterparts, Balance, BlockNumber> DelegateTerms<Counterparts, Balance, BlockNumber>
 where
 	Balance: AtLeast32BitUnsigned + Copy,
-	BlockNumber: PartialOrd + Copy,
+	BlockNumber: PartialOrd + Copy + Saturating,
 {
 	/// Whether the authorization holds at `now`.
 	pub fn is_in_force_at(&self, now: BlockNumber) -> bool {
@@ -223,7 +224,8 @@ where
 		if !self.allows_counterpart(request.counterpart) {
 			return Err(TermRefusal::CounterpartNotAllowed);
 		}
-		if request.duration > self.max_duration {
+		let outlives = self.ends_at.is_some_and(|end| now.saturating_add(request.duration) > end);
+		if request.duration > self.max_duration || outlives {
 			return Err(TermRefusal::DurationAboveTerms);
 		}
 		if request.spending_limit > self.max_spending_limit {
@@ -238,12 +240,16 @@ where
 		self.check_added_collateral(usage, request.collateral)
 	}
 
-	/// Whether the delegate's keys may hold `added` more collateral in total.
+	/// Whether the delegate's keys may hold `added` more collateral in total (adding nothing is
+	/// always allowed, even past a total the owner lowered since).
 	pub fn check_added_collateral(
 		&self,
 		usage: &DelegateUsage<Balance>,
 		added: Balance,
 	) -> Result<(), TermRefusal> {
+		if added.is_zero() {
+			return Ok(());
+		}
 		let total = usage.collateral.checked_add(&added);
 		if total.is_none_or(|total| total > self.max_total_collateral) {
 			return Err(TermRefusal::TotalCollateralAboveTerms);
@@ -251,16 +257,24 @@ where
 		Ok(())
 	}
 
-	/// Whether one key of the delegate may hold `collateral` after a top-up of `added`.
-	pub fn check_top_up(
+	/// Whether one key of the delegate, with `counterpart`, may hold `collateral` after a top-up
+	/// of `added`: the counterpart must still be listed (the owner may have dropped it since).
+	pub fn check_top_up<AccountId: PartialEq>(
 		&self,
 		now: BlockNumber,
+		counterpart: &AccountId,
 		collateral: Balance,
 		added: Balance,
 		usage: &DelegateUsage<Balance>,
-	) -> Result<(), TermRefusal> {
+	) -> Result<(), TermRefusal>
+	where
+		Counterparts: AsRef<[AccountId]>,
+	{
 		if !self.is_in_force_at(now) {
 			return Err(TermRefusal::Ended);
+		}
+		if !self.allows_counterpart(counterpart) {
+			return Err(TermRefusal::CounterpartNotAllowed);
 		}
 		if collateral.saturating_add(added) > self.max_collateral {
 			return Err(TermRefusal::CollateralAboveTerms);
@@ -317,7 +331,8 @@ mod tests {
 	#[test]
 	fn a_request_at_every_bound_is_allowed() {
 		let usage = DelegateUsage { keys: 2, collateral: 150 };
-		assert_eq!(terms().check_key(89, request(&3), &usage), Ok(()));
+		// From block 40, the 50-block key expires at the authorization's end block, 90.
+		assert_eq!(terms().check_key(40, request(&3), &usage), Ok(()));
 	}
 
 	#[test]
@@ -359,6 +374,17 @@ mod tests {
 	}
 
 	#[test]
+	fn a_key_may_not_outlive_the_authorization() {
+		let usage = DelegateUsage { keys: 0, collateral: 0 };
+		// Ends at 90: a 50-block key from block 40 expires at 90, one from 41 at 91.
+		assert_eq!(terms().check_key(40, request(&3), &usage), Ok(()));
+		assert_eq!(
+			terms().check_key(41, request(&3), &usage),
+			Err(TermRefusal::DurationAboveTerms)
+		);
+	}
+
+	#[test]
 	fn a_rotation_does_not_count_as_a_new_key() {
 		let usage = DelegateUsage { keys: 3, collateral: 0 };
 		let rotation = KeyRequest { collateral: 0, new_key: false, ..request(&3) };
@@ -369,18 +395,27 @@ mod tests {
 	fn top_ups_are_bounded_per_key_and_in_total_without_overflow() {
 		let terms = terms();
 		let usage = DelegateUsage { keys: 2, collateral: 200 };
-		assert_eq!(terms.check_top_up(1, 60, 40, &usage), Ok(()));
-		assert_eq!(terms.check_top_up(1, 60, 41, &usage), Err(TermRefusal::CollateralAboveTerms));
+		assert_eq!(terms.check_top_up(1, &3, 60, 40, &usage), Ok(()));
 		assert_eq!(
-			terms.check_top_up(1, 0, 51, &usage),
+			terms.check_top_up(1, &3, 60, 41, &usage),
+			Err(TermRefusal::CollateralAboveTerms)
+		);
+		assert_eq!(
+			terms.check_top_up(1, &3, 0, 51, &usage),
 			Err(TermRefusal::TotalCollateralAboveTerms)
+		);
+		assert_eq!(
+			terms.check_top_up(1, &5, 0, 1, &usage),
+			Err(TermRefusal::CounterpartNotAllowed)
 		);
 		let full = DelegateUsage { keys: 1, collateral: u64::MAX };
 		assert_eq!(
 			terms.check_added_collateral(&full, 1),
 			Err(TermRefusal::TotalCollateralAboveTerms)
 		);
-		assert_eq!(terms.check_top_up(90, 0, 1, &usage), Err(TermRefusal::Ended));
+		assert_eq!(terms.check_top_up(90, &3, 0, 1, &usage), Err(TermRefusal::Ended));
+		// Adding nothing passes a total the owner lowered below what is held.
+		assert_eq!(terms.check_added_collateral(&full, 0), Ok(()));
 	}
 
 	#[test]

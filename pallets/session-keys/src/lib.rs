@@ -576,6 +576,9 @@ pub mod pallet {
 		/// The delegate's live and closing keys would hold more collateral in total than the
 		/// terms' `max_total_collateral`.
 		TotalCollateralAboveTerms,
+		/// A decrease of this key's limit waits for its period: a delegate cannot set a limit
+		/// above it (only the owner can cancel it with an increase).
+		DecreasePending,
 	}
 
 	#[pallet::hooks]
@@ -690,8 +693,9 @@ pub mod pallet {
 
 		/// Move a live key's expiry to `now + duration`.
 		///
-		/// - origin: signed, the owner, or the delegate that registered the key (its duration
-		///   at most the terms' `max_duration`).
+		/// - origin: signed, the owner, or the delegate that registered the key: only as it could
+		///   register the key now (a listed counterpart, the limit and the duration within the
+		///   terms, an expiry no later than the authorization's `ends_at`).
 		/// - `public`: the session key; it must be live (not closing).
 		/// - `duration`: `None` for `DefaultDuration`; at most `MaxDuration`, so the expiry is
 		///   never past `now + MaxDuration`. A shorter duration may bring the expiry closer; the
@@ -715,10 +719,18 @@ pub mod pallet {
 			let duration = Self::checked_duration(duration)?;
 			let (mut session, now, actor) = Self::live_session_for(&public, &who)?;
 			if let Actor::Delegate { authorization, .. } = &actor {
-				ensure!(
-					duration <= authorization.terms.max_duration,
-					Error::<T>::DurationAboveTerms
-				);
+				// Renewed only as it could be registered now: listed counterpart, limit and
+				// duration within the terms, and no later than the authorization's end.
+				let request = KeyRequest {
+					counterpart: &session.counterpart,
+					duration,
+					spending_limit: session.spending_limit,
+					collateral: Zero::zero(),
+					new_key: false,
+				};
+				// No new key and no collateral added: the running totals are not read.
+				let usage = Default::default();
+				authorization.terms.check_key(now, request, &usage).map_err(Self::term_error)?;
 			}
 
 			let expires_at = now.saturating_add(duration);
@@ -942,9 +954,10 @@ pub mod pallet {
 		/// Add collateral to a live session; this cures an under-collateralized one. The
 		/// collateral is always held from the owner.
 		///
-		/// - origin: signed, the owner, or the delegate that registered the key: the key's
-		///   collateral then stays within the terms' `max_collateral`, and what the delegate's
-		///   keys hold in total within `max_total_collateral`.
+		/// - origin: signed, the owner, or the delegate that registered the key: while its
+		///   counterpart is listed, the key's collateral then stays within the terms'
+		///   `max_collateral`, and what the delegate's keys hold in total within
+		///   `max_total_collateral`.
 		/// - `public`: the session key; it must be live (not closing).
 		/// - `amount`: held from the owner in addition; not zero.
 		///
@@ -966,7 +979,7 @@ pub mod pallet {
 				let usage = Self::delegate_usage(&session.owner, delegate);
 				authorization
 					.terms
-					.check_top_up(now, session.collateral, amount, &usage)
+					.check_top_up(now, &session.counterpart, session.collateral, amount, &usage)
 					.map_err(Self::term_error)?;
 			}
 			T::Currency::hold(&HoldReason::Session.into(), &session.owner, amount)
@@ -989,8 +1002,9 @@ pub mod pallet {
 		/// what the session owes by then. A second decrease replaces a pending one and waits
 		/// its own period.
 		///
-		/// - origin: signed, the owner, or the delegate that registered the key (a limit at most
-		///   the terms' `max_spending_limit`).
+		/// - origin: signed, the owner, or the delegate that registered the key: while its
+		///   counterpart is listed, a limit at most the terms' `max_spending_limit`, and never
+		///   above a decrease still waiting (`DecreasePending`).
 		/// - `public`: the session key; it must be live (not closing).
 		/// - `spending_limit`: the new limit.
 		///
@@ -1009,8 +1023,19 @@ pub mod pallet {
 			let (mut session, now, actor) = Self::live_session_for(&public, &who)?;
 			if let Actor::Delegate { authorization, .. } = &actor {
 				ensure!(
+					authorization.terms.allows_counterpart(&session.counterpart),
+					Error::<T>::CounterpartNotAllowed
+				);
+				ensure!(
 					spending_limit <= authorization.terms.max_spending_limit,
 					Error::<T>::SpendingLimitAboveTerms
+				);
+				// A delegate cannot undo a decrease waiting for its period (the owner's, say).
+				ensure!(
+					session
+						.pending_limit_at(now)
+						.is_none_or(|pending| spending_limit <= pending.limit),
+					Error::<T>::DecreasePending
 				);
 			}
 			ensure!(spending_limit >= session.state.owed, Error::<T>::LimitBelowOwed);

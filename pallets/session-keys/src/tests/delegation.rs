@@ -132,6 +132,7 @@ fn each_term_refuses_a_registration_past_its_bound_and_allows_it_at_the_bound() 
 		authorize(terms());
 		let call = |seed| registration(ALICE, seed).duration(Some(100));
 		let cases = [
+			(call(1).counterpart(ALICE), Error::<Test>::CounterpartIsOwner),
 			(call(1).counterpart(ACCOMPLICE), Error::<Test>::CounterpartNotAllowed),
 			(call(1).counterpart(HOT), Error::<Test>::CounterpartNotAllowed),
 			(call(1).collateral(301), Error::<Test>::CollateralAboveTerms),
@@ -270,7 +271,14 @@ fn a_delegate_acts_only_on_the_keys_it_made() {
 fn after_revocation_or_the_end_block_every_delegate_call_is_refused() {
 	ExtBuilder::default().build_and_execute(|| {
 		authorize(DelegateTerms { ends_at: Some(10), ..terms() });
-		let public = register_by_hot(1, 100);
+		let first = registration(ALICE, 1).collateral(100).duration(Some(9));
+		assert_ok!(first.submit_by(HOT));
+		let public = first.public;
+		// No key outlives the authorization: from block 1, ten blocks would end at 11.
+		assert_noop!(
+			registration(ALICE, 4).duration(Some(10)).submit_by(HOT),
+			Error::<Test>::DurationAboveTerms
+		);
 		let hot = || RuntimeOrigin::signed(HOT);
 		let (new, proof) = sr_key(3, ALICE);
 		let refused = |error: DispatchError| {
@@ -286,6 +294,7 @@ fn after_revocation_or_the_end_block_every_delegate_call_is_refused() {
 
 		// Revoked (here after renewed terms), the same calls are refused as not a delegate.
 		authorize(terms());
+		let later = register_by_hot(5, 0);
 		assert_ok!(Adjudicator::revoke_delegate(RuntimeOrigin::signed(ALICE), HOT, false));
 		assert_eq!(
 			last_event(),
@@ -293,8 +302,8 @@ fn after_revocation_or_the_end_block_every_delegate_call_is_refused() {
 		);
 		assert_eq!(delegation_hold(ALICE), 0);
 		refused(Error::<Test>::NotDelegate.into());
-		// The key stays valid for its owner.
-		assert_ok!(Adjudicator::renew(RuntimeOrigin::signed(ALICE), public, None));
+		// Keys left open stay valid for their owner.
+		assert_ok!(Adjudicator::renew(RuntimeOrigin::signed(ALICE), later, None));
 		assert_noop!(
 			Adjudicator::revoke_delegate(RuntimeOrigin::signed(ALICE), HOT, false),
 			Error::<Test>::NotDelegate
@@ -366,5 +375,51 @@ fn the_register_for_proof_must_be_made_for_the_owner() {
 		let (public, proof_for_hot) = sr_key(1, HOT);
 		let call = RegisterCall::of(ALICE, public, proof_for_hot).duration(Some(100));
 		assert_noop!(call.submit_by(HOT), Error::<Test>::InvalidProof);
+	});
+}
+
+#[test]
+fn narrowed_terms_bind_the_keys_the_delegate_already_made() {
+	ExtBuilder::default().build_and_execute(|| {
+		authorize(terms());
+		let public = register_by_hot(1, 100);
+		let hot = || RuntimeOrigin::signed(HOT);
+		// The owner drops the key's counterpart: the delegate can no longer fund, renew or
+		// re-limit the key.
+		let bob_only = DelegateTerms { counterparts: vec![BOB].try_into().unwrap(), ..terms() };
+		authorize(bob_only.clone());
+		let dropped: DispatchError = Error::<Test>::CounterpartNotAllowed.into();
+		assert_noop!(Adjudicator::top_up(hot(), public, 1), dropped);
+		assert_noop!(Adjudicator::renew(hot(), public, Some(100)), dropped);
+		assert_noop!(Adjudicator::set_spending_limit(hot(), public, 500), dropped);
+		// Lowered bounds bind too: the key's limit (1,000) is above the new 500.
+		authorize(DelegateTerms { max_spending_limit: 500, ..terms() });
+		assert_noop!(
+			Adjudicator::renew(hot(), public, Some(100)),
+			Error::<Test>::SpendingLimitAboveTerms
+		);
+		// Revoking stays possible: it only lowers what is at stake.
+		authorize(bob_only);
+		assert_ok!(Adjudicator::revoke(hot(), public));
+	});
+}
+
+#[test]
+fn a_delegate_cannot_undo_a_decrease_that_waits() {
+	ExtBuilder::default().build_and_execute(|| {
+		authorize(terms());
+		let public = register_by_hot(1, 0);
+		let hot = || RuntimeOrigin::signed(HOT);
+		assert_ok!(Adjudicator::set_spending_limit(RuntimeOrigin::signed(ALICE), public, 100));
+		for limit in [1_000, 101] {
+			assert_noop!(
+				Adjudicator::set_spending_limit(hot(), public, limit),
+				Error::<Test>::DecreasePending
+			);
+		}
+		// A further decrease is the delegate's to make; the owner alone can cancel.
+		assert_ok!(Adjudicator::set_spending_limit(hot(), public, 50));
+		assert_ok!(Adjudicator::set_spending_limit(RuntimeOrigin::signed(ALICE), public, 1_000));
+		assert_eq!(Sessions::<Test>::get(public).unwrap().pending_limit, None);
 	});
 }

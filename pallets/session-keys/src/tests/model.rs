@@ -708,7 +708,8 @@ impl Model {
 		if !terms.counterparts.contains(request.counterpart) {
 			return Err(Error::CounterpartNotAllowed);
 		}
-		if request.duration > terms.max_duration {
+		let outlives = terms.ends_at.is_some_and(|end| self.now + request.duration > end);
+		if request.duration > terms.max_duration || outlives {
 			return Err(Error::DurationAboveTerms);
 		}
 		if request.spending_limit > terms.max_spending_limit {
@@ -721,7 +722,9 @@ impl Model {
 		if request.new_key && usage.keys >= terms.max_keys {
 			return Err(Error::TooManyDelegateKeys);
 		}
-		if usage.collateral + request.collateral > terms.max_total_collateral {
+		if request.collateral > 0
+			&& usage.collateral + request.collateral > terms.max_total_collateral
+		{
 			return Err(Error::TotalCollateralAboveTerms);
 		}
 		Ok(())
@@ -1019,8 +1022,15 @@ fn step(model: &mut Model, op: &Op) {
 			let expected = (|| {
 				let duration = Model::duration(duration)?;
 				let (s, terms) = model.acted_live(key, who)?;
-				if terms.is_some_and(|terms| duration > terms.max_duration) {
-					return Err(Error::DurationAboveTerms);
+				if let Some(terms) = terms {
+					let request = KeyRequest {
+						counterpart: &s.counterpart,
+						duration,
+						spending_limit: s.limit,
+						collateral: 0,
+						new_key: false,
+					};
+					model.check_key(&terms, s.owner, who, request)?;
 				}
 				let settles_at = model.reschedule(s.settles_at, now + duration + PERIOD)?;
 				let s = model.live.get_mut(&key).unwrap();
@@ -1164,6 +1174,9 @@ fn step(model: &mut Model, op: &Op) {
 				}
 				let (s, terms) = model.acted_live(key, who)?;
 				if let Some(terms) = terms {
+					if !terms.counterparts.contains(&s.counterpart) {
+						return Err(Error::CounterpartNotAllowed);
+					}
 					if s.collateral + amount > terms.max_collateral {
 						return Err(Error::CollateralAboveTerms);
 					}
@@ -1188,8 +1201,16 @@ fn step(model: &mut Model, op: &Op) {
 			let actual = Adjudicator::set_spending_limit(signed(who), public(key), limit);
 			let expected = (|| {
 				let (s, terms) = model.acted_live(key, who)?;
-				if terms.is_some_and(|terms| limit > terms.max_spending_limit) {
-					return Err(Error::SpendingLimitAboveTerms);
+				if let Some(terms) = terms {
+					if !terms.counterparts.contains(&s.counterpart) {
+						return Err(Error::CounterpartNotAllowed);
+					}
+					if limit > terms.max_spending_limit {
+						return Err(Error::SpendingLimitAboveTerms);
+					}
+					if s.pending.is_some_and(|(pending, at)| at > now && limit > pending) {
+						return Err(Error::DecreasePending);
+					}
 				}
 				if limit < s.state.owed {
 					return Err(Error::LimitBelowOwed);
