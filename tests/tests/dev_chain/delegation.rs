@@ -146,12 +146,21 @@ async fn a_stolen_hot_key_cannot_drain_the_owner_through_any_path() {
 		refusal(register_for(&chain, &dev::dave(), &key_terms(&bob, units(10), units(60))).await),
 		"TotalCollateralAboveTerms"
 	);
-	register_for(&chain, &dev::dave(), &key_terms(&bob, units(10), units(50)))
+	let second = register_for(&chain, &dev::dave(), &key_terms(&bob, units(10), units(50)))
 		.await
 		.expect("exactly the total");
+	let Some(Event::SessionRegistered { public: second_key, .. }) =
+		adjudicator_events(second.events).pop()
+	else {
+		panic!("not a registration")
+	};
 	assert_eq!(
 		refusal(submit(&chain, &dev::dave(), build::top_up(first_key, 1)).await),
 		"CollateralAboveTerms"
+	);
+	assert_eq!(
+		refusal(submit(&chain, &dev::dave(), build::top_up(second_key, 1)).await),
+		"TotalCollateralAboveTerms"
 	);
 	let delegation = chain
 		.client
@@ -169,6 +178,7 @@ async fn a_stolen_hot_key_cannot_drain_the_owner_through_any_path() {
 		.revoke_delegate(&dev::alice(), dave.clone(), true, Wait::InBlock)
 		.await
 		.expect("revoked");
+	let revoked_balance = chain.client.free_balance(&alice, At::Best).await.expect("a balance");
 	assert!(adjudicator_events(revoked.events).contains(&Event::DelegateRevoked {
 		owner: alice.clone(),
 		delegate: dave.clone(),
@@ -178,10 +188,16 @@ async fn a_stolen_hot_key_cannot_drain_the_owner_through_any_path() {
 		refusal(register_for(&chain, &dev::dave(), &key_terms(&bob, 0, 0)).await),
 		"NotDelegate"
 	);
-	assert_eq!(
-		refusal(submit(&chain, &dev::dave(), build::renew(first_key, Some(10))).await),
-		"NotDelegate"
-	);
+	for call in [
+		build::renew(first_key, Some(10)),
+		build::top_up(first_key, 1),
+		build::set_spending_limit(first_key, units(5)),
+		build::revoke(first_key),
+	] {
+		assert_eq!(refusal(submit(&chain, &dev::dave(), call).await), "NotDelegate");
+	}
+	let after_revocation = chain.client.free_balance(&alice, At::Best).await.expect("a balance");
+	assert_eq!(after_revocation, revoked_balance, "no refused attempt moved the owner's money");
 
 	// An authorization with an end block refuses everything from that block on.
 	let charlie = account_of(&dev::charlie());
