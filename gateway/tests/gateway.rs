@@ -67,6 +67,7 @@ fn registration(owner: AccountId, revoked: bool) -> Registration {
 	Registration {
 		owner,
 		counterpart: AccountId::new([9; 32]),
+		delegate: None,
 		registered_at: 1,
 		expires_at: if revoked { 5 } else { 10_000 },
 		settles_at: 20_000,

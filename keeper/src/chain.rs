@@ -1,9 +1,10 @@
-//! What the keeper reads from and sends to the chain: each stored key's state, and the
-//! owner-side calls on a stored key.
+//! What the keeper reads from and sends to the chain: each stored key's state, the owner's
+//! terms for a delegate, and the owner-side calls on a stored key (signed by the owner, or by
+//! the delegate that registered it).
 
 use session_keys_client::{
-	build, At, BlockNumber, Client, CryptoKind, Error as ClientError, Included, SessionPair,
-	SessionPublic, Submitted, Terms, Wait,
+	build, At, BlockNumber, Client, CryptoKind, Delegation, Error as ClientError, Included,
+	SessionPair, SessionPublic, Submitted, Terms, Wait,
 };
 use sp_core::H256;
 
@@ -96,8 +97,9 @@ pub fn terms_of(profile: &Profile) -> Terms {
 	}
 }
 
-/// Sends the registration of stored key `key` for `profile`, with its ownership proof; returns
-/// once the pool accepted it ([`Client::wait`] follows it).
+/// Sends the registration of stored key `key` for `profile`, with its ownership proof for the
+/// owner (`register`, or a delegate's `register_for`); returns once the pool accepted it
+/// ([`Client::wait`] follows it).
 pub async fn send_register(
 	client: &Client,
 	signer: &OwnerSigner,
@@ -107,8 +109,39 @@ pub async fn send_register(
 ) -> Result<Submitted, KeeperError> {
 	let pair = pair_of(store, key)?;
 	let proof = pair.ownership_proof(&signer.owner());
-	let call = build::register(pair.public(), proof, &terms_of(profile))?;
+	let call = signer.register_call(pair.public(), proof, &terms_of(profile))?;
 	Ok(signer.send(client, call).await?)
+}
+
+/// The owner's authorization of the signer, when the signer is a delegate (`None` for the
+/// owner itself, and for a delegate the owner never authorized).
+pub async fn delegation(
+	client: &Client,
+	signer: &OwnerSigner,
+	at: At,
+) -> Result<Option<Delegation>, ClientError> {
+	match signer.delegate_of() {
+		Some(owner) => client.delegation(owner, &signer.signer(), at).await,
+		None => Ok(None),
+	}
+}
+
+/// Whether the signer may renew and revoke registered key `public`: the owner may act on any of
+/// its keys, a delegate only on those it registered (the chain refuses it the others,
+/// `NotOwner`, at a fee). A key the chain does not show is left to the chain to judge.
+pub async fn may_act_on(
+	client: &Client,
+	signer: &OwnerSigner,
+	public: SessionPublic,
+	at: At,
+) -> Result<bool, ClientError> {
+	if signer.delegate_of().is_none() {
+		return Ok(true);
+	}
+	Ok(client
+		.registration(public, at)
+		.await?
+		.is_none_or(|registration| registration.delegate == Some(signer.signer())))
 }
 
 /// Renews `public` for `duration` more blocks from now.
@@ -121,7 +154,7 @@ pub async fn renew(
 	Ok(signer.submit(client, build::renew(public, Some(duration)), Wait::Finalized).await?)
 }
 
-/// Revokes `public`.
+/// Revokes `public` (a delegate revokes only the keys it registered).
 pub async fn revoke(
 	client: &Client,
 	signer: &OwnerSigner,

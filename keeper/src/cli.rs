@@ -31,7 +31,13 @@ Examples (a dev chain: scripts/dev.sh):
   session-keys-keeper --store k.db profile add api --counterpart 5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty
   session-keys-keeper --store k.db run --metrics 127.0.0.1:9615
   session-keys-keeper --store k.db status
-  session-keys-keeper --store k.db header --profile api --audience api.example --resource 'GET /orders/17'";
+  session-keys-keeper --store k.db header --profile api --audience api.example --resource 'GET /orders/17'
+
+A hot key bounded by the owner's terms (the owner's key stays on the owner's machine):
+  session-keys-keeper --store owner.db authorize --delegate 5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy \\
+    --counterpart 5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty --max-collateral 5000000000000 \\
+    --max-spending-limit 1000000000000 --max-total-collateral 15000000000000 --max-duration 28800 --max-keys 3
+  session-keys-keeper --store hot.db owner import --file hot.key --delegate-of 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
 
 /// The commands.
 #[derive(Debug, Subcommand)]
@@ -84,7 +90,8 @@ pub enum Command {
 		#[arg(long, hide = true, value_enum)]
 		halt_after: Option<HaltPoint>,
 	},
-	/// A table of the stored keys as the chain shows them.
+	/// A table of the stored keys as the chain shows them; with a delegate's key, also the
+	/// owner's terms and how much of them the delegate's keys use.
 	#[command(after_help = "Example:\n  session-keys-keeper status --all")]
 	Status {
 		/// The node.
@@ -104,7 +111,8 @@ pub enum Command {
 		node: NodeArg,
 	},
 	/// Revoke every live key of the owner: the compromise button. The keeper is paused first
-	/// (a running daemon registers and renews nothing more) until `resume`.
+	/// (a running daemon registers and renews nothing more) until `resume`. With a delegate's
+	/// key, every live key the delegate registered for the owner, one by one.
 	#[command(after_help = "Example:\n  session-keys-keeper revoke-all\n  \
 		session-keys-keeper resume   # later: new keys again")]
 	RevokeAll {
@@ -118,6 +126,63 @@ pub enum Command {
 	/// Lift the pause of `revoke-all`: the daemon covers every profile with new keys again.
 	#[command(after_help = "Example:\n  session-keys-keeper resume")]
 	Resume,
+	/// The owner's side: authorize a delegate (a keeper's hot key) to register and manage
+	/// session keys for the owner within these terms, or replace its terms. Signed by the
+	/// owner's own key (imported without --delegate-of): no proxy or delegate can do this.
+	#[command(after_help = "Example (on the owner's machine, the owner's key imported):\n  \
+		session-keys-keeper authorize --delegate 5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy \\\n    \
+		--counterpart 5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty --max-collateral 5000000000000 \\\n    \
+		--max-spending-limit 1000000000000 --max-total-collateral 15000000000000 \\\n    \
+		--max-duration 28800 --max-keys 3 --ends-at 5000000\n\n\
+		The keeper rotates a key by registering its successor while it is live, and a revoked key \
+		counts until it settles: leave room for about three keys per profile in --max-keys and \
+		--max-total-collateral. Running it again replaces the terms at once.")]
+	Authorize {
+		/// The delegate (SS58 or 0x-hex account): the keeper's hot key.
+		#[arg(long, value_name = "ACCOUNT", value_parser = parse_account)]
+		delegate: AccountId,
+		/// A counterpart the delegate may name in a registration (repeat for more).
+		#[arg(long, value_name = "ACCOUNT", value_parser = parse_account, required = true)]
+		counterpart: Vec<AccountId>,
+		/// The most collateral one key may hold.
+		#[arg(long, value_name = "AMOUNT")]
+		max_collateral: Balance,
+		/// The highest spending limit one key may have.
+		#[arg(long, value_name = "AMOUNT")]
+		max_spending_limit: Balance,
+		/// The most collateral the delegate's live and closing keys may hold in total.
+		#[arg(long, value_name = "AMOUNT")]
+		max_total_collateral: Balance,
+		/// The longest duration of a registration or renewal, in blocks.
+		#[arg(long, value_name = "BLOCKS")]
+		max_duration: BlockNumber,
+		/// The most live and closing keys the delegate may have at once.
+		#[arg(long, value_name = "COUNT")]
+		max_keys: u32,
+		/// The first block at which the authorization no longer holds [default: it does not
+		/// end].
+		#[arg(long, value_name = "BLOCK")]
+		ends_at: Option<BlockNumber>,
+		/// The node.
+		#[command(flatten)]
+		node: NodeArg,
+	},
+	/// The owner's side: revoke a delegate's authorization at once (every call it makes for
+	/// the owner is refused from the next block), and with --close-keys revoke every live key
+	/// it made. Signed by the owner's own key.
+	#[command(after_help = "Example (on the owner's machine, the owner's key imported):\n  \
+		session-keys-keeper revoke-delegate 5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy --close-keys")]
+	RevokeDelegate {
+		/// The delegate (SS58 or 0x-hex account).
+		#[arg(value_name = "ACCOUNT", value_parser = parse_account)]
+		delegate: AccountId,
+		/// Also revoke every live key the delegate made (they close as with `revoke`).
+		#[arg(long)]
+		close_keys: bool,
+		/// The node.
+		#[command(flatten)]
+		node: NodeArg,
+	},
 	/// Print a channel state signed by a stored key (JSON), for the counterpart.
 	#[command(
 		after_help = "Example:\n  session-keys-keeper sign-state --profile api --nonce 3 --owed 1500"
@@ -166,10 +231,12 @@ pub enum Command {
 /// The signing key's commands.
 #[derive(Debug, Subcommand)]
 pub enum OwnerCommand {
-	/// Store the signing key: the owner's, or (with --proxy-of) a hot key the owner granted
-	/// the `SessionKeys` proxy.
+	/// Store the signing key: the owner's, or (with --delegate-of) a hot key the owner
+	/// authorized as its delegate (`authorize`, run where the owner's key lives).
 	#[command(after_help = "Examples:\n  session-keys-keeper owner import //Alice\n  \
-		session-keys-keeper owner import --file hot.key --proxy-of 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY")]
+		session-keys-keeper owner import --file hot.key --delegate-of 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY\n\n\
+		A delegate registers keys for the owner only within the owner's terms (counterparts, \
+		bounds per key and in total, an end), and renews and revokes only the keys it registered.")]
 	Import {
 		/// The secret URI (a mnemonic, a 0x seed, or //Alice on a dev chain).
 		#[arg(required_unless_present = "file")]
@@ -177,9 +244,9 @@ pub enum OwnerCommand {
 		/// Read the secret URI from this file instead.
 		#[arg(long, value_name = "FILE", conflicts_with = "uri")]
 		file: Option<PathBuf>,
-		/// The owner this key is a proxy of.
+		/// The owner this key is a delegate of (the owner authorizes it with `authorize`).
 		#[arg(long, value_name = "ACCOUNT", value_parser = parse_account)]
-		proxy_of: Option<AccountId>,
+		delegate_of: Option<AccountId>,
 	},
 	/// Show the signing and owning accounts.
 	#[command(after_help = "Example:\n  session-keys-keeper owner show")]
@@ -190,21 +257,42 @@ pub enum OwnerCommand {
 #[derive(Debug, Subcommand)]
 pub enum ProfileCommand {
 	/// Add a profile.
+	///
+	/// With a delegate's key (`owner import --delegate-of`), the profile is first checked
+	/// against the owner's terms on chain (`--node`), and refused naming the term it is outside
+	/// of.
 	#[command(
 		after_help = "Example:\n  session-keys-keeper profile add api --counterpart 5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty \\\n    \
 		--duration 28800 --collateral 1000000000000 --scope 'GET /*'"
 	)]
-	Add(ProfileArgs),
+	Add {
+		/// The profile.
+		#[command(flatten)]
+		profile: ProfileArgs,
+		/// Where the owner's terms are read (a delegate's only).
+		#[command(flatten)]
+		check: TermsCheck,
+	},
 	/// List the profiles.
 	#[command(after_help = "Example:\n  session-keys-keeper profile list")]
 	List,
 	/// Change a profile's settings: keys registered from now on (a pending key's next try
 	/// included) get the new terms, renewals the new duration.
+	///
+	/// With a delegate's key, the edited profile is checked against the owner's terms on chain
+	/// first, as `profile add` does.
 	#[command(
 		after_help = "Examples:\n  session-keys-keeper profile edit api --duration 14400\n  \
 		session-keys-keeper profile edit api --scope 'GET /*' --scope 'POST /orders'"
 	)]
-	Edit(ProfileEdit),
+	Edit {
+		/// The changes.
+		#[command(flatten)]
+		edit: ProfileEdit,
+		/// Where the owner's terms are read (a delegate's only).
+		#[command(flatten)]
+		check: TermsCheck,
+	},
 	/// Remove a profile whose keys have all ended.
 	#[command(after_help = "Example:\n  session-keys-keeper profile remove api")]
 	Remove {
@@ -294,6 +382,18 @@ pub struct NodeArg {
 	pub node: String,
 }
 
+/// Where `profile add` and `profile edit` read the owner's terms, for a delegate.
+#[derive(Debug, Args)]
+pub struct TermsCheck {
+	/// The node.
+	#[command(flatten)]
+	pub node: NodeArg,
+	/// Store the profile without checking it against the owner's terms (the node is not
+	/// reachable): the chain still refuses a registration outside them, and `run` warns.
+	#[arg(long)]
+	pub offline: bool,
+}
+
 /// Which stored key signs.
 #[derive(Debug, Args)]
 #[group(required = true, multiple = false)]
@@ -345,6 +445,18 @@ mod tests {
 			}
 		}
 		check(&Cli::command(), "session-keys-keeper");
+	}
+
+	/// The examples name the dev accounts they say: Alice the owner, Bob the counterpart, Dave
+	/// the delegate.
+	#[test]
+	fn the_examples_name_the_dev_accounts() {
+		use subxt_signer::sr25519::dev;
+		let account = |text| parse_account(text).unwrap();
+		let of = |pair: &subxt_signer::sr25519::Keypair| session_keys_client::account_of(pair);
+		assert_eq!(account("5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"), of(&dev::alice()));
+		assert_eq!(account("5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty"), of(&dev::bob()));
+		assert_eq!(account("5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy"), of(&dev::dave()));
 	}
 
 	#[test]

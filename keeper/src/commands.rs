@@ -4,20 +4,24 @@ use std::{path::PathBuf, sync::Arc};
 
 use codec::Encode;
 use session_keys_client::{
-	encode_header, At, Balance, BlockNumber, ChannelState, Client, HeaderRequest, Wait,
+	build, encode_header, AccountId, AdjudicatorEvent, At, Balance, BlockNumber, ChannelState,
+	Client, DelegateTerms, HeaderRequest, SessionPublic, Wait,
 };
 use sp_core::crypto::Ss58Codec;
 use zeroize::Zeroizing;
 
 use crate::{
 	chain::{self, KeeperError},
-	cli::{Cli, Command, KeyChoice, OwnerCommand, ProfileArgs, ProfileCommand, ProfileEdit},
+	cli::{
+		Cli, Command, KeyChoice, OwnerCommand, ProfileArgs, ProfileCommand, ProfileEdit, TermsCheck,
+	},
 	daemon::{self, unix_now, Options},
 	metrics::{self, Metrics},
 	passphrase::{self, PassphraseError, NEW_PASSPHRASE_ENV, PASSPHRASE_ENV},
 	plan::OnChain,
 	signer::OwnerSigner,
 	store::{crypto_name, hex, parse_crypto, KeyStatus, OwnerRecord, Profile, Store, StoredKey},
+	terms::{self, TermsError},
 };
 
 /// Any error of a command, for the user.
@@ -32,6 +36,9 @@ pub enum CommandError {
 	/// A setting is refused.
 	#[error("{0}")]
 	Invalid(String),
+	/// The owner's terms refuse a profile, or there are none.
+	#[error(transparent)]
+	Terms(#[from] TermsError),
 	/// A file cannot be read or written.
 	#[error("{0}")]
 	Io(String),
@@ -110,7 +117,7 @@ pub async fn execute(mut cli: Cli) -> Result<(), CommandError> {
 			);
 			Ok(())
 		}
-		Command::Owner(OwnerCommand::Import { uri: _, file, proxy_of }) => {
+		Command::Owner(OwnerCommand::Import { uri: _, file, delegate_of }) => {
 			let mut store = open(&cli)?;
 			let uri = match (uri_argument, file) {
 				(Some(uri), _) => uri,
@@ -125,13 +132,13 @@ pub async fn execute(mut cli: Cli) -> Result<(), CommandError> {
 				}
 			};
 			let signer =
-				OwnerSigner::from_uri(&uri, proxy_of.clone()).map_err(KeeperError::from)?;
-			let record = OwnerRecord { signer: signer.signer(), proxy_of: proxy_of.clone() };
-			// The stored keys are the old owner's: a new owner could neither renew nor revoke
-			// them.
+				OwnerSigner::from_uri(&uri, delegate_of.clone()).map_err(KeeperError::from)?;
+			let record = OwnerRecord { signer: signer.signer(), delegate_of: delegate_of.clone() };
 			if let Some(old) = store.owner()? {
 				let open =
 					store.keys()?.iter().filter(|key| key.status != KeyStatus::Ended).count();
+				// The stored keys are the old owner's: a new owner could neither renew nor
+				// revoke them.
 				if old.owner() != record.owner() && open > 0 {
 					return Err(CommandError::Invalid(format!(
 						"the store holds {open} key(s) of {} that have not ended: revoke them \
@@ -139,9 +146,31 @@ pub async fn execute(mut cli: Cli) -> Result<(), CommandError> {
 						old.owner().to_ss58check()
 					)));
 				}
+				// Nor could a delegate other than the one that registered them: a delegate
+				// renews and revokes only its own keys.
+				if record.delegate_of.is_some() && old.signer != record.signer && open > 0 {
+					return Err(CommandError::Invalid(format!(
+						"the store holds {open} key(s) registered by {} that have not ended: the \
+						 delegate {} could neither renew nor revoke them. Revoke them \
+						 (`revoke-all`) and let them end before importing it",
+						old.signer.to_ss58check(),
+						record.signer.to_ss58check()
+					)));
+				}
 			}
 			store.set_owner(&record, &uri)?;
 			print_owner(&record);
+			if let Some(owner) = &record.delegate_of {
+				println!(
+					"the owner must authorize this delegate, where the owner's key lives: \
+					 `session-keys-keeper authorize --delegate {} --counterpart … --max-collateral \
+					 … --max-spending-limit … --max-total-collateral … --max-duration … \
+					 --max-keys …` (or adjudicator.authorizeDelegate in Polkadot-JS Apps, signed \
+					 by {}); `status` shows the terms",
+					record.signer.to_ss58check(),
+					owner.to_ss58check()
+				);
+			}
 			Ok(())
 		}
 		Command::Owner(OwnerCommand::Show) => {
@@ -149,16 +178,21 @@ pub async fn execute(mut cli: Cli) -> Result<(), CommandError> {
 			print_owner(&store.owner()?.ok_or(crate::store::StoreError::NoOwner)?);
 			Ok(())
 		}
-		Command::Profile(ProfileCommand::Add(args)) => {
+		Command::Profile(ProfileCommand::Add { profile: args, check }) => {
 			let mut store = open(&cli)?;
 			let profile = profile_of(args)?;
-			if let Some(owner) = store.owner()? {
+			let owner = store.owner()?;
+			if let Some(owner) = &owner {
 				if owner.owner() == &profile.counterpart {
 					return Err(CommandError::Invalid(
 						"the counterpart is the owner itself".into(),
 					));
 				}
 			}
+			if store.profile(&profile.name).is_ok() {
+				return Err(crate::store::StoreError::ProfileExists(profile.name).into());
+			}
+			check_terms(owner.as_ref(), &profile, check, Check::Add).await?;
 			store.add_profile(&profile)?;
 			if profile.scope.is_empty() {
 				eprintln!(
@@ -202,7 +236,7 @@ pub async fn execute(mut cli: Cli) -> Result<(), CommandError> {
 			print_table(&rows);
 			Ok(())
 		}
-		Command::Profile(ProfileCommand::Edit(edit)) => {
+		Command::Profile(ProfileCommand::Edit { edit, check }) => {
 			let mut store = open(&cli)?;
 			let current = store.profile(&edit.name)?;
 			let profile = edited(current.clone(), edit)?;
@@ -213,13 +247,15 @@ pub async fn execute(mut cli: Cli) -> Result<(), CommandError> {
 					edit.name
 				)));
 			}
-			if let Some(owner) = store.owner()? {
+			let owner = store.owner()?;
+			if let Some(owner) = &owner {
 				if owner.owner() == &profile.counterpart {
 					return Err(CommandError::Invalid(
 						"the counterpart is the owner itself".into(),
 					));
 				}
 			}
+			check_terms(owner.as_ref(), &profile, check, Check::Edit).await?;
 			store.update_profile(&profile)?;
 			println!(
 				"updated profile {:?}: keys registered from now on (a pending key's next try \
@@ -280,6 +316,13 @@ pub async fn execute(mut cli: Cli) -> Result<(), CommandError> {
 			let key = store.find_key(key)?;
 			let signer = signer_of(&store)?;
 			let client = Client::connect(&node.node).await?;
+			if !chain::may_act_on(&client, &signer, key.public, At::Best).await? {
+				return Err(CommandError::Invalid(format!(
+					"{} was not registered by this delegate ({}): only the owner can revoke it",
+					hex(&key.public.encode()),
+					signer.signer().to_ss58check()
+				)));
+			}
 			let included = chain::revoke(&client, &signer, key.public).await?;
 			store.mark_revoked(key.id, included.block_number)?;
 			println!("revoked {} in block #{}", hex(&key.public.encode()), included.block_number);
@@ -299,41 +342,62 @@ pub async fn execute(mut cli: Cli) -> Result<(), CommandError> {
 				Err(error) => return Err(error.into()),
 			}
 			let owner = signer.owner();
-			let included = match signer
-				.submit(&client, session_keys_client::build::revoke_all(), Wait::Finalized)
-				.await
-			{
-				Ok(included) => included,
+			let first = match signer.delegate_of() {
+				None => signer
+					.submit(&client, build::revoke_all(), Wait::Finalized)
+					.await
+					.map(|included| Swept::All(included.block_number))
+					.map_err(CommandError::from),
+				// `revoke_all` revokes the signer's own keys: a delegate revokes each live key
+				// it registered for the owner.
+				Some(_) => sweep(&client, &signer, &owner).await.map(Swept::Each),
+			};
+			let first = match first {
+				Ok(first) => first,
 				Err(error) => {
 					eprintln!("the keeper stays paused: run `revoke-all` again (or `resume`)");
-					return Err(error.into());
+					return Err(error);
 				}
 			};
-			// Checked on chain: a registration that landed after `revoke_all` (one a daemon
-			// had on its way and did not pause in time for) is revoked on its own.
-			for public in client.keys_of(&owner, At::Best).await? {
-				if client.registration(public, At::Best).await?.is_some_and(|r| !r.revoked) {
-					let late = chain::revoke(&client, &signer, public).await?;
-					if let Ok(key) = store.find_key(&hex(&public.encode())) {
-						store.mark_revoked(key.id, late.block_number)?;
-					}
-					println!(
-						"revoked {} too: it was registered after revoke_all (block #{})",
-						hex(&public.encode()),
-						late.block_number
-					);
+			// Checked on chain: a registration that landed after the first sweep (one a
+			// daemon had on its way and did not pause in time for) is revoked on its own.
+			let late = sweep(&client, &signer, &owner).await?;
+			for &(public, block) in &late.revoked {
+				if let Ok(key) = store.find_key(&hex(&public.encode())) {
+					store.mark_revoked(key.id, block)?;
 				}
+				println!(
+					"revoked {} too: it was registered after the first revocation (block #{block})",
+					hex(&public.encode()),
+				);
+			}
+			// A delegate that sent no revocation has no later nonce to keep a registration
+			// it had sent from landing after the check below: wait for its pool to empty.
+			if matches!(&first, Swept::Each(each) if each.revoked.is_empty())
+				&& late.revoked.is_empty()
+			{
+				wait_for_empty_pool(&client, &signer.signer(), std::time::Duration::from_secs(60))
+					.await?;
 			}
 			let mut retired = 0;
 			for key in store.keys()? {
 				match key.status {
 					// (A running daemon may have recorded it already.)
-					KeyStatus::Live => store.mark_revoked(key.id, included.block_number)?,
+					KeyStatus::Live => match &first {
+						Swept::All(block) => store.mark_revoked(key.id, *block)?,
+						Swept::Each(sweep) => {
+							if let Some((_, block)) =
+								sweep.revoked.iter().find(|(public, _)| *public == key.public)
+							{
+								store.mark_revoked(key.id, *block)?
+							}
+						}
+					},
 					// Never registered: its secret may be as exposed as the live keys', so it
 					// is not registered after `resume` either. Nor can it be registered later
 					// by a registration already sent: that was signed by the same account at a
-					// lower nonce than `revoke_all` (the daemon has paused; the nonce counts
-					// the pool), so once `revoke_all` is in, it can never be included.
+					// lower nonce than the revocations (the daemon has paused; the nonce counts
+					// the pool), so once they are in, it can never be included.
 					KeyStatus::Pending
 						if client.registration(key.public, At::Best).await?.is_none() =>
 					{
@@ -349,11 +413,34 @@ pub async fn execute(mut cli: Cli) -> Result<(), CommandError> {
 					_ => {}
 				}
 			}
-			println!(
-				"revoked every live key of {} in block #{}",
-				owner.to_ss58check(),
-				included.block_number
-			);
+			match &first {
+				Swept::All(block) => {
+					println!("revoked every live key of {} in block #{block}", owner.to_ss58check())
+				}
+				Swept::Each(sweep) => {
+					for (public, block) in &sweep.revoked {
+						println!("revoked {} in block #{block}", hex(&public.encode()));
+					}
+					println!(
+						"revoked the {} live key(s) this delegate ({}) registered for {}",
+						sweep.revoked.len() + late.revoked.len(),
+						signer.signer().to_ss58check(),
+						owner.to_ss58check()
+					);
+				}
+			}
+			if !late.left.is_empty() {
+				println!(
+					"left open: {} live key(s) of the owner this delegate did not register \
+					 (only the owner can revoke them: `revoke-all` with the owner's key): {}",
+					late.left.len(),
+					late.left
+						.iter()
+						.map(|public| hex(&public.encode()))
+						.collect::<Vec<_>>()
+						.join(", ")
+				);
+			}
 			if retired > 0 {
 				println!("retired {retired} pending key(s) that were never registered");
 			}
@@ -361,6 +448,112 @@ pub async fn execute(mut cli: Cli) -> Result<(), CommandError> {
 				"the keeper is paused: it registers and renews nothing until `session-keys-keeper \
 				 resume`"
 			);
+			Ok(())
+		}
+		Command::Authorize {
+			delegate,
+			counterpart,
+			max_collateral,
+			max_spending_limit,
+			max_total_collateral,
+			max_duration,
+			max_keys,
+			ends_at,
+			node,
+		} => {
+			let store = open(&cli)?;
+			let signer = owner_only(&store, "authorize", "authorizeDelegate")?;
+			let owner = signer.owner();
+			let mut counterparts: Vec<AccountId> = Vec::new();
+			for account in counterpart {
+				if !counterparts.contains(account) {
+					counterparts.push(account.clone());
+				}
+			}
+			let terms = DelegateTerms {
+				counterparts,
+				max_collateral: *max_collateral,
+				max_spending_limit: *max_spending_limit,
+				max_total_collateral: *max_total_collateral,
+				max_duration: *max_duration,
+				max_keys: *max_keys,
+				ends_at: *ends_at,
+			};
+			check_authorization(&owner, delegate, &terms)?;
+			let client = Client::connect(&node.node).await?;
+			if let Some(ends_at) = ends_at {
+				let next = client.best_number().await?.saturating_add(1);
+				if *ends_at <= next {
+					return Err(CommandError::Invalid(format!(
+						"--ends-at #{ends_at} is not after the next block (#{next})"
+					)));
+				}
+			}
+			let call = build::authorize_delegate(delegate.clone(), &terms)?;
+			let included = signer.submit(&client, call, Wait::Finalized).await?;
+			println!(
+				"authorized {} as a delegate of {} in block #{}",
+				delegate.to_ss58check(),
+				owner.to_ss58check(),
+				included.block_number
+			);
+			let delegation =
+				client.delegation(&owner, delegate, At::Hash(included.block_hash)).await?;
+			let block_ms = block_ms(&client).await;
+			print_rows(&terms::status_rows(
+				delegation.as_ref(),
+				&owner,
+				delegate,
+				included.block_number,
+				|blocks| about(u64::from(blocks) * block_ms),
+			));
+			println!(
+				"on the keeper's machine: `session-keys-keeper owner import --file hot.key \
+				 --delegate-of {}`",
+				owner.to_ss58check()
+			);
+			Ok(())
+		}
+		Command::RevokeDelegate { delegate, close_keys, node } => {
+			let store = open(&cli)?;
+			let signer = owner_only(&store, "revoke-delegate", "revokeDelegate")?;
+			let owner = signer.owner();
+			let client = Client::connect(&node.node).await?;
+			let call = build::revoke_delegate(delegate.clone(), *close_keys);
+			let included = match signer.submit(&client, call, Wait::Finalized).await {
+				Ok(included) => included,
+				Err(error) if error.error_name() == Some("NotDelegate") => {
+					return Err(CommandError::Invalid(format!(
+						"{} is not a delegate of {}: never authorized, or revoked already",
+						delegate.to_ss58check(),
+						owner.to_ss58check()
+					)))
+				}
+				Err(error) => return Err(error.into()),
+			};
+			let closed = included
+				.adjudicator_events()
+				.iter()
+				.find_map(|event| match event {
+					AdjudicatorEvent::DelegateRevoked { keys_closed, .. } => Some(*keys_closed),
+					_ => None,
+				})
+				.unwrap_or(0);
+			println!(
+				"revoked the delegate {} of {} in block #{}: every call it makes for the owner is \
+				 refused from now on",
+				delegate.to_ss58check(),
+				owner.to_ss58check(),
+				included.block_number
+			);
+			if *close_keys {
+				println!("revoked {closed} live key(s) it had registered");
+			} else {
+				println!(
+					"the live keys it registered stay valid until they expire (`--close-keys` \
+					 revokes them; the owner can also revoke them one by one)"
+				);
+			}
 			Ok(())
 		}
 		Command::Resume => {
@@ -415,10 +608,10 @@ pub async fn execute(mut cli: Cli) -> Result<(), CommandError> {
 }
 
 fn print_owner(record: &OwnerRecord) {
-	match &record.proxy_of {
+	match &record.delegate_of {
 		None => println!("owner {} (its own key signs)", record.signer.to_ss58check()),
 		Some(owner) => println!(
-			"owner {}, signed for by its SessionKeys proxy {}",
+			"owner {}, signed for by its delegate {} (within the owner's terms on chain)",
 			owner.to_ss58check(),
 			record.signer.to_ss58check()
 		),
@@ -427,7 +620,191 @@ fn print_owner(record: &OwnerRecord) {
 
 fn signer_of(store: &Store) -> Result<OwnerSigner, CommandError> {
 	let (record, uri) = store.owner_secret()?;
-	Ok(OwnerSigner::from_uri(&uri, record.proxy_of).map_err(KeeperError::from)?)
+	Ok(OwnerSigner::from_uri(&uri, record.delegate_of).map_err(KeeperError::from)?)
+}
+
+/// The store's signer, if it is the owner itself: `command` (the pallet's `call`) is the
+/// owner's own, which no proxy or delegate may make.
+fn owner_only(store: &Store, command: &str, call: &str) -> Result<OwnerSigner, CommandError> {
+	let signer = signer_of(store)?;
+	if let Some(owner) = signer.delegate_of() {
+		return Err(CommandError::Invalid(format!(
+			"`{command}` must be signed by the owner's own key, and this store holds the key of \
+			 {}, a delegate of {}: run it where the owner's key is imported (without \
+			 --delegate-of), or sign adjudicator.{call} as the owner in Polkadot-JS Apps \
+			 (Developer > Extrinsics)",
+			signer.signer().to_ss58check(),
+			owner.to_ss58check()
+		)));
+	}
+	Ok(signer)
+}
+
+/// What the chain would refuse of an authorization, said before anything is signed.
+fn check_authorization(
+	owner: &AccountId,
+	delegate: &AccountId,
+	terms: &DelegateTerms,
+) -> Result<(), CommandError> {
+	if delegate == owner {
+		return Err(CommandError::Invalid(
+			"the delegate is the owner itself: an owner is not its own delegate".into(),
+		));
+	}
+	if terms.counterparts.contains(delegate) {
+		return Err(CommandError::Invalid(
+			"the delegate cannot be one of its own counterparts: it could then collect what the \
+			 keys it registers owe"
+				.into(),
+		));
+	}
+	if terms.counterparts.contains(owner) {
+		return Err(CommandError::Invalid(
+			"the owner cannot be a counterpart of its own keys".into(),
+		));
+	}
+	Ok(())
+}
+
+/// Which command checks a profile against the owner's terms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Check {
+	/// `profile add`: every term must allow a first key now.
+	Add,
+	/// `profile edit`: the profile's own terms must; a refusal for what the delegate's keys
+	/// already hold (`maxKeys`, `maxTotalCollateral`, which the profile's own keys are part
+	/// of) is only a warning, as it passes once keys settle.
+	Edit,
+}
+
+/// Checks `profile` against the owner's terms on chain when the signer is a delegate.
+async fn check_terms(
+	record: Option<&OwnerRecord>,
+	profile: &Profile,
+	check: &TermsCheck,
+	command: Check,
+) -> Result<(), CommandError> {
+	let Some((owner, delegate)) =
+		record.and_then(|record| Some((record.delegate_of.as_ref()?, &record.signer)))
+	else {
+		return Ok(());
+	};
+	if check.offline {
+		eprintln!(
+			"note: --offline: the profile is not checked against the owner's terms (the chain \
+			 refuses a registration outside them; `run` warns at start)"
+		);
+		return Ok(());
+	}
+	let client = Client::connect(&check.node.node).await.map_err(|error| {
+		CommandError::Invalid(format!(
+			"cannot read the owner's terms to check the profile against them: {error}. Start the \
+			 node or give --node URL (or --offline to store the profile unchecked)"
+		))
+	})?;
+	let at = client.resolve(At::Best).await?;
+	// The first block a registration could be in.
+	let next = client.block_number(at).await?.saturating_add(1);
+	let delegation = client.delegation(owner, delegate, At::Hash(at)).await?;
+	match terms::check_profile(delegation.as_ref(), owner, delegate, profile, next) {
+		Ok(()) => {}
+		Err(error) if command == Check::Edit && error.is_about_usage() => {
+			eprintln!("warning: {error}; the daemon's next registration waits until it passes")
+		}
+		Err(error) => return Err(error.into()),
+	}
+	if command == Check::Add {
+		if let Some(TermsError::Refused { refusal, detail }) =
+			terms::rotation_refusal(delegation.as_ref(), owner, delegate, profile, next)
+		{
+			eprintln!(
+				"warning: the owner's terms leave no room to rotate this profile's key (its \
+				 successor is registered while it is live): {}: {detail}",
+				refusal.term()
+			);
+		}
+	}
+	Ok(())
+}
+
+/// How `revoke-all` revoked the first time.
+enum Swept {
+	/// The owner's `revoke_all`, in this block.
+	All(BlockNumber),
+	/// A delegate's revocations, one by one.
+	Each(Sweep),
+}
+
+/// The live keys of an owner a signer revoked, and those it may not revoke.
+struct Sweep {
+	/// Each key revoked, with its block.
+	revoked: Vec<(SessionPublic, BlockNumber)>,
+	/// Live keys a delegate did not register (the owner's own, or another delegate's).
+	left: Vec<SessionPublic>,
+}
+
+/// Revokes every live key of `owner` that `signer` may revoke (a delegate: those it
+/// registered), as the best block shows them.
+async fn sweep(
+	client: &Client,
+	signer: &OwnerSigner,
+	owner: &AccountId,
+) -> Result<Sweep, CommandError> {
+	let at = client.resolve(At::Best).await?;
+	let now = client.block_number(at).await?;
+	let mut sweep = Sweep { revoked: Vec::new(), left: Vec::new() };
+	for public in client.keys_of(owner, At::Hash(at)).await? {
+		let Some(registration) = client.registration(public, At::Hash(at)).await? else {
+			continue;
+		};
+		// Closing already (revoked, or expired and in its window).
+		if registration.revoked || now >= registration.expires_at {
+			continue;
+		}
+		if signer.delegate_of().is_some() && registration.delegate != Some(signer.signer()) {
+			sweep.left.push(public);
+			continue;
+		}
+		match chain::revoke(client, signer, public).await {
+			Ok(included) => sweep.revoked.push((public, included.block_number)),
+			// Closed meanwhile (it expired, or the owner revoked it).
+			Err(KeeperError::Chain(error))
+				if matches!(error.error_name(), Some("Expired" | "Revoked")) => {}
+			Err(error) => return Err(error.into()),
+		}
+	}
+	Ok(sweep)
+}
+
+/// Waits, for at most `limit`, until none of `account`'s extrinsics is in the node's pool
+/// (its next nonce counting the pool is its nonce at the best block): whatever it had sent is
+/// then in a block, or gone.
+async fn wait_for_empty_pool(
+	client: &Client,
+	account: &AccountId,
+	limit: std::time::Duration,
+) -> Result<(), CommandError> {
+	let key = frame_system::Account::<session_keys_runtime::Runtime>::hashed_key_for(account);
+	type AccountInfo =
+		frame_system::AccountInfo<session_keys_runtime::Nonce, session_keys_client::AccountData>;
+	let deadline = tokio::time::Instant::now() + limit;
+	loop {
+		let in_pool = client.next_nonce(account).await?;
+		let on_chain =
+			client.storage::<AccountInfo>(&key, At::Best).await?.map_or(0, |info| info.nonce);
+		if in_pool <= u64::from(on_chain) {
+			return Ok(());
+		}
+		if tokio::time::Instant::now() >= deadline {
+			eprintln!(
+				"warning: an extrinsic of {} is still in the node's pool after {limit:?}: a \
+				 registration among them may still land; check `status`",
+				account.to_ss58check()
+			);
+			return Ok(());
+		}
+		tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+	}
 }
 
 fn signer_owner(store: &Store) -> Result<session_keys_client::AccountId, CommandError> {
@@ -591,10 +968,7 @@ async fn wait_for_pause(store: &Store, limit: std::time::Duration) -> Result<(),
 async fn status(client: &Client, store: &Store, all: bool) -> Result<(), CommandError> {
 	let at = client.resolve(At::Best).await?;
 	let now = client.block_number(at).await?;
-	let block_ms: u64 = client
-		.constant::<u64>("Timestamp", "MinimumPeriod")
-		.await
-		.map_or(3000, |period| period * 2);
+	let block_ms = block_ms(client).await;
 	let mut rows =
 		vec![row(&["PROFILE", "KEY", "PHASE", "EXPIRES", "COLLATERAL", "OWED", "CHECKPOINT"])];
 	for key in store.keys()? {
@@ -678,7 +1052,33 @@ async fn status(client: &Client, store: &Store, all: bool) -> Result<(), Command
 		);
 	}
 	print_table(&rows);
+	// A delegate's terms, and how much of them its keys use.
+	if let Some(record) = store.owner()? {
+		if let Some(owner) = &record.delegate_of {
+			let delegation = client.delegation(owner, &record.signer, At::Hash(at)).await?;
+			println!();
+			print_rows(&terms::status_rows(
+				delegation.as_ref(),
+				owner,
+				&record.signer,
+				now,
+				|blocks| about(u64::from(blocks) * block_ms),
+			));
+		}
+	}
 	Ok(())
+}
+
+/// About how long a block is, in milliseconds (twice the timestamp's minimum period).
+async fn block_ms(client: &Client) -> u64 {
+	client.constant::<u64>("Timestamp", "MinimumPeriod").await.map_or(3000, |period| period * 2)
+}
+
+/// Prints `what: value` rows, the values aligned.
+fn print_rows(rows: &[(&str, String)]) {
+	let rows: Vec<Vec<String>> =
+		rows.iter().map(|(what, value)| vec![format!("{what}:"), value.clone()]).collect();
+	print_table(&rows);
 }
 
 fn short_hex(text: &str) -> String {
@@ -747,6 +1147,27 @@ async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	#[test]
+	fn an_authorization_the_chain_would_refuse_is_refused_before_signing() {
+		let (owner, delegate, bob) =
+			(AccountId::from([1; 32]), AccountId::from([4; 32]), AccountId::from([2; 32]));
+		let terms = |counterparts| DelegateTerms {
+			counterparts,
+			max_collateral: 1,
+			max_spending_limit: 1,
+			max_total_collateral: 1,
+			max_duration: 10,
+			max_keys: 1,
+			ends_at: None,
+		};
+		assert!(check_authorization(&owner, &delegate, &terms(vec![bob.clone()])).is_ok());
+		assert!(check_authorization(&owner, &owner, &terms(vec![bob.clone()])).is_err());
+		assert!(
+			check_authorization(&owner, &delegate, &terms(vec![bob, delegate.clone()])).is_err()
+		);
+		assert!(check_authorization(&owner, &delegate, &terms(vec![owner.clone()])).is_err());
+	}
 
 	#[test]
 	fn durations_read_for_people() {

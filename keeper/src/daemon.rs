@@ -8,7 +8,7 @@
 //! reused).
 
 use std::{
-	collections::HashMap,
+	collections::{HashMap, HashSet},
 	future::Future,
 	sync::{
 		atomic::{AtomicBool, Ordering},
@@ -24,9 +24,10 @@ use sp_core::H256;
 use crate::{
 	chain::{self, KeeperError},
 	metrics::Metrics,
-	plan::{plan, Action},
+	plan::{plan, Action, Observed, OnChain},
 	signer::OwnerSigner,
 	store::{hex, KeyStatus, Profile, Store, StoreError},
+	terms,
 };
 
 /// Where the daemon stops and waits to be killed, for the crash tests (`run --halt-after`).
@@ -88,9 +89,12 @@ pub async fn run(
 		node = %options.node,
 		owner = %client_account(&signer.owner()),
 		signer = %client_account(&signer.signer()),
-		proxy = signer.proxy_of().is_some(),
+		delegate = signer.delegate_of().is_some(),
 		"connected; reconciling the store with the chain"
 	);
+	if signer.delegate_of().is_some() {
+		warn_about_terms(&client, store, signer).await;
+	}
 	let mut daemon = Daemon {
 		client,
 		store,
@@ -99,6 +103,7 @@ pub async fn run(
 		metrics,
 		last: None,
 		held_back: Default::default(),
+		not_ours: Default::default(),
 		paused: false,
 		stopping: Arc::new(AtomicBool::new(false)),
 		in_flight: Arc::new(AtomicBool::new(false)),
@@ -146,6 +151,51 @@ pub async fn run(
 	}
 }
 
+/// Logs, once at the start, what in the owner's terms would refuse a delegate's keys: the
+/// chain refuses them too, at a fee for each try.
+async fn warn_about_terms(client: &Client, store: &Store, signer: &OwnerSigner) {
+	let (owner, delegate) = (signer.owner(), signer.signer());
+	let read = async {
+		let at = client.resolve(At::Best).await?;
+		let next = client.block_number(at).await?.saturating_add(1);
+		let delegation = client.delegation(&owner, &delegate, At::Hash(at)).await?;
+		Ok::<_, ClientError>((delegation, next))
+	};
+	let (delegation, next) = match read.await {
+		Ok(read) => read,
+		Err(error) => {
+			tracing::warn!(%error, "cannot read the owner's terms for this delegate");
+			return;
+		}
+	};
+	match terms::terms_of(delegation.as_ref(), &owner, &delegate) {
+		Err(error) => {
+			tracing::warn!(%error, "no terms in force: the chain refuses every registration and renewal")
+		}
+		Ok((terms, usage)) => {
+			tracing::info!(
+				keys = usage.keys,
+				max_keys = terms.max_keys,
+				collateral = %usage.collateral,
+				max_total_collateral = %terms.max_total_collateral,
+				ends_at = ?terms.ends_at,
+				"the owner's terms for this delegate"
+			);
+			for profile in store.profiles().unwrap_or_default() {
+				match terms::check_profile(delegation.as_ref(), &owner, &delegate, &profile, next) {
+					// (What the keys already hold changes as they settle.)
+					Err(error) if !error.is_about_usage() => tracing::warn!(
+						profile = %profile.name,
+						%error,
+						"outside the owner's terms: the chain refuses its keys; `profile edit` it"
+					),
+					_ => {}
+				}
+			}
+		}
+	}
+}
+
 /// The `ss58` form of an account, for the log.
 fn client_account(account: &session_keys_client::AccountId) -> String {
 	use sp_core::crypto::Ss58Codec;
@@ -162,6 +212,9 @@ struct Daemon<'a> {
 	last: Option<BlockNumber>,
 	/// Per profile and kind of submission, the failed one's next try.
 	held_back: HashMap<(String, Submission), Retry>,
+	/// Stored keys this delegate did not register (by the owner, or through an older keeper's
+	/// `SessionKeys` proxy): it can neither renew nor revoke them.
+	not_ours: HashSet<i64>,
 	/// Whether the keeper was paused at the start of this tick.
 	paused: bool,
 	/// Set once the daemon is asked to stop: nothing more is submitted.
@@ -259,11 +312,8 @@ impl Daemon<'_> {
 				// A failed submission is not sent again for a few blocks (each try costs a fee);
 				// other kinds go ahead (a refused successor holds back no renewal).
 				ref action
-					if Submission::of(action).is_some_and(|kind| {
-						self.held_back
-							.get(&(profile.name.clone(), kind))
-							.is_some_and(|retry| now < retry.at)
-					}) =>
+					if Submission::of(action)
+						.is_some_and(|kind| self.is_held_back(profile, kind, now)) =>
 				{
 					break
 				}
@@ -272,27 +322,24 @@ impl Daemon<'_> {
 					break;
 				}
 				Action::Generate { successor_of } => {
-					let pair = SessionPair::generate(profile.crypto);
-					let key = self.store.add_pending_key(
-						&profile.name,
-						pair.public(),
-						&pair.secret(),
-						unix_now(),
-					)?;
-					drop(pair);
-					tracing::info!(
-						profile = %profile.name,
-						key = %hex(&key.public.encode()),
-						block = now,
-						rotation = successor_of.is_some(),
-						"stored a new pending key"
-					);
-					self.halt_if(HaltPoint::Stored).await;
-					self.register(profile, key.id, now).await?;
+					self.generate(profile, successor_of, now).await?;
 					break;
 				}
 				Action::Renew { id, blocks_left } => {
 					let key = self.store.key_by_id(id)?;
+					if !self.is_ours(profile, id, hash).await? {
+						// It runs out instead: a successor replaces it in time (its pending
+						// key first, if one is waiting), then the plan goes on as for a
+						// rotation.
+						if self.is_held_back(profile, Submission::Register, now) {
+							break;
+						}
+						match pending_of(&observed) {
+							Some(pending) => self.register(profile, pending, now).await?,
+							None => self.generate(profile, Some(id), now).await?,
+						}
+						break;
+					}
 					let renew =
 						chain::renew(&self.client, self.signer, key.public, profile.duration);
 					match in_flight(&self.in_flight, renew).await {
@@ -321,6 +368,10 @@ impl Daemon<'_> {
 					break;
 				}
 				Action::Revoke { id, successor } => {
+					// Not ours to revoke: it is left to expire.
+					if !self.is_ours(profile, id, hash).await? {
+						break;
+					}
 					let key = self.store.key_by_id(id)?;
 					let successor = self.store.key_by_id(successor)?;
 					let revoke = chain::revoke(&self.client, self.signer, key.public);
@@ -345,6 +396,56 @@ impl Daemon<'_> {
 			}
 		}
 		self.update_gauges(profile, now)
+	}
+
+	/// Whether a failed submission of `kind` for `profile` waits still at `now`.
+	fn is_held_back(&self, profile: &Profile, kind: Submission, now: BlockNumber) -> bool {
+		self.held_back.get(&(profile.name.clone(), kind)).is_some_and(|retry| now < retry.at)
+	}
+
+	/// Whether the signer may renew and revoke stored key `id` (registered, as the chain shows
+	/// at `at`): always for the owner; for a delegate, only a key it registered itself. A key
+	/// that is not is logged once.
+	async fn is_ours(&mut self, profile: &Profile, id: i64, at: H256) -> Result<bool, KeeperError> {
+		if self.not_ours.contains(&id) {
+			return Ok(false);
+		}
+		let key = self.store.key_by_id(id)?;
+		if chain::may_act_on(&self.client, self.signer, key.public, At::Hash(at)).await? {
+			return Ok(true);
+		}
+		tracing::warn!(
+			profile = %profile.name,
+			key = %hex(&key.public.encode()),
+			"not registered by this delegate (by the owner, or through an older keeper's \
+			 SessionKeys proxy): it can neither renew nor revoke it, so it runs until its expiry \
+			 and a key of its own replaces it; the owner may revoke it"
+		);
+		self.not_ours.insert(id);
+		Ok(false)
+	}
+
+	/// Makes, seals and stores a new pending key for `profile` (`successor_of`: the live key
+	/// it will replace), then registers it.
+	async fn generate(
+		&mut self,
+		profile: &Profile,
+		successor_of: Option<i64>,
+		now: BlockNumber,
+	) -> Result<(), KeeperError> {
+		let pair = SessionPair::generate(profile.crypto);
+		let key =
+			self.store.add_pending_key(&profile.name, pair.public(), &pair.secret(), unix_now())?;
+		drop(pair);
+		tracing::info!(
+			profile = %profile.name,
+			key = %hex(&key.public.encode()),
+			block = now,
+			rotation = successor_of.is_some(),
+			"stored a new pending key"
+		);
+		self.halt_if(HaltPoint::Stored).await;
+		self.register(profile, key.id, now).await
 	}
 
 	/// Registers pending key `id`, asking the best block first: a registration already in a
@@ -419,7 +520,7 @@ impl Daemon<'_> {
 				)?;
 				// Its replacement waits too: a fault that damages every new key must not make
 				// one per block.
-				self.hold_back(profile, Submission::Register, true, now);
+				self.hold_back(profile, Submission::Register, Refusal::Refused, now);
 				Ok(())
 			}
 			// Refused (say, too little balance for the collateral) or not known to be sent: the
@@ -443,7 +544,7 @@ impl Daemon<'_> {
 				return Err(error);
 			}
 		}
-		let retry = self.hold_back(profile, kind, refused(&error), now);
+		let retry = self.hold_back(profile, kind, refusal(&error), now);
 		tracing::error!(
 			profile = %profile.name,
 			action = %kind.as_str(),
@@ -460,11 +561,11 @@ impl Daemon<'_> {
 		&mut self,
 		profile: &Profile,
 		kind: Submission,
-		refused: bool,
+		refusal: Refusal,
 		now: BlockNumber,
 	) -> Retry {
 		let slot = (profile.name.clone(), kind);
-		let retry = Retry::after(kind, self.held_back.get(&slot).copied(), refused, now);
+		let retry = Retry::after(kind, self.held_back.get(&slot).copied(), refusal, now);
 		self.held_back.insert(slot, retry);
 		retry
 	}
@@ -536,19 +637,61 @@ impl Submission {
 	}
 }
 
-/// Whether `error` is the chain refusing the submission (which trying again soon would only
-/// repeat, at a fee), rather than the node or the connection failing on the way.
-fn refused(error: &KeeperError) -> bool {
+/// How a submission failed, for its next try.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Refusal {
+	/// The node or the connection failed on the way.
+	Transient,
+	/// The chain refused it (trying again soon would only repeat that, at a fee).
+	Refused,
+	/// The chain refused it because the signer may not act for the owner at all (a delegate
+	/// whose authorization the owner revoked or that ended, or a key it did not register), or
+	/// because the owner's terms refuse it (say a renewal that would outlive `endsAt`). Only
+	/// the owner can change that, so even a renewal backs off.
+	NotAllowed,
+}
+
+/// How `error` failed: see [`Refusal`].
+fn refusal(error: &KeeperError) -> Refusal {
 	match error {
-		KeeperError::Chain(error) => matches!(
-			error,
+		KeeperError::Chain(error)
+			if error.error_name().is_some_and(|name| NOT_ALLOWED.contains(&name)) =>
+		{
+			Refusal::NotAllowed
+		}
+		KeeperError::Chain(
 			ClientError::Dispatch(_)
-				| ClientError::Submission(_)
-				| ClientError::InvalidArgument { .. }
-				| ClientError::WeakKey(_)
-		),
-		KeeperError::Store(_) | KeeperError::BadSecret(_) | KeeperError::Signer(_) => true,
+			| ClientError::Submission(_)
+			| ClientError::InvalidArgument { .. }
+			| ClientError::WeakKey(_),
+		) => Refusal::Refused,
+		KeeperError::Chain(_) => Refusal::Transient,
+		KeeperError::Store(_) | KeeperError::BadSecret(_) | KeeperError::Signer(_) => {
+			Refusal::Refused
+		}
 	}
+}
+
+/// The adjudicator's errors that only the owner can lift: the delegate is not (or no longer)
+/// allowed to act, or a term of the owner's refuses the call.
+const NOT_ALLOWED: [&str; 9] = [
+	"NotDelegate",
+	"DelegationEnded",
+	"NotOwner",
+	"CounterpartNotAllowed",
+	"CollateralAboveTerms",
+	"SpendingLimitAboveTerms",
+	"DurationAboveTerms",
+	"TooManyDelegateKeys",
+	"TotalCollateralAboveTerms",
+];
+
+/// The pending key among `observed` that the chain does not know yet, if any.
+fn pending_of(observed: &[Observed]) -> Option<i64> {
+	observed
+		.iter()
+		.find(|key| key.key.status == KeyStatus::Pending && key.chain == OnChain::Unknown)
+		.map(|key| key.key.id)
 }
 
 /// When a failed submission is tried again.
@@ -564,13 +707,19 @@ impl Retry {
 	/// The next try after a failure at `now`. A renewal is tried again at the next finalized
 	/// block: the live key's life depends on it, and its margin may leave room for few tries.
 	/// A registration or revocation waits [`RETRY_BLOCKS`], doubling up to [`MAX_RETRY_BLOCKS`]
-	/// while the chain keeps `refused` it (each try may cost a fee, and a refusal such as too
+	/// while the chain keeps refusing it (each try may cost a fee, and a refusal such as too
 	/// little balance lasts until the owner acts); a node or connection failure does not
-	/// double the wait.
-	fn after(kind: Submission, previous: Option<Retry>, refused: bool, now: BlockNumber) -> Retry {
+	/// double the wait. A renewal the signer is not allowed at all ([`Refusal::NotAllowed`])
+	/// backs off as a registration does: no try of it can pass until the owner acts.
+	fn after(
+		kind: Submission,
+		previous: Option<Retry>,
+		refusal: Refusal,
+		now: BlockNumber,
+	) -> Retry {
 		let wait = match (kind, previous) {
-			(Submission::Renew, _) => 1,
-			(_, Some(previous)) if refused => {
+			(Submission::Renew, _) if refusal != Refusal::NotAllowed => 1,
+			(_, Some(previous)) if refusal != Refusal::Transient => {
 				previous.wait.saturating_mul(2).clamp(RETRY_BLOCKS, MAX_RETRY_BLOCKS)
 			}
 			_ => RETRY_BLOCKS,
@@ -598,41 +747,56 @@ mod tests {
 
 	#[test]
 	fn a_refused_registration_backs_off_and_a_renewal_or_a_lost_connection_does_not() {
-		let first = Retry::after(Submission::Register, None, true, 10);
+		let first = Retry::after(Submission::Register, None, Refusal::Refused, 10);
 		assert_eq!(first, Retry { at: 13, wait: RETRY_BLOCKS });
-		let second = Retry::after(Submission::Register, Some(first), true, 13);
+		let second = Retry::after(Submission::Register, Some(first), Refusal::Refused, 13);
 		assert_eq!(second, Retry { at: 19, wait: 6 });
 		let mut retry = second;
 		for _ in 0..10 {
-			retry = Retry::after(Submission::Revoke, Some(retry), true, 100);
+			retry = Retry::after(Submission::Revoke, Some(retry), Refusal::Refused, 100);
 		}
 		assert_eq!(retry, Retry { at: 100 + MAX_RETRY_BLOCKS, wait: MAX_RETRY_BLOCKS });
 		// The node away: the usual wait, and the doubling starts afresh after it.
-		let transient = Retry::after(Submission::Register, Some(retry), false, 200);
+		let transient = Retry::after(Submission::Register, Some(retry), Refusal::Transient, 200);
 		assert_eq!(transient, Retry { at: 203, wait: RETRY_BLOCKS });
-		assert_eq!(Retry::after(Submission::Register, Some(transient), true, 203).wait, 6);
+		assert_eq!(
+			Retry::after(Submission::Register, Some(transient), Refusal::Refused, 203).wait,
+			6
+		);
 		// A renewal: the next finalized block, whatever came before.
 		assert_eq!(
-			Retry::after(Submission::Renew, Some(retry), true, 200),
+			Retry::after(Submission::Renew, Some(retry), Refusal::Refused, 200),
 			Retry { at: 201, wait: 1 }
 		);
 		assert_eq!(
-			Retry::after(Submission::Register, None, true, BlockNumber::MAX).at,
+			Retry::after(Submission::Register, None, Refusal::Refused, BlockNumber::MAX).at,
 			BlockNumber::MAX
 		);
 	}
 
 	#[test]
 	fn only_the_chain_refusing_counts_as_refused() {
-		// (A dispatch failure, refused too, is seen end to end: `InsufficientBalance`.)
-		assert!(refused(&KeeperError::Chain(ClientError::InvalidArgument { what: "scope" })));
-		assert!(refused(&KeeperError::Chain(ClientError::Submission("invalid".into()))));
-		assert!(!refused(&KeeperError::Chain(ClientError::Timeout(
-			Duration::from_secs(1),
-			"finality"
-		))));
-		assert!(!refused(&KeeperError::Chain(ClientError::StatusUnknown("dropped".into()))));
-		assert!(!refused(&KeeperError::Chain(ClientError::NotFound("a block"))));
+		// (A dispatch failure, refused too, is seen end to end: `InsufficientBalance`, and a
+		// revoked delegate's `NotDelegate`.)
+		let chain = |error| refusal(&KeeperError::Chain(error));
+		assert_eq!(chain(ClientError::InvalidArgument { what: "scope" }), Refusal::Refused);
+		assert_eq!(chain(ClientError::Submission("invalid".into())), Refusal::Refused);
+		assert_eq!(
+			chain(ClientError::Timeout(Duration::from_secs(1), "finality")),
+			Refusal::Transient
+		);
+		assert_eq!(chain(ClientError::StatusUnknown("dropped".into())), Refusal::Transient);
+		assert_eq!(chain(ClientError::NotFound("a block")), Refusal::Transient);
+	}
+
+	#[test]
+	fn a_renewal_the_signer_is_not_allowed_backs_off_as_a_registration_does() {
+		let first = Retry::after(Submission::Renew, None, Refusal::NotAllowed, 10);
+		assert_eq!(first, Retry { at: 13, wait: RETRY_BLOCKS });
+		let second = Retry::after(Submission::Renew, Some(first), Refusal::NotAllowed, 13);
+		assert_eq!(second, Retry { at: 19, wait: 6 });
+		// Allowed again (the owner authorized the delegate anew): the next block.
+		assert_eq!(Retry::after(Submission::Renew, Some(second), Refusal::Refused, 19).wait, 1);
 	}
 
 	#[test]

@@ -6,7 +6,9 @@
 //!   XChaCha20-Poly1305);
 //! - [`plan`]: what to do next for a profile (pure: the rules, unit-tested);
 //! - [`daemon`]: following finalized blocks and doing it; [`chain`]: the reads and calls;
-//! - [`signer`]: the owner's key, or a proxy's (`ProxyType::SessionKeys`);
+//! - [`signer`]: the owner's key, or its delegate's (a hot key the owner authorized on chain
+//!   within terms: `authorize_delegate`); [`terms`]: those terms as the keeper checks and shows
+//!   them;
 //! - [`cli`], [`commands`], [`passphrase`]: the command line; [`metrics`]: Prometheus.
 
 pub mod chain;
@@ -19,3 +21,4 @@ pub mod plan;
 pub mod sealer;
 pub mod signer;
 pub mod store;
+pub mod terms;

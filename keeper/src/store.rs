@@ -15,8 +15,10 @@ use zeroize::Zeroizing;
 
 use crate::sealer::{KdfParams, PassphraseSealer, SealError, Sealer, SealerSettings, SALT_LEN};
 
-/// The schema this build writes. Version 1 is the first.
-pub const SCHEMA_VERSION: u32 = 2;
+/// The schema this build writes. Version 1 is the first; 2 added the pause; 3 renamed the
+/// owner record's `proxy_of` column to `delegate_of` (the hot key is the owner's delegate now,
+/// not a proxy: an older keeper, which would wrap calls in `proxy.proxy`, refuses the file).
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The associated data of the check value, which tells a wrong passphrase from a damaged record.
 const CHECK_AAD: &[u8] = b"session-keys-keeper/check";
@@ -205,16 +207,16 @@ pub struct StoredKey {
 /// The account that signs the keeper's calls, and whose keys they are.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OwnerRecord {
-	/// The account whose key is stored (the owner, or the owner's proxy).
+	/// The account whose key is stored (the owner, or the owner's delegate).
 	pub signer: AccountId,
-	/// The owner, when `signer` is its proxy.
-	pub proxy_of: Option<AccountId>,
+	/// The owner, when `signer` is its delegate (authorized on chain with `authorize_delegate`).
+	pub delegate_of: Option<AccountId>,
 }
 
 impl OwnerRecord {
 	/// The account that owns the session keys.
 	pub fn owner(&self) -> &AccountId {
-		self.proxy_of.as_ref().unwrap_or(&self.signer)
+		self.delegate_of.as_ref().unwrap_or(&self.signer)
 	}
 }
 
@@ -407,8 +409,8 @@ impl Store {
 		let sealed = self.sealer.seal(&owner_aad(&owner.signer), secret_uri.as_bytes())?;
 		self.connection
 			.execute(
-				"INSERT OR REPLACE INTO owner (id, signer, proxy_of, sealed_secret) VALUES (1, ?1, ?2, ?3)",
-				params![owner.signer.encode(), owner.proxy_of.as_ref().map(Encode::encode), sealed],
+				"INSERT OR REPLACE INTO owner (id, signer, delegate_of, sealed_secret) VALUES (1, ?1, ?2, ?3)",
+				params![owner.signer.encode(), owner.delegate_of.as_ref().map(Encode::encode), sealed],
 			)
 			.map_err(|error| self.sqlite(error))?;
 		Ok(())
@@ -418,15 +420,17 @@ impl Store {
 	pub fn owner(&self) -> Result<Option<OwnerRecord>> {
 		let row: Option<(Vec<u8>, Option<Vec<u8>>)> = self
 			.connection
-			.query_row("SELECT signer, proxy_of FROM owner WHERE id = 1", [], |row| {
+			.query_row("SELECT signer, delegate_of FROM owner WHERE id = 1", [], |row| {
 				Ok((row.get(0)?, row.get(1)?))
 			})
 			.optional()
 			.map_err(|error| self.sqlite(error))?;
-		row.map(|(signer, proxy_of)| {
+		row.map(|(signer, delegate_of)| {
 			Ok(OwnerRecord {
 				signer: self.decode(&signer, "owner account")?,
-				proxy_of: proxy_of.map(|bytes| self.decode(&bytes, "proxied owner")).transpose()?,
+				delegate_of: delegate_of
+					.map(|bytes| self.decode(&bytes, "delegating owner"))
+					.transpose()?,
 			})
 		})
 		.transpose()
@@ -991,6 +995,12 @@ fn migrate(tx: &Transaction<'_>, from: u32) -> rusqlite::Result<()> {
 			"ALTER TABLE meta ADD COLUMN paused_at INTEGER;
 			 ALTER TABLE meta ADD COLUMN pause_seen_at INTEGER;",
 		)?;
+	}
+	if from < 3 {
+		// The hot key signs as the owner's delegate (`register_for`, plain calls), no longer as
+		// its `SessionKeys` proxy: the column says so. A record made with `--proxy-of` names
+		// the same owner, which must now authorize the key with `authorize_delegate`.
+		tx.execute_batch("ALTER TABLE owner RENAME COLUMN proxy_of TO delegate_of;")?;
 	}
 	tx.pragma_update(None, "user_version", SCHEMA_VERSION)
 }

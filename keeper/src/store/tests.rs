@@ -59,7 +59,7 @@ fn a_store_reopens_with_its_passphrase_and_keeps_everything() {
 	let dir = tempfile::tempdir().unwrap();
 	let (path, mut store) = new_store(&dir);
 	store.add_profile(&profile("api")).unwrap();
-	let owner = OwnerRecord { signer: AccountId::from([1; 32]), proxy_of: None };
+	let owner = OwnerRecord { signer: AccountId::from([1; 32]), delegate_of: None };
 	store.set_owner(&owner, "//Alice").unwrap();
 	let key = store.add_pending_key("api", public(9), &[42; 64], 1_700_000_000).unwrap();
 	assert_eq!(key.status, KeyStatus::Pending);
@@ -190,7 +190,7 @@ fn changing_the_passphrase_reseals_everything() {
 	let (path, mut store) = new_store(&dir);
 	store.add_profile(&profile("api")).unwrap();
 	store
-		.set_owner(&OwnerRecord { signer: AccountId::from([1; 32]), proxy_of: None }, "//Alice")
+		.set_owner(&OwnerRecord { signer: AccountId::from([1; 32]), delegate_of: None }, "//Alice")
 		.unwrap();
 	let key = store.add_pending_key("api", public(1), &[5; 64], 0).unwrap();
 	store
@@ -210,7 +210,7 @@ fn the_files_hold_no_secret_and_no_passphrase() {
 	store.add_profile(&profile("api")).unwrap();
 	let uri = "bottom drive obey lake curtain smoke basket hold race lonely fit walk//Alice";
 	store
-		.set_owner(&OwnerRecord { signer: AccountId::from([1; 32]), proxy_of: None }, uri)
+		.set_owner(&OwnerRecord { signer: AccountId::from([1; 32]), delegate_of: None }, uri)
 		.unwrap();
 	let secret: Vec<u8> = (0u8..64).map(|byte| byte.wrapping_mul(37).wrapping_add(11)).collect();
 	store.add_pending_key("api", public(1), &secret, 0).unwrap();
@@ -266,12 +266,13 @@ fn a_first_version_store_is_migrated_on_open_and_keeps_its_keys() {
 	let (path, mut store) = new_store(&dir);
 	store.add_profile(&profile("api")).unwrap();
 	let key = store.add_pending_key("api", public(1), &[1; 64], 0).unwrap();
-	// Back to the first schema: no pause columns.
+	// Back to the first schema: no pause columns, the owner's column named `proxy_of`.
 	store
 		.connection
 		.execute_batch(
 			"ALTER TABLE meta DROP COLUMN paused_at;
 			 ALTER TABLE meta DROP COLUMN pause_seen_at;
+			 ALTER TABLE owner RENAME COLUMN delegate_of TO proxy_of;
 			 PRAGMA user_version = 1;",
 		)
 		.unwrap();
@@ -283,6 +284,33 @@ fn a_first_version_store_is_migrated_on_open_and_keeps_its_keys() {
 	assert_eq!(store.pause_state().unwrap(), None);
 	store.pause(5).unwrap();
 	assert_eq!(store.key_secret(&key).unwrap().as_slice(), &[1; 64][..]);
+}
+
+#[test]
+fn a_proxy_record_of_the_second_version_becomes_a_delegate_record() {
+	let dir = tempfile::tempdir().unwrap();
+	let (path, mut store) = new_store(&dir);
+	let hot = OwnerRecord {
+		signer: AccountId::from([4; 32]),
+		delegate_of: Some(AccountId::from([1; 32])),
+	};
+	store.set_owner(&hot, "//Dave").unwrap();
+	// As a second-version keeper stored a `--proxy-of` hot key.
+	store
+		.connection
+		.execute_batch(
+			"ALTER TABLE owner RENAME COLUMN delegate_of TO proxy_of;
+			 PRAGMA user_version = 2;",
+		)
+		.unwrap();
+	drop(store);
+	let store = Store::open(&path, PASSPHRASE).unwrap();
+	let version: u32 =
+		store.connection.query_row("PRAGMA user_version", [], |row| row.get(0)).unwrap();
+	assert_eq!(version, SCHEMA_VERSION);
+	let (record, uri) = store.owner_secret().unwrap();
+	assert_eq!((record, uri.as_str()), (hot, "//Dave"));
+	assert_eq!(store.owner().unwrap().unwrap().owner(), &AccountId::from([1; 32]));
 }
 
 #[test]

@@ -3,8 +3,10 @@
 //! its three critical points without a double registration or a lost secret; `status` shows
 //! what the chain shows; `revoke-all` pauses a running daemon and closes every live key, and
 //! `resume` brings new keys; it waits for a node that is not up yet and rides out one that goes
-//! away; a proxy holding only `ProxyType::SessionKeys` works for the owner
-//! and cannot transfer; a refused registration keeps its pending key, which registers once
+//! away; a hot key the owner authorized as its delegate (`authorize`) registers and renews for
+//! the owner within the terms, is refused by name outside them (by `profile add` and by the
+//! chain), revokes its own keys with `revoke-all`, and is refused on chain once the owner runs
+//! `revoke-delegate`; a refused registration keeps its pending key, which registers once
 //! `profile edit` fixes the terms; `header`, `sign-state`, `revoke` and the bookkeeping
 //! commands do what they say on chain.
 
@@ -15,7 +17,7 @@ use std::{
 
 use codec::Encode;
 use pallet_session_keys::Event;
-use session_keys_client::{At, CryptoKind, EndReason, SessionPair, SessionPublic, Wait};
+use session_keys_client::{CryptoKind, EndReason, SessionPair, SessionPublic, Wait};
 use session_keys_e2e::{
 	account_of,
 	keeper::{Keeper, PASSPHRASE},
@@ -533,17 +535,21 @@ async fn header_sign_state_revoke_a_discontinued_key_and_the_bookkeeping_command
 	assert!(String::from_utf8_lossy(&output.stdout).contains("closing (revoked)"));
 }
 
-/// The proxy type's filter call by call: the seven owner-side calls pass, and nothing else does
-/// (the counterpart's and anyone's adjudicator calls, transfers, proxies, sudo, remarks).
+/// The `SessionKeys` proxy type's filter call by call: the owner-side calls that move no money
+/// pass (renew, revoke, revoke_all, rotate, revoke_delegate); registering (for the owner or as
+/// a delegate), topping up, raising a limit, authorizing a delegate, the counterpart's and
+/// anyone's adjudicator calls, transfers, proxies, sudo and remarks do not. No proxy type, `Any`
+/// included, may authorize a delegate: only the owner's own key widens what a delegate may do.
 #[test]
-fn the_session_keys_proxy_type_lets_through_only_the_owner_side_calls() {
+fn the_session_keys_proxy_type_lets_through_only_the_calls_that_move_no_money() {
 	use frame_support::traits::InstanceFilter;
-	use session_keys_client::{build, ChannelState, Terms};
+	use session_keys_client::{build, ChannelState, DelegateTerms, Terms};
 	use session_keys_primitives::SessionSignature;
 
 	let public = SessionPair::generate(CryptoKind::Sr25519).public();
 	let other = SessionPair::generate(CryptoKind::Sr25519).public();
-	let bob = account_of(&dev::bob());
+	let (alice, bob, dave) =
+		(account_of(&dev::alice()), account_of(&dev::bob()), account_of(&dev::dave()));
 	let terms = Terms {
 		counterpart: bob.clone(),
 		duration: Some(100),
@@ -552,17 +558,29 @@ fn the_session_keys_proxy_type_lets_through_only_the_owner_side_calls() {
 		description: b"d".to_vec(),
 		scope: vec![b"GET /*".to_vec()],
 	};
+	let delegate_terms = DelegateTerms {
+		counterparts: vec![bob.clone()],
+		max_collateral: 1,
+		max_spending_limit: 1,
+		max_total_collateral: 1,
+		max_duration: 100,
+		max_keys: 1,
+		ends_at: None,
+	};
 	let allowed = [
-		build::register(public, vec![0; 64], &terms).expect("in bounds"),
 		build::renew(public, Some(100)),
 		build::revoke(public),
 		build::revoke_all(),
 		build::rotate(public, other, vec![0; 64]).expect("in bounds"),
-		build::top_up(public, 1),
-		build::set_spending_limit(public, 1),
+		build::revoke_delegate(dave.clone(), true),
 	];
+	let authorize = build::authorize_delegate(dave.clone(), &delegate_terms).expect("in bounds");
 	let signature = SessionSignature::Sr25519(sp_core::sr25519::Signature::from_raw([0; 64]));
 	let refused = [
+		build::register(public, vec![0; 64], &terms).expect("in bounds"),
+		build::register_for(alice, public, vec![0; 64], &terms).expect("in bounds"),
+		build::top_up(public, 1),
+		build::set_spending_limit(public, 1),
 		build::checkpoint(public, ChannelState { nonce: 1, owed: 1, margin: 0 }, signature),
 		build::liquidate(public),
 		build::discontinue(public),
@@ -582,36 +600,132 @@ fn the_session_keys_proxy_type_lets_through_only_the_owner_side_calls() {
 	];
 	for call in &allowed {
 		assert!(ProxyType::SessionKeys.filter(call), "refused {call:?}");
+		assert!(ProxyType::Any.filter(call));
 	}
 	for call in &refused {
 		assert!(!ProxyType::SessionKeys.filter(call), "let through {call:?}");
 		assert!(ProxyType::Any.filter(call));
 	}
+	assert!(!ProxyType::SessionKeys.filter(&authorize), "let through {authorize:?}");
+	assert!(!ProxyType::Any.filter(&authorize), "Any let through {authorize:?}");
 	assert!(ProxyType::Any.is_superset(&ProxyType::SessionKeys));
 	assert!(!ProxyType::SessionKeys.is_superset(&ProxyType::Any));
 }
 
+/// `authorize` run by the owner's keeper with these terms: Bob the only counterpart, 5 units
+/// of collateral per key and `total` units in all, limits up to 10 units, 300 blocks, `keys`
+/// keys.
+fn authorize(owner: &Keeper, delegate: &str, total: u128, keys: u32, extra: &[&str]) -> String {
+	let (max_collateral, max_limit, total) =
+		(units(5).to_string(), units(10).to_string(), units(total).to_string());
+	let (keys, bob) = (keys.to_string(), bob());
+	let mut args = vec![
+		"authorize",
+		"--delegate",
+		delegate,
+		"--counterpart",
+		&bob,
+		"--max-collateral",
+		&max_collateral,
+		"--max-spending-limit",
+		&max_limit,
+		"--max-total-collateral",
+		&total,
+		"--max-duration",
+		"300",
+		"--max-keys",
+		&keys,
+	];
+	args.extend_from_slice(extra);
+	owner.ok(&args)
+}
+
 #[tokio::test]
-async fn a_session_keys_proxy_registers_and_renews_for_the_owner_and_cannot_transfer() {
-	let mut node = Node::dev("keeper-proxy").await;
+async fn a_delegate_registers_and_renews_for_the_owner_within_its_terms_and_no_further() {
+	let mut node = Node::dev("keeper-delegate").await;
 	let chain = Chain::connect(&mut node).await;
 	let (alice, dave) = (account_of(&dev::alice()), account_of(&dev::dave()));
+	let charlie = account_of(&dev::charlie()).to_ss58check();
 
-	// The owner grants the keeper's hot account the SessionKeys proxy once.
-	let grant = RuntimeCall::Proxy(pallet_proxy::Call::add_proxy {
-		delegate: dave.clone().into(),
-		proxy_type: ProxyType::SessionKeys,
-		delay: 0,
-	});
-	chain.submit(&dev::alice(), grant).await.expect("proxy added");
+	// The owner authorizes the keeper's hot account once, from its own keeper store: 7 units of
+	// collateral in all, 5 per key.
+	let owner = Keeper::init(&node.ws_url());
+	owner.ok(&["owner", "import", "//Alice"]);
+	let authorized = authorize(&owner, &dave.to_ss58check(), 7, 4, &[]);
+	println!("{authorized}");
+	assert!(authorized.contains("authorized") && authorized.contains("0 of at most 4"));
 
 	let keeper = Keeper::init(&node.ws_url());
-	let shown = keeper.ok(&["owner", "import", "//Dave", "--proxy-of", &alice.to_ss58check()]);
+	let shown = keeper.ok(&["owner", "import", "//Dave", "--delegate-of", &alice.to_ss58check()]);
 	assert!(
 		shown.contains(&alice.to_ss58check()) && shown.contains(&dave.to_ss58check()),
 		"{shown}"
 	);
-	// More collateral than Alice has: refused by name, the pending key kept and retried.
+	// The hot key cannot widen its own terms.
+	let error = keeper.fails(
+		PASSPHRASE,
+		&[
+			"authorize",
+			"--delegate",
+			&charlie,
+			"--counterpart",
+			&bob(),
+			"--max-collateral",
+			"1",
+			"--max-spending-limit",
+			"1",
+			"--max-total-collateral",
+			"1",
+			"--max-duration",
+			"10",
+			"--max-keys",
+			"1",
+		],
+	);
+	assert!(error.contains("must be signed by the owner's own key"), "{error}");
+
+	// Profiles outside the terms are refused before anything is stored, naming the term.
+	let error = keeper.fails(PASSPHRASE, &["profile", "add", "other", "--counterpart", &charlie]);
+	assert!(error.contains("the owner's terms refuse this profile: counterparts"), "{error}");
+	let error = keeper.fails(
+		PASSPHRASE,
+		&[
+			"profile",
+			"add",
+			"big",
+			"--counterpart",
+			&bob(),
+			"--duration",
+			"200",
+			"--collateral",
+			&units(6).to_string(),
+		],
+	);
+	assert!(error.contains("maxCollateral: at most 5000000000000 (5 UNIT) per key"), "{error}");
+	let error = keeper.fails(
+		PASSPHRASE,
+		&["profile", "add", "long", "--counterpart", &bob(), "--duration", "301"],
+	);
+	assert!(error.contains("maxDuration: at most 300 blocks"), "{error}");
+	assert!(!keeper.ok(&["profile", "list"]).contains("other"), "nothing stored");
+
+	// Within the terms: a 20-block key the daemon renews, and one whose 5 units would pass
+	// alone but not on top of the first key's 3 (the terms' total is 7).
+	keeper.ok(&[
+		"profile",
+		"add",
+		"api",
+		"--counterpart",
+		&bob(),
+		"--duration",
+		"20",
+		"--renew-margin",
+		"8",
+		"--rotation-interval",
+		"1000",
+		"--collateral",
+		&units(3).to_string(),
+	]);
 	keeper.ok(&[
 		"profile",
 		"add",
@@ -621,26 +735,16 @@ async fn a_session_keys_proxy_registers_and_renews_for_the_owner_and_cannot_tran
 		"--duration",
 		"200",
 		"--collateral",
-		&units(1_000_000_000).to_string(),
-	]);
-	keeper.ok(&[
-		"profile",
-		"add",
-		"api",
-		"--counterpart",
-		&bob(),
-		"--duration",
-		"200",
-		"--collateral",
-		&units(3).to_string(),
+		&units(5).to_string(),
 	]);
 	let held_before = chain.balances(&alice).await.reserved;
 
 	let metrics = format!("127.0.0.1:{}", session_keys_e2e::node::free_port());
 	let mut daemon = keeper.daemon(&["--metrics", &metrics]);
 	let registered = daemon.wait_for(&["registered and finalized", "profile=api"], 1, STEP).await;
-	let refused =
-		daemon.wait_for(&["failed", "profile=greedy", "InsufficientBalance"], 2, 2 * STEP).await;
+	let refused = daemon
+		.wait_for(&["failed", "profile=greedy", "TotalCollateralAboveTerms"], 2, 2 * STEP)
+		.await;
 	println!("{}", refused[0]);
 	// The second try waited twice as long as the first (each try costs a fee).
 	let (first, second) = (field(&refused[0], "retry_at"), field(&refused[1], "retry_at"));
@@ -659,78 +763,262 @@ async fn a_session_keys_proxy_registers_and_renews_for_the_owner_and_cannot_tran
 		1,
 		"the same key is retried"
 	);
+	// The delegate renews the key it registered.
+	let renewed = daemon.wait_for(&["renewed", "profile=api"], 1, STEP).await;
+	println!("{}\n{}", registered[0], renewed[0]);
 	assert!(daemon.terminate().expect("running").success());
-	println!("{}", registered[0]);
 
 	let keys = stored(&keeper);
 	assert_eq!(keys.len(), 2, "{keys:?}");
 	let greedy =
 		keys.iter().find(|key| key.1 == KeyStatus::Pending).copied().expect("greedy's key");
 	let api = keys.iter().find(|key| key.1 == KeyStatus::Live).copied().expect("api's key");
-	assert_eq!(
-		(greedy.1, greedy.2),
-		(KeyStatus::Pending, true),
-		"the refused key is kept, secret and all"
-	);
+	assert_eq!((greedy.1, greedy.2), (KeyStatus::Pending, true), "kept, secret and all");
 	assert!(chain.registration(&greedy.0).await.is_none());
 	let registration = chain.registration(&api.0).await.expect("registered");
-	assert_eq!(registration.owner, alice, "the proxy registered for the owner");
+	assert_eq!(registration.owner, alice, "registered for the owner");
+	assert_eq!(registration.delegate, Some(dave.clone()), "by the delegate");
 	assert_eq!(registration.collateral, units(3));
+	assert_eq!(registration.expires_at, field(&renewed[0], "expires_at"), "renewed on chain");
 	assert!(
 		chain.balances(&alice).await.reserved >= held_before + units(3),
 		"the collateral is held from the owner"
 	);
+	// `status` shows the terms and how much of them the delegate's keys use.
+	let status = keeper.ok(&["status"]);
+	println!("{status}");
+	assert!(status.contains("1 of at most 4"), "{status}");
+	assert!(
+		status.contains(&format!("{} (3 UNIT) held of at most {} (7 UNIT)", units(3), units(7))),
+		"{status}"
+	);
+	assert!(status.contains(&bob()) && status.contains("no end"), "{status}");
 
-	// The proxy renews for the owner, and is refused a transfer.
+	// The chain, not only the keeper, holds the delegate to the terms: its plain calls are
+	// bounded, and another counterpart is refused by name.
 	let signer = OwnerSigner::from_uri("//Dave", Some(alice.clone())).unwrap();
 	let renewed = signer
 		.submit(&chain.client, session_keys_client::build::renew(api.0, Some(300)), Wait::Finalized)
 		.await
-		.expect("the proxy renews");
+		.expect("the delegate renews its key");
 	let expires_at = chain.registration(&api.0).await.unwrap().expires_at;
 	assert_eq!(expires_at, renewed.block_number + 300);
-	let transfer = RuntimeCall::Balances(pallet_balances::Call::transfer_allow_death {
-		dest: dave.clone().into(),
-		value: units(1),
-	});
-	let error =
-		signer.submit(&chain.client, transfer, Wait::InBlock).await.expect_err("no transfer");
-	assert_eq!(error.error_name(), Some("CallFiltered"), "{error}");
-	assert!(chain.client.registration(api.0, At::Best).await.unwrap().is_some());
+	let error = signer
+		.submit(&chain.client, session_keys_client::build::renew(api.0, Some(301)), Wait::InBlock)
+		.await
+		.expect_err("longer than maxDuration");
+	assert_eq!(error.error_name(), Some("DurationAboveTerms"), "{error}");
+	let pair = SessionPair::generate(CryptoKind::Sr25519);
+	let terms = session_keys_client::Terms {
+		counterpart: account_of(&dev::charlie()),
+		duration: Some(100),
+		spending_limit: 0,
+		collateral: 0,
+		description: Vec::new(),
+		scope: Vec::new(),
+	};
+	let error = chain
+		.client
+		.register_for(
+			&dev::dave(),
+			alice.clone(),
+			pair.public(),
+			pair.ownership_proof(&alice),
+			&terms,
+			Wait::InBlock,
+		)
+		.await
+		.expect_err("Charlie is not in the terms");
+	assert_eq!(error.error_name(), Some("CounterpartNotAllowed"), "{error}");
 
-	// The refused terms fixed with `profile edit`: the same pending key registers with them.
+	// The refused terms fixed with `profile edit`: an edit outside the terms is refused as an
+	// addition is; within them, the same pending key registers with the new collateral.
 	let error = keeper.fails(PASSPHRASE, &["profile", "edit", "greedy"]);
 	assert!(error.contains("nothing to change"), "{error}");
 	let error = keeper.fails(PASSPHRASE, &["profile", "edit", "nope", "--duration", "300"]);
 	assert!(error.contains("nope"), "the unknown profile is named: {error}");
-	keeper.ok(&["profile", "edit", "greedy", "--collateral", &units(2).to_string()]);
+	let error = keeper
+		.fails(PASSPHRASE, &["profile", "edit", "greedy", "--collateral", &units(6).to_string()]);
+	assert!(error.contains("maxCollateral"), "{error}");
+	keeper.ok(&["profile", "edit", "greedy", "--collateral", &units(4).to_string()]);
 	let mut daemon = keeper.daemon(&[]);
 	daemon.wait_for(&["registered and finalized", "profile=greedy"], 1, STEP).await;
 	assert!(daemon.lines(&["stored a new pending key"]).is_empty(), "no new key");
 	assert!(daemon.terminate().expect("running").success());
 	let registration = chain.registration(&greedy.0).await.expect("the pending key registered");
-	assert_eq!(registration.collateral, units(2));
+	assert_eq!((registration.collateral, registration.delegate), (units(4), Some(dave)));
+	let status = keeper.ok(&["status"]);
+	assert!(status.contains("2 of at most 4"), "{status}");
+	assert!(status.contains(&format!("{} (7 UNIT) held", units(7))), "{status}");
+}
 
-	// `revoke-all` through the proxy, with a refused key pending: the live keys close on chain,
-	// and the pending key, never registered, is retired rather than registered after `resume`.
+#[tokio::test]
+async fn revoke_all_as_a_delegate_closes_its_keys_and_after_revoke_delegate_the_chain_refuses_it() {
+	let mut node = Node::dev("keeper-revoke-delegate").await;
+	let chain = Chain::connect(&mut node).await;
+	let (alice, dave) = (account_of(&dev::alice()), account_of(&dev::dave()));
+	let owner = Keeper::init(&node.ws_url());
+	owner.ok(&["owner", "import", "//Alice"]);
+	let authorized = authorize(&owner, &dave.to_ss58check(), 10, 4, &["--ends-at", "100000"]);
+	assert!(authorized.contains("in force until #100000"), "{authorized}");
+
+	let keeper = Keeper::init(&node.ws_url());
+	keeper.ok(&["owner", "import", "//Dave", "--delegate-of", &alice.to_ss58check()]);
 	keeper.ok(&[
 		"profile",
 		"add",
-		"refused",
+		"api",
 		"--counterpart",
 		&bob(),
+		"--duration",
+		"200",
 		"--collateral",
-		&units(1_000_000_000).to_string(),
+		&units(2).to_string(),
 	]);
+	// Stored unchecked: the chain refuses its keys (by the term's name), and the pending key
+	// stays until `revoke-all` retires it.
+	let charlie = account_of(&dev::charlie()).to_ss58check();
+	let (_, note) =
+		keeper.ok_with_stderr(&["profile", "add", "third", "--counterpart", &charlie, "--offline"]);
+	assert!(note.contains("--offline"), "{note}");
 	let daemon = keeper.daemon(&[]);
-	daemon.wait_for(&["failed", "profile=refused", "InsufficientBalance"], 1, STEP).await;
+	daemon.wait_for(&["registered and finalized", "profile=api"], 1, STEP).await;
+	daemon.wait_for(&["failed", "profile=third", "CounterpartNotAllowed"], 1, STEP).await;
 	drop(daemon);
+	let api =
+		Store::open(&keeper.store(), PASSPHRASE.as_bytes()).unwrap().open_keys("api").unwrap()[0]
+			.public;
+
+	// A key the owner registered itself: the delegate can neither renew nor revoke it.
+	let pair = SessionPair::generate(CryptoKind::Sr25519);
+	let own = pair.public();
+	let terms = session_keys_client::Terms {
+		counterpart: account_of(&dev::bob()),
+		duration: Some(200),
+		spending_limit: 0,
+		collateral: 0,
+		description: Vec::new(),
+		scope: Vec::new(),
+	};
+	chain
+		.client
+		.register(&dev::alice(), own, pair.ownership_proof(&alice), &terms, Wait::Finalized)
+		.await
+		.expect("the owner registers a key of its own");
+
+	// `revoke-all` with the delegate's key: the key it registered closes, the owner's own is
+	// left (and named), the refused pending key is retired.
 	let out = keeper.ok(&["revoke-all"]);
+	println!("{out}");
+	assert!(out.contains("revoked the 1 live key(s) this delegate"), "{out}");
+	assert!(out.contains("left open: 1") && out.contains(&hex(&own.encode())), "{out}");
 	assert!(out.contains("retired 1 pending key(s)"), "{out}");
-	for public in [api.0, greedy.0] {
-		assert!(chain.registration(&public).await.is_some_and(|r| r.revoked), "revoked");
+	assert!(chain.registration(&api).await.is_some_and(|r| r.revoked), "revoked on chain");
+	assert!(chain.registration(&own).await.is_some_and(|r| !r.revoked), "the owner's own stays");
+	keeper.ok(&["profile", "remove", "third"]);
+	keeper.ok(&["resume"]);
+
+	// Running `authorize` again replaces the terms: the revoked key counts until it settles,
+	// so the owner leaves room for more.
+	let authorized = authorize(&owner, &dave.to_ss58check(), 20, 6, &[]);
+	assert!(authorized.contains("1 of at most 6"), "{authorized}");
+	let mut daemon = keeper.daemon(&[]);
+	let line = daemon.wait_for(&["registered and finalized", "profile=api"], 1, STEP).await;
+	println!("{}", line[0]);
+
+	// The owner revokes the delegate and closes its keys; the daemon's next registration is
+	// refused on chain.
+	let out = owner.ok(&["revoke-delegate", &dave.to_ss58check(), "--close-keys"]);
+	println!("{out}");
+	assert!(out.contains("revoked 1 live key(s) it had registered"), "{out}");
+	daemon.wait_for(&["key state", "profile=api", "to=closing"], 1, STEP).await;
+	let refused = daemon.wait_for(&["failed", "profile=api", "NotDelegate"], 1, STEP).await;
+	println!("{}", refused[0]);
+	assert!(daemon.terminate().expect("running").success());
+	let mut open = Vec::new();
+	for public in chain.keys_of(&alice).await {
+		if chain.registration(&public).await.is_some_and(|r| !r.revoked) {
+			open.push(public);
+		}
 	}
-	let store = Store::open(&keeper.store(), PASSPHRASE.as_bytes()).unwrap();
-	let refused = store.open_keys("refused").unwrap();
-	assert!(refused.is_empty(), "the pending key is retired: {refused:?}");
+	assert_eq!(open, vec![own], "only the owner's own key is open");
+	let status = keeper.ok(&["status"]);
+	assert!(status.contains("revoked by the owner"), "{status}");
+	let error = owner.fails(PASSPHRASE, &["revoke-delegate", &dave.to_ss58check()]);
+	assert!(error.contains("is not a delegate"), "{error}");
+}
+
+/// A stored key the delegate did not register (as one an older keeper registered through the
+/// owner's `SessionKeys` proxy): the daemon neither renews nor revokes it (the chain would
+/// refuse both, at a fee), registers a successor of its own in time instead, and lets it run
+/// out, with a live key of the profile at every block.
+#[tokio::test]
+async fn a_key_the_delegate_did_not_register_runs_out_and_is_replaced_in_time() {
+	let mut node = Node::dev("keeper-not-ours").await;
+	let chain = Chain::connect(&mut node).await;
+	let (alice, dave) = (account_of(&dev::alice()), account_of(&dev::dave()));
+	let owner = Keeper::init(&node.ws_url());
+	owner.ok(&["owner", "import", "//Alice"]);
+	authorize(&owner, &dave.to_ss58check(), 10, 4, &[]);
+	let keeper = Keeper::init(&node.ws_url());
+	keeper.ok(&["owner", "import", "//Dave", "--delegate-of", &alice.to_ss58check()]);
+	keeper.ok(&[
+		"profile",
+		"add",
+		"api",
+		"--counterpart",
+		&bob(),
+		"--duration",
+		"20",
+		"--renew-margin",
+		"8",
+	]);
+
+	// The key is in the store, registered by the owner itself.
+	let pair = SessionPair::generate(CryptoKind::Sr25519);
+	let old = pair.public();
+	let mut store = Store::open(&keeper.store(), PASSPHRASE.as_bytes()).unwrap();
+	store.add_pending_key("api", old, &pair.secret(), 0).unwrap();
+	drop(store);
+	let terms = session_keys_client::Terms {
+		counterpart: account_of(&dev::bob()),
+		duration: Some(20),
+		spending_limit: 0,
+		collateral: 0,
+		description: Vec::new(),
+		scope: Vec::new(),
+	};
+	let included = chain
+		.client
+		.register(&dev::alice(), old, pair.ownership_proof(&alice), &terms, Wait::Finalized)
+		.await
+		.expect("the owner registers it");
+	let from = included.block_number;
+
+	let mut daemon = keeper.daemon(&[]);
+	daemon.wait_for(&["not registered by this delegate", &hex(&old.encode())], 1, STEP).await;
+	let successor = daemon.wait_for(&["registered and finalized", "profile=api"], 1, STEP).await;
+	println!("{}", successor[0]);
+	daemon.wait_for(&["key state", &hex(&old.encode()), "to=closing"], 1, STEP).await;
+	assert!(daemon.terminate().expect("running").success());
+	assert!(daemon.lines(&["failed"]).is_empty(), "nothing refused:\n{}", daemon.log());
+	assert_eq!(daemon.lines(&["not registered by this delegate"]).len(), 1, "said once");
+	let old_registration = chain.registration(&old).await.expect("closing");
+	assert!(!old_registration.revoked, "it ran out");
+	assert_eq!(old_registration.expires_at, from + 20, "never renewed");
+
+	let keys = stored(&keeper);
+	let new = keys.iter().find(|key| key.0 != old).expect("a successor").0;
+	assert_eq!(chain.registration(&new).await.expect("live").delegate, Some(dave));
+	let to = chain.block_number(chain.client.finalized_hash().await.unwrap()).await;
+	for number in from..=to {
+		let hash = chain.block_hash(number).await;
+		let mut live = false;
+		for public in [old, new] {
+			if let Some(registration) = chain.registration_at(&public, hash).await {
+				live |= registration.registered_at <= number && number < registration.expires_at;
+			}
+		}
+		assert!(live, "no live key of the profile at block #{number}");
+	}
 }
