@@ -83,8 +83,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Adjudicator::ExpiryQueue` (`max_values`: None, `max_size`: Some(62), added: 2537, mode: `MaxEncodedLen`)
 	fn register_sr25519() -> Weight {
 		// Proof size: measured `1971`, estimated `4925` bytes.
-		// Minimum execution time: 165_576_000 picoseconds.
-		Weight::from_parts(174_499_000, 4925)
+		// Minimum execution time: 170_233_000 picoseconds.
+		Weight::from_parts(179_016_000, 4925)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
@@ -105,9 +105,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Adjudicator::ExpiryQueue` (r:0 w:1)
 	/// Proof: `Adjudicator::ExpiryQueue` (`max_values`: None, `max_size`: Some(62), added: 2537, mode: `MaxEncodedLen`)
 	fn register_ed25519() -> Weight {
-		// Proof size: measured `2004`, estimated `4925` bytes.
-		// Minimum execution time: 175_650_000 picoseconds.
-		Weight::from_parts(184_193_000, 4925)
+		// Proof size: measured `1971`, estimated `4925` bytes.
+		// Minimum execution time: 178_895_000 picoseconds.
+		Weight::from_parts(186_117_000, 4925)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
@@ -129,8 +129,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Adjudicator::ExpiryQueue` (`max_values`: None, `max_size`: Some(62), added: 2537, mode: `MaxEncodedLen`)
 	fn register_ecdsa() -> Weight {
 		// Proof size: measured `1985`, estimated `4925` bytes.
-		// Minimum execution time: 164_234_000 picoseconds.
-		Weight::from_parts(171_415_000, 4925)
+		// Minimum execution time: 166_117_000 picoseconds.
+		Weight::from_parts(174_589_000, 4925)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
@@ -145,9 +145,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Adjudicator::ExpiryAgenda` (r:2 w:2)
 	/// Proof: `Adjudicator::ExpiryAgenda` (`max_values`: None, `max_size`: Some(21), added: 2496, mode: `MaxEncodedLen`)
 	fn renew() -> Weight {
-		// Proof size: measured `2981`, estimated `5982` bytes.
-		// Minimum execution time: 62_623_000 picoseconds.
-		Weight::from_parts(67_941_000, 5982)
+		// Proof size: measured `2980`, estimated `5982` bytes.
+		// Minimum execution time: 63_464_000 picoseconds.
+		Weight::from_parts(67_050_000, 5982)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -162,9 +162,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Adjudicator::ExpiryAgenda` (r:2 w:2)
 	/// Proof: `Adjudicator::ExpiryAgenda` (`max_values`: None, `max_size`: Some(21), added: 2496, mode: `MaxEncodedLen`)
 	fn revoke() -> Weight {
-		// Proof size: measured `2952`, estimated `5982` bytes.
-		// Minimum execution time: 63_014_000 picoseconds.
-		Weight::from_parts(68_301_000, 5982)
+		// Proof size: measured `2981`, estimated `5982` bytes.
+		// Minimum execution time: 63_605_000 picoseconds.
+		Weight::from_parts(67_450_000, 5982)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -180,11 +180,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Adjudicator::ExpiryAgenda` (`max_values`: None, `max_size`: Some(21), added: 2496, mode: `MaxEncodedLen`)
 	/// The range of component `k` is `[1, 32]`.
 	fn revoke_all(k: u32, ) -> Weight {
-		// Proof size: measured `234 + k * (1589 ±0)`, estimated `4602 + k * (3935 ±0)` bytes.
-		// Minimum execution time: 45_828_000 picoseconds.
-		Weight::from_parts(19_725_419, 4602)
-			// Standard error: 127_702
-			.saturating_add(Weight::from_parts(30_437_600, 0).saturating_mul(k.into()))
+		// Proof size: measured `235 + k * (1589 ±0)`, estimated `4602 + k * (3935 ±0)` bytes.
+		// Minimum execution time: 45_888_000 picoseconds.
+		Weight::from_parts(20_790_685, 4602)
+			// Standard error: 96_388
+			.saturating_add(Weight::from_parts(31_098_538, 0).saturating_mul(k.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(k.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
@@ -197,8 +197,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	fn checkpoint_sr25519() -> Weight {
 		// Proof size: measured `2207`, estimated `4925` bytes.
-		// Minimum execution time: 95_652_000 picoseconds.
-		Weight::from_parts(102_172_000, 4925)
+		// Minimum execution time: 98_626_000 picoseconds.
+		Weight::from_parts(105_687_000, 4925)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -208,8 +208,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	fn checkpoint_ed25519() -> Weight {
 		// Proof size: measured `2208`, estimated `4925` bytes.
-		// Minimum execution time: 102_051_000 picoseconds.
-		Weight::from_parts(106_969_000, 4925)
+		// Minimum execution time: 101_852_000 picoseconds.
+		Weight::from_parts(112_216_000, 4925)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -219,8 +219,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	fn checkpoint_ecdsa() -> Weight {
 		// Proof size: measured `2209`, estimated `4925` bytes.
-		// Minimum execution time: 90_204_000 picoseconds.
-		Weight::from_parts(96_874_000, 4925)
+		// Minimum execution time: 93_018_000 picoseconds.
+		Weight::from_parts(100_208_000, 4925)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -235,9 +235,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	fn top_up() -> Weight {
-		// Proof size: measured `3114`, estimated `4925` bytes.
-		// Minimum execution time: 107_790_000 picoseconds.
-		Weight::from_parts(113_289_000, 4925)
+		// Proof size: measured `3147`, estimated `4925` bytes.
+		// Minimum execution time: 111_446_000 picoseconds.
+		Weight::from_parts(117_885_000, 4925)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -248,9 +248,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Adjudicator::ChallengePeriodOverride` (r:1 w:0)
 	/// Proof: `Adjudicator::ChallengePeriodOverride` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn set_spending_limit() -> Weight {
-		// Proof size: measured `2831`, estimated `4925` bytes.
-		// Minimum execution time: 46_188_000 picoseconds.
-		Weight::from_parts(49_593_000, 4925)
+		// Proof size: measured `2864`, estimated `4925` bytes.
+		// Minimum execution time: 45_928_000 picoseconds.
+		Weight::from_parts(52_127_000, 4925)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -271,9 +271,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Adjudicator::Retired` (r:0 w:1)
 	/// Proof: `Adjudicator::Retired` (`max_values`: None, `max_size`: Some(196), added: 2671, mode: `MaxEncodedLen`)
 	fn liquidate() -> Weight {
-		// Proof size: measured `3738`, estimated `6196` bytes.
-		// Minimum execution time: 188_950_000 picoseconds.
-		Weight::from_parts(195_090_000, 6196)
+		// Proof size: measured `3706`, estimated `6196` bytes.
+		// Minimum execution time: 193_827_000 picoseconds.
+		Weight::from_parts(201_209_000, 6196)
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
 	}
@@ -295,8 +295,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Adjudicator::Retired` (`max_values`: None, `max_size`: Some(196), added: 2671, mode: `MaxEncodedLen`)
 	fn discontinue() -> Weight {
 		// Proof size: measured `3738`, estimated `6196` bytes.
-		// Minimum execution time: 189_472_000 picoseconds.
-		Weight::from_parts(194_408_000, 6196)
+		// Minimum execution time: 193_757_000 picoseconds.
+		Weight::from_parts(200_828_000, 6196)
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
 	}
@@ -317,9 +317,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Adjudicator::Retired` (r:0 w:1)
 	/// Proof: `Adjudicator::Retired` (`max_values`: None, `max_size`: Some(196), added: 2671, mode: `MaxEncodedLen`)
 	fn settle() -> Weight {
-		// Proof size: measured `3706`, estimated `6196` bytes.
-		// Minimum execution time: 189_661_000 picoseconds.
-		Weight::from_parts(194_999_000, 6196)
+		// Proof size: measured `3739`, estimated `6196` bytes.
+		// Minimum execution time: 189_181_000 picoseconds.
+		Weight::from_parts(199_836_000, 6196)
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
 	}
@@ -342,9 +342,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Adjudicator::ChallengePeriodOverride` (r:1 w:0)
 	/// Proof: `Adjudicator::ChallengePeriodOverride` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn rotate_sr25519() -> Weight {
-		// Proof size: measured `4761`, estimated `8860` bytes.
-		// Minimum execution time: 186_206_000 picoseconds.
-		Weight::from_parts(196_471_000, 8860)
+		// Proof size: measured `4745`, estimated `8860` bytes.
+		// Minimum execution time: 188_901_000 picoseconds.
+		Weight::from_parts(196_482_000, 8860)
 			.saturating_add(T::DbWeight::get().reads(11_u64))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
 	}
@@ -367,9 +367,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Adjudicator::ChallengePeriodOverride` (r:1 w:0)
 	/// Proof: `Adjudicator::ChallengePeriodOverride` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn rotate_ed25519() -> Weight {
-		// Proof size: measured `4712`, estimated `8860` bytes.
-		// Minimum execution time: 195_791_000 picoseconds.
-		Weight::from_parts(209_521_000, 8860)
+		// Proof size: measured `4745`, estimated `8860` bytes.
+		// Minimum execution time: 195_580_000 picoseconds.
+		Weight::from_parts(205_445_000, 8860)
 			.saturating_add(T::DbWeight::get().reads(11_u64))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
 	}
@@ -392,9 +392,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Adjudicator::ChallengePeriodOverride` (r:1 w:0)
 	/// Proof: `Adjudicator::ChallengePeriodOverride` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn rotate_ecdsa() -> Weight {
-		// Proof size: measured `4761`, estimated `8860` bytes.
-		// Minimum execution time: 185_105_000 picoseconds.
-		Weight::from_parts(192_897_000, 8860)
+		// Proof size: measured `4771`, estimated `8860` bytes.
+		// Minimum execution time: 185_365_000 picoseconds.
+		Weight::from_parts(193_237_000, 8860)
 			.saturating_add(T::DbWeight::get().reads(11_u64))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
 	}
@@ -402,8 +402,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Adjudicator::ExpiryAgenda` (`max_values`: None, `max_size`: Some(21), added: 2496, mode: `MaxEncodedLen`)
 	fn on_initialize_idle() -> Weight {
 		// Proof size: measured `202`, estimated `3486` bytes.
-		// Minimum execution time: 6_390_000 picoseconds.
-		Weight::from_parts(7_160_000, 3486)
+		// Minimum execution time: 6_370_000 picoseconds.
+		Weight::from_parts(7_101_000, 3486)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 	}
 	/// Storage: `Adjudicator::ExpiryAgenda` (r:1 w:1)
@@ -425,11 +425,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `k` is `[0, 128]`.
 	/// The range of component `s` is `[0, 128]`.
 	fn on_initialize_expire(k: u32, s: u32, ) -> Weight {
-		// Proof size: measured `330 + k * (2927 ±0)`, estimated `3527 + k * (5206 ±0) + s * (2537 ±0)` bytes.
-		// Minimum execution time: 402_417_000 picoseconds.
-		Weight::from_parts(21_058_838_923, 3527)
-			// Standard error: 12_785_611
-			.saturating_add(Weight::from_parts(165_892_740, 0).saturating_mul(k.into()))
+		// Proof size: measured `248 + k * (2928 ±0)`, estimated `3527 + k * (5206 ±0) + s * (2537 ±0)` bytes.
+		// Minimum execution time: 398_601_000 picoseconds.
+		Weight::from_parts(401_136_000, 3527)
+			// Standard error: 331_005
+			.saturating_add(Weight::from_parts(165_479_962, 0).saturating_mul(k.into()))
+			// Standard error: 331_005
+			.saturating_add(Weight::from_parts(1_616_342, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().reads((7_u64).saturating_mul(k.into())))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
@@ -446,8 +448,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	fn authorize_delegate() -> Weight {
 		// Proof size: measured `418`, estimated `4151` bytes.
-		// Minimum execution time: 66_949_000 picoseconds.
-		Weight::from_parts(70_625_000, 4151)
+		// Minimum execution time: 65_277_000 picoseconds.
+		Weight::from_parts(67_750_000, 4151)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -469,11 +471,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Adjudicator::ExpiryAgenda` (`max_values`: None, `max_size`: Some(21), added: 2496, mode: `MaxEncodedLen`)
 	/// The range of component `k` is `[1, 32]`.
 	fn revoke_delegate(k: u32, ) -> Weight {
-		// Proof size: measured `1086 + k * (1569 ±0)`, estimated `4602 + k * (3935 ±0)` bytes.
-		// Minimum execution time: 111_075_000 picoseconds.
-		Weight::from_parts(81_334_131, 4602)
-			// Standard error: 96_692
-			.saturating_add(Weight::from_parts(30_345_218, 0).saturating_mul(k.into()))
+		// Proof size: measured `1088 + k * (1569 ±0)`, estimated `4602 + k * (3935 ±0)` bytes.
+		// Minimum execution time: 97_735_000 picoseconds.
+		Weight::from_parts(60_949_021, 4602)
+			// Standard error: 175_714
+			.saturating_add(Weight::from_parts(32_821_652, 0).saturating_mul(k.into()))
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(k.into())))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
@@ -501,9 +503,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Adjudicator::ExpiryQueue` (r:0 w:1)
 	/// Proof: `Adjudicator::ExpiryQueue` (`max_values`: None, `max_size`: Some(62), added: 2537, mode: `MaxEncodedLen`)
 	fn register_for() -> Weight {
-		// Proof size: measured `2796`, estimated `4925` bytes.
-		// Minimum execution time: 180_268_000 picoseconds.
-		Weight::from_parts(193_787_000, 4925)
+		// Proof size: measured `2815`, estimated `4925` bytes.
+		// Minimum execution time: 181_600_000 picoseconds.
+		Weight::from_parts(192_936_000, 4925)
 			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
@@ -513,33 +515,33 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// their own.
 impl WeightInfo for () {
 	fn register_sr25519() -> Weight {
-		Weight::from_parts(174_499_000, 4925)
+		Weight::from_parts(179_016_000, 4925)
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn register_ed25519() -> Weight {
-		Weight::from_parts(184_193_000, 4925)
+		Weight::from_parts(186_117_000, 4925)
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn register_ecdsa() -> Weight {
-		Weight::from_parts(171_415_000, 4925)
+		Weight::from_parts(174_589_000, 4925)
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn renew() -> Weight {
-		Weight::from_parts(67_941_000, 5982)
+		Weight::from_parts(67_050_000, 5982)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn revoke() -> Weight {
-		Weight::from_parts(68_301_000, 5982)
+		Weight::from_parts(67_450_000, 5982)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn revoke_all(k: u32, ) -> Weight {
-		Weight::from_parts(19_725_419, 4602)
-			.saturating_add(Weight::from_parts(30_437_600, 0).saturating_mul(k.into()))
+		Weight::from_parts(20_790_685, 4602)
+			.saturating_add(Weight::from_parts(31_098_538, 0).saturating_mul(k.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(k.into())))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
@@ -547,67 +549,68 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 3935).saturating_mul(k.into()))
 	}
 	fn checkpoint_sr25519() -> Weight {
-		Weight::from_parts(102_172_000, 4925)
+		Weight::from_parts(105_687_000, 4925)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn checkpoint_ed25519() -> Weight {
-		Weight::from_parts(106_969_000, 4925)
+		Weight::from_parts(112_216_000, 4925)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn checkpoint_ecdsa() -> Weight {
-		Weight::from_parts(96_874_000, 4925)
+		Weight::from_parts(100_208_000, 4925)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn top_up() -> Weight {
-		Weight::from_parts(113_289_000, 4925)
+		Weight::from_parts(117_885_000, 4925)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn set_spending_limit() -> Weight {
-		Weight::from_parts(49_593_000, 4925)
+		Weight::from_parts(52_127_000, 4925)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn liquidate() -> Weight {
-		Weight::from_parts(195_090_000, 6196)
+		Weight::from_parts(201_209_000, 6196)
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
 			.saturating_add(RocksDbWeight::get().writes(9_u64))
 	}
 	fn discontinue() -> Weight {
-		Weight::from_parts(194_408_000, 6196)
+		Weight::from_parts(200_828_000, 6196)
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
 			.saturating_add(RocksDbWeight::get().writes(9_u64))
 	}
 	fn settle() -> Weight {
-		Weight::from_parts(194_999_000, 6196)
+		Weight::from_parts(199_836_000, 6196)
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
 			.saturating_add(RocksDbWeight::get().writes(9_u64))
 	}
 	fn rotate_sr25519() -> Weight {
-		Weight::from_parts(196_471_000, 8860)
+		Weight::from_parts(196_482_000, 8860)
 			.saturating_add(RocksDbWeight::get().reads(11_u64))
 			.saturating_add(RocksDbWeight::get().writes(9_u64))
 	}
 	fn rotate_ed25519() -> Weight {
-		Weight::from_parts(209_521_000, 8860)
+		Weight::from_parts(205_445_000, 8860)
 			.saturating_add(RocksDbWeight::get().reads(11_u64))
 			.saturating_add(RocksDbWeight::get().writes(9_u64))
 	}
 	fn rotate_ecdsa() -> Weight {
-		Weight::from_parts(192_897_000, 8860)
+		Weight::from_parts(193_237_000, 8860)
 			.saturating_add(RocksDbWeight::get().reads(11_u64))
 			.saturating_add(RocksDbWeight::get().writes(9_u64))
 	}
 	fn on_initialize_idle() -> Weight {
-		Weight::from_parts(7_160_000, 3486)
+		Weight::from_parts(7_101_000, 3486)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 	}
 	fn on_initialize_expire(k: u32, s: u32, ) -> Weight {
-		Weight::from_parts(21_058_838_923, 3527)
-			.saturating_add(Weight::from_parts(165_892_740, 0).saturating_mul(k.into()))
+		Weight::from_parts(401_136_000, 3527)
+			.saturating_add(Weight::from_parts(165_479_962, 0).saturating_mul(k.into()))
+			.saturating_add(Weight::from_parts(1_616_342, 0).saturating_mul(s.into()))
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().reads((7_u64).saturating_mul(k.into())))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(s.into())))
@@ -617,13 +620,13 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2537).saturating_mul(s.into()))
 	}
 	fn authorize_delegate() -> Weight {
-		Weight::from_parts(70_625_000, 4151)
+		Weight::from_parts(67_750_000, 4151)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn revoke_delegate(k: u32, ) -> Weight {
-		Weight::from_parts(81_334_131, 4602)
-			.saturating_add(Weight::from_parts(30_345_218, 0).saturating_mul(k.into()))
+		Weight::from_parts(60_949_021, 4602)
+			.saturating_add(Weight::from_parts(32_821_652, 0).saturating_mul(k.into()))
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(k.into())))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
@@ -631,7 +634,7 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 3935).saturating_mul(k.into()))
 	}
 	fn register_for() -> Weight {
-		Weight::from_parts(193_787_000, 4925)
+		Weight::from_parts(192_936_000, 4925)
 			.saturating_add(RocksDbWeight::get().reads(9_u64))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
 	}
