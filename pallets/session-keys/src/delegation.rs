@@ -7,7 +7,6 @@
 //! off-chain tools; this module only reads and writes what it needs.
 
 use codec::Encode;
-use frame_support::traits::Get;
 use frame_system::pallet_prelude::BlockNumberFor;
 use sp_runtime::traits::Saturating;
 
@@ -113,8 +112,7 @@ impl<T: Config> Pallet<T> {
 	/// The storage deposit for an authorization with `terms`: `DepositBase` and `DepositPerByte`
 	/// for each byte of the terms, the scale of a registration's deposit.
 	pub fn authorization_deposit(terms: &DelegateTermsOf<T>) -> BalanceOf<T> {
-		let bytes = terms.encoded_size() as u32;
-		T::DepositBase::get().saturating_add(T::DepositPerByte::get().saturating_mul(bytes.into()))
+		Self::deposit_for_bytes(terms.encoded_size())
 	}
 
 	/// The pallet's error for the term that refused a delegate's request.

@@ -1464,7 +1464,13 @@ pub mod pallet {
 
 		/// The storage deposit for a registration with this description and scope.
 		pub fn deposit_for(description: &DescriptionOf<T>, scope: &ScopeOf<T>) -> BalanceOf<T> {
-			let bytes = (description.encoded_size() + scope.encoded_size()) as u32;
+			Self::deposit_for_bytes(description.encoded_size() + scope.encoded_size())
+		}
+
+		/// The storage deposit for a record of `bytes` variable bytes: `DepositBase` and
+		/// `DepositPerByte` for each byte (registrations and authorizations alike).
+		pub(crate) fn deposit_for_bytes(bytes: usize) -> BalanceOf<T> {
+			let bytes = bytes as u32;
 			T::DepositBase::get()
 				.saturating_add(T::DepositPerByte::get().saturating_mul(bytes.into()))
 		}
