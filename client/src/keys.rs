@@ -7,8 +7,8 @@
 
 use codec::Encode;
 use session_keys_primitives::{
-	request_signing_payload, ChannelState, CryptoKind, RequestHeader, SessionPublic,
-	SessionSignature,
+	request_signing_payload, request_signing_payload_v2, ChannelState, CryptoKind, RequestBinding,
+	RequestHeader, RequestHeaderV2, SessionPublic, SessionSignature,
 };
 use sp_core::{
 	crypto::SecretStringError, ecdsa, ed25519, proof_of_possession::ProofOfPossessionGenerator,
@@ -16,7 +16,7 @@ use sp_core::{
 };
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::{AccountId, Balance};
+use crate::{request::BoundRequest, AccountId, Balance};
 
 /// A session key pair of any supported scheme.
 ///
@@ -171,6 +171,41 @@ impl SessionPair {
 		self.sign(&state.signing_payload(&genesis_hash, &self.public))
 	}
 
+	/// A version 2 request header for `request.account` (the key's owner) naming the recent
+	/// block `request.block_hash`, bound to the request's resource, query and body, signed for
+	/// the chain with `genesis_hash`, as the runtime's `authenticate_v2` and the gateway verify
+	/// it.
+	pub fn sign_header_v2(
+		&self,
+		genesis_hash: H256,
+		request: &HeaderRequestV2<'_>,
+	) -> RequestHeaderV2<AccountId, H256> {
+		let bound = request.request;
+		let payload = request_signing_payload_v2(
+			&genesis_hash,
+			&RequestBinding {
+				account: request.account,
+				block_hash: &request.block_hash,
+				nonce: request.nonce,
+				audience: request.audience,
+				resource: &bound.resource,
+				query: &bound.query,
+				content_digest: &bound.content_digest,
+			},
+		);
+		RequestHeaderV2 {
+			public: self.public,
+			account: request.account.clone(),
+			block_hash: request.block_hash,
+			nonce: request.nonce,
+			audience: request.audience.to_vec(),
+			resource: bound.resource.clone(),
+			query: bound.query.clone(),
+			content_digest: bound.content_digest,
+			signature: self.sign(&payload),
+		}
+	}
+
 	/// A request header for `account` (the key's owner) naming the recent block `block_hash`,
 	/// signed for the chain with `genesis_hash`, as the runtime's `authenticate` and the
 	/// gateway verify it.
@@ -197,6 +232,21 @@ impl SessionPair {
 			signature: self.sign(&payload),
 		}
 	}
+}
+
+/// What a version 2 request header says, before it is signed.
+#[derive(Clone, Debug)]
+pub struct HeaderRequestV2<'a> {
+	/// The account the request acts for: the key's owner.
+	pub account: &'a AccountId,
+	/// A recent block's hash.
+	pub block_hash: H256,
+	/// A number not repeated while `block_hash` is fresh.
+	pub nonce: u64,
+	/// The service addressed.
+	pub audience: &'a [u8],
+	/// The request: its resource, canonical query and body digest.
+	pub request: &'a BoundRequest,
 }
 
 /// What a request header says, before it is signed.

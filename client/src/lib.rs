@@ -58,6 +58,7 @@ mod error;
 pub mod header;
 pub mod keys;
 pub mod reads;
+pub mod request;
 #[cfg(test)]
 mod web_vectors;
 
@@ -66,10 +67,12 @@ pub use calls::{adjudicator_events, build, Included, Signer, Submitted, Terms, W
 pub use connection::{Client, ConnectOptions};
 pub use error::{AdjudicatorError, DispatchFailure, Error, Result};
 pub use header::{
-	decode_header, encode_header, parse_header, Header, HeaderFormatError, HTTP_HEADER,
+	decode_header, decode_header_v2, encode_header, encode_header_v2, parse_any_header,
+	parse_header, AnyHeader, Header, HeaderFormatError, HeaderV2, HTTP_HEADER,
 };
-pub use keys::{HeaderRequest, KeyError, SessionPair};
+pub use keys::{HeaderRequest, HeaderRequestV2, KeyError, SessionPair};
 pub use reads::{AccountData, At, Dated};
+pub use request::{resource_of, BoundRequest, RequestLineError};
 
 pub use session_keys_primitives::{
 	AuthError, Authenticated, ChannelState, CryptoKind, DelegateUsage, EndReason, KeyRequest,
@@ -79,6 +82,8 @@ pub use session_keys_runtime::{AccountId, Balance, BlockNumber};
 
 /// A registration (live or closing) in its plain form.
 pub type Registration = session_keys_primitives::Registration<AccountId, Balance, BlockNumber>;
+/// What the chain holds of a key: nothing, its registration or its retired record.
+pub type KeyRecord = session_keys_primitives::KeyRecord<AccountId, Balance, BlockNumber>;
 /// A retired record.
 pub type Retired = session_keys_primitives::RetiredSession<AccountId, BlockNumber, Balance>;
 /// What an owner allows a delegate, in its plain form.

@@ -11,8 +11,9 @@ use session_keys_runtime::Runtime;
 use sp_core::H256;
 
 use crate::{
-	header::Header, AccountId, Balance, BlockNumber, Client, Delegation, Error, Registration,
-	Result, Retired,
+	header::{Header, HeaderV2},
+	AccountId, Balance, BlockNumber, Client, Delegation, Error, KeyRecord, Registration, Result,
+	Retired,
 };
 
 /// The block a read looks at.
@@ -164,6 +165,41 @@ impl Client {
 				)
 				.await
 				.map_err(|e| Error::rpc("sessionKeys_authenticate", e))
+			}
+		})
+		.await
+	}
+
+	/// What the chain holds of `public` at `at`, in one read: nothing, its registration (live
+	/// or closing) or its retired record. Needs runtime API version 5.
+	pub async fn key_state(&self, public: SessionPublic, at: At) -> Result<KeyRecord> {
+		let at = self.rpc_at(at).await?;
+		self.retrying(|c| async move {
+			SessionKeysApiClient::<H256, AccountId, Balance, BlockNumber>::key_state(
+				&*c.ws, public, at,
+			)
+			.await
+			.map_err(|e| Error::rpc("sessionKeys_keyState", e))
+		})
+		.await
+	}
+
+	/// Authenticates a version 2 `header` with the runtime's own check (runtime API version 5).
+	pub async fn authenticate_v2(
+		&self,
+		header: &HeaderV2,
+		at: At,
+	) -> Result<Result<Authenticated<AccountId, Balance, BlockNumber>, AuthError>> {
+		let at = self.rpc_at(at).await?;
+		let bytes = sp_core::Bytes(header.encode());
+		self.retrying(|c| {
+			let bytes = bytes.clone();
+			async move {
+				SessionKeysApiClient::<H256, AccountId, Balance, BlockNumber>::authenticate_v2(
+					&*c.ws, bytes, at,
+				)
+				.await
+				.map_err(|e| Error::rpc("sessionKeys_authenticateV2", e))
 			}
 		})
 		.await

@@ -8,7 +8,7 @@ use frame_support::{assert_noop, assert_ok};
 use session_keys_client::{
 	AccountId, AuthError, ChannelState, CryptoKind, HeaderRequest, SessionPair, SessionPublic,
 };
-use session_keys_primitives::runtime_decl_for_session_keys_api::SessionKeysApiV4;
+use session_keys_primitives::runtime_decl_for_session_keys_api::SessionKeysApiV5;
 use session_keys_runtime::{Adjudicator, Runtime, RuntimeOrigin, System, UNIT};
 use sp_core::{ecdsa, ed25519, proof_of_possession::ProofOfPossessionVerifier, sr25519, H256};
 use sp_runtime::BuildStorage;

@@ -96,6 +96,7 @@ impl Refusal {
 				AuthError::OutOfScope => "OutOfScope",
 				AuthError::BadSignature => "BadSignature",
 				AuthError::NonCanonicalResource => "NonCanonicalResource",
+				AuthError::NonCanonicalQuery => "NonCanonicalQuery",
 			},
 			Refusal::Replayed => "Replayed",
 			Refusal::RateLimited { .. } => "RateLimited",

@@ -25,7 +25,7 @@ use session_keys_gateway::{
 	Settings, Tier,
 };
 use session_keys_primitives::{
-	request_signing_payload, runtime_decl_for_session_keys_api::SessionKeysApiV4, AuthError,
+	request_signing_payload, runtime_decl_for_session_keys_api::SessionKeysApiV5, AuthError,
 	SessionPublic,
 };
 use session_keys_runtime::{Adjudicator, Balances, Runtime, RuntimeCall, System};

@@ -4,8 +4,8 @@ use alloc::vec::Vec;
 use codec::Codec;
 
 use crate::{
-	AuthError, Authenticated, CryptoKind, Delegation, GeneratedSessionKey, ProofError,
-	Registration, RequestHeader, RetiredSession, SessionPublic,
+	AuthError, Authenticated, CryptoKind, Delegation, GeneratedSessionKey, KeyRecord, ProofError,
+	Registration, RequestHeader, RequestHeaderV2, RetiredSession, SessionPublic,
 };
 
 sp_api::decl_runtime_apis! {
@@ -21,6 +21,9 @@ sp_api::decl_runtime_apis! {
 	///
 	/// Version 4: registrations and retired records name the `delegate` that registered the
 	/// key, if any; `delegation` is new.
+	///
+	/// Version 5: `key_state` answers what a key is in one read; `authenticate_v2` checks a
+	/// version 2 header, which binds the request's query and body too.
 	#[api_version(4)]
 	pub trait SessionKeysApi<AccountId, Balance, BlockNumber>
 	where
@@ -77,5 +80,18 @@ sp_api::decl_runtime_apis! {
 		/// version 4.
 		#[api_version(4)]
 		fn delegation(owner: AccountId, delegate: AccountId) -> Option<Delegation<AccountId, Balance, BlockNumber>>;
+
+		/// What the chain holds of `public`: nothing, its registration (live or closing) or its
+		/// retired record, in one read. Added in version 5.
+		#[api_version(5)]
+		fn key_state(public: SessionPublic) -> KeyRecord<AccountId, Balance, BlockNumber>;
+
+		/// Authenticates a version 2 request header as `authenticate` does a version 1 header;
+		/// its query must be in canonical form too (`NonCanonicalQuery`). The body is not seen
+		/// here: its digest is only covered by the signature. Added in version 5.
+		#[api_version(5)]
+		fn authenticate_v2(
+			header: RequestHeaderV2<AccountId, Block::Hash>,
+		) -> Result<Authenticated<AccountId, Balance, BlockNumber>, AuthError>;
 	}
 }

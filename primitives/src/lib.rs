@@ -36,6 +36,8 @@ mod api;
 mod delegation;
 mod generate;
 mod key_check;
+mod key_record;
+mod query;
 mod registration;
 mod request;
 #[cfg(feature = "serde")]
@@ -45,6 +47,8 @@ pub use api::*;
 pub use delegation::*;
 pub use generate::GeneratedSessionKey;
 pub use key_check::WeakKey;
+pub use key_record::KeyRecord;
+pub use query::{canonical_query, is_canonical_query, MalformedQuery};
 pub use registration::{Registration, StateRejection};
 pub use request::*;
 

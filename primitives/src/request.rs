@@ -5,15 +5,32 @@
 //! gateway can refuse a replay within that window), the audience (the service addressed, so a
 //! header made for one service is worthless at another) and the resource asked for (which must be
 //! within the key's registered scope).
+//!
+//! Version 2 ([`RequestHeaderV2`]) binds the whole request: beside the method and path it signs
+//! the canonical query ([`crate::canonical_query`]) and the SHA-256 digest of the body (the
+//! RFC 9530 `Content-Digest` value; the empty body has one too), so a header seen in transit
+//! cannot be reused with another query or body. Version 1 signs only `METHOD /path`.
 
 use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode};
 use scale_info::TypeInfo;
 
-use crate::{EndReason, SessionPublic, SessionSignature};
+use crate::{is_canonical_query, EndReason, SessionPublic, SessionSignature};
 
-/// Domain tag of a signed request header; see [`crate::STATE_DOMAIN`] for the rule.
+/// Domain tag of a signed version 1 request header; see [`crate::STATE_DOMAIN`] for the rule.
 pub const REQUEST_DOMAIN: [u8; 16] = *b"sadj:request:v1\0";
+
+/// Domain tag of a signed version 2 request header.
+pub const REQUEST_DOMAIN_V2: [u8; 16] = *b"sadj:request:v2\0";
+
+/// The SHA-256 digest of a request's body, as RFC 9530's `Content-Digest: sha-256=:…:` carries
+/// it.
+pub type ContentDigest = [u8; 32];
+
+/// The digest of `body` that a version 2 header signs: SHA-256 (of no bytes for an empty body).
+pub fn content_digest(body: &[u8]) -> ContentDigest {
+	sp_crypto_hashing::sha2_256(body)
+}
 
 /// A request header signed by a session key.
 #[derive(Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, Debug)]
@@ -48,6 +65,159 @@ impl<AccountId: Encode, Hash: Encode> RequestHeader<AccountId, Hash> {
 			&self.audience,
 			&self.resource,
 		)
+	}
+}
+
+/// A version 2 request header: version 1's fields, plus the request's canonical query and its
+/// body's digest, all signed.
+#[derive(Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, Debug)]
+pub struct RequestHeaderV2<AccountId, Hash> {
+	/// The session key that signed the request.
+	pub public: SessionPublic,
+	/// The account the request acts for: the key's owner.
+	pub account: AccountId,
+	/// The hash of a recent block, as the client saw it.
+	pub block_hash: Hash,
+	/// A number the client does not repeat while `block_hash` is fresh.
+	pub nonce: u64,
+	/// The service the request is addressed to.
+	pub audience: Vec<u8>,
+	/// `METHOD /path`, the path percent-decoded: what the key's scope is matched against.
+	pub resource: Vec<u8>,
+	/// The query string in canonical form ([`crate::canonical_query`]), empty if none.
+	pub query: Vec<u8>,
+	/// The SHA-256 digest of the body ([`content_digest`]).
+	pub content_digest: ContentDigest,
+	/// The session key's signature over [`RequestHeaderV2::signing_payload`].
+	pub signature: SessionSignature,
+}
+
+impl<AccountId: Encode, Hash: Encode> RequestHeaderV2<AccountId, Hash> {
+	/// The bytes the session key signs for this header on the chain with `genesis_hash`:
+	/// SCALE of `(REQUEST_DOMAIN_V2, genesis_hash, account, block_hash, nonce, audience,
+	/// resource, query, content_digest)`.
+	pub fn signing_payload(&self, genesis_hash: &Hash) -> Vec<u8> {
+		request_signing_payload_v2(
+			genesis_hash,
+			&RequestBinding {
+				account: &self.account,
+				block_hash: &self.block_hash,
+				nonce: self.nonce,
+				audience: &self.audience,
+				resource: &self.resource,
+				query: &self.query,
+				content_digest: &self.content_digest,
+			},
+		)
+	}
+}
+
+/// What a version 2 header binds, borrowed: the fields its key signs.
+#[derive(Clone, Copy, Debug)]
+pub struct RequestBinding<'a, AccountId, Hash> {
+	/// The key's owner.
+	pub account: &'a AccountId,
+	/// A recent block's hash.
+	pub block_hash: &'a Hash,
+	/// A number not repeated while `block_hash` is fresh.
+	pub nonce: u64,
+	/// The service addressed.
+	pub audience: &'a [u8],
+	/// `METHOD /path`.
+	pub resource: &'a [u8],
+	/// The canonical query.
+	pub query: &'a [u8],
+	/// The body's SHA-256 digest.
+	pub content_digest: &'a ContentDigest,
+}
+
+/// The bytes a session key signs for a version 2 request header; see
+/// [`RequestHeaderV2::signing_payload`].
+pub fn request_signing_payload_v2<AccountId: Encode, Hash: Encode>(
+	genesis_hash: &Hash,
+	binding: &RequestBinding<'_, AccountId, Hash>,
+) -> Vec<u8> {
+	(
+		REQUEST_DOMAIN_V2,
+		genesis_hash,
+		binding.account,
+		binding.block_hash,
+		binding.nonce,
+		binding.audience,
+		binding.resource,
+		binding.query,
+		binding.content_digest,
+	)
+		.encode()
+}
+
+/// A signed request header of either version, as [`check_request`] reads it.
+pub trait SignedRequest<AccountId, Hash> {
+	/// The key that signed it.
+	fn public(&self) -> &SessionPublic;
+	/// The account it acts for.
+	fn account(&self) -> &AccountId;
+	/// The recent block it names.
+	fn block_hash(&self) -> &Hash;
+	/// `METHOD /path`, matched against the key's scope.
+	fn resource(&self) -> &[u8];
+	/// The canonical query it binds: `None` for a version 1 header, which binds none.
+	fn query(&self) -> Option<&[u8]>;
+	/// Its signature.
+	fn signature(&self) -> &SessionSignature;
+	/// The bytes its key signed, for the chain with `genesis_hash`.
+	fn signed_payload(&self, genesis_hash: &Hash) -> Vec<u8>;
+}
+
+impl<AccountId: Encode, Hash: Encode> SignedRequest<AccountId, Hash>
+	for RequestHeader<AccountId, Hash>
+{
+	fn public(&self) -> &SessionPublic {
+		&self.public
+	}
+	fn account(&self) -> &AccountId {
+		&self.account
+	}
+	fn block_hash(&self) -> &Hash {
+		&self.block_hash
+	}
+	fn resource(&self) -> &[u8] {
+		&self.resource
+	}
+	fn query(&self) -> Option<&[u8]> {
+		None
+	}
+	fn signature(&self) -> &SessionSignature {
+		&self.signature
+	}
+	fn signed_payload(&self, genesis_hash: &Hash) -> Vec<u8> {
+		self.signing_payload(genesis_hash)
+	}
+}
+
+impl<AccountId: Encode, Hash: Encode> SignedRequest<AccountId, Hash>
+	for RequestHeaderV2<AccountId, Hash>
+{
+	fn public(&self) -> &SessionPublic {
+		&self.public
+	}
+	fn account(&self) -> &AccountId {
+		&self.account
+	}
+	fn block_hash(&self) -> &Hash {
+		&self.block_hash
+	}
+	fn resource(&self) -> &[u8] {
+		&self.resource
+	}
+	fn query(&self) -> Option<&[u8]> {
+		Some(&self.query)
+	}
+	fn signature(&self) -> &SessionSignature {
+		&self.signature
+	}
+	fn signed_payload(&self, genesis_hash: &Hash) -> Vec<u8> {
+		self.signing_payload(genesis_hash)
 	}
 }
 
@@ -128,11 +298,12 @@ pub enum KeyView<'a, AccountId, Item> {
 /// The checks run in this order, and the first that fails names the refusal: the key is live
 /// (`UnknownKey`, `KeyEnded`, `KeyRevoked`, `KeyExpired`), owned by the header's account
 /// (`WrongAccount`), the block hash is fresh (`is_recent`, else `StaleBlockHash`), the
-/// resource is canonical (`NonCanonicalResource`, see [`is_canonical_resource`]) and within the
-/// scope (`OutOfScope`), and the key binds someone and signed exactly this header for the chain
+/// resource is canonical (`NonCanonicalResource`, see [`is_canonical_resource`]), a version 2
+/// header's query is canonical (`NonCanonicalQuery`), the resource is within the scope
+/// (`OutOfScope`), and the key binds someone and signed exactly this header for the chain
 /// of `genesis_hash` (`BadSignature`). The signature comes last because it is the costly check.
 pub fn check_request<AccountId, Hash, Item>(
-	header: &RequestHeader<AccountId, Hash>,
+	header: &impl SignedRequest<AccountId, Hash>,
 	key: KeyView<'_, AccountId, Item>,
 	is_recent: impl FnOnce(&Hash) -> bool,
 	genesis_hash: &Hash,
@@ -150,7 +321,7 @@ where
 /// than decompress the key's point again for every request. `key_binds` is asked only for a
 /// live key, just before the signature is verified.
 pub fn check_request_with<AccountId, Hash, Item>(
-	header: &RequestHeader<AccountId, Hash>,
+	header: &impl SignedRequest<AccountId, Hash>,
 	key: KeyView<'_, AccountId, Item>,
 	is_recent: impl FnOnce(&Hash) -> bool,
 	genesis_hash: &Hash,
@@ -168,22 +339,25 @@ where
 		KeyView::Closing { revoked: false } => return Err(AuthError::KeyExpired),
 		KeyView::Live { owner, scope } => (owner, scope),
 	};
-	if *owner != header.account {
+	if owner != header.account() {
 		return Err(AuthError::WrongAccount);
 	}
-	if !is_recent(&header.block_hash) {
+	if !is_recent(header.block_hash()) {
 		return Err(AuthError::StaleBlockHash);
 	}
-	if !is_canonical_resource(&header.resource) {
+	if !is_canonical_resource(header.resource()) {
 		return Err(AuthError::NonCanonicalResource);
 	}
-	if !scope_allows(scope, &header.resource) {
+	if header.query().is_some_and(|query| !is_canonical_query(query)) {
+		return Err(AuthError::NonCanonicalQuery);
+	}
+	if !scope_allows(scope, header.resource()) {
 		return Err(AuthError::OutOfScope);
 	}
 	// A key that binds no one (registered before such keys were refused) proves nothing,
 	// whatever its signature.
-	let payload = header.signing_payload(genesis_hash);
-	if !key_binds(&header.public) || !header.public.verify(&payload, &header.signature) {
+	let payload = header.signed_payload(genesis_hash);
+	if !key_binds(header.public()) || !header.public().verify(&payload, header.signature()) {
 		return Err(AuthError::BadSignature);
 	}
 	Ok(())
@@ -244,6 +418,9 @@ pub enum AuthError {
 	/// The resource is not in canonical form (a `.` or `..` segment, `//`, `%`, `\`, `;` or
 	/// a control byte; see [`is_canonical_resource`]), so it is not matched against the scope.
 	NonCanonicalResource,
+	/// A version 2 header's query is not in canonical form ([`crate::canonical_query`]): no
+	/// gateway could have derived it from a request.
+	NonCanonicalQuery,
 }
 
 #[cfg(test)]

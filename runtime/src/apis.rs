@@ -9,8 +9,8 @@ use frame_support::{
 };
 use pallet_grandpa::AuthorityId as GrandpaId;
 use session_keys_primitives::{
-	AuthError, Authenticated, CryptoKind, Delegation, GeneratedSessionKey, ProofError,
-	Registration, RequestHeader, RetiredSession, SessionPublic,
+	AuthError, Authenticated, CryptoKind, Delegation, GeneratedSessionKey, KeyRecord, ProofError,
+	Registration, RequestHeader, RequestHeaderV2, RetiredSession, SessionPublic,
 };
 use sp_api::impl_runtime_apis;
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
@@ -204,7 +204,7 @@ impl_runtime_apis! {
 		}
 	}
 
-	#[api_version(4)]
+	#[api_version(5)]
 	impl session_keys_primitives::SessionKeysApi<Block, AccountId, Balance, BlockNumber> for Runtime {
 		fn generate_session_key(
 			owner: AccountId,
@@ -246,6 +246,16 @@ impl_runtime_apis! {
 
 		fn delegation(owner: AccountId, delegate: AccountId) -> Option<Delegation<AccountId, Balance, BlockNumber>> {
 			Adjudicator::delegation(&owner, &delegate)
+		}
+
+		fn key_state(public: SessionPublic) -> KeyRecord<AccountId, Balance, BlockNumber> {
+			Adjudicator::key_state(&public)
+		}
+
+		fn authenticate_v2(
+			header: RequestHeaderV2<AccountId, <Block as BlockT>::Hash>,
+		) -> Result<Authenticated<AccountId, Balance, BlockNumber>, AuthError> {
+			Adjudicator::authenticate_v2(&header)
 		}
 	}
 

@@ -6,7 +6,7 @@ mod common;
 use codec::Encode;
 use common::*;
 use session_keys_primitives::{
-	request_signing_payload, runtime_decl_for_session_keys_api::SessionKeysApiV4, AuthError,
+	request_signing_payload, runtime_decl_for_session_keys_api::SessionKeysApiV5, AuthError,
 	ChannelState, EndReason, RequestHeader, SessionPublic, SessionSignature,
 };
 use session_keys_runtime::{Adjudicator, Balances, Runtime, RuntimeCall, System};

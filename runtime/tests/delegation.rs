@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use pallet_session_keys::{DelegateTerms, Error};
 use session_keys_primitives::{
-	runtime_decl_for_session_keys_api::SessionKeysApiV4, CryptoKind, DelegateUsage,
+	runtime_decl_for_session_keys_api::SessionKeysApiV5, CryptoKind, DelegateUsage,
 	GeneratedSessionKey,
 };
 use session_keys_runtime::{

@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use pallet_session_keys::Error;
 use session_keys_primitives::{
-	runtime_decl_for_session_keys_api::SessionKeysApiV4, CryptoKind, EndReason,
+	runtime_decl_for_session_keys_api::SessionKeysApiV5, CryptoKind, EndReason,
 	GeneratedSessionKey, Phase, ProofError, KEY_TYPE,
 };
 use session_keys_runtime::{AccountId, Adjudicator, Runtime, RuntimeCall, System};

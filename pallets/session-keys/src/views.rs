@@ -5,8 +5,8 @@ use alloc::vec::Vec;
 use frame_support::traits::{fungible::Inspect, Get};
 use frame_system::pallet_prelude::BlockNumberFor;
 use session_keys_primitives::{
-	check_request, AuthError, Authenticated, Delegation, KeyView, Registration, RequestHeader,
-	SessionPublic,
+	check_request, AuthError, Authenticated, Delegation, KeyRecord, Registration, RequestHeader,
+	RequestHeaderV2, SessionPublic, SignedRequest,
 };
 use sp_runtime::traits::Saturating;
 
@@ -27,6 +27,12 @@ pub type AuthenticatedOf<T> =
 /// A request header on this chain.
 pub type RequestHeaderOf<T> =
 	RequestHeader<<T as frame_system::Config>::AccountId, <T as frame_system::Config>::Hash>;
+/// A version 2 request header on this chain.
+pub type RequestHeaderV2Of<T> =
+	RequestHeaderV2<<T as frame_system::Config>::AccountId, <T as frame_system::Config>::Hash>;
+/// What the chain holds of a key, as the runtime API returns it.
+pub type KeyRecordOf<T> =
+	KeyRecord<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
 
 impl<T: Config> Pallet<T> {
 	/// The session (live or closing) of `public`, if any.
@@ -91,28 +97,44 @@ impl<T: Config> Pallet<T> {
 	/// Nonces are not tracked here: the gateway refuses a `(public, nonce)` it has seen while the
 	/// header's block hash is fresh.
 	pub fn authenticate(header: &RequestHeaderOf<T>) -> Result<AuthenticatedOf<T>, AuthError> {
-		let session = Sessions::<T>::get(header.public);
+		Self::authenticate_signed(header)
+	}
+
+	/// Authenticates a version 2 request header (see
+	/// [`session_keys_primitives::RequestHeaderV2`]) as [`Pallet::authenticate`] does a version
+	/// 1 header; its query must be canonical too (`NonCanonicalQuery`). The body's digest is
+	/// only covered by the signature: the runtime does not see the body.
+	pub fn authenticate_v2(header: &RequestHeaderV2Of<T>) -> Result<AuthenticatedOf<T>, AuthError> {
+		Self::authenticate_signed(header)
+	}
+
+	fn authenticate_signed(
+		header: &impl SignedRequest<T::AccountId, T::Hash>,
+	) -> Result<AuthenticatedOf<T>, AuthError> {
+		let record = Self::key_state(header.public());
 		let now = frame_system::Pallet::<T>::block_number();
-		let key = match &session {
-			None => match Retired::<T>::get(header.public) {
-				Some(record) => KeyView::Ended(record.reason),
-				None => KeyView::Unknown,
-			},
-			Some(session) if !session.is_live_at(now) => {
-				KeyView::Closing { revoked: session.revoked }
-			}
-			Some(session) => KeyView::Live { owner: &session.owner, scope: &session.scope[..] },
-		};
-		check_request(header, key, Self::is_recent_block_hash, &Self::genesis_hash())?;
-		// `check_request` accepts only a live key, so the session is there.
-		let session = session.ok_or(AuthError::UnknownKey)?;
+		check_request(header, record.view(now), Self::is_recent_block_hash, &Self::genesis_hash())?;
+		// `check_request` accepts only a live key, so the registration is there.
+		let KeyRecord::Registered(session) = record else { return Err(AuthError::UnknownKey) };
 		Ok(Authenticated {
 			free_balance: T::Currency::balance(&session.owner),
 			owner: session.owner,
 			counterpart: session.counterpart,
 			expires_at: session.expires_at,
-			scope: session.scope.into_iter().map(|item| item.into_inner()).collect::<Vec<_>>(),
+			scope: session.scope,
 		})
+	}
+
+	/// What the chain holds of `public`: its registration (live or closing) in plain form, its
+	/// retired record, or nothing.
+	pub fn key_state(public: &SessionPublic) -> KeyRecordOf<T> {
+		if let Some(session) = Sessions::<T>::get(public) {
+			return KeyRecord::Registered(session.into_plain());
+		}
+		match Retired::<T>::get(public) {
+			Some(record) => KeyRecord::Retired(record),
+			None => KeyRecord::Unknown,
+		}
 	}
 
 	/// Whether `hash` names one of the `HeaderValidity` blocks before the current one, as

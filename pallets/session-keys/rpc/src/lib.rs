@@ -37,8 +37,8 @@ use jsonrpsee::{
 };
 use sc_rpc_api::check_if_safe;
 use session_keys_primitives::{
-	AuthError, Authenticated, CryptoKind, Delegation, GeneratedSessionKey, Registration,
-	RequestHeader, RetiredSession, SessionPublic,
+	AuthError, Authenticated, CryptoKind, Delegation, GeneratedSessionKey, KeyRecord, Registration,
+	RequestHeader, RequestHeaderV2, RetiredSession, SessionPublic,
 };
 use sp_api::{ApiExt, ProvideRuntimeApi};
 use sp_blockchain::HeaderBackend;
@@ -120,6 +120,24 @@ pub trait SessionKeysApi<BlockHash, AccountId, Balance, BlockNumber> {
 	/// is refused (`InvalidParams`): at an old block a revoked key would still look live.
 	#[method(name = "authenticate")]
 	fn authenticate(
+		&self,
+		header: Bytes,
+		at: Option<BlockHash>,
+	) -> RpcResult<Result<Authenticated<AccountId, Balance, BlockNumber>, AuthError>>;
+
+	/// What the chain holds of `public` at `at` (default: the best block): `"unknown"`,
+	/// `{"registered": …}` or `{"retired": …}`, in one read (runtime API version 5).
+	#[method(name = "keyState")]
+	fn key_state(
+		&self,
+		public: SessionPublic,
+		at: Option<BlockHash>,
+	) -> RpcResult<KeyRecord<AccountId, Balance, BlockNumber>>;
+
+	/// `authenticate` for a version 2 header (SCALE-encoded `RequestHeaderV2`), which binds the
+	/// request's canonical query and body digest too (runtime API version 5).
+	#[method(name = "authenticateV2")]
+	fn authenticate_v2(
 		&self,
 		header: Bytes,
 		at: Option<BlockHash>,
@@ -229,41 +247,96 @@ where
 	) -> RpcResult<Result<Authenticated<AccountId, Balance, BlockNumber>, AuthError>> {
 		let header = RequestHeader::<AccountId, Block::Hash>::decode_all(&mut &header[..])
 			.map_err(|e| invalid_params(format!("header: not a valid SCALE encoding ({e})")))?;
-		let info = self.client.info();
-		let api = self.client.runtime_api();
 		// Version 3 checks the block hash itself; an older runtime took it from the caller.
-		let version = api
-			.api_version::<dyn SessionKeysRuntimeApi<Block, AccountId, Balance, BlockNumber>>(
-				info.best_hash,
-			)
+		let at = self.authentication_block::<AccountId, Balance, BlockNumber>(at, 3)?;
+		// A runtime API instance serves one block: the checks ran at the best block, the call
+		// runs at `at`.
+		self.client.runtime_api().authenticate(at, header).map_err(runtime_error)
+	}
+
+	fn key_state(
+		&self,
+		public: SessionPublic,
+		at: Option<Block::Hash>,
+	) -> RpcResult<KeyRecord<AccountId, Balance, BlockNumber>> {
+		let at = at.unwrap_or_else(|| self.client.info().best_hash);
+		self.require_version::<AccountId, Balance, BlockNumber>(at, 5)?;
+		self.client.runtime_api().key_state(at, public).map_err(runtime_error)
+	}
+
+	fn authenticate_v2(
+		&self,
+		header: Bytes,
+		at: Option<Block::Hash>,
+	) -> RpcResult<Result<Authenticated<AccountId, Balance, BlockNumber>, AuthError>> {
+		let header = RequestHeaderV2::<AccountId, Block::Hash>::decode_all(&mut &header[..])
+			.map_err(|e| invalid_params(format!("header: not a valid SCALE encoding ({e})")))?;
+		let at = self.authentication_block::<AccountId, Balance, BlockNumber>(at, 5)?;
+		self.require_version::<AccountId, Balance, BlockNumber>(at, 5)?;
+		self.client.runtime_api().authenticate_v2(at, header).map_err(runtime_error)
+	}
+}
+
+impl<C, Block> SessionKeys<C, Block>
+where
+	Block: BlockT,
+	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
+{
+	/// Fails unless the runtime's `SessionKeysApi` at `at` is at least `needed`.
+	fn require_version<AccountId: Codec, Balance: Codec, BlockNumber: Codec>(
+		&self,
+		at: Block::Hash,
+		needed: u32,
+	) -> RpcResult<()>
+	where
+		C::Api: SessionKeysRuntimeApi<Block, AccountId, Balance, BlockNumber>,
+	{
+		let version = self
+			.client
+			.runtime_api()
+			.api_version::<dyn SessionKeysRuntimeApi<Block, AccountId, Balance, BlockNumber>>(at)
 			.map_err(runtime_error)?;
-		if version.is_none_or(|version| version < 3) {
+		if version.is_none_or(|version| version < needed) {
 			return Err(runtime_error(format!(
-				"the runtime's SessionKeysApi is version {version:?}; this node needs 3"
+				"the runtime's SessionKeysApi is version {version:?}; this call needs {needed}"
 			)));
 		}
-		let at = match at {
-			None => info.best_hash,
-			Some(at) => {
-				let number = self
-					.client
-					.number(at)
-					.map_err(runtime_error)?
-					.ok_or_else(|| invalid_params(format!("at: unknown block {at:?}")))?;
-				let validity = api.header_validity(info.best_hash).map_err(runtime_error)?.into();
-				check_recent(info.best_number.saturated_into(), number.saturated_into(), validity)
-					.map_err(|behind| {
-						invalid_params(format!(
-							"at: block {at:?} is {behind} blocks behind the best block, more than \
-						 HeaderValidity ({validity}): authenticate at a recent block"
-						))
-					})?;
-				at
-			}
-		};
-		// A runtime API instance serves one block: the checks above ran at the best block, the
-		// call runs at `at`.
-		self.client.runtime_api().authenticate(at, header).map_err(runtime_error)
+		Ok(())
+	}
+
+	/// The block to authenticate at: `at` if it is within `HeaderValidity` of the best block
+	/// (default: the best block), with the runtime at the best block at least version `needed`.
+	fn authentication_block<AccountId: Codec, Balance: Codec, BlockNumber: Codec + Into<u64>>(
+		&self,
+		at: Option<Block::Hash>,
+		needed: u32,
+	) -> RpcResult<Block::Hash>
+	where
+		C::Api: SessionKeysRuntimeApi<Block, AccountId, Balance, BlockNumber>,
+	{
+		let info = self.client.info();
+		self.require_version::<AccountId, Balance, BlockNumber>(info.best_hash, needed)?;
+		let Some(at) = at else { return Ok(info.best_hash) };
+		let number = self
+			.client
+			.number(at)
+			.map_err(runtime_error)?
+			.ok_or_else(|| invalid_params(format!("at: unknown block {at:?}")))?;
+		let validity: u64 =
+			SessionKeysRuntimeApi::<Block, AccountId, Balance, BlockNumber>::header_validity(
+				&*self.client.runtime_api(),
+				info.best_hash,
+			)
+			.map_err(runtime_error)?
+			.into();
+		check_recent(info.best_number.saturated_into(), number.saturated_into(), validity)
+			.map_err(|behind| {
+				invalid_params(format!(
+					"at: block {at:?} is {behind} blocks behind the best block, more than \
+					 HeaderValidity ({validity}): authenticate at a recent block"
+				))
+			})?;
+		Ok(at)
 	}
 }
 
