@@ -31,7 +31,7 @@ Examples (a dev chain: scripts/dev.sh):
   session-keys-keeper --store k.db profile add api --counterpart 5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty
   session-keys-keeper --store k.db run --metrics 127.0.0.1:9615
   session-keys-keeper --store k.db status
-  session-keys-keeper --store k.db header --profile api --audience api.example --resource 'GET /orders/17'
+  session-keys-keeper --store k.db header --profile api --audience api.example --request 'GET /orders/17?page=2'
 
 A hot key bounded by the owner's terms (the owner's key stays on the owner's machine):
   session-keys-keeper --store owner.db authorize --delegate 5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy \\
@@ -204,10 +204,15 @@ pub enum Command {
 		#[command(flatten)]
 		node: NodeArg,
 	},
-	/// Print an `x-session-auth` header value signed by a stored key, for scripts and curl.
+	/// Print an `x-session-auth` header value (version 2) signed by a stored key, for scripts
+	/// and curl. It binds the method, the path, the query and the body: send exactly that
+	/// request with it.
 	#[command(
-		after_help = "Example:\n  curl -H \"x-session-auth: $(session-keys-keeper header --profile api \\\n    \
-		--audience api.example --resource 'GET /orders/17')\" http://127.0.0.1:8080/orders/17"
+		after_help = "Examples:\n  curl -H \"x-session-auth: $(session-keys-keeper header --profile api \\\n    \
+		--audience api.example --request 'GET /orders/17?page=2')\" \\\n    \
+		'http://127.0.0.1:8080/orders/17?page=2'\n  curl -H \"x-session-auth: $(session-keys-keeper header --profile api \\\n    \
+		--audience api.example --request 'POST /orders' --data '{\"qty\":1}')\" \\\n    \
+		-H 'content-type: application/json' --data '{\"qty\":1}' http://127.0.0.1:8080/orders"
 	)]
 	Header {
 		/// The key that signs.
@@ -216,9 +221,15 @@ pub enum Command {
 		/// The service the request is for (the gateway's --audience).
 		#[arg(long)]
 		audience: String,
-		/// The resource, for the gateway `METHOD /path`.
+		/// The request: `METHOD /path`, with its query if it has one (`GET /orders?page=2`).
 		#[arg(long)]
-		resource: String,
+		request: String,
+		/// The request's body, as sent [default: empty].
+		#[arg(long, conflicts_with = "data_file")]
+		data: Option<String>,
+		/// A file holding the request's body, as sent.
+		#[arg(long, value_name = "FILE")]
+		data_file: Option<std::path::PathBuf>,
 		/// The header's nonce [default: the current time in milliseconds].
 		#[arg(long)]
 		nonce: Option<u64>,

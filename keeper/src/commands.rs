@@ -4,8 +4,8 @@ use std::{path::PathBuf, sync::Arc};
 
 use codec::Encode;
 use session_keys_client::{
-	build, encode_header, AccountId, AdjudicatorEvent, At, Balance, BlockNumber, ChannelState,
-	Client, DelegateTerms, HeaderRequest, SessionPublic, Wait,
+	build, encode_header_v2, AccountId, AdjudicatorEvent, At, Balance, BlockNumber, BoundRequest,
+	ChannelState, Client, DelegateTerms, HeaderRequestV2, SessionPublic, Wait,
 };
 use sp_core::crypto::Ss58Codec;
 use zeroize::Zeroizing;
@@ -580,7 +580,16 @@ pub async fn execute(mut cli: Cli) -> Result<(), CommandError> {
 			);
 			Ok(())
 		}
-		Command::Header { key, audience, resource, nonce, node } => {
+		Command::Header { key, audience, request, data, data_file, nonce, node } => {
+			let body = match (data, data_file) {
+				(Some(data), _) => data.as_bytes().to_vec(),
+				(None, Some(path)) => std::fs::read(&path).map_err(|error| {
+					CommandError::Invalid(format!("cannot read {}: {error}", path.display()))
+				})?,
+				(None, None) => Vec::new(),
+			};
+			let request = BoundRequest::parse(&request, &body)
+				.map_err(|error| CommandError::Invalid(format!("--request: {error}")))?;
 			let store = open(&cli)?;
 			let client = Client::connect(&node.node).await?;
 			let stored = choose_key(&client, &store, key).await?;
@@ -591,17 +600,17 @@ pub async fn execute(mut cli: Cli) -> Result<(), CommandError> {
 					.duration_since(std::time::UNIX_EPOCH)
 					.map_or(0, |elapsed| elapsed.as_millis() as u64)
 			});
-			let header = pair.sign_header(
+			let header = pair.sign_header_v2(
 				client.genesis_hash(),
-				&HeaderRequest {
+				&HeaderRequestV2 {
 					account: &owner,
 					block_hash: client.header_block_hash().await?,
 					nonce,
 					audience: audience.as_bytes(),
-					resource: resource.as_bytes(),
+					request: &request,
 				},
 			);
-			println!("{}", encode_header(&header));
+			println!("{}", encode_header_v2(&header));
 			Ok(())
 		}
 	}

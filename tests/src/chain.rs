@@ -124,6 +124,14 @@ impl Chain {
 		self.client.authenticate(header, At::Best).await.expect("sessionKeys_authenticate")
 	}
 
+	/// `sessionKeys_authenticateV2(header)` at the best block.
+	pub async fn authenticate_v2(
+		&self,
+		header: &session_keys_client::HeaderV2,
+	) -> Result<Authenticated<AccountId, Balance, BlockNumber>, AuthError> {
+		self.client.authenticate_v2(header, At::Best).await.expect("sessionKeys_authenticateV2")
+	}
+
 	/// `author_rotateKeysWithOwner(owner)`: new consensus keys in the node's keystore and their
 	/// ownership proof for `owner`, ready for `session.set_keys`.
 	pub async fn rotate_keys_with_owner(

@@ -1,10 +1,15 @@
 //! Scenario 4: a gateway authenticates request headers signed by a session key over
 //! `sessionKeys_authenticate`: accepted while the key is live, refused with a reason otherwise.
-//! The headers are made by the client library, which the runtime's check must accept.
+//! The headers are made by the client library, which the runtime's check must accept. Version 2
+//! headers (`sessionKeys_authenticateV2`) bind the query and the body too, and
+//! `sessionKeys_keyState` answers what a key is in one read.
 
-use session_keys_client::{decode_header, encode_header, At, HeaderRequest};
+use session_keys_client::{
+	decode_header, decode_header_v2, encode_header, encode_header_v2, At, BoundRequest,
+	HeaderRequest, HeaderRequestV2, KeyRecord,
+};
 use session_keys_e2e::{account_of, build, Chain, Node, SessionPair, Terms};
-use session_keys_primitives::{AuthError, CryptoKind};
+use session_keys_primitives::{canonical_query, content_digest, AuthError, CryptoKind};
 use sp_core::H256;
 use subxt_signer::sr25519::dev;
 
@@ -88,6 +93,51 @@ async fn headers_are_accepted_while_the_key_is_live_and_refused_after_revocation
 		println!("{what}: {answer:?}");
 		assert_eq!(answer, Err(reason), "{what}");
 	}
+
+	// Version 2: the query and the body are bound; another query or body, or a query no
+	// gateway could have derived, is refused.
+	let sign_v2 = |nonce, request: &BoundRequest| {
+		pair.sign_header_v2(
+			genesis,
+			&HeaderRequestV2 {
+				account: &alice,
+				block_hash: recent,
+				nonce,
+				audience: AUDIENCE,
+				request,
+			},
+		)
+	};
+	// The key's scope is `orders/*`: the resource here is a bare path, as in the v1 headers.
+	let request = BoundRequest {
+		resource: b"orders/17".to_vec(),
+		query: canonical_query(b"b=2&a=1").expect("well formed"),
+		content_digest: content_digest(b"{\"qty\":1}"),
+	};
+	let v2 = decode_header_v2(&encode_header_v2(&sign_v2(11, &request))).expect("round-trips");
+	let accepted = chain.client.authenticate_v2(&v2, At::Best).await.expect("the call");
+	assert_eq!(accepted.map(|accepted| accepted.owner), Ok(alice.clone()), "a v2 header");
+	let mut other_query = v2.clone();
+	other_query.query = b"a=1&admin=true&b=2".to_vec();
+	let mut other_body = v2.clone();
+	other_body.content_digest = content_digest(b"{\"qty\":100000}");
+	let mut raw_query = v2.clone();
+	raw_query.query = b"b=2&a=1".to_vec();
+	for (what, header, reason) in [
+		("v2 with another query", other_query, AuthError::BadSignature),
+		("v2 with another body", other_body, AuthError::BadSignature),
+		("v2 with a query not in canonical form", raw_query, AuthError::NonCanonicalQuery),
+	] {
+		let answer = chain.client.authenticate_v2(&header, At::Best).await.expect("the call");
+		assert_eq!(answer.map(|accepted| accepted.owner), Err(reason), "{what}");
+	}
+	// One read answers what a key is.
+	match chain.client.key_state(pair.public(), At::Best).await.expect("keyState") {
+		KeyRecord::Registered(registration) => assert_eq!(registration.owner, alice),
+		other => panic!("a registered key: {other:?}"),
+	}
+	let unknown_state = chain.client.key_state(stranger.public(), At::Best).await;
+	assert_eq!(unknown_state.expect("keyState"), KeyRecord::Unknown);
 
 	chain.submit(&dev::alice(), build::revoke(pair.public())).await.expect("revoke");
 

@@ -481,24 +481,35 @@ async fn header_sign_state_revoke_a_discontinued_key_and_the_bookkeeping_command
 	assert!(keys.contains(&(spare, KeyStatus::Ended)), "{keys:?}");
 	assert_eq!(keys.iter().filter(|(_, status)| *status == KeyStatus::Live).count(), 2);
 
-	// `header`: a value the runtime's own check accepts, for that audience and resource.
+	// `header`: a version 2 value the runtime's own check accepts, for that audience and that
+	// request: method, path, query and body.
 	let value = keeper.ok(&[
 		"header",
 		"--profile",
 		"api",
 		"--audience",
 		"api.test",
-		"--resource",
-		"GET /orders/17",
+		"--request",
+		"POST /orders/17?qty=2&note=a%7e",
+		"--data",
+		"{\"qty\":2}",
 	]);
-	let header = session_keys_client::decode_header(value.trim()).expect("a header value");
+	let header = session_keys_client::decode_header_v2(value.trim()).expect("a v2 header value");
 	assert_eq!((header.public, &header.account), (api, &alice));
+	let bound =
+		session_keys_client::BoundRequest::parse("POST /orders/17?note=a~&qty=2", b"{\"qty\":2}")
+			.expect("valid");
 	assert_eq!(
-		(&header.audience[..], &header.resource[..]),
-		(&b"api.test"[..], &b"GET /orders/17"[..])
+		(&header.audience[..], &header.resource[..], &header.query, header.content_digest),
+		(&b"api.test"[..], &b"POST /orders/17"[..], &bound.query, bound.content_digest)
 	);
-	let authenticated = chain.authenticate(&header).await.expect("the runtime accepts it");
+	let authenticated = chain.authenticate_v2(&header).await.expect("the runtime accepts it");
 	assert_eq!(authenticated.owner, alice);
+	let error = keeper.fails(
+		PASSPHRASE,
+		&["header", "--profile", "api", "--audience", "a", "--request", "orders/17"],
+	);
+	assert!(error.contains("--request"), "{error}");
 
 	// `sign-state`: a state the counterpart checkpoints on chain; `status` then shows it.
 	let signed = keeper.ok(&["sign-state", "--profile", "api", "--nonce", "1", "--owed", "1500"]);
