@@ -6,6 +6,7 @@ export * from './keys.js';
 export * from './keystore.js';
 export * from './chain.js';
 export * from './format.js';
+export * from './request.js';
 export * from './widget.js';
 
 import { defineSessionKeyWidget } from './widget.js';

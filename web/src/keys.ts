@@ -8,9 +8,12 @@ import { sr25519PairFromSeed, sr25519Sign, sr25519Verify } from '@polkadot/util-
 import {
   type ChannelState,
   type HeaderFields,
+  type HeaderFieldsV2,
   type SignedHeader,
+  type SignedHeaderV2,
   ownershipStatement,
   requestPayload,
+  requestPayloadV2,
   statePayload,
 } from './codec.js';
 
@@ -61,6 +64,20 @@ export function signHeader(seed: Uint8Array, genesis: Uint8Array, fields: Header
     public: pair.publicKey.slice(),
     signature: sr25519Sign(requestPayload(genesis, fields), pair),
   }));
+}
+
+/** Signs a version 2 request header (binding the query and the body) for the chain with `genesis`. */
+export function signHeaderV2(seed: Uint8Array, genesis: Uint8Array, fields: HeaderFieldsV2): SignedHeaderV2 {
+  return withPair(seed, (pair) => ({
+    ...fields,
+    public: pair.publicKey.slice(),
+    signature: sr25519Sign(requestPayloadV2(genesis, fields), pair),
+  }));
+}
+
+/** Whether a version 2 `header`'s signature verifies for the chain with `genesis`. */
+export function verifyHeaderV2(genesis: Uint8Array, header: SignedHeaderV2): boolean {
+  return sr25519Verify(requestPayloadV2(genesis, header), header.signature, header.public);
 }
 
 /** Signs a channel state for the chain with `genesis`, as `checkpoint` verifies it. */

@@ -12,6 +12,26 @@ export const VECTOR_INPUT = {
     audience: 'api.example',
     resource: 'GET /orders/17',
   },
+  // Version 2 headers: each binds its request's method and path, canonical query and body.
+  headersV2: [
+    {
+      // The query needs normalizing: `%7e` is `~`, and `a` sorts first, its two values kept in order.
+      method: 'GET',
+      url: '/orders/17?b=2&a=%7e&a=1',
+      body: '',
+      blockHash: '0x0303030303030303030303030303030303030303030303030303030303030303',
+      nonce: '1',
+      audience: 'api.example',
+    },
+    {
+      method: 'POST',
+      url: '/orders/caf%C3%A9?qty=1&note=a+b%2Bc',
+      body: '{"qty":1}',
+      blockHash: '0x0404040404040404040404040404040404040404040404040404040404040404',
+      nonce: '18446744073709551615',
+      audience: 'api.example',
+    },
+  ],
   state: {
     nonce: '7',
     owed: '340282366920938463463374607431768211455',
