@@ -574,7 +574,9 @@ impl Client {
 			.into_iter()
 			.map(|(signer, call, nonce)| {
 				let extension = session_keys_runtime::immortal_tx_extension(nonce);
-				// What the extensions add to the signed payload: versions, genesis, era's block.
+				// What the extensions add to the signed payload: versions, genesis, era's block,
+				// and no metadata hash (`CheckMetadataHash` disabled: this signer encodes with
+				// the runtime's own types, not from metadata it would need to trust).
 				let implicit = (
 					(),
 					version.spec_version,
@@ -584,6 +586,7 @@ impl Client {
 					(),
 					(),
 					(),
+					None,
 					(),
 				);
 				let payload =
