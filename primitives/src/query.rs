@@ -147,6 +147,8 @@ mod tests {
 		assert_ne!(canonical("a=1&a=2"), canonical("a=2&a=1"));
 		// Ordered by the name alone, not by what follows it.
 		assert_eq!(canonical("ab=1&a=2"), "a=2&ab=1");
+		// The example of docs/wire-format.md.
+		assert_eq!(canonical("b=2&a=%7e&a=1&c=x%2fy"), "a=~&a=1&b=2&c=x%2Fy");
 	}
 
 	#[test]
