@@ -9,12 +9,12 @@
 //! ```
 //!
 //! Alice (a dev account) registers a fresh sr25519 key with Bob as counterpart, scoped to
-//! `orders/*`; the example prints the registration, the header's HTTP text form and the
-//! runtime's answer, then revokes the key.
+//! `GET /orders/*`; the example prints the registration, a version 2 header for
+//! `GET /orders/17?page=2` in its HTTP text form and the runtime's answer, then revokes the key.
 
 use session_keys_client::{
-	account_of, encode_header, At, Client, CryptoKind, Error, HeaderRequest, SessionPair, Terms,
-	Wait, HTTP_HEADER,
+	account_of, encode_header_v2, At, BoundRequest, Client, CryptoKind, Error, HeaderRequestV2,
+	SessionPair, Terms, Wait, HTTP_HEADER,
 };
 use subxt_signer::sr25519::dev;
 
@@ -32,7 +32,7 @@ async fn main() -> Result<(), Error> {
 		spending_limit: 0,
 		collateral: 0,
 		description: br#"{"use_case": "example"}"#.to_vec(),
-		scope: vec![b"orders/*".to_vec()],
+		scope: vec![b"GET /orders/*".to_vec()],
 	};
 	let proof = key.ownership_proof(&owner);
 	let included = client.register(&alice, key.public(), proof, &terms, Wait::Finalized).await?;
@@ -40,20 +40,26 @@ async fn main() -> Result<(), Error> {
 	let registration = client.registration(key.public(), At::Finalized).await?;
 	println!("registration: {registration:?}");
 
-	let header = key.sign_header(
+	// What a gateway derives from the request: `GET /orders/17`, the query `page=2`, the
+	// digest of the empty body.
+	let request = BoundRequest::parse("GET /orders/17?page=2", b"").expect("a valid request");
+	let header = key.sign_header_v2(
 		client.genesis_hash(),
-		&HeaderRequest {
+		&HeaderRequestV2 {
 			account: &owner,
 			block_hash: client.header_block_hash().await?,
 			nonce: 1,
 			audience: b"api.example",
-			resource: b"orders/17",
+			request: &request,
 		},
 	);
-	println!("{HTTP_HEADER}: {}", encode_header(&header));
-	println!("the runtime says: {:?}", client.authenticate(&header, At::Best).await?);
+	println!("{HTTP_HEADER}: {}", encode_header_v2(&header));
+	println!("the runtime says: {:?}", client.authenticate_v2(&header, At::Best).await?);
 
 	client.revoke(&alice, key.public(), Wait::InBlock).await?;
-	println!("revoked; the runtime now says: {:?}", client.authenticate(&header, At::Best).await?);
+	println!(
+		"revoked; the runtime now says: {:?}",
+		client.authenticate_v2(&header, At::Best).await?
+	);
 	Ok(())
 }

@@ -7,7 +7,9 @@
 //! locally, exactly as the pallet and the runtime verify them.
 //!
 //! ```no_run
-//! use session_keys_client::{At, Client, CryptoKind, HeaderRequest, SessionPair, Terms, Wait};
+//! use session_keys_client::{
+//!     At, BoundRequest, Client, CryptoKind, HeaderRequestV2, SessionPair, Terms, Wait,
+//! };
 //! use subxt_signer::sr25519::dev;
 //!
 //! # async fn run() -> Result<(), session_keys_client::Error> {
@@ -21,17 +23,19 @@
 //!     spending_limit: 0,
 //!     collateral: 0,
 //!     description: b"api access".to_vec(),
-//!     scope: vec![b"orders/*".to_vec()],
+//!     scope: vec![b"GET /orders/*".to_vec()],
 //! };
 //! client.register(&alice, key.public(), key.ownership_proof(&owner), &terms, Wait::Finalized).await?;
-//! let header = key.sign_header(client.genesis_hash(), &HeaderRequest {
+//! // A version 2 header binds the method, the path, the query and the body.
+//! let request = BoundRequest::parse("GET /orders/17?page=2", b"").expect("a valid request");
+//! let header = key.sign_header_v2(client.genesis_hash(), &HeaderRequestV2 {
 //!     account: &owner,
 //!     block_hash: client.header_block_hash().await?,
 //!     nonce: 1,
 //!     audience: b"api.example",
-//!     resource: b"orders/17",
+//!     request: &request,
 //! });
-//! assert!(client.authenticate(&header, At::Best).await?.is_ok());
+//! assert!(client.authenticate_v2(&header, At::Best).await?.is_ok());
 //! # Ok(()) }
 //! ```
 //!
@@ -40,7 +44,7 @@
 //! - [`Client`] (connection and reconnection), with the calls ([`calls`]), the reads
 //!   ([`reads`]) and the block streams ([`blocks`]) as its methods;
 //! - [`keys`]: local keys, proofs and signatures; [`header`]: the HTTP text form of a signed
-//!   request header;
+//!   request header; [`request`]: what a version 2 header binds of an HTTP request;
 //! - [`Error`]: one error type, with the dispatch error of a failed call by name.
 //!
 //! Types are this project's runtime's (`session-keys-runtime`): calls are built as its
