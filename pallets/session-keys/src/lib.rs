@@ -909,10 +909,14 @@ pub mod pallet {
 		/// `liquidate` (and receives at most the collateral), and the owner may `top_up` while
 		/// the key is live.
 		///
+		/// Dispatched in the operational class: it goes ahead of ordinary transactions and has
+		/// block space they cannot fill, so stuffing blocks with normal transactions cannot keep
+		/// a counterpart's state out of its closing window. It pays its fee as usual.
+		///
 		/// ## Complexity
 		/// O(1): one signature verification.
 		#[pallet::call_index(5)]
-		#[pallet::weight(Pallet::<T>::checkpoint_weight(public.kind()))]
+		#[pallet::weight((Pallet::<T>::checkpoint_weight(public.kind()), DispatchClass::Operational))]
 		pub fn checkpoint(
 			origin: OriginFor<T>,
 			public: SessionPublic,

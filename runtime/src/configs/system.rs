@@ -11,8 +11,11 @@ use frame_support::{
 	},
 };
 use frame_system::limits::{BlockLength, BlockWeights};
-use pallet_transaction_payment::{ConstFeeMultiplier, FungibleAdapter, Multiplier};
-use sp_runtime::{traits::One, Perbill};
+use pallet_transaction_payment::{FungibleAdapter, Multiplier, TargetedFeeAdjustment};
+use sp_runtime::{
+	traits::{Bounded, One},
+	FixedPointNumber, Perbill, Perquintill,
+};
 use sp_version::RuntimeVersion;
 
 use crate::{
@@ -44,8 +47,18 @@ parameter_types! {
 		.build();
 	/// The generic Substrate SS58 prefix.
 	pub const SS58Prefix: u8 = 42;
-	/// Fees do not adjust with congestion.
-	pub FeeMultiplier: Multiplier = Multiplier::one();
+	/// The share of the normal class's block weight that fees aim at: above it the fee
+	/// multiplier rises, below it the multiplier falls (never under
+	/// [`MinimumMultiplier`]).
+	pub const TargetBlockFullness: Perquintill = Perquintill::from_percent(25);
+	/// How fast the multiplier moves: with the normal class full it grows by about 0.075% a
+	/// block, so stuffing blocks for a whole closing window (1,200 blocks) costs about 2.5 times
+	/// what it costs at the base price, and keeps costing more the longer it goes on.
+	pub AdjustmentVariable: Multiplier = Multiplier::saturating_from_rational(1, 1_000);
+	/// Fees never fall below the base price (weight and length at face value).
+	pub MinimumMultiplier: Multiplier = Multiplier::one();
+	/// No ceiling: congestion priced without bound.
+	pub MaximumMultiplier: Multiplier = Bounded::max_value();
 }
 
 #[derive_impl(frame_system::config_preludes::SolochainDefaultConfig)]
@@ -95,7 +108,16 @@ impl pallet_transaction_payment::Config for Runtime {
 	type OperationalFeeMultiplier = ConstU8<5>;
 	type WeightToFee = IdentityFee<Balance>;
 	type LengthToFee = IdentityFee<Balance>;
-	type FeeMultiplierUpdate = ConstFeeMultiplier<FeeMultiplier>;
+	// Fees rise with congestion (as polkadot-sdk's relay runtimes price it), so stuffing blocks
+	// to crowd out the adjudicator's calls grows dearer by the block; `checkpoint` is in the
+	// operational class on top, which normal transactions cannot fill.
+	type FeeMultiplierUpdate = TargetedFeeAdjustment<
+		Self,
+		TargetBlockFullness,
+		AdjustmentVariable,
+		MinimumMultiplier,
+		MaximumMultiplier,
+	>;
 	type WeightInfo = pallet_transaction_payment::weights::SubstrateWeight<Runtime>;
 }
 

@@ -31,6 +31,23 @@ fn counterpart_checkpoints_a_signed_state() {
 }
 
 #[test]
+fn a_checkpoint_is_operational_so_normal_transactions_cannot_crowd_it_out() {
+	use frame_support::dispatch::{DispatchClass, GetDispatchInfo, Pays};
+	let call = crate::Call::<Test>::checkpoint {
+		public: SessionPublic::Sr25519(sr_pair(1).public()),
+		state: state(1, 0, 0),
+		signature: session_keys_primitives::SessionSignature::Sr25519(Default::default()),
+	};
+	let info = call.get_dispatch_info();
+	assert_eq!(info.class, DispatchClass::Operational);
+	assert_eq!(info.pays_fee, Pays::Yes, "it still pays its fee");
+	// Every other adjudicator call is an ordinary one.
+	let revoke =
+		crate::Call::<Test>::revoke { public: SessionPublic::Sr25519(sr_pair(1).public()) };
+	assert_eq!(revoke.get_dispatch_info().class, DispatchClass::Normal);
+}
+
+#[test]
 fn ed25519_and_ecdsa_keys_sign_states_too() {
 	ExtBuilder::default().build_and_execute(|| {
 		let ed = ed_pair(2);
