@@ -9,9 +9,11 @@
 //! target/debug/examples/call_through_gateway http://127.0.0.1:8080 api.example ws://127.0.0.1:9944
 //! ```
 //!
-//! Alice registers a fresh sr25519 key scoped to `GET /*`, signs a header for `GET /` and the
-//! gateway's audience, prints a `curl` command that sends it, sends it, revokes the key and
-//! sends it again once the revoke is in a block (the gateway then answers 401 `KeyRevoked`).
+//! Alice registers a fresh sr25519 key scoped to `GET /*` with Bob as counterpart, signs a
+//! version 2 header for `GET /?page=1` (the method, the path, the query and the empty body) and
+//! the gateway's audience, prints a `curl` command that sends it, sends it, sends it again (the
+//! gateway answers 401 `Replayed`: each header is accepted once), revokes the key and sends a
+//! fresh header once the revoke is in a block (401 `KeyRevoked`).
 
 use std::error::Error;
 
@@ -19,8 +21,8 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::{client::legacy::Client as HttpClient, rt::TokioExecutor};
 use session_keys_client::{
-	account_of, encode_header, Client, CryptoKind, HeaderRequest, SessionPair, Terms, Wait,
-	HTTP_HEADER,
+	account_of, encode_header_v2, BoundRequest, Client, CryptoKind, HeaderRequestV2, SessionPair,
+	Terms, Wait, HTTP_HEADER,
 };
 use subxt_signer::sr25519::dev;
 
@@ -46,22 +48,28 @@ async fn main() -> Result<(), Box<dyn Error>> {
 	let included = client.register(&alice, key.public(), proof, &terms, Wait::InBlock).await?;
 	println!("registered {:?} in block #{}", key.public(), included.block_number);
 
-	// The resource is the request's method and path; the audience is the gateway's name.
-	let header = encode_header(&key.sign_header(
-		client.genesis_hash(),
-		&HeaderRequest {
-			account: &owner,
-			block_hash: client.header_block_hash().await?,
-			nonce: 1,
-			audience: audience.as_bytes(),
-			resource: b"GET /",
-		},
-	));
-	println!("curl -i -H '{HTTP_HEADER}: {header}' {gateway}/");
+	// The header binds the whole request: method, path, query and body (empty here), and the
+	// gateway's name as audience. A new nonce per request: each header is accepted once.
+	let request = BoundRequest::parse("GET /?page=1", b"")?;
+	let sign = |nonce: u64, block_hash| {
+		encode_header_v2(&key.sign_header_v2(
+			client.genesis_hash(),
+			&HeaderRequestV2 {
+				account: &owner,
+				block_hash,
+				nonce,
+				audience: audience.as_bytes(),
+				request: &request,
+			},
+		))
+	};
+	let header = sign(1, client.header_block_hash().await?);
+	println!("curl -i -H '{HTTP_HEADER}: {header}' '{gateway}/?page=1'");
 
 	let http: HttpClient<_, Empty<Bytes>> = HttpClient::builder(TokioExecutor::new()).build_http();
-	let send = || async {
-		let request = http::Request::get(format!("{gateway}/"))
+	let (http, gateway) = (&http, &gateway);
+	let send = |header: String| async move {
+		let request = http::Request::get(format!("{gateway}/?page=1"))
 			.header(HTTP_HEADER, header.as_str())
 			.body(Empty::new())?;
 		let response = http.request(request).await?;
@@ -70,12 +78,14 @@ async fn main() -> Result<(), Box<dyn Error>> {
 		let shown = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
 		Ok::<_, Box<dyn Error>>(format!("{status} {shown}"))
 	};
-	println!("through the gateway: {}", send().await?);
+	println!("through the gateway: {}", send(header.clone()).await?);
+	println!("the same header again: {}", send(header).await?);
 
 	let revoked = client.revoke(&alice, key.public(), Wait::InBlock).await?;
 	println!("revoked in block #{}", revoked.block_number);
 	// The gateway follows the best chain every half second.
 	tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-	println!("through the gateway: {}", send().await?);
+	let fresh = sign(2, client.header_block_hash().await?);
+	println!("through the gateway: {}", send(fresh).await?);
 	Ok(())
 }

@@ -6,20 +6,20 @@ use std::num::NonZeroUsize;
 use lru::LruCache;
 use session_keys_primitives::SessionPublic;
 
-use crate::KeyState;
+use session_keys_client::KeyRecord;
 
 /// A cached key: its state as of the newest block the gateway recorded.
 #[derive(Clone, Debug)]
 pub(crate) struct CachedKey {
-	pub(crate) state: KeyState,
+	pub(crate) state: KeyRecord,
 	/// Whether the key binds someone (`SessionPublic::check_key`), checked once when cached.
 	pub(crate) binds: bool,
 }
 
 impl CachedKey {
-	pub(crate) fn new(public: &SessionPublic, state: KeyState) -> Self {
+	pub(crate) fn new(public: &SessionPublic, state: KeyRecord) -> Self {
 		// Asked only of a live key, so only a registered key's point is worth checking.
-		let binds = matches!(state, KeyState::Registered(_)) && public.check_key().is_ok();
+		let binds = matches!(state, KeyRecord::Registered(_)) && public.check_key().is_ok();
 		Self { state, binds }
 	}
 }
@@ -45,8 +45,8 @@ impl KeyCache {
 	pub(crate) fn put(&mut self, public: SessionPublic, cached: CachedKey) {
 		self.pop(&public);
 		match cached.state {
-			KeyState::Registered(_) => self.registered.put(public, cached),
-			KeyState::Unknown | KeyState::Ended(_) => self.absent.put(public, cached),
+			KeyRecord::Registered(_) => self.registered.put(public, cached),
+			KeyRecord::Unknown | KeyRecord::Retired(_) => self.absent.put(public, cached),
 		};
 	}
 
@@ -86,10 +86,10 @@ mod tests {
 	#[test]
 	fn absent_keys_never_evict_registered_ones() {
 		let mut cache = KeyCache::new(NonZeroUsize::new(2).unwrap());
-		let live = KeyState::Registered(Box::new(crate::chain::tests::registration(10, false)));
+		let live = KeyRecord::Registered(crate::chain::tests::registration(10, false));
 		cache.put(key(1), CachedKey::new(&key(1), live.clone()));
 		for n in 10..50 {
-			cache.put(key(n), CachedKey::new(&key(n), KeyState::Unknown));
+			cache.put(key(n), CachedKey::new(&key(n), KeyRecord::Unknown));
 		}
 		assert!(cache.contains(&key(1)));
 		assert_eq!((cache.registered(), cache.len()), (1, 3));

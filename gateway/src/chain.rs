@@ -3,38 +3,9 @@
 
 use std::{future::Future, sync::OnceLock};
 
-use session_keys_client::{
-	AccountId, AdjudicatorEvent, At, Balance, BlockNumber, Client, EndReason, Registration,
-};
-use session_keys_primitives::{KeyView, SessionPublic};
+use session_keys_client::{AccountId, AdjudicatorEvent, At, Balance, Client, KeyRecord};
+use session_keys_primitives::SessionPublic;
 use sp_core::H256;
-
-/// What the chain says of a session key at one block.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum KeyState {
-	/// No session was ever registered with the key.
-	Unknown,
-	/// The key's session ended, for this reason.
-	Ended(EndReason),
-	/// The key's session is live or closing.
-	Registered(Box<Registration>),
-}
-
-impl KeyState {
-	/// The view the shared check takes, at block `now`.
-	pub fn view(&self, now: BlockNumber) -> KeyView<'_, AccountId, Vec<u8>> {
-		match self {
-			KeyState::Unknown => KeyView::Unknown,
-			KeyState::Ended(reason) => KeyView::Ended(*reason),
-			KeyState::Registered(session) if !session.is_live_at(now) => {
-				KeyView::Closing { revoked: session.revoked }
-			}
-			KeyState::Registered(session) => {
-				KeyView::Live { owner: &session.owner, scope: &session.scope[..] }
-			}
-		}
-	}
-}
 
 /// A read from the chain that failed (the node is unreachable, say).
 #[derive(Clone, Debug, thiserror::Error)]
@@ -43,12 +14,13 @@ pub struct ChainError(pub String);
 
 /// The reads the gateway makes, each at a definite block.
 pub trait Chain: Send + Sync + 'static {
-	/// The state of `public` at block `at`.
+	/// What the chain holds of `public` at block `at` (one read: the runtime API's
+	/// `key_state`).
 	fn key(
 		&self,
 		public: SessionPublic,
 		at: H256,
-	) -> impl Future<Output = Result<KeyState, ChainError>> + Send;
+	) -> impl Future<Output = Result<KeyRecord, ChainError>> + Send;
 
 	/// The free balance of `owner` at block `at`.
 	fn free_balance(
@@ -64,7 +36,7 @@ impl<T: Chain> Chain for std::sync::Arc<T> {
 		&self,
 		public: SessionPublic,
 		at: H256,
-	) -> impl Future<Output = Result<KeyState, ChainError>> + Send {
+	) -> impl Future<Output = Result<KeyRecord, ChainError>> + Send {
 		(**self).key(public, at)
 	}
 
@@ -110,17 +82,9 @@ fn chain_error(error: session_keys_client::Error) -> ChainError {
 }
 
 impl Chain for NodeChain {
-	async fn key(&self, public: SessionPublic, at: H256) -> Result<KeyState, ChainError> {
-		let client = self.client()?;
-		if let Some(session) =
-			client.registration(public, At::Hash(at)).await.map_err(chain_error)?
-		{
-			return Ok(KeyState::Registered(Box::new(session)));
-		}
-		Ok(match client.retired(public, At::Hash(at)).await.map_err(chain_error)? {
-			Some(record) => KeyState::Ended(record.reason),
-			None => KeyState::Unknown,
-		})
+	/// One node read: `sessionKeys_keyState` (runtime API version 5).
+	async fn key(&self, public: SessionPublic, at: H256) -> Result<KeyRecord, ChainError> {
+		self.client()?.key_state(public, At::Hash(at)).await.map_err(chain_error)
 	}
 
 	async fn free_balance(&self, owner: AccountId, at: H256) -> Result<Balance, ChainError> {
@@ -146,7 +110,8 @@ pub fn keys_changed_by(event: &AdjudicatorEvent) -> Vec<SessionPublic> {
 #[cfg(test)]
 pub(crate) mod tests {
 	use super::*;
-	use session_keys_client::ChannelState;
+	use session_keys_client::{BlockNumber, ChannelState, Registration};
+	use session_keys_primitives::KeyView;
 
 	pub(crate) fn registration(expires_at: BlockNumber, revoked: bool) -> Registration {
 		Registration {
@@ -170,11 +135,11 @@ pub(crate) mod tests {
 
 	#[test]
 	fn a_registration_is_live_until_its_expiry_block_and_closing_from_it() {
-		let state = KeyState::Registered(Box::new(registration(10, false)));
+		let state = KeyRecord::Registered(registration(10, false));
 		assert!(matches!(state.view(9), KeyView::Live { .. }));
 		assert_eq!(state.view(10), KeyView::Closing { revoked: false });
-		let revoked = KeyState::Registered(Box::new(registration(10, true)));
+		let revoked = KeyRecord::Registered(registration(10, true));
 		assert_eq!(revoked.view(10), KeyView::Closing { revoked: true });
-		assert_eq!(KeyState::Unknown.view(1), KeyView::Unknown);
+		assert_eq!(KeyRecord::Unknown.view(1), KeyView::Unknown);
 	}
 }

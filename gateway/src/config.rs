@@ -1,11 +1,16 @@
 //! The binary's configuration: a TOML file (`--config`), with command-line flags overriding it.
 
-use std::{net::SocketAddr, num::NonZeroU32, num::NonZeroUsize, path::PathBuf, time::Duration};
+use std::{
+	net::SocketAddr, num::NonZeroU32, num::NonZeroUsize, path::PathBuf, str::FromStr,
+	time::Duration,
+};
 
 use clap::Parser;
+use http::HeaderName;
 use serde::Deserialize;
+use session_keys_client::{AccountId, Balance};
 
-use crate::{ui::Ui, Settings, Tier};
+use crate::{proxy::ServeOptions, ui::Ui, Settings, Tier};
 
 /// The command line of `session-keys-gateway`.
 #[derive(Debug, Parser)]
@@ -15,17 +20,21 @@ use crate::{ui::Ui, Settings, Tier};
 	about = "A reverse proxy that authenticates and rate-limits HTTP requests signed by session keys.",
 	long_about = "A reverse proxy that authenticates and rate-limits HTTP requests signed by \
 	              session keys.\n\nEach request must carry an `x-session-auth` header (the client \
-	              library's `encode_header`) signed by a live session key for this gateway's \
-	              audience and for the request's resource, `METHOD /path` (for example `GET \
-	              /orders/17`). Accepted requests go to the upstream with `X-Session-Owner`, \
-	              `X-Session-Key` and `X-Session-Tier`; refused ones get 400, 401, 403, 429 or \
-	              503 with a JSON body naming the reason. `/healthz` and `/metrics` are served by \
-	              the gateway itself.",
+	              library's `encode_header_v2`) signed by a live session key for this gateway's \
+	              audience and for the whole request: `METHOD /path` (for example `GET \
+	              /orders/17`), the canonical query and the body's SHA-256 digest. Each header is \
+	              accepted once. Accepted requests go to the upstream with the canonical query, \
+	              the body, `Content-Digest`, `X-Session-Owner`, `X-Session-Key`, \
+	              `X-Session-Tier`, `X-Session-Counterpart` and the gateway's own `Forwarded` and \
+	              `X-Forwarded-*`; method-override, URL-rewrite and client-sent forwarding headers \
+	              are dropped. Refused ones get 400, 401, 403, 413, 429 or 503 with a JSON body \
+	              naming the reason. `/healthz` and `/metrics` are served by the gateway itself.",
 	after_help = "EXAMPLES:\n  \
 	              session-keys-gateway --upstream http://127.0.0.1:3000 --audience api.example\n  \
 	              session-keys-gateway --config gateway.toml --listen 0.0.0.0:8080\n  \
 	              session-keys-gateway --upstream http://127.0.0.1:3000 --audience api.example \\\n    \
-	              --tier base:0:5:10 --tier gold:1000000000000000:50:100 --one-time-headers\n  \
+	              --tier base:0:5:10 --tier gold:1000000000000000:50:100 \\\n    \
+	              --counterpart 5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty\n  \
 	              session-keys-gateway --upstream http://127.0.0.1:3000 --audience api.example \\\n    \
 	              --ui web/dist    # the browser widget at http://127.0.0.1:8080/ui/\n\n\
 	              A config file holds the same settings (flags override it):\n  \
@@ -34,6 +43,8 @@ use crate::{ui::Ui, Settings, Tier};
 	              node = \"ws://127.0.0.1:9944\"\n  \
 	              audience = \"api.example\"\n  \
 	              max_head_age = 30\n  \
+	              counterparts = [\"5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty\"]\n  \
+	              max_body_bytes = 1048576\n  \
 	              [[tier]]\n  \
 	              name = \"base\"\n  \
 	              min_balance = \"0\"\n  \
@@ -60,9 +71,57 @@ pub struct Cli {
 	/// the node is unreachable; then it refuses with 503 [default: 30].
 	#[arg(long, value_name = "SECONDS")]
 	pub max_head_age: Option<u64>,
-	/// Accept each (key, nonce) once, instead of letting a header be reused while fresh.
-	#[arg(long)]
-	pub one_time_headers: bool,
+	/// Let a header be reused while its block is fresh (KIP_9), instead of accepting each
+	/// (key, nonce) once. The cost: a captured header (from a log, a TLS-terminating proxy, a
+	/// browser extension) is a bearer token for that exact request for the whole freshness
+	/// window (HeaderValidity blocks), and a replayed write runs again.
+	#[arg(long, env = "SESSION_KEYS_GATEWAY_REUSABLE_HEADERS")]
+	pub reusable_headers: bool,
+	/// Accept version 1 headers too. They sign only `METHOD /path`: whoever sees one may send
+	/// it with any query and any body while it is fresh. For clients that cannot sign version
+	/// 2 yet.
+	#[arg(long, env = "SESSION_KEYS_GATEWAY_ACCEPT_V1")]
+	pub accept_v1: bool,
+	/// The largest request body accepted, in bytes (it is buffered to be hashed); 413 beyond
+	/// it [default: 1048576].
+	#[arg(long, value_name = "BYTES", env = "SESSION_KEYS_GATEWAY_MAX_BODY_BYTES")]
+	pub max_body_bytes: Option<usize>,
+	/// A counterpart (SS58) this service accepts (repeat for more; replaces the file's list):
+	/// keys naming another are refused (403 WrongCounterpart). Without any, every counterpart
+	/// is served, and the gateway warns at startup.
+	#[arg(long = "counterpart", value_name = "ACCOUNT", value_parser = parse_account)]
+	pub counterparts: Vec<AccountId>,
+	/// The least collateral a key must hold (403 CollateralTooLow below it).
+	#[arg(long, value_name = "AMOUNT", value_parser = parse_balance)]
+	pub min_collateral: Option<Balance>,
+	/// Requests a second from one address (an IPv6 /64) by keys the gateway has not cached,
+	/// each of which costs a node read; 429 UnknownKeyRateLimited beyond it [default: 20].
+	#[arg(long, value_name = "PER_SECOND")]
+	pub unknown_key_rate: Option<NonZeroU32>,
+	/// How many such requests one address may send at once [default: 40].
+	#[arg(long, value_name = "REQUESTS")]
+	pub unknown_key_burst: Option<NonZeroU32>,
+	/// Milliseconds a node read may take, and a request may wait for a read slot, before it is
+	/// answered 503 [default: 2000].
+	#[arg(long, value_name = "MILLISECONDS")]
+	pub node_read_timeout: Option<u64>,
+	/// Seconds a connection may take to send a request head, and on HTTP/1 may stay idle
+	/// between requests, before it is closed [default: 10].
+	#[arg(long, value_name = "SECONDS")]
+	pub header_read_timeout: Option<u64>,
+	/// Seconds between pings of an idle HTTP/2 connection; one unanswered for as long closes
+	/// it [default: 20].
+	#[arg(long, value_name = "SECONDS")]
+	pub http2_keep_alive: Option<u64>,
+	/// The most connections open at once; beyond it new connections wait in the listen
+	/// backlog until one closes [default: 1024].
+	#[arg(long, value_name = "CONNECTIONS")]
+	pub max_connections: Option<NonZeroUsize>,
+	/// Forward only this request header (repeat for more; replaces the file's list), besides
+	/// Content-Type, Content-Length, Accept and the gateway's own. Without any, every header
+	/// is forwarded but method overrides, URL rewrites and client-sent forwarding headers.
+	#[arg(long = "forward-header", value_name = "NAME", value_parser = parse_header_name)]
+	pub forward_headers: Vec<HeaderName>,
 	/// The most keys to cache [default: 100000].
 	#[arg(long, value_name = "KEYS")]
 	pub cache_size: Option<NonZeroUsize>,
@@ -89,7 +148,20 @@ pub struct FileConfig {
 	node: Option<String>,
 	audience: Option<String>,
 	max_head_age: Option<u64>,
-	one_time_headers: Option<bool>,
+	reusable_headers: Option<bool>,
+	accept_v1: Option<bool>,
+	max_body_bytes: Option<usize>,
+	#[serde(default)]
+	counterparts: Vec<String>,
+	min_collateral: Option<String>,
+	unknown_key_rate: Option<NonZeroU32>,
+	unknown_key_burst: Option<NonZeroU32>,
+	node_read_timeout: Option<u64>,
+	header_read_timeout: Option<u64>,
+	http2_keep_alive: Option<u64>,
+	max_connections: Option<NonZeroUsize>,
+	#[serde(default)]
+	forward_headers: Vec<String>,
 	cache_size: Option<NonZeroUsize>,
 	#[serde(default, rename = "tier")]
 	tiers: Vec<Tier>,
@@ -108,6 +180,8 @@ pub struct Config {
 	pub node: String,
 	/// How to authenticate.
 	pub settings: Settings,
+	/// How to serve connections and what to forward.
+	pub serve: ServeOptions,
 	/// The widget's files, if served.
 	pub ui: Option<Ui>,
 }
@@ -137,6 +211,9 @@ pub enum ConfigError {
 	/// The upstream is not an `http://` URL.
 	#[error("the upstream `{0}` is not an http:// URL with a host")]
 	BadUpstream(String),
+	/// A setting's value is not valid.
+	#[error("{0}")]
+	Invalid(String),
 	/// The widget directory holds no `index.html`.
 	#[error("{0} holds no index.html: build the widget first (`npm ci && npm run build` in web/)")]
 	BadUi(PathBuf),
@@ -167,6 +244,21 @@ pub fn parse_tier(text: &str) -> Result<Tier, String> {
 	})
 }
 
+/// Parses an SS58 account.
+pub fn parse_account(text: &str) -> Result<AccountId, String> {
+	AccountId::from_str(text.trim()).map_err(|_| format!("`{text}` is not an SS58 account"))
+}
+
+/// Parses a balance in the chain's smallest unit (`_` allowed between digits).
+pub fn parse_balance(text: &str) -> Result<Balance, String> {
+	text.replace('_', "").parse().map_err(|_| format!("`{text}` is not a whole amount"))
+}
+
+/// Parses a header name.
+pub fn parse_header_name(text: &str) -> Result<HeaderName, String> {
+	HeaderName::try_from(text.trim()).map_err(|_| format!("`{text}` is not a header name"))
+}
+
 impl Cli {
 	/// Reads the config file (if any) and applies the flags over it.
 	pub fn resolve(self) -> Result<Config, ConfigError> {
@@ -190,7 +282,59 @@ impl Cli {
 		if let Some(seconds) = self.max_head_age.or(file.max_head_age) {
 			settings.max_head_age = Duration::from_secs(seconds);
 		}
-		settings.one_time_headers = self.one_time_headers || file.one_time_headers.unwrap_or(false);
+		settings.one_time_headers =
+			!(self.reusable_headers || file.reusable_headers.unwrap_or(false));
+		settings.accept_v1 = self.accept_v1 || file.accept_v1.unwrap_or(false);
+		if let Some(bytes) = self.max_body_bytes.or(file.max_body_bytes) {
+			settings.max_body_bytes = bytes;
+		}
+		settings.counterparts = if self.counterparts.is_empty() {
+			file.counterparts
+				.iter()
+				.map(|text| parse_account(text))
+				.collect::<Result<_, _>>()
+				.map_err(ConfigError::Invalid)?
+		} else {
+			self.counterparts
+		};
+		settings.min_collateral = match self.min_collateral {
+			Some(amount) => Some(amount),
+			None => file
+				.min_collateral
+				.as_deref()
+				.map(parse_balance)
+				.transpose()
+				.map_err(ConfigError::Invalid)?,
+		};
+		if let Some(rate) = self.unknown_key_rate.or(file.unknown_key_rate) {
+			settings.unknown_key_rate = rate;
+		}
+		if let Some(burst) = self.unknown_key_burst.or(file.unknown_key_burst) {
+			settings.unknown_key_burst = burst;
+		}
+		if let Some(millis) = self.node_read_timeout.or(file.node_read_timeout) {
+			settings.node_read_timeout = Duration::from_millis(millis.max(1));
+		}
+		let mut serve = ServeOptions::default();
+		if let Some(seconds) = self.header_read_timeout.or(file.header_read_timeout) {
+			serve.header_read_timeout = Duration::from_secs(seconds.max(1));
+		}
+		if let Some(seconds) = self.http2_keep_alive.or(file.http2_keep_alive) {
+			serve.http2_keep_alive_interval = Duration::from_secs(seconds.max(1));
+			serve.http2_keep_alive_timeout = Duration::from_secs(seconds.max(1));
+		}
+		if let Some(connections) = self.max_connections.or(file.max_connections) {
+			serve.max_connections = connections.get();
+		}
+		serve.forward_headers = if self.forward_headers.is_empty() {
+			file.forward_headers
+				.iter()
+				.map(|text| parse_header_name(text))
+				.collect::<Result<_, _>>()
+				.map_err(ConfigError::Invalid)?
+		} else {
+			self.forward_headers
+		};
 		if let Some(size) = self.cache_size.or(file.cache_size) {
 			settings.cache_size = size;
 		}
@@ -212,6 +356,7 @@ impl Cli {
 			upstream: upstream_uri,
 			node,
 			settings,
+			serve,
 			ui,
 		})
 	}
@@ -249,6 +394,47 @@ mod tests {
 		assert_eq!(tiered.settings.tiers[0].name, "gold");
 		assert_eq!(tiered.settings.tiers[0].min_balance, 1_000);
 		assert!(tiered.ui.is_none());
+		// One-time version 2 headers, any counterpart, 1 MiB, unless told otherwise.
+		assert!(config.settings.one_time_headers && !config.settings.accept_v1);
+		assert!(config.settings.counterparts.is_empty());
+		assert_eq!(config.settings.max_body_bytes, 1024 * 1024);
+		assert_eq!(config.serve.header_read_timeout, Duration::from_secs(10));
+		let bob = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty";
+		std::fs::write(
+			&path,
+			format!(
+				"upstream = 'http://127.0.0.1:3000'\naudience = 'file'\nreusable_headers = true\n\
+				 accept_v1 = true\ncounterparts = ['{bob}']\nmin_collateral = '1_000'\n\
+				 forward_headers = ['X-Request-Id']\nmax_body_bytes = 10\n\
+				 header_read_timeout = 3\nmax_connections = 5\nnode_read_timeout = 500\n"
+			),
+		)
+		.unwrap();
+		let filed = cli(&["--config", path.to_str().unwrap()]).resolve().unwrap();
+		assert!(!filed.settings.one_time_headers && filed.settings.accept_v1);
+		assert_eq!(filed.settings.counterparts, vec![parse_account(bob).unwrap()]);
+		assert_eq!(filed.settings.min_collateral, Some(1_000));
+		assert_eq!(filed.settings.max_body_bytes, 10);
+		assert_eq!(filed.settings.node_read_timeout, Duration::from_millis(500));
+		assert_eq!(filed.serve.forward_headers, vec![HeaderName::from_static("x-request-id")]);
+		assert_eq!(filed.serve.header_read_timeout, Duration::from_secs(3));
+		assert_eq!(filed.serve.max_connections, 5);
+		let alice = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
+		let flagged = cli(&[
+			"--config",
+			path.to_str().unwrap(),
+			"--counterpart",
+			alice,
+			"--min-collateral",
+			"7",
+			"--forward-header",
+			"x-trace",
+		])
+		.resolve()
+		.unwrap();
+		assert_eq!(flagged.settings.counterparts, vec![parse_account(alice).unwrap()]);
+		assert_eq!(flagged.settings.min_collateral, Some(7));
+		assert_eq!(flagged.serve.forward_headers, vec![HeaderName::from_static("x-trace")]);
 		std::fs::write(dir.join("index.html"), "<!doctype html>").unwrap();
 		let ui = dir.to_str().unwrap();
 		let served = cli(&["--config", path.to_str().unwrap(), "--ui", ui]).resolve().unwrap();
@@ -273,6 +459,9 @@ mod tests {
 		assert!(parse_tier("gold:1:0:1").is_err());
 		assert!(parse_tier("gold:lots:1:1").is_err());
 		assert!(parse_tier("gold:1:1").is_err());
+		assert!(parse_account("5Grw").is_err());
+		assert!(parse_balance("lots").is_err());
+		assert!(Cli::try_parse_from(["session-keys-gateway", "--counterpart", "nobody"]).is_err());
 		assert!(matches!(
 			cli(&["--upstream", "http://x:1", "--audience", "a", "--ui", "/nonexistent"]).resolve(),
 			Err(ConfigError::BadUi(_))

@@ -6,7 +6,7 @@
 use std::{collections::BTreeSet, sync::Arc, time::Duration};
 
 use futures::{future, StreamExt};
-use session_keys_client::{Block, BlockNumber, Client, ConnectOptions};
+use session_keys_client::{Block, BlockNumber, Client, ConnectOptions, KeyRecord};
 use session_keys_primitives::SessionPublic;
 use sp_core::H256;
 
@@ -144,12 +144,12 @@ async fn record(gateway: &Gateway<NodeChain>, client: &Client, block: Block) {
 	gateway.forget_idle(block.number);
 }
 
-fn describe(state: &crate::KeyState) -> &'static str {
+fn describe(state: &KeyRecord) -> &'static str {
 	match state {
-		crate::KeyState::Unknown => "unknown",
-		crate::KeyState::Ended(_) => "ended",
-		crate::KeyState::Registered(session) if session.revoked => "revoked",
-		crate::KeyState::Registered(_) => "registered",
+		KeyRecord::Unknown => "unknown",
+		KeyRecord::Retired(_) => "ended",
+		KeyRecord::Registered(session) if session.revoked => "revoked",
+		KeyRecord::Registered(_) => "registered",
 	}
 }
 

@@ -3,26 +3,28 @@
 
 use std::{
 	collections::{HashMap, HashSet},
-	num::NonZeroUsize,
-	sync::OnceLock,
+	future::Future,
+	net::IpAddr,
+	num::{NonZeroU32, NonZeroUsize},
+	sync::{Arc, OnceLock},
 	time::{Duration, Instant},
 };
 
-use http::{HeaderValue, Method};
+use http::{HeaderValue, Method, Uri};
 use parking_lot::Mutex;
 use session_keys_client::{
-	parse_header, AccountId, AuthError, Balance, BlockNumber, HeaderFormatError,
+	parse_any_header, AccountId, AnyHeader, AuthError, Balance, BlockNumber, BoundRequest,
+	HeaderFormatError, KeyRecord,
 };
-use session_keys_primitives::{check_request_with, SessionPublic};
+use session_keys_primitives::{check_request_with, ContentDigest, SessionPublic};
 use sp_core::H256;
 
 use crate::{
 	cache::{CachedKey, KeyCache},
-	chain::{Chain, KeyState},
-	limit::{Limited, Limiter, Tier},
+	chain::{Chain, ChainError},
+	limit::{Limited, Limiter, PeerLimiter, Tier},
 	metrics::Metrics,
 	replay::SeenNonces,
-	resource::resource_of,
 	ring::BlockRing,
 	Refusal,
 };
@@ -34,27 +36,97 @@ pub struct Settings {
 	pub audience: Vec<u8>,
 	/// Serve from the cache while the newest block is younger than this; refuse (503) after.
 	pub max_head_age: Duration,
-	/// Accept each `(key, nonce)` once (otherwise a header may be reused while fresh, as KIP_9
-	/// allows).
+	/// Accept each `(key, nonce)` once (the default). Turned off (`--reusable-headers`), a
+	/// header may be reused while its block is fresh, as KIP_9 allows: whoever captures one
+	/// (a log, a TLS-terminating proxy, a browser extension) can then replay that exact request
+	/// for the whole window.
 	pub one_time_headers: bool,
+	/// Accept version 1 headers, which bind only `METHOD /path` (neither query nor body).
+	pub accept_v1: bool,
 	/// The most keys the cache holds, registered keys and absent ones (never registered or
 	/// ended) each (least recently used go first).
 	pub cache_size: NonZeroUsize,
 	/// The rate tiers (empty: [`Tier::default_tiers`]).
 	pub tiers: Vec<Tier>,
+	/// The counterparts this service accepts (a key naming another is refused with
+	/// `WrongCounterpart`); empty: any counterpart.
+	pub counterparts: Vec<AccountId>,
+	/// The least collateral a key must hold, if any (`CollateralTooLow` below it).
+	pub min_collateral: Option<Balance>,
+	/// The largest body accepted (buffered to be hashed); 413 beyond it.
+	pub max_body_bytes: usize,
+	/// Requests a second from one address (an IPv6 /64) whose key the gateway has not cached:
+	/// each costs a node read.
+	pub unknown_key_rate: NonZeroU32,
+	/// How many such requests one address may send at once.
+	pub unknown_key_burst: NonZeroU32,
+	/// How long a node read, and the wait for a read slot, may take before the request is
+	/// answered 503.
+	pub node_read_timeout: Duration,
 }
 
 impl Settings {
-	/// Defaults for an audience: 30 s head age, reusable headers, 100,000 keys, the default
-	/// tier.
+	/// Defaults for an audience: 30 s head age, one-time version 2 headers, 100,000 keys, the
+	/// default tier, any counterpart, 1 MiB bodies, 20 unknown keys a second per address
+	/// (bursts of 40), node reads of at most 2 s.
 	pub fn new(audience: impl Into<Vec<u8>>) -> Self {
 		Self {
 			audience: audience.into(),
 			max_head_age: Duration::from_secs(30),
-			one_time_headers: false,
+			one_time_headers: true,
+			accept_v1: false,
 			cache_size: NonZeroUsize::new(100_000).expect("not zero"),
 			tiers: Vec::new(),
+			counterparts: Vec::new(),
+			min_collateral: None,
+			max_body_bytes: 1024 * 1024,
+			unknown_key_rate: NonZeroU32::new(20).expect("not zero"),
+			unknown_key_burst: NonZeroU32::new(40).expect("not zero"),
+			node_read_timeout: Duration::from_secs(2),
 		}
+	}
+}
+
+/// Which form of session header a request carried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeaderVersion {
+	/// Version 1: signed `METHOD /path` only (accepted with `--accept-v1`).
+	V1,
+	/// Version 2: signed the query and the body too.
+	V2,
+}
+
+/// One HTTP request as the gateway authenticates it.
+#[derive(Clone, Copy, Debug)]
+pub struct Inbound<'a> {
+	/// Its method.
+	pub method: &'a Method,
+	/// Its path (without the query).
+	pub path: &'a str,
+	/// Its query, without the `?`, if any.
+	pub query: Option<&'a str>,
+	/// Its whole body.
+	pub body: &'a [u8],
+	/// Its `x-session-auth` value, if any.
+	pub header: Option<&'a HeaderValue>,
+	/// The address it came from, for the limit on unknown keys (`None`: one shared bucket).
+	pub peer: Option<IpAddr>,
+}
+
+impl<'a> Inbound<'a> {
+	/// A request with `method` and `uri`, carrying `header` and `body`, from no known address.
+	pub fn new(
+		method: &'a Method,
+		uri: &'a Uri,
+		header: Option<&'a HeaderValue>,
+		body: &'a [u8],
+	) -> Self {
+		Self { method, path: uri.path(), query: uri.query(), body, header, peer: None }
+	}
+
+	/// The same request, from `peer`.
+	pub fn from_peer(self, peer: Option<IpAddr>) -> Self {
+		Self { peer, ..self }
 	}
 }
 
@@ -73,6 +145,11 @@ pub struct Session {
 	pub free_balance: Balance,
 	/// The rate tier that balance reaches.
 	pub tier: String,
+	/// What the gateway derived of the request: its resource, its canonical query (what the
+	/// upstream is sent) and its body's digest (sent as `Content-Digest`).
+	pub request: BoundRequest,
+	/// The form of the header that authenticated it.
+	pub version: HeaderVersion,
 }
 
 /// What the gateway knows of the chain.
@@ -96,6 +173,9 @@ struct View {
 /// The most reads from the chain in flight for requests at once.
 const MAX_READS_IN_FLIGHT: usize = 32;
 
+/// The outcome of one key read, shared by every request that waited for it.
+type KeyRead = Arc<tokio::sync::OnceCell<Result<(KeyRecord, bool), Refusal>>>;
+
 /// How many blocks the `changed` marks are kept: far longer than a read takes.
 const CHANGED_KEPT: BlockNumber = 64;
 
@@ -107,9 +187,13 @@ pub struct Gateway<C> {
 	genesis: OnceLock<H256>,
 	view: Mutex<View>,
 	limiter: Limiter,
+	/// Requests by keys not in the cache, per address.
+	unknown_keys: PeerLimiter,
 	/// Bounds the reads from the chain in flight for requests (cache misses), so headers by
 	/// made-up keys cannot turn into an unbounded number of node calls.
 	reads: tokio::sync::Semaphore,
+	/// The key reads in flight: a second request by the same key waits for the first read.
+	key_reads: Mutex<HashMap<SessionPublic, KeyRead>>,
 	/// The metrics, rendered at `/metrics`.
 	pub metrics: Metrics,
 }
@@ -121,8 +205,9 @@ pub struct NewBlock {
 	pub number: BlockNumber,
 	/// Its hash.
 	pub hash: H256,
-	/// The keys its adjudicator events changed, with their state read at this block.
-	pub changed: Vec<(SessionPublic, Option<KeyState>)>,
+	/// The keys its adjudicator events changed, with their record read at this block (`None`:
+	/// the read failed, and the key is dropped from the cache).
+	pub changed: Vec<(SessionPublic, Option<KeyRecord>)>,
 }
 
 /// What `/healthz` reports.
@@ -142,6 +227,26 @@ pub struct Health {
 	pub rate_buckets: usize,
 }
 
+/// What a header claimed, before the gateway filled in what the request is.
+struct Claimed {
+	audience: Vec<u8>,
+	resource: Vec<u8>,
+	/// A version 2 header's query.
+	query: Option<Vec<u8>>,
+	/// A version 2 header's body digest.
+	digest: Option<ContentDigest>,
+}
+
+/// The name of a `_method` parameter (any case) in a canonical query, if there is one: a
+/// method override that frameworks (Rails, Laravel, Symfony, Express's method-override) would
+/// honour.
+fn method_override(query: &[u8]) -> Option<String> {
+	query.split(|byte| *byte == b'&').find_map(|parameter| {
+		let name = parameter.split(|byte| *byte == b'=').next().unwrap_or_default();
+		name.eq_ignore_ascii_case(b"_method").then(|| shown(name))
+	})
+}
+
 /// Bytes a client sent, for a message or a log line: UTF-8 where it is, escaped (no line
 /// breaks or control characters), and cut at 200 characters.
 fn shown(bytes: &[u8]) -> String {
@@ -155,6 +260,7 @@ impl<C: Chain> Gateway<C> {
 	/// ([`Gateway::record_block`]).
 	pub fn new(chain: C, settings: Settings, header_validity: BlockNumber) -> Self {
 		let limiter = Limiter::new(settings.tiers.clone());
+		let unknown_keys = PeerLimiter::new(settings.unknown_key_rate, settings.unknown_key_burst);
 		let view = View {
 			ring: BlockRing::new(header_validity),
 			head_seen_at: None,
@@ -171,7 +277,9 @@ impl<C: Chain> Gateway<C> {
 			genesis: OnceLock::new(),
 			view: Mutex::new(view),
 			limiter,
+			unknown_keys,
 			reads: tokio::sync::Semaphore::new(MAX_READS_IN_FLIGHT),
+			key_reads: Mutex::new(HashMap::new()),
 			metrics: Metrics::new(),
 		}
 	}
@@ -200,70 +308,121 @@ impl<C: Chain> Gateway<C> {
 		}
 	}
 
-	/// Authenticates a request: `header` is its `x-session-auth` value, if any.
-	pub async fn authenticate(
-		&self,
-		method: &Method,
-		path: &str,
-		header: Option<&HeaderValue>,
-	) -> Result<Session, Refusal> {
+	/// Authenticates `request`: its `x-session-auth` header against the chain's record of the
+	/// key, with the method, path, query and body the gateway derives itself.
+	pub async fn authenticate(&self, request: &Inbound<'_>) -> Result<Session, Refusal> {
 		let started = Instant::now();
-		let outcome = self.check(method, path, header).await;
+		let outcome = self.check(request).await;
 		self.metrics.auth_seconds.observe(started.elapsed().as_secs_f64());
-		let label = match &outcome {
-			Ok(_) => "accepted",
-			Err(refusal) => refusal.label(),
-		};
-		self.metrics.requests.with_label_values(&[label]).inc();
+		match &outcome {
+			Ok(_) => self.metrics.requests.with_label_values(&["accepted"]).inc(),
+			Err(refusal) => self.count_refusal(refusal),
+		}
 		outcome
 	}
 
-	async fn check(
-		&self,
-		method: &Method,
-		path: &str,
-		header: Option<&HeaderValue>,
-	) -> Result<Session, Refusal> {
-		let text = header.ok_or(Refusal::MissingHeader)?;
+	/// Counts a refusal made before [`Gateway::authenticate`] was reached (a body too large,
+	/// say), under its label.
+	pub fn count_refusal(&self, refusal: &Refusal) {
+		self.metrics.requests.with_label_values(&[refusal.label()]).inc();
+	}
+
+	async fn check(&self, request: &Inbound<'_>) -> Result<Session, Refusal> {
+		let text = request.header.ok_or(Refusal::MissingHeader)?;
 		let text = text.to_str().map_err(|_| Refusal::Malformed(HeaderFormatError::NotBase64))?;
 		// The key is checked once per cached key and handed to the shared rule, which refuses a
 		// weak key as the runtime does (`BadSignature`; `UnknownKey` since none can be
 		// registered any more).
-		let mut header = parse_header(text).map_err(Refusal::Malformed)?;
+		let header = parse_any_header(text).map_err(Refusal::Malformed)?;
+		let version = match header {
+			AnyHeader::V1(_) if !self.settings.accept_v1 => return Err(Refusal::VersionOneRefused),
+			AnyHeader::V1(_) => HeaderVersion::V1,
+			AnyHeader::V2(_) => HeaderVersion::V2,
+		};
+		let bound =
+			BoundRequest::new(request.method.as_str(), request.path, request.query, request.body)
+				.map_err(|_| Refusal::MalformedQuery)?;
+		if let Some(name) = method_override(&bound.query) {
+			return Err(Refusal::MethodOverride(name));
+		}
 		let genesis = *self
 			.genesis
 			.get()
 			.ok_or_else(|| Refusal::Unavailable("not connected to the node yet".into()))?;
+		let public = header.public();
 		let (head, head_hash, fresh_number) = {
 			let view = self.view.lock();
 			let (head, head_hash) = self.serving_head(&view)?;
-			(head, head_hash, view.ring.fresh(&header.block_hash))
+			(head, head_hash, view.ring.fresh(&header.block_hash()))
 		};
-		let (key, binds) = self.key_state(header.public, head, head_hash).await?;
+		let (key, binds) = self.key_state(public, head, head_hash, request.peer).await?;
 
 		// The gateway fills in what the request is, rather than trusting the header's claim: a
-		// header signed for another audience or resource then fails its signature check.
-		let claimed = (
-			std::mem::replace(&mut header.audience, self.settings.audience.clone()),
-			std::mem::replace(&mut header.resource, resource_of(method, path)),
-		);
+		// header signed for another audience, resource, query or body then fails its signature
+		// check.
 		let fresh = |_: &H256| fresh_number.is_some();
-		check_request_with(&header, key.view(head), fresh, &genesis, |_| binds).map_err(
-			|reason| Refusal::NotAuthenticated {
-				reason,
-				detail: self.detail(reason, &claimed, &header),
-			},
-		)?;
-		let KeyState::Registered(session) = key else {
+		let audience = self.settings.audience.clone();
+		let (claimed, nonce, verdict) = match header {
+			AnyHeader::V1(mut header) => {
+				let claimed = Claimed {
+					audience: std::mem::replace(&mut header.audience, audience),
+					resource: std::mem::replace(&mut header.resource, bound.resource.clone()),
+					query: None,
+					digest: None,
+				};
+				let verdict =
+					check_request_with(&header, key.view(head), fresh, &genesis, |_| binds);
+				(claimed, header.nonce, verdict)
+			}
+			AnyHeader::V2(mut header) => {
+				let claimed = Claimed {
+					audience: std::mem::replace(&mut header.audience, audience),
+					resource: std::mem::replace(&mut header.resource, bound.resource.clone()),
+					query: Some(std::mem::replace(&mut header.query, bound.query.clone())),
+					digest: Some(std::mem::replace(
+						&mut header.content_digest,
+						bound.content_digest,
+					)),
+				};
+				let verdict =
+					check_request_with(&header, key.view(head), fresh, &genesis, |_| binds);
+				(claimed, header.nonce, verdict)
+			}
+		};
+		verdict.map_err(|reason| Refusal::NotAuthenticated {
+			reason,
+			detail: self.detail(reason, &claimed, &bound, request.body.len()),
+		})?;
+		let KeyRecord::Registered(session) = key else {
 			// `check_request_with` accepts only a live key.
 			return Err(Refusal::NotAuthenticated { reason: AuthError::UnknownKey, detail: None });
 		};
 
+		// The terms the service needs of a key it serves: a counterpart it can settle as, and
+		// enough collateral.
+		let counterparts = &self.settings.counterparts;
+		if !counterparts.is_empty() && !counterparts.contains(&session.counterpart) {
+			return Err(Refusal::WrongCounterpart {
+				counterpart: session.counterpart.to_string(),
+				accepted: counterparts
+					.iter()
+					.map(ToString::to_string)
+					.collect::<Vec<_>>()
+					.join(", "),
+			});
+		}
+		if let Some(min_collateral) = self.settings.min_collateral {
+			if session.collateral < min_collateral {
+				return Err(Refusal::CollateralTooLow {
+					collateral: session.collateral,
+					min_collateral,
+				});
+			}
+		}
+
 		// A replay is refused before it takes a token: replaying a captured header must not
 		// spend the owner's rate.
-		if self.settings.one_time_headers
-			&& self.view.lock().seen_nonces.contains(&header.public, header.nonce)
-		{
+		if self.settings.one_time_headers && self.view.lock().seen_nonces.contains(&public, nonce) {
 			return Err(Refusal::Replayed);
 		}
 		let free_balance = self.balance(&session.owner, head, head_hash).await?;
@@ -276,17 +435,19 @@ impl<C: Chain> Gateway<C> {
 			})?;
 		if self.settings.one_time_headers {
 			let fresh_until = fresh_number.unwrap_or(head).saturating_add(self.header_validity());
-			if !self.view.lock().seen_nonces.first_use(header.public, header.nonce, fresh_until) {
+			if !self.view.lock().seen_nonces.first_use(public, nonce, fresh_until) {
 				return Err(Refusal::Replayed);
 			}
 		}
 		Ok(Session {
 			tier: tier.to_owned(),
 			owner: session.owner,
-			key: header.public,
+			key: public,
 			counterpart: session.counterpart,
 			expires_at: session.expires_at,
 			free_balance,
+			request: bound,
+			version,
 		})
 	}
 
@@ -316,20 +477,47 @@ impl<C: Chain> Gateway<C> {
 	fn detail(
 		&self,
 		reason: AuthError,
-		(audience, resource): &(Vec<u8>, Vec<u8>),
-		header: &session_keys_client::Header,
+		claimed: &Claimed,
+		bound: &BoundRequest,
+		body_len: usize,
 	) -> Option<String> {
+		let digest_text = |digest: ContentDigest| {
+			BoundRequest { resource: Vec::new(), query: Vec::new(), content_digest: digest }
+				.content_digest_header()
+		};
 		match reason {
-			AuthError::BadSignature if *audience != header.audience => Some(format!(
-				"the header was signed for audience `{}`, this gateway is `{}`",
-				shown(audience),
-				shown(&header.audience)
-			)),
-			AuthError::BadSignature if *resource != header.resource => Some(format!(
+			AuthError::BadSignature if claimed.audience != self.settings.audience => {
+				Some(format!(
+					"the header was signed for audience `{}`, this gateway is `{}`",
+					shown(&claimed.audience),
+					shown(&self.settings.audience)
+				))
+			}
+			AuthError::BadSignature if claimed.resource != bound.resource => Some(format!(
 				"the header was signed for resource `{}`, this request is `{}`",
-				shown(resource),
-				shown(&header.resource)
+				shown(&claimed.resource),
+				shown(&bound.resource)
 			)),
+			AuthError::BadSignature
+				if claimed.query.as_ref().is_some_and(|query| *query != bound.query) =>
+			{
+				Some(format!(
+					"the query differs: the header was signed for the query `{}`, this \
+					 request's canonical query is `{}`",
+					shown(claimed.query.as_deref().unwrap_or_default()),
+					shown(&bound.query)
+				))
+			}
+			AuthError::BadSignature
+				if claimed.digest.is_some_and(|digest| digest != bound.content_digest) =>
+			{
+				Some(format!(
+					"the body differs: the header was signed for a body with digest {}, this \
+					 request's body ({body_len} bytes) has {}",
+					claimed.digest.map(digest_text).unwrap_or_default(),
+					bound.content_digest_header()
+				))
+			}
 			AuthError::StaleBlockHash => Some(
 				"name one of the recent blocks before the newest one (`Client::header_block_hash`: \
 				 two behind the best)"
@@ -338,38 +526,62 @@ impl<C: Chain> Gateway<C> {
 			AuthError::NonCanonicalResource => Some(format!(
 				"`{}` has a dot segment, an empty segment, an encoded separator or `%`, `;`, or \
 				 a control byte",
-				shown(&header.resource)
+				shown(&bound.resource)
 			)),
 			_ => None,
 		}
 	}
 
-	/// The key's state at the newest block: from the cache, or read from the chain and cached
-	/// (unless an event of a block after the read changed it, then read again).
+	/// The key's record at the newest block: from the cache, or read from the chain and cached
+	/// (unless an event of a block after the read changed it, then read again). A key not in
+	/// the cache costs a node read, so it takes a token from the `peer`'s bucket first, and
+	/// requests by the same key share one read.
 	async fn key_state(
 		&self,
 		public: SessionPublic,
 		head: BlockNumber,
 		head_hash: H256,
-	) -> Result<(KeyState, bool), Refusal> {
+		peer: Option<IpAddr>,
+	) -> Result<(KeyRecord, bool), Refusal> {
 		if let Some(cached) = self.view.lock().keys.get(&public) {
 			self.metrics.cache_hits.inc();
 			return Ok((cached.state.clone(), cached.binds));
 		}
 		self.metrics.cache_misses.inc();
+		self.unknown_keys
+			.check(peer)
+			.map_err(|retry_after| Refusal::UnknownKeyRateLimited { retry_after })?;
+		let read: KeyRead = self.key_reads.lock().entry(public).or_default().clone();
+		let mut led = false;
+		let outcome = read
+			.get_or_init(|| {
+				led = true;
+				self.read_key(public, head, head_hash)
+			})
+			.await
+			.clone();
+		if !led {
+			self.metrics.coalesced_reads.inc();
+		}
+		let mut reads = self.key_reads.lock();
+		if reads.get(&public).is_some_and(|current| Arc::ptr_eq(current, &read)) {
+			reads.remove(&public);
+		}
+		outcome
+	}
+
+	/// Reads `public` from the chain at the head, again at a newer head if an event changed the
+	/// key after the block read, and caches it.
+	async fn read_key(
+		&self,
+		public: SessionPublic,
+		head: BlockNumber,
+		head_hash: H256,
+	) -> Result<(KeyRecord, bool), Refusal> {
 		let (mut at, mut at_hash) = (head, head_hash);
 		for _ in 0..3 {
 			let generation = self.view.lock().generation;
-			let state = {
-				let _permit = self
-					.reads
-					.acquire()
-					.await
-					.map_err(|_| Refusal::Unavailable("the gateway is shutting down".into()))?;
-				self.chain.key(public, at_hash).await.map_err(|error| {
-					Refusal::Unavailable(format!("cannot read the key from the node: {error}"))
-				})?
-			};
+			let state = self.node_read("key", self.chain.key(public, at_hash)).await?;
 			let mut view = self.view.lock();
 			let current = view.generation == generation
 				&& view.changed.get(&public).is_none_or(|changed| *changed <= at);
@@ -383,6 +595,27 @@ impl<C: Chain> Gateway<C> {
 			(at, at_hash) = self.serving_head(&view)?;
 		}
 		Err(Refusal::Unavailable("the key keeps changing; try again".into()))
+	}
+
+	/// One read from the node for a request: waits for a read slot and for the answer, each
+	/// at most `node_read_timeout`.
+	async fn node_read<T>(
+		&self,
+		what: &'static str,
+		read: impl Future<Output = Result<T, ChainError>>,
+	) -> Result<T, Refusal> {
+		let timeout = self.settings.node_read_timeout;
+		let _permit = tokio::time::timeout(timeout, self.reads.acquire())
+			.await
+			.map_err(|_| Refusal::ReadSlotTimeout(timeout))?
+			.map_err(|_| Refusal::Unavailable("the gateway is shutting down".into()))?;
+		self.metrics.node_reads.with_label_values(&[what]).inc();
+		tokio::time::timeout(timeout, read)
+			.await
+			.map_err(|_| Refusal::NodeReadTimeout(timeout))?
+			.map_err(|error| {
+				Refusal::Unavailable(format!("cannot read the {what} from the node: {error}"))
+			})
 	}
 
 	/// The owner's free balance: cached (read again at each block while the owner is active),
@@ -404,18 +637,8 @@ impl<C: Chain> Gateway<C> {
 				}
 			}
 		}
-		let balance = {
-			let _permit = self
-				.reads
-				.acquire()
-				.await
-				.map_err(|_| Refusal::Unavailable("the gateway is shutting down".into()))?;
-			self.chain.free_balance(owner.clone(), head_hash).await.map_err(|error| {
-				Refusal::Unavailable(format!(
-					"cannot read the owner's balance from the node: {error}"
-				))
-			})?
-		};
+		let balance =
+			self.node_read("balance", self.chain.free_balance(owner.clone(), head_hash)).await?;
 		self.record_balance(owner.clone(), balance, head);
 		Ok(balance)
 	}
@@ -504,6 +727,7 @@ impl<C: Chain> Gateway<C> {
 	/// window.
 	pub fn forget_idle(&self, head: BlockNumber) {
 		self.limiter.forget_idle();
+		self.unknown_keys.forget_idle();
 		let mut view = self.view.lock();
 		let oldest = head.saturating_sub(view.ring.validity());
 		view.balances.retain(|_, (_, read_at)| *read_at >= oldest);

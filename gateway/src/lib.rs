@@ -3,11 +3,13 @@
 //! service, and the reverse proxy of the `session-keys-gateway` binary ([`proxy`]).
 //!
 //! Requests are authenticated **in the gateway**, not by the node per request: the header (the
-//! client library's text form) is checked with the runtime's own rule
-//! ([`session_keys_primitives::check_request`]) against the key's registration, cached from
-//! the chain and kept current from the adjudicator events of each new block, and against the
-//! gateway's own ring of recent block hashes. The gateway fills in the audience (its own name)
-//! and the resource (`METHOD /path`, see [`resource`]) rather than trusting the header's.
+//! client library's text form, version 2 unless the operator accepts version 1) is checked
+//! with the runtime's own rule ([`session_keys_primitives::check_request`]) against the key's
+//! record, read in one node call, cached and kept current from the adjudicator events of each
+//! new block, and against the gateway's own ring of recent block hashes. The gateway fills in
+//! the audience (its own name), the resource (`METHOD /path`), the canonical query and the
+//! body's digest ([`session_keys_client::BoundRequest`]) rather than trusting the header's, so
+//! a header is good for exactly the request it was signed for.
 //!
 //! # Modules
 //!
@@ -28,13 +30,12 @@ pub mod metrics;
 pub mod proxy;
 mod refusal;
 pub mod replay;
-pub mod resource;
 pub mod ring;
 pub mod ui;
 
-pub use chain::{Chain, ChainError, KeyState, NodeChain};
+pub use chain::{Chain, ChainError, NodeChain};
 pub use follow::follow;
-pub use gateway::{Gateway, Health, NewBlock, Session, Settings};
-pub use layer::{SessionAuth, SessionAuthLayer};
+pub use gateway::{Gateway, HeaderVersion, Health, Inbound, NewBlock, Session, Settings};
+pub use layer::{AuthBody, PeerAddr, SessionAuth, SessionAuthLayer};
 pub use limit::Tier;
 pub use refusal::Refusal;

@@ -1,7 +1,11 @@
 //! Rate limits by balance (KIP_9): each owner account gets a token bucket whose rate and burst
 //! are those of the highest tier its free balance reaches. The buckets are governor's (GCRA).
 
-use std::{num::NonZeroU32, time::Duration};
+use std::{
+	net::{IpAddr, Ipv4Addr, Ipv6Addr},
+	num::NonZeroU32,
+	time::Duration,
+};
 
 use governor::{
 	clock::{Clock, DefaultClock},
@@ -148,6 +152,51 @@ impl Limiter {
 	}
 }
 
+/// Buckets per client address, for the requests that cost a node read (headers by keys the
+/// gateway has not cached): one client sending made-up keys cannot make the node do more than
+/// its bucket allows. An IPv6 client is counted by its /64, the block one host usually holds.
+pub struct PeerLimiter {
+	buckets: RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock>,
+	clock: DefaultClock,
+}
+
+impl PeerLimiter {
+	/// `per_second` requests a second per address on average, `burst` at once.
+	pub fn new(per_second: NonZeroU32, burst: NonZeroU32) -> Self {
+		let clock = DefaultClock::default();
+		let quota = Quota::per_second(per_second).allow_burst(burst);
+		Self { buckets: RateLimiter::new(quota, DefaultKeyedStateStore::default(), &clock), clock }
+	}
+
+	/// Takes a token from `peer`'s bucket (`None`: the bucket every unnamed peer shares); when
+	/// empty, how long until one is back.
+	pub fn check(&self, peer: Option<IpAddr>) -> Result<(), Duration> {
+		let key = peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), bucket_of);
+		self.buckets.check_key(&key).map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+	}
+
+	/// Drops the buckets that are full again.
+	pub fn forget_idle(&self) {
+		self.buckets.retain_recent();
+	}
+
+	/// How many addresses have a bucket.
+	pub fn tracked(&self) -> usize {
+		self.buckets.len()
+	}
+}
+
+/// The bucket of an address: itself for IPv4 (and IPv4-mapped IPv6), its /64 for IPv6.
+fn bucket_of(peer: IpAddr) -> IpAddr {
+	match peer {
+		IpAddr::V4(v4) => IpAddr::V4(v4),
+		IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+			Some(v4) => IpAddr::V4(v4),
+			None => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !u128::from(u64::MAX))),
+		},
+	}
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;
@@ -213,5 +262,24 @@ mod tests {
 		.is_err());
 		assert!(toml::from_str::<Tier>("name = 'x'\nmin_balance = 1\nper_second = 0\nburst = 1")
 			.is_err());
+	}
+
+	#[test]
+	fn each_address_has_its_bucket_and_an_ipv6_host_its_64() {
+		let limiter = PeerLimiter::new(NonZeroU32::new(1).unwrap(), NonZeroU32::new(2).unwrap());
+		let a: IpAddr = "192.0.2.1".parse().unwrap();
+		assert!(limiter.check(Some(a)).is_ok());
+		assert!(limiter.check(Some(a)).is_ok());
+		let wait = limiter.check(Some(a)).unwrap_err();
+		assert!(wait > Duration::ZERO && wait <= Duration::from_secs(1));
+		assert!(limiter.check(Some("192.0.2.2".parse().unwrap())).is_ok());
+		// Two addresses of one /64 share a bucket; the mapped form of an IPv4 address is it.
+		let v6: IpAddr = "2001:db8::1".parse().unwrap();
+		let same_64: IpAddr = "2001:db8::ffff:1".parse().unwrap();
+		assert!(limiter.check(Some(v6)).is_ok());
+		assert!(limiter.check(Some(same_64)).is_ok());
+		assert!(limiter.check(Some(v6)).is_err());
+		assert!(limiter.check(Some("::ffff:192.0.2.1".parse().unwrap())).is_err());
+		assert_eq!(limiter.tracked(), 3);
 	}
 }

@@ -37,17 +37,47 @@ async fn main() -> ExitCode {
 		node = %config.node,
 		audience = %String::from_utf8_lossy(&config.settings.audience),
 		one_time_headers = config.settings.one_time_headers,
+		accept_v1 = config.settings.accept_v1,
+		counterparts = config.settings.counterparts.len(),
+		max_body_bytes = config.settings.max_body_bytes,
+		max_connections = config.serve.max_connections,
+		header_read_timeout = ?config.serve.header_read_timeout,
 		ui = config.ui.is_some(),
 		"gateway started"
 	);
+	if config.settings.counterparts.is_empty() {
+		tracing::warn!(
+			"no --counterpart given: keys naming ANY counterpart are served, including one the \
+			 client controls itself, which this service can never settle as; pass \
+			 --counterpart with this service's account"
+		);
+	}
+	if !config.settings.one_time_headers {
+		tracing::warn!(
+			"--reusable-headers: a captured header can be replayed for its whole freshness window"
+		);
+	}
+	if config.settings.accept_v1 {
+		tracing::warn!(
+			"--accept-v1: version 1 headers bind neither the query nor the body; a captured one \
+			 can be sent with any query or body while fresh"
+		);
+	}
 	if config.ui.is_some() {
 		tracing::info!("the widget is at http://{}/ui/", config.listen);
 	}
 	// The window is read from the chain once connected; until then every request gets 503.
 	let gateway = Arc::new(Gateway::new(NodeChain::new(), config.settings, 0));
 	let follower = tokio::spawn(follow(gateway.clone(), config.node, Default::default()));
-	let served =
-		proxy::serve(listener, gateway, config.upstream, config.ui, shutdown_signal()).await;
+	let served = proxy::serve(
+		listener,
+		gateway,
+		config.upstream,
+		config.ui,
+		config.serve,
+		shutdown_signal(),
+	)
+	.await;
 	follower.abort();
 	match served {
 		Ok(()) => ExitCode::SUCCESS,

@@ -24,6 +24,12 @@ pub struct Metrics {
 	pub head_age_ms: IntGauge,
 	/// Reorganizations of the best chain seen.
 	pub reorgs: IntCounter,
+	/// Reads from the node made for requests, by what was read (`key`, `balance`).
+	pub node_reads: IntCounterVec,
+	/// Requests that waited for a read of their key already in flight instead of reading it.
+	pub coalesced_reads: IntCounter,
+	/// Connections open.
+	pub connections: IntGauge,
 }
 
 impl Metrics {
@@ -51,6 +57,18 @@ impl Metrics {
 				.expect("valid metric");
 		let reorgs = IntCounter::new("reorgs_total", "Reorganizations of the best chain seen")
 			.expect("valid metric");
+		let node_reads = IntCounterVec::new(
+			Opts::new("node_reads_total", "Reads from the node made for requests, by kind"),
+			&["kind"],
+		)
+		.expect("valid metric");
+		let coalesced_reads = IntCounter::new(
+			"coalesced_reads_total",
+			"Requests that waited for a read of their key already in flight",
+		)
+		.expect("valid metric");
+		let connections =
+			IntGauge::new("connections_open", "Connections open").expect("valid metric");
 		for metric in [
 			Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
 			Box::new(auth_seconds.clone()),
@@ -60,6 +78,9 @@ impl Metrics {
 			Box::new(head.clone()),
 			Box::new(head_age_ms.clone()),
 			Box::new(reorgs.clone()),
+			Box::new(node_reads.clone()),
+			Box::new(coalesced_reads.clone()),
+			Box::new(connections.clone()),
 		] {
 			registry.register(metric).expect("names are distinct");
 		}
@@ -73,6 +94,9 @@ impl Metrics {
 			head,
 			head_age_ms,
 			reorgs,
+			node_reads,
+			coalesced_reads,
+			connections,
 		}
 	}
 

@@ -30,7 +30,66 @@ pub enum Refusal {
 		/// signed for, say).
 		detail: Option<String>,
 	},
-	/// The header's `(key, nonce)` was accepted before (`--one-time-headers`).
+	/// A version 1 header (which binds only `METHOD /path`), and the operator did not pass
+	/// `--accept-v1`.
+	#[error(
+		"version 1 session headers are refused here: they bind neither the query nor the body; \
+		 sign a version 2 header (`SessionPair::sign_header_v2`, text form `v2.`)"
+	)]
+	VersionOneRefused,
+	/// The query string has a `%` not followed by two hex digits: it has no canonical form, so
+	/// no header can bind it.
+	#[error("the query string has a `%` not followed by two hex digits")]
+	MalformedQuery,
+	/// The query names a `_method` parameter (any case), which frameworks read as another
+	/// method than the one authenticated.
+	#[error(
+		"the query names `{0}`, a method override: send the request with the method you mean \
+		 and sign that"
+	)]
+	MethodOverride(String),
+	/// The body is longer than `--max-body-bytes`.
+	#[error("the body is longer than the {limit} bytes this gateway accepts")]
+	PayloadTooLarge {
+		/// The limit, in bytes.
+		limit: usize,
+	},
+	/// The body could not be read (the client stopped sending it, say).
+	#[error("the request's body could not be read: {0}")]
+	BodyUnreadable(String),
+	/// The key is live, but its counterpart is not one this gateway serves (`--counterpart`).
+	#[error(
+		"the key's counterpart {counterpart} is not one this service accepts; register a key \
+		 whose counterpart is one of: {accepted}"
+	)]
+	WrongCounterpart {
+		/// The key's counterpart (SS58).
+		counterpart: String,
+		/// The counterparts accepted (SS58, comma separated).
+		accepted: String,
+	},
+	/// The key is live, but holds less collateral than `--min-collateral`.
+	#[error("the key holds {collateral} in collateral, below the {min_collateral} required here")]
+	CollateralTooLow {
+		/// What the key holds.
+		collateral: Balance,
+		/// What the gateway requires.
+		min_collateral: Balance,
+	},
+	/// Too many headers by keys the gateway has not seen yet came from this address
+	/// (`--unknown-key-rate`): each costs a node read.
+	#[error("too many requests by new keys from this address; retry in {retry_after:?}")]
+	UnknownKeyRateLimited {
+		/// When a token is back.
+		retry_after: Duration,
+	},
+	/// Every node read slot stayed busy for `--node-read-timeout`.
+	#[error("the node is busy: no read slot became free within {0:?}; try again")]
+	ReadSlotTimeout(Duration),
+	/// The node did not answer a read within `--node-read-timeout`.
+	#[error("the node did not answer within {0:?}; try again")]
+	NodeReadTimeout(Duration),
+	/// The header's `(key, nonce)` was accepted before (one-time headers, the default).
 	#[error("this header was used before; sign a new one with another nonce")]
 	Replayed,
 	/// The owner's bucket is empty.
@@ -56,13 +115,24 @@ impl Refusal {
 	/// The status code of the answer.
 	pub fn status(&self) -> StatusCode {
 		match self {
-			Refusal::Malformed(_) => StatusCode::BAD_REQUEST,
-			Refusal::MissingHeader | Refusal::NotAuthenticated { .. } | Refusal::Replayed => {
-				StatusCode::UNAUTHORIZED
+			Refusal::Malformed(_)
+			| Refusal::MalformedQuery
+			| Refusal::MethodOverride(_)
+			| Refusal::BodyUnreadable(_) => StatusCode::BAD_REQUEST,
+			Refusal::MissingHeader
+			| Refusal::NotAuthenticated { .. }
+			| Refusal::VersionOneRefused
+			| Refusal::Replayed => StatusCode::UNAUTHORIZED,
+			Refusal::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+			Refusal::RateLimited { .. } | Refusal::UnknownKeyRateLimited { .. } => {
+				StatusCode::TOO_MANY_REQUESTS
 			}
-			Refusal::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-			Refusal::BelowLowestTier { .. } => StatusCode::FORBIDDEN,
-			Refusal::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+			Refusal::BelowLowestTier { .. }
+			| Refusal::WrongCounterpart { .. }
+			| Refusal::CollateralTooLow { .. } => StatusCode::FORBIDDEN,
+			Refusal::Unavailable(_) | Refusal::ReadSlotTimeout(_) | Refusal::NodeReadTimeout(_) => {
+				StatusCode::SERVICE_UNAVAILABLE
+			}
 		}
 	}
 
@@ -74,10 +144,7 @@ impl Refusal {
 			Refusal::NotAuthenticated { reason, .. } => {
 				serde_json::to_value(reason).unwrap_or_else(|_| "NotAuthenticated".into())
 			}
-			Refusal::Replayed => "Replayed".into(),
-			Refusal::RateLimited { .. } => "RateLimited".into(),
-			Refusal::BelowLowestTier { .. } => "BelowLowestTier".into(),
-			Refusal::Unavailable(_) => "Unavailable".into(),
+			other => other.label().into(),
 		}
 	}
 
@@ -98,6 +165,16 @@ impl Refusal {
 				AuthError::NonCanonicalResource => "NonCanonicalResource",
 				AuthError::NonCanonicalQuery => "NonCanonicalQuery",
 			},
+			Refusal::VersionOneRefused => "VersionOneRefused",
+			Refusal::MalformedQuery => "MalformedQuery",
+			Refusal::MethodOverride(_) => "MethodOverride",
+			Refusal::PayloadTooLarge { .. } => "PayloadTooLarge",
+			Refusal::BodyUnreadable(_) => "BodyUnreadable",
+			Refusal::WrongCounterpart { .. } => "WrongCounterpart",
+			Refusal::CollateralTooLow { .. } => "CollateralTooLow",
+			Refusal::UnknownKeyRateLimited { .. } => "UnknownKeyRateLimited",
+			Refusal::ReadSlotTimeout(_) => "ReadSlotTimeout",
+			Refusal::NodeReadTimeout(_) => "NodeReadTimeout",
 			Refusal::Replayed => "Replayed",
 			Refusal::RateLimited { .. } => "RateLimited",
 			Refusal::BelowLowestTier { .. } => "BelowLowestTier",
@@ -117,11 +194,23 @@ impl Refusal {
 		*response.status_mut() = self.status();
 		let headers = response.headers_mut();
 		headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-		if let Refusal::RateLimited { retry_after, .. } = self {
-			let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
-			headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+		// A refusal is about this request alone: no cache keeps it.
+		headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+		match self {
+			Refusal::RateLimited { retry_after, .. }
+			| Refusal::UnknownKeyRateLimited { retry_after } => {
+				let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+				headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+			}
+			Refusal::ReadSlotTimeout(_) | Refusal::NodeReadTimeout(_) => {
+				headers.insert(header::RETRY_AFTER, HeaderValue::from(1));
+			}
+			_ => {}
 		}
-		if matches!(self, Refusal::MissingHeader | Refusal::NotAuthenticated { .. }) {
+		if matches!(
+			self,
+			Refusal::MissingHeader | Refusal::NotAuthenticated { .. } | Refusal::VersionOneRefused
+		) {
 			headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("SessionKey"));
 		}
 		response
@@ -161,6 +250,26 @@ mod tests {
 		);
 		assert_eq!(Refusal::Unavailable("x".into()).status(), StatusCode::SERVICE_UNAVAILABLE);
 		assert_eq!(Refusal::BelowLowestTier { min_balance: 1 }.status(), StatusCode::FORBIDDEN);
+		assert_eq!(Refusal::VersionOneRefused.status(), StatusCode::UNAUTHORIZED);
+		assert_eq!(Refusal::PayloadTooLarge { limit: 1 }.status(), StatusCode::PAYLOAD_TOO_LARGE);
+		assert_eq!(Refusal::MalformedQuery.status(), StatusCode::BAD_REQUEST);
+		assert_eq!(Refusal::MethodOverride("_method".into()).status(), StatusCode::BAD_REQUEST);
+		let wrong = Refusal::WrongCounterpart { counterpart: "a".into(), accepted: "b".into() };
+		assert_eq!(
+			(wrong.status(), body(&wrong)["reason"].clone()),
+			(StatusCode::FORBIDDEN, "WrongCounterpart".into())
+		);
+		let low = Refusal::CollateralTooLow { collateral: 1, min_collateral: 2 };
+		assert_eq!(
+			(low.status(), body(&low)["reason"].clone()),
+			(StatusCode::FORBIDDEN, "CollateralTooLow".into())
+		);
+		let slow = Refusal::NodeReadTimeout(Duration::from_secs(2));
+		assert_eq!(slow.status(), StatusCode::SERVICE_UNAVAILABLE);
+		assert_eq!(slow.response().headers()[header::RETRY_AFTER], "1");
+		let flood = Refusal::UnknownKeyRateLimited { retry_after: Duration::from_millis(10) };
+		assert_eq!(flood.status(), StatusCode::TOO_MANY_REQUESTS);
+		assert_eq!(body(&flood)["reason"], "UnknownKeyRateLimited");
 	}
 
 	#[test]

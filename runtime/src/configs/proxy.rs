@@ -9,6 +9,9 @@
 //!
 //! [`ProxyType::SessionKeys`] remains for what cannot move money: renewing, rotating (only
 //! possible with nothing at stake) and revoking the owner's keys, and revoking delegates.
+//!
+//! [`ProxyType::Counterpart`] is the counterpart's hot key (a watchtower's): the adjudicator's
+//! counterpart-side calls, each of which can only move money toward the counterpart.
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use frame_support::{parameter_types, traits::InstanceFilter};
@@ -43,6 +46,13 @@ pub enum ProxyType {
 	/// pallet, no change of proxies. (Until spec version 104 it also allowed `register`,
 	/// `top_up` and `set_spending_limit`.)
 	SessionKeys,
+	/// The adjudicator's counterpart-side calls: `checkpoint`, `liquidate`, `discontinue`,
+	/// `settle` and `claim_payment`. Each only moves money toward the counterpart (a checkpoint
+	/// raises what the session owes it; the others pay it what is owed), so a
+	/// stolen watchtower key can at worst end the counterpart's own sessions early. Nothing else:
+	/// no transfer, no other pallet, no change of proxies. (Appended in spec version 105: the
+	/// earlier variants keep their encoding.)
+	Counterpart,
 }
 
 impl InstanceFilter<RuntimeCall> for ProxyType {
@@ -61,6 +71,17 @@ impl InstanceFilter<RuntimeCall> for ProxyType {
 						Call::renew { .. }
 							| Call::revoke { .. } | Call::revoke_all { .. }
 							| Call::rotate { .. } | Call::revoke_delegate { .. }
+					)
+				)
+			}
+			ProxyType::Counterpart => {
+				matches!(
+					call,
+					RuntimeCall::Adjudicator(
+						Call::checkpoint { .. }
+							| Call::liquidate { .. }
+							| Call::discontinue { .. }
+							| Call::settle { .. } | Call::claim_payment { .. }
 					)
 				)
 			}
