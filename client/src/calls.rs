@@ -238,6 +238,11 @@ pub mod build {
 	pub fn discontinue(public: SessionPublic) -> RuntimeCall {
 		RuntimeCall::Adjudicator(Call::discontinue { public })
 	}
+
+	/// `claim_payment(public)`.
+	pub fn claim_payment(public: SessionPublic) -> RuntimeCall {
+		RuntimeCall::Adjudicator(Call::claim_payment { public })
+	}
 }
 
 impl Client {
@@ -379,6 +384,17 @@ impl Client {
 		wait: Wait,
 	) -> Result<Included> {
 		self.submit(counterpart, build::discontinue(public), wait).await
+	}
+
+	/// Takes a payment a settlement held for the counterpart (whose account could not receive
+	/// it then), signed by the counterpart.
+	pub async fn claim_payment(
+		&self,
+		counterpart: &impl Signer,
+		public: SessionPublic,
+		wait: Wait,
+	) -> Result<Included> {
+		self.submit(counterpart, build::claim_payment(public), wait).await
 	}
 
 	/// Signs `call` with `signer` at its next nonce (counting the node's pool), submits it and

@@ -23,7 +23,7 @@ use codec::Encode;
 use frame_benchmarking::v2::*;
 use frame_support::{
 	traits::{
-		fungible::{Inspect, Mutate},
+		fungible::{Inspect, Mutate, MutateHold},
 		Get, Hooks,
 	},
 	BoundedVec,
@@ -694,6 +694,33 @@ mod benchmarks {
 			EndReason::Expired,
 			session.expires_at,
 		));
+	}
+
+	/// A counterpart takes a payment a settlement held for it: the transfer from hold creates
+	/// its account (the costliest transfer), the held entry goes and the retired record counts
+	/// the payment.
+	#[benchmark]
+	fn claim_payment() {
+		let (owner, public, counterpart) = session_in_use::<T>(CryptoKind::Sr25519);
+		// The settlement as it goes when the counterpart cannot receive: discontinued, and the
+		// owed amount moved into a held payment instead of to the counterpart.
+		let session = Sessions::<T>::get(public).expect("registered");
+		let claimer = fresh_counterpart::<T>(7);
+		let amount = session.state.owed;
+		Adjudicator::<T>::discontinue(RawOrigin::Signed(counterpart).into(), public)
+			.expect("discontinued");
+		T::Currency::hold(&HoldReason::Session.into(), &owner, amount).expect("funded");
+		HeldPayments::<T>::insert(
+			public,
+			HeldPayment { owner, counterpart: claimer.clone(), amount },
+		);
+		assert_eq!(T::Currency::balance(&claimer), Zero::zero());
+		let paid_before = Retired::<T>::get(public).expect("retired").paid;
+		#[extrinsic_call]
+		_(RawOrigin::Signed(claimer.clone()), public);
+		assert_eq!(T::Currency::balance(&claimer), amount);
+		assert!(!HeldPayments::<T>::contains_key(public));
+		assert_eq!(Retired::<T>::get(public).expect("retired").paid, paid_before + amount);
 	}
 
 	#[benchmark]

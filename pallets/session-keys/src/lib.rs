@@ -284,6 +284,18 @@ pub mod pallet {
 		OptionQuery,
 	>;
 
+	/// Payments settled to a counterpart that could not receive them, by the ended key: still
+	/// held from the owner, for the counterpart to claim (`claim_payment`). An entry lives only
+	/// until it is claimed.
+	#[pallet::storage]
+	pub type HeldPayments<T: Config> = StorageMap<
+		_,
+		Blake2_128Concat,
+		SessionPublic,
+		HeldPayment<T::AccountId, BalanceOf<T>>,
+		OptionQuery,
+	>;
+
 	/// The challenge period chosen at genesis, when it differs from `Config::ChallengePeriod`.
 	/// Only the `development` preset sets it (to a few blocks), so a chain spec built from any
 	/// other preset gets the runtime's value. Read through [`Pallet::challenge_period`].
@@ -472,6 +484,25 @@ pub mod pallet {
 			/// `SessionClosing`).
 			keys_closed: u32,
 		},
+		/// A settlement could not pay the counterpart (its account cannot receive the amount):
+		/// the amount stays on hold from the owner until the counterpart claims it.
+		PaymentHeld {
+			/// The ended key.
+			public: SessionPublic,
+			/// The counterpart it is owed to.
+			counterpart: T::AccountId,
+			/// How much is held.
+			amount: BalanceOf<T>,
+		},
+		/// A counterpart took a payment held for it.
+		PaymentClaimed {
+			/// The ended key.
+			public: SessionPublic,
+			/// The counterpart, now paid.
+			counterpart: T::AccountId,
+			/// How much it received.
+			amount: BalanceOf<T>,
+		},
 		/// A settlement in `on_initialize` failed and changed nothing (a hold could not be
 		/// burned or released); the session waits again and is retried at `retry_at`.
 		SettlementFailed {
@@ -579,6 +610,11 @@ pub mod pallet {
 		/// A decrease of this key's limit waits for its period: a delegate cannot set a limit
 		/// above it (only the owner can cancel it with an increase).
 		DecreasePending,
+		/// No payment is held for this key.
+		NothingHeld,
+		/// The counterpart's account still cannot receive the held payment (for instance it
+		/// does not exist and the amount is below the existential deposit).
+		CounterpartCannotReceive,
 	}
 
 	#[pallet::hooks]
@@ -1299,6 +1335,42 @@ pub mod pallet {
 			};
 			let weight = Self::do_register(owner, Some(delegate), terms)?;
 			Ok(Some(weight.saturating_add(Self::delegate_overhead())).into())
+		}
+
+		/// Take a payment that a settlement could not make to the counterpart.
+		///
+		/// When a session settled, the counterpart's account could not receive what it was
+		/// owed (for instance it did not exist and the amount was below the existential
+		/// deposit). The amount stayed on hold from the owner, and the counterpart takes it
+		/// here once its account can receive it.
+		///
+		/// - origin: signed, the ended session's counterpart.
+		/// - `public`: the ended session's key.
+		///
+		/// Emits `PaymentClaimed`; the key's retired record then counts it as paid.
+		///
+		/// ## Complexity
+		/// O(1): one transfer from hold.
+		#[pallet::call_index(14)]
+		#[pallet::weight(T::WeightInfo::claim_payment())]
+		pub fn claim_payment(origin: OriginFor<T>, public: SessionPublic) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let held = HeldPayments::<T>::get(public).ok_or(Error::<T>::NothingHeld)?;
+			ensure!(held.counterpart == who, Error::<T>::NotCounterpart);
+			Self::pay_held(&held.owner, &held.counterpart, held.amount)
+				.map_err(|_| Error::<T>::CounterpartCannotReceive)?;
+			HeldPayments::<T>::remove(public);
+			Retired::<T>::mutate(public, |record| {
+				if let Some(record) = record {
+					record.paid.saturating_accrue(held.amount);
+				}
+			});
+			Self::deposit_event(Event::PaymentClaimed {
+				public,
+				counterpart: held.counterpart,
+				amount: held.amount,
+			});
+			Ok(())
 		}
 	}
 

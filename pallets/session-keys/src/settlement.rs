@@ -6,7 +6,8 @@
 //! the owner, and writes the retired record that is kept forever, with what was owed and what
 //! was paid. Each settlement runs in a storage layer of its own and handles every error: a
 //! counterpart that cannot be paid, or a debt above the collateral, is a shortfall the record
-//! and the `SettlementShortfall` event name; a hold that cannot be burned or released fails the
+//! and the `SettlementShortfall` event name (a payment the counterpart cannot receive stays held
+//! from the owner for the counterpart to claim, see [`crate::HeldPayments`]); a hold that cannot be burned or released fails the
 //! settlement and changes nothing.
 
 use codec::MaxEncodedLen;
@@ -27,8 +28,8 @@ use sp_runtime::{
 };
 
 use crate::{
-	BalanceOf, Config, EndReason, Error, Event, HoldReason, OwnerSessions, Pallet, RegistrationOf,
-	RetiredOf, RetiredSession, SessionPublic, Sessions, Shortfall,
+	BalanceOf, Config, EndReason, Error, Event, HeldPayment, HoldReason, OwnerSessions, Pallet,
+	RegistrationOf, RetiredOf, RetiredSession, SessionPublic, Sessions, Shortfall,
 };
 
 /// Bytes of storage key a retired record takes besides the key itself: the pallet and storage
@@ -171,12 +172,13 @@ impl<T: Config> Pallet<T> {
 	) -> DispatchResult {
 		let owed = session.state.owed;
 		let due = owed.min(session.collateral);
-		let paid = match Self::pay_counterpart(&session, due) {
+		let paid = match Self::pay_held(&session.owner, &session.counterpart, due) {
 			Ok(()) => due,
 			Err(error) => {
 				log::warn!(
 					target: crate::LOG_TARGET,
-					"settling {public:?}: the counterpart cannot receive {due:?}: {error:?}"
+					"settling {public:?}: the counterpart cannot receive {due:?} ({error:?}); \
+					 it stays on hold for the counterpart to claim"
 				);
 				Zero::zero()
 			}
@@ -188,7 +190,25 @@ impl<T: Config> Pallet<T> {
 		} else {
 			None
 		};
-		let rest = session.collateral.saturating_sub(paid);
+		// What the counterpart could not receive stays held from the owner, for the
+		// counterpart: the owner never gets back what its key signed away.
+		let held_for_counterpart = due.saturating_sub(paid);
+		if !held_for_counterpart.is_zero() {
+			crate::HeldPayments::<T>::insert(
+				public,
+				HeldPayment {
+					owner: session.owner.clone(),
+					counterpart: session.counterpart.clone(),
+					amount: held_for_counterpart,
+				},
+			);
+			Self::deposit_event(Event::PaymentHeld {
+				public,
+				counterpart: session.counterpart.clone(),
+				amount: held_for_counterpart,
+			});
+		}
+		let rest = session.collateral.saturating_sub(due);
 		let record_fee = Self::record_fee().min(session.deposit);
 		Self::burn_held(&session.owner, record_fee)?;
 		let deposit = session.deposit.saturating_sub(record_fee);
@@ -225,17 +245,21 @@ impl<T: Config> Pallet<T> {
 		.map_err(|_| Error::<T>::InsufficientBalance.into())
 	}
 
-	/// Moves `amount` of the session's held collateral to the counterpart, all or nothing (in a
-	/// storage layer of its own, so a refused payment leaves no trace).
-	fn pay_counterpart(session: &RegistrationOf<T>, amount: BalanceOf<T>) -> DispatchResult {
+	/// Moves `amount` of `owner`'s session hold to `counterpart`, all or nothing (in a storage
+	/// layer of its own, so a refused payment leaves no trace).
+	pub(crate) fn pay_held(
+		owner: &T::AccountId,
+		counterpart: &T::AccountId,
+		amount: BalanceOf<T>,
+	) -> DispatchResult {
 		if amount.is_zero() {
 			return Ok(());
 		}
 		with_storage_layer(|| {
 			T::Currency::transfer_on_hold(
 				&HoldReason::Session.into(),
-				&session.owner,
-				&session.counterpart,
+				owner,
+				counterpart,
 				amount,
 				Precision::Exact,
 				Restriction::Free,

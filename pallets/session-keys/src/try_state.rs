@@ -1,7 +1,9 @@
 //! The pallet's invariants, checked by `try_state` and after every test step.
 //!
 //! 1. What the pallet holds from each owner (with a live or retired key) equals the sum of that
-//!    owner's live sessions' collateral and deposits.
+//!    owner's live sessions' collateral and deposits and of the payments held for counterparts
+//!    that could not receive them; each held payment belongs to a retired key of that owner and
+//!    counterpart, and is not zero.
 //! 2. A key is in at most one record, live or retired; the owner index lists exactly the live
 //!    keys, within `MaxKeysPerOwner`.
 //! 3. Every live or closing session has exactly one queue entry, at its `settles_at`
@@ -30,7 +32,7 @@ use sp_runtime::{
 
 use crate::{
 	BalanceOf, Config, DelegateUsageOf, DelegateUsages, Delegations, ExpiryAgenda, ExpiryQueue,
-	HoldReason, OwnerSessions, Pallet, Retired, Sessions,
+	HeldPayments, HoldReason, OwnerSessions, Pallet, Retired, Sessions,
 };
 
 impl<T: Config> Pallet<T> {
@@ -86,15 +88,29 @@ impl<T: Config> Pallet<T> {
 			ensure!(keys.len() as u32 == live, "an owner's index lists keys that are not live");
 		}
 
-		// Owners whose sessions all ended must have nothing left on hold.
+		// Owners whose sessions all ended must have nothing left on hold but what is held for
+		// their counterparts.
 		for (_, record) in Retired::<T>::iter() {
 			owed_holds.entry(record.owner).or_insert((Zero::zero(), 0));
+		}
+		for (public, held) in HeldPayments::<T>::iter() {
+			let record = Retired::<T>::get(public).ok_or("a held payment for a key not retired")?;
+			ensure!(
+				record.owner == held.owner && record.counterpart == held.counterpart,
+				"a held payment names another owner or counterpart than its key's record"
+			);
+			ensure!(!held.amount.is_zero(), "a held payment of nothing");
+			owed_holds
+				.entry(held.owner)
+				.or_insert((Zero::zero(), 0))
+				.0
+				.saturating_accrue(held.amount);
 		}
 
 		for (owner, (held, _)) in owed_holds {
 			ensure!(
 				T::Currency::balance_on_hold(&HoldReason::Session.into(), &owner) == held,
-				"held funds differ from the owner's live collateral and deposits"
+				"held funds differ from the owner's live collateral and deposits and held payments"
 			);
 		}
 

@@ -88,8 +88,23 @@ pub enum Shortfall {
 	/// counterpart received the whole collateral.
 	CollateralShort,
 	/// The counterpart's account could not receive the payment (for instance a new account and
-	/// an amount below the existential deposit): the amount stayed with the owner.
+	/// an amount below the existential deposit): the amount stays on hold from the owner for
+	/// the counterpart, who takes it with `claim_payment` once its account can receive it.
 	CounterpartCannotReceive,
+}
+
+/// A settlement's payment the counterpart could not receive, still held from the owner for the
+/// counterpart until it claims it (`claim_payment`).
+#[derive(
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,
+)]
+pub struct HeldPayment<AccountId, Balance> {
+	/// The owner it is held from (under `HoldReason::Session`).
+	pub owner: AccountId,
+	/// The counterpart it is owed to.
+	pub counterpart: AccountId,
+	/// How much.
+	pub amount: Balance,
 }
 
 /// A key to register, with its checked terms: what `register` and `register_for` share.

@@ -229,7 +229,7 @@ fn a_state_above_the_collateral_that_expires_pays_the_collateral_too() {
 }
 
 #[test]
-fn a_counterpart_that_cannot_receive_is_recorded_and_the_owner_keeps_the_amount() {
+fn a_payment_the_counterpart_cannot_receive_stays_held_until_it_claims_it() {
 	const NEWCOMER: AccountId = 77;
 	ExtBuilder::default().build_and_execute(|| {
 		// The counterpart's account does not exist and the debt is below the existential
@@ -256,11 +256,44 @@ fn a_counterpart_that_cannot_receive_is_recorded_and_the_owner_keeps_the_amount(
 				reason: crate::Shortfall::CounterpartCannotReceive,
 			}
 		);
+		assert!(pallet_events().contains(&Event::PaymentHeld {
+			public,
+			counterpart: NEWCOMER,
+			amount: 7
+		}));
 		let record = Retired::<Test>::get(public).unwrap();
 		assert_eq!((record.owed, record.paid), (7, 0));
-		// Nothing is lost: the owner got all the collateral back, and only the fee is burned.
+		// The owner got the rest of its collateral back, never what its key signed away.
+		assert_eq!(held(ALICE), 7);
+		assert_eq!(Balances::balance(&ALICE), INITIAL_BALANCE - record_fee() - 7);
+
+		// Only the counterpart claims, and only once its account can receive.
+		assert_noop!(
+			Adjudicator::claim_payment(RuntimeOrigin::signed(ALICE), public),
+			Error::<Test>::NotCounterpart
+		);
+		assert_noop!(
+			Adjudicator::claim_payment(RuntimeOrigin::signed(NEWCOMER), public),
+			Error::<Test>::CounterpartCannotReceive
+		);
+		assert_ok!(Balances::transfer_allow_death(RuntimeOrigin::signed(BOB), NEWCOMER, 10));
+		assert_ok!(Adjudicator::claim_payment(RuntimeOrigin::signed(NEWCOMER), public));
+		assert_eq!(
+			last_event(),
+			Event::PaymentClaimed { public, counterpart: NEWCOMER, amount: 7 }
+		);
+		assert_eq!(Balances::balance(&NEWCOMER), 17);
 		assert_eq!(held(ALICE), 0);
-		assert_eq!(Balances::balance(&ALICE), INITIAL_BALANCE - record_fee());
+		assert_eq!(Retired::<Test>::get(public).unwrap().paid, 7);
+		assert_noop!(
+			Adjudicator::claim_payment(RuntimeOrigin::signed(NEWCOMER), public),
+			Error::<Test>::NothingHeld
+		);
+		let never_settled = SessionPublic::Sr25519(sp_core::Pair::public(&sr_pair(9)));
+		assert_noop!(
+			Adjudicator::claim_payment(RuntimeOrigin::signed(NEWCOMER), never_settled),
+			Error::<Test>::NothingHeld
+		);
 	});
 }
 
