@@ -244,6 +244,22 @@ impl Gateway {
 		String::from_utf8_lossy(&answer.body).into_owned()
 	}
 
+	/// The value of the metric line starting with `name` (labels included), 0 if absent.
+	pub async fn metric(&self, name: &str) -> f64 {
+		let metrics = self.metrics().await;
+		metrics
+			.lines()
+			.find(|line| line.starts_with(name) && line[name.len()..].starts_with(' '))
+			.and_then(|line| line.rsplit(' ').next())
+			.and_then(|value| value.parse().ok())
+			.unwrap_or(0.0)
+	}
+
+	/// The gateway's `host:port`.
+	pub fn address(&self) -> &str {
+		self.url.trim_start_matches("http://")
+	}
+
 	/// Sends `method path` with `headers`.
 	pub async fn send(
 		&self,
@@ -251,12 +267,49 @@ impl Gateway {
 		path: &str,
 		headers: &[(&str, &str)],
 	) -> Result<Answer, hyper_util::client::legacy::Error> {
-		let mut request = Request::builder().method(method).uri(format!("{}{path}", self.url));
+		self.send_body(method, path, headers, Bytes::new()).await
+	}
+
+	/// Sends `method path` with `headers` and `body`.
+	pub async fn send_body(
+		&self,
+		method: Method,
+		path: &str,
+		headers: &[(&str, &str)],
+		body: Bytes,
+	) -> Result<Answer, hyper_util::client::legacy::Error> {
+		Self::send_with(&self.client, &self.url, method, path, headers, body).await
+	}
+
+	/// Sends `method path` with `headers` and `body` from the loopback address `local` (say
+	/// `127.0.0.2`): another client address, as the gateway's per-address limits see it.
+	pub async fn send_from(
+		&self,
+		local: std::net::IpAddr,
+		method: Method,
+		path: &str,
+		headers: &[(&str, &str)],
+		body: Bytes,
+	) -> Result<Answer, hyper_util::client::legacy::Error> {
+		let mut connector = HttpConnector::new();
+		connector.set_local_address(Some(local));
+		let client = Client::builder(TokioExecutor::new()).build(connector);
+		Self::send_with(&client, &self.url, method, path, headers, body).await
+	}
+
+	async fn send_with(
+		client: &Client<HttpConnector, Full<Bytes>>,
+		url: &str,
+		method: Method,
+		path: &str,
+		headers: &[(&str, &str)],
+		body: Bytes,
+	) -> Result<Answer, hyper_util::client::legacy::Error> {
+		let mut request = Request::builder().method(method).uri(format!("{url}{path}"));
 		for (name, value) in headers {
 			request = request.header(*name, *value);
 		}
-		let response =
-			self.client.request(request.body(Full::new(Bytes::new())).expect("a request")).await?;
+		let response = client.request(request.body(Full::new(body)).expect("a request")).await?;
 		let (parts, body) = response.into_parts();
 		let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
 		Ok(Answer { status: parts.status, headers: parts.headers, body })
