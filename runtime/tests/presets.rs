@@ -99,5 +99,6 @@ fn a_retired_record_costs_its_bytes() {
 	// 48 bytes of prefixes and hash, the 34-byte key, and a 146-byte record (with what was owed,
 	// what was paid, and the delegate that made the key): the README's figure.
 	assert_eq!(Adjudicator::retired_record_bytes(), 228);
-	assert_eq!(Adjudicator::record_fee(), 228 * MILLI_UNIT / 100);
+	// An item and its bytes at the deposit's rates: 10 + 22.8 MILLI_UNIT.
+	assert_eq!(Adjudicator::record_fee(), 10 * MILLI_UNIT + 228 * MILLI_UNIT / 10);
 }

@@ -179,8 +179,9 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxResourceLen: Get<u32>;
 
-		/// Storage deposit held per registration. At least the record fee, which is kept from
-		/// it when the session ends.
+		/// Storage deposit per stored item: a registration, a delegate's authorization, and the
+		/// retired record a session leaves forever (whose price, the record fee, is part of a
+		/// registration's deposit and kept from it when the session ends).
 		#[pallet::constant]
 		type DepositBase: Get<BalanceOf<Self>>;
 
@@ -189,8 +190,9 @@ pub mod pallet {
 		type DepositPerByte: Get<BalanceOf<Self>>;
 
 		/// Price per byte of a retired record, which is kept forever: when a session ends,
-		/// `RecordFeePerByte * RETIRED_RECORD_BYTES` of its deposit is burned instead of
-		/// returned (see [`Pallet::record_fee`]).
+		/// `DepositBase + RecordFeePerByte * retired_record_bytes()` of its deposit is burned
+		/// instead of returned (see [`Pallet::record_fee`]). At least `DepositPerByte`: a
+		/// record that is never freed costs no less than one that is.
 		#[pallet::constant]
 		type RecordFeePerByte: Get<BalanceOf<Self>>;
 
@@ -642,8 +644,8 @@ pub mod pallet {
 				"HeaderValidity must not exceed BlockHashCount: older hashes are pruned"
 			);
 			assert!(
-				Self::record_fee() <= T::DepositBase::get(),
-				"DepositBase must cover the record fee kept from it"
+				T::RecordFeePerByte::get() >= T::DepositPerByte::get(),
+				"a record kept forever must cost at least a deposit's price per byte"
 			);
 			let max = T::MaxExpiriesPerBlock::get();
 			let max_block = T::BlockWeights::get().max_block;
@@ -1538,9 +1540,14 @@ pub mod pallet {
 			frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero())
 		}
 
-		/// The storage deposit for a registration with this description and scope.
+		/// The storage deposit for a registration with this description and scope:
+		/// `DepositBase + DepositPerByte × (description and scope bytes)`, plus the record fee
+		/// ([`Pallet::record_fee`]) kept when the session ends.
 		pub fn deposit_for(description: &DescriptionOf<T>, scope: &ScopeOf<T>) -> BalanceOf<T> {
+			// The registration's own deposit, and the price of the retired record it will
+			// leave, paid up front so that a settlement never finds the deposit short of it.
 			Self::deposit_for_bytes(description.encoded_size() + scope.encoded_size())
+				.saturating_add(Self::record_fee())
 		}
 
 		/// The storage deposit for a record of `bytes` variable bytes: `DepositBase` and

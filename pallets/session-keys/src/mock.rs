@@ -71,7 +71,7 @@ pub const PAUPER: AccountId = 9;
 /// What each funded account starts with.
 pub const INITIAL_BALANCE: Balance = 10_000;
 
-/// Deposit base in the mock: covers the record fee (140 bytes at 1 a byte).
+/// Deposit base in the mock (per item: a registration, an authorization, a retired record).
 pub const DEPOSIT_BASE: Balance = 200;
 /// Record fee per byte in the mock.
 pub const RECORD_FEE_PER_BYTE: Balance = 1;
@@ -366,8 +366,9 @@ pub fn held(who: AccountId) -> Balance {
 
 /// The deposit of a registration with no description and no scope.
 pub fn empty_deposit() -> Balance {
-	// An empty description and an empty scope each encode as one byte of length prefix.
-	DEPOSIT_BASE + 2
+	// An empty description and an empty scope each encode as one byte of length prefix; the
+	// retired record's price is paid up front.
+	DEPOSIT_BASE + 2 + record_fee()
 }
 
 /// The record fee kept from every settled session's deposit.

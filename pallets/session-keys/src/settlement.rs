@@ -59,9 +59,13 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// The part of a session's deposit that is not returned when it ends: the price of its
-	/// retired record, `RecordFeePerByte * retired_record_bytes()`.
+	/// retired record, kept forever, at no less than what a deposit charges for a record of
+	/// its size: `DepositBase + RecordFeePerByte * retired_record_bytes()` (an item and its
+	/// bytes; `RecordFeePerByte >= DepositPerByte`, checked in `integrity_test`).
 	pub fn record_fee() -> BalanceOf<T> {
-		T::RecordFeePerByte::get().saturating_mul(Self::retired_record_bytes().into())
+		T::DepositBase::get().saturating_add(
+			T::RecordFeePerByte::get().saturating_mul(Self::retired_record_bytes().into()),
+		)
 	}
 
 	/// Closes a live session now, as the owner's revocation: the key expires in this block and

@@ -30,13 +30,14 @@ parameter_types! {
 	pub const SessionKeyMaxScopeItems: u32 = 16;
 	/// Bytes per resource.
 	pub const SessionKeyMaxResourceLen: u32 = 64;
-	/// Deposit per registration.
+	/// Deposit per stored item (a registration, an authorization, a retired record).
 	pub const SessionKeyDepositBase: Balance = 10 * MILLI_UNIT;
 	/// Deposit per byte of description and scope.
 	pub const SessionKeyDepositPerByte: Balance = MILLI_UNIT / 10;
-	/// Price per byte of a retired record, kept forever: a record takes 228 bytes (its storage
-	/// key and its largest value), so 2.28 MILLI_UNIT of each deposit is burned at settlement.
-	pub const SessionKeyRecordFeePerByte: Balance = MILLI_UNIT / 100;
+	/// Price per byte of a retired record, kept forever, at the deposit's rate: a record takes
+	/// 228 bytes (its storage key and its largest value), so with the item's base 32.8
+	/// MILLI_UNIT of each deposit is burned at settlement.
+	pub const SessionKeyRecordFeePerByte: Balance = MILLI_UNIT / 10;
 	/// A signed request header may name any of the last five minutes of blocks.
 	pub const SessionKeyHeaderValidity: BlockNumber = 5 * MINUTES;
 }

@@ -474,7 +474,8 @@ impl NewKey {
 			.description(&vec![b'd'; self.description])
 			.scope(&item_refs);
 		let scope_bytes: Balance = 1 + items.iter().map(|i| vec_size(i.len())).sum::<Balance>();
-		(call, DEPOSIT_BASE + vec_size(self.description) + scope_bytes)
+		// The registration's own deposit and the retired record's price, paid up front.
+		(call, DEPOSIT_BASE + vec_size(self.description) + scope_bytes + record_fee())
 	}
 
 	/// The session it opens for `owner` (by `delegate`) at `now`, for its checked `duration`,

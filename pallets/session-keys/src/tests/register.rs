@@ -23,7 +23,9 @@ fn registers_sr25519_key_with_exact_event_and_holds() {
 			b"frontend_session_key".to_vec().try_into().unwrap();
 		let scope: crate::ScopeOf<Test> =
 			vec![b"orders/".to_vec().try_into().unwrap()].try_into().unwrap();
-		let deposit = DEPOSIT_BASE + (description.encoded_size() + scope.encoded_size()) as u64;
+		let deposit = DEPOSIT_BASE
+			+ (description.encoded_size() + scope.encoded_size()) as u64
+			+ record_fee();
 		assert_ok!(RegisterCall {
 			description: description.clone(),
 			scope: scope.clone(),
@@ -348,8 +350,9 @@ fn deposit_grows_with_description_and_scope() {
 		let description: crate::DescriptionOf<Test> = BoundedVec::try_from(vec![b'x'; 32]).unwrap();
 		assert_ok!(RegisterCall { description, ..RegisterCall::of(ALICE, public, proof).limit(0) }
 			.submit());
-		// 32 bytes + 1 length byte for the description, 1 length byte for the empty scope.
-		assert_eq!(held(ALICE), DEPOSIT_BASE + 34);
+		// 32 bytes + 1 length byte for the description, 1 length byte for the empty scope, and
+		// the retired record's price.
+		assert_eq!(held(ALICE), DEPOSIT_BASE + 34 + record_fee());
 	});
 }
 

@@ -156,8 +156,12 @@ fn the_record_fee_prices_the_retired_record() {
 		// Key and prefixes (48 + 34 bytes) and the record's largest encoding.
 		let bytes = 48 + 34 + <crate::RetiredOf<Test> as codec::MaxEncodedLen>::max_encoded_len();
 		assert_eq!(Adjudicator::retired_record_bytes() as usize, bytes);
-		assert_eq!(record_fee(), RECORD_FEE_PER_BYTE * bytes as Balance);
-		assert!(record_fee() <= DEPOSIT_BASE);
+		// An item and its bytes, at no less than a deposit's rates: a record kept forever costs
+		// at least what a freed one does.
+		assert_eq!(record_fee(), DEPOSIT_BASE + RECORD_FEE_PER_BYTE * bytes as Balance);
+		assert!(RECORD_FEE_PER_BYTE >= <Test as crate::Config>::DepositPerByte::get());
+		// It is part of every registration's deposit, so a settlement never finds it short.
+		assert!(empty_deposit() >= record_fee());
 	});
 }
 
