@@ -54,17 +54,24 @@ pub async fn observe(
 	})
 }
 
-/// Every open key of `profile` with what the chain shows of it at `at`.
+/// Every open key of `profile` with what the chain shows of it at the finalized block
+/// `finalized` and at the best block `best`.
 pub async fn observe_profile(
 	client: &Client,
 	store: &Store,
 	profile: &str,
-	at: H256,
+	finalized: H256,
+	best: H256,
 ) -> Result<Vec<Observed>, KeeperError> {
 	let mut observed = Vec::new();
 	for key in store.open_keys(profile)? {
-		let chain = observe(client, key.public, at).await?;
-		observed.push(Observed { key, chain });
+		let at_finalized = observe(client, key.public, finalized).await?;
+		let at_best = if best == finalized {
+			at_finalized
+		} else {
+			observe(client, key.public, best).await?
+		};
+		observed.push(Observed { key, finalized: at_finalized, best: at_best });
 	}
 	Ok(observed)
 }
@@ -144,21 +151,25 @@ pub async fn may_act_on(
 		.is_none_or(|registration| registration.delegate == Some(signer.signer())))
 }
 
-/// Renews `public` for `duration` more blocks from now.
+/// Renews `public` for `duration` more blocks from its inclusion, waiting as `wait` says (the
+/// daemon waits for a block of the best chain only: a refusal is then seen at once, and the
+/// finalized block reconciles the rest).
 pub async fn renew(
 	client: &Client,
 	signer: &OwnerSigner,
 	public: SessionPublic,
 	duration: BlockNumber,
+	wait: Wait,
 ) -> Result<Included, KeeperError> {
-	Ok(signer.submit(client, build::renew(public, Some(duration)), Wait::Finalized).await?)
+	Ok(signer.submit(client, build::renew(public, Some(duration)), wait).await?)
 }
 
-/// Revokes `public` (a delegate revokes only the keys it registered).
+/// Revokes `public` (a delegate revokes only the keys it registered), waiting as `wait` says.
 pub async fn revoke(
 	client: &Client,
 	signer: &OwnerSigner,
 	public: SessionPublic,
+	wait: Wait,
 ) -> Result<Included, KeeperError> {
-	Ok(signer.submit(client, build::revoke(public), Wait::Finalized).await?)
+	Ok(signer.submit(client, build::revoke(public), wait).await?)
 }

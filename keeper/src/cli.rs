@@ -17,6 +17,8 @@ pub struct Cli {
 	#[arg(long, global = true, value_name = "PATH", env = "SESSION_KEYS_KEEPER_STORE")]
 	pub store: Option<PathBuf>,
 	/// Read the passphrase from this file (else $SESSION_KEYS_KEEPER_PASSPHRASE, else a prompt).
+	/// Prefer it for `run`: a passphrase in the environment stays readable in
+	/// /proc/<pid>/environ for as long as the daemon runs.
 	#[arg(long, global = true, value_name = "FILE")]
 	pub passphrase_file: Option<PathBuf>,
 	/// What to do.
@@ -27,7 +29,7 @@ pub struct Cli {
 const EXAMPLES: &str = "\
 Examples (a dev chain: scripts/dev.sh):
   session-keys-keeper --store k.db init
-  session-keys-keeper --store k.db owner import //Alice
+  echo //Alice | session-keys-keeper --store k.db owner import --stdin
   session-keys-keeper --store k.db profile add api --counterpart 5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty
   session-keys-keeper --store k.db run --metrics 127.0.0.1:9615
   session-keys-keeper --store k.db status
@@ -60,7 +62,7 @@ pub enum Command {
 	/// The key that signs the keeper's calls.
 	#[command(
 		subcommand,
-		after_help = "Examples:\n  session-keys-keeper owner import //Alice\n  \
+		after_help = "Examples:\n  session-keys-keeper owner import            # prompts, no echo\n  \
 		session-keys-keeper owner show"
 	)]
 	Owner(OwnerCommand),
@@ -244,17 +246,26 @@ pub enum Command {
 pub enum OwnerCommand {
 	/// Store the signing key: the owner's, or (with --delegate-of) a hot key the owner
 	/// authorized as its delegate (`authorize`, run where the owner's key lives).
-	#[command(after_help = "Examples:\n  session-keys-keeper owner import //Alice\n  \
-		session-keys-keeper owner import --file hot.key --delegate-of 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY\n\n\
+	///
+	/// The secret URI (a mnemonic, a 0x seed, or //Alice on a dev chain) is read from a prompt
+	/// that does not echo, from a file (--file) or from standard input (--stdin, or `-`);
+	/// never from the command line, where `ps` and the shell's history would show it.
+	#[command(after_help = "Examples:\n  session-keys-keeper owner import\n  \
+		session-keys-keeper owner import --file hot.key --delegate-of 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY\n  \
+		echo //Alice | session-keys-keeper owner import --stdin   # a dev chain's account\n\n\
 		A delegate registers keys for the owner only within the owner's terms (counterparts, \
 		bounds per key and in total, an end), and renews and revokes only the keys it registered.")]
 	Import {
-		/// The secret URI (a mnemonic, a 0x seed, or //Alice on a dev chain).
-		#[arg(required_unless_present = "file")]
-		uri: Option<String>,
-		/// Read the secret URI from this file instead.
-		#[arg(long, value_name = "FILE", conflicts_with = "uri")]
+		/// `-` reads the secret URI from standard input (as --stdin). Nothing else is taken
+		/// here: a secret on the command line shows in `ps` and the shell's history.
+		#[arg(value_name = "-", hide_short_help = true)]
+		source: Option<String>,
+		/// Read the secret URI from this file.
+		#[arg(long, value_name = "FILE", conflicts_with_all = ["source", "stdin"])]
 		file: Option<PathBuf>,
+		/// Read the secret URI from standard input (its first line).
+		#[arg(long, conflicts_with = "source")]
+		stdin: bool,
 		/// The owner this key is a delegate of (the owner authorizes it with `authorize`).
 		#[arg(long, value_name = "ACCOUNT", value_parser = parse_account)]
 		delegate_of: Option<AccountId>,

@@ -69,21 +69,30 @@ pub fn store_path(cli: &Cli) -> Result<PathBuf, CommandError> {
 }
 
 fn open(cli: &Cli) -> Result<Store, CommandError> {
+	Ok(open_with_source(cli)?.0)
+}
+
+/// The store, opened, and where its passphrase came from.
+fn open_with_source(cli: &Cli) -> Result<(Store, passphrase::Source), CommandError> {
 	let path = store_path(cli)?;
 	if !path.exists() {
 		return Err(crate::store::StoreError::Missing(path).into());
 	}
-	let passphrase =
-		passphrase::read(cli.passphrase_file.as_deref(), PASSPHRASE_ENV, "Passphrase: ", false)?;
-	Ok(Store::open(&path, &passphrase)?)
+	let (passphrase, source) = passphrase::read_with_source(
+		cli.passphrase_file.as_deref(),
+		PASSPHRASE_ENV,
+		"Passphrase: ",
+		false,
+	)?;
+	Ok((Store::open(&path, &passphrase)?, source))
 }
 
 /// Runs `cli`'s command.
 pub async fn execute(mut cli: Cli) -> Result<(), CommandError> {
-	// A secret URI given as an argument is moved out of the parsed command line, to be
-	// zeroized when dropped (the process's own argv cannot be wiped: `--file` avoids it).
-	let uri_argument = match &mut cli.command {
-		Command::Owner(OwnerCommand::Import { uri, .. }) => uri.take().map(Zeroizing::new),
+	// Whatever was given where `-` is allowed is moved out of the parsed command line, to be
+	// zeroized when dropped: if it is a secret, it is refused below, but not kept.
+	let source_argument = match &mut cli.command {
+		Command::Owner(OwnerCommand::Import { source, .. }) => source.take().map(Zeroizing::new),
 		_ => None,
 	};
 	match &cli.command {
@@ -117,26 +126,37 @@ pub async fn execute(mut cli: Cli) -> Result<(), CommandError> {
 			);
 			Ok(())
 		}
-		Command::Owner(OwnerCommand::Import { uri: _, file, delegate_of }) => {
-			let mut store = open(&cli)?;
-			let uri = match (uri_argument, file) {
-				(Some(uri), _) => uri,
-				(None, Some(file)) => {
-					let text = Zeroizing::new(std::fs::read_to_string(file).map_err(|error| {
-						CommandError::Io(format!("cannot read {}: {error}", file.display()))
-					})?);
-					Zeroizing::new(text.trim().to_string())
-				}
-				(None, None) => {
-					return Err(CommandError::Invalid("give a secret URI or --file".into()))
-				}
+		Command::Owner(OwnerCommand::Import { source: _, file, stdin, delegate_of }) => {
+			let stdin = match source_argument.as_deref().map(String::as_str) {
+				None => *stdin,
+				Some("-") => true,
+				Some(_) => return Err(secret_on_command_line()),
 			};
+			let mut store = open(&cli)?;
+			let uri = read_secret_uri(file.as_deref(), stdin)?;
 			let signer =
 				OwnerSigner::from_uri(&uri, delegate_of.clone()).map_err(KeeperError::from)?;
 			let record = OwnerRecord { signer: signer.signer(), delegate_of: delegate_of.clone() };
-			if let Some(old) = store.owner()? {
-				let open =
-					store.keys()?.iter().filter(|key| key.status != KeyStatus::Ended).count();
+			let open = store.keys()?.iter().filter(|key| key.status != KeyStatus::Ended).count();
+			let old = match store.owner() {
+				Ok(old) => old,
+				// Importing again is how the passphrase's holder vouches for the record anew;
+				// which owner the open keys belong to is no longer known for sure.
+				Err(tampered @ crate::store::StoreError::Tampered { .. }) => {
+					eprintln!("warning: {tampered}");
+					if open > 0 {
+						eprintln!(
+							"warning: replacing it; the store's {open} key(s) that have not \
+							 ended were registered by the account the record named before: if \
+							 that is not {}, revoke them with that account's key",
+							record.owner().to_ss58check()
+						);
+					}
+					None
+				}
+				Err(error) => return Err(error.into()),
+			};
+			if let Some(old) = old {
 				// The stored keys are the old owner's: a new owner could neither renew nor
 				// revoke them.
 				if old.owner() != record.owner() && open > 0 {
@@ -271,7 +291,15 @@ pub async fn execute(mut cli: Cli) -> Result<(), CommandError> {
 			Ok(())
 		}
 		Command::Run { node, metrics: address, poll_ms, halt_after } => {
-			let mut store = open(&cli)?;
+			let (mut store, source) = open_with_source(&cli)?;
+			if source == passphrase::Source::Environment {
+				tracing::warn!(
+					"the passphrase came from {PASSPHRASE_ENV}: it stays readable in \
+					 /proc/{}/environ (to this user and root) for as long as the daemon runs; \
+					 use --passphrase-file FILE (mode 0600) instead",
+					std::process::id()
+				);
+			}
 			// One daemon per store; `change-passphrase` waits for it to stop.
 			let _lock = store.lock_daemon()?;
 			let signer = signer_of(&store)?;
@@ -291,12 +319,18 @@ pub async fn execute(mut cli: Cli) -> Result<(), CommandError> {
 				poll: std::time::Duration::from_millis(*poll_ms),
 				halt_after: *halt_after,
 			};
-			let profiles = store.profiles()?;
+			let profiles = store.checked_profiles()?;
 			tracing::info!(store = %store.path().display(), profiles = profiles.len(), "keeper started");
-			// A profile stored before today's limits still runs, with a warning.
 			for profile in profiles {
-				if let Err(error) = checked(profile.clone()) {
-					tracing::warn!(profile = %profile.name, %error, "settings that may leave gaps: `profile edit` them");
+				match profile {
+					// A profile stored before today's limits still runs, with a warning.
+					Ok(profile) => {
+						if let Err(error) = checked(profile.clone()) {
+							tracing::warn!(profile = %profile.name, %error, "settings that may leave gaps: `profile edit` them");
+						}
+					}
+					// (The daemon says so again, and skips it, at every block.)
+					Err(error) => tracing::error!(%error, "refused"),
 				}
 			}
 			let result =
@@ -323,7 +357,7 @@ pub async fn execute(mut cli: Cli) -> Result<(), CommandError> {
 					signer.signer().to_ss58check()
 				)));
 			}
-			let included = chain::revoke(&client, &signer, key.public).await?;
+			let included = chain::revoke(&client, &signer, key.public, Wait::Finalized).await?;
 			store.mark_revoked(key.id, included.block_number)?;
 			println!("revoked {} in block #{}", hex(&key.public.encode()), included.block_number);
 			Ok(())
@@ -583,12 +617,12 @@ pub async fn execute(mut cli: Cli) -> Result<(), CommandError> {
 		Command::Header { key, audience, request, data, data_file, nonce, node } => {
 			let body = match (data, data_file) {
 				(Some(data), _) => data.as_bytes().to_vec(),
-				(None, Some(path)) => std::fs::read(&path).map_err(|error| {
+				(None, Some(path)) => std::fs::read(path).map_err(|error| {
 					CommandError::Invalid(format!("cannot read {}: {error}", path.display()))
 				})?,
 				(None, None) => Vec::new(),
 			};
-			let request = BoundRequest::parse(&request, &body)
+			let request = BoundRequest::parse(request, &body)
 				.map_err(|error| CommandError::Invalid(format!("--request: {error}")))?;
 			let store = open(&cli)?;
 			let client = Client::connect(&node.node).await?;
@@ -614,6 +648,48 @@ pub async fn execute(mut cli: Cli) -> Result<(), CommandError> {
 			Ok(())
 		}
 	}
+}
+
+/// The refusal of a secret URI given as an argument (where only `-` is taken).
+fn secret_on_command_line() -> CommandError {
+	CommandError::Invalid(
+		"`owner import` does not take the secret URI as an argument: `ps` and the shell's \
+		 history would show it (treat one typed there as exposed). Give no argument to be \
+		 prompted for it (not echoed), --file PATH to read it from a file, or --stdin (or `-`) to \
+		 read it from standard input, e.g. `session-keys-keeper owner import --file hot.key`"
+			.into(),
+	)
+}
+
+/// The secret URI of `owner import`: from `file`, standard input (`stdin`), or a prompt that
+/// does not echo. Surrounding whitespace (a file's or a pipe's newline) is not part of it.
+fn read_secret_uri(
+	file: Option<&std::path::Path>,
+	stdin: bool,
+) -> Result<Zeroizing<String>, CommandError> {
+	let text = if let Some(file) = file {
+		Zeroizing::new(std::fs::read_to_string(file).map_err(|error| {
+			CommandError::Io(format!("cannot read {}: {error}", file.display()))
+		})?)
+	} else if stdin {
+		let mut text = Zeroizing::new(String::new());
+		std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+			.map_err(|error| CommandError::Io(format!("cannot read standard input: {error}")))?;
+		text
+	} else {
+		Zeroizing::new(rpassword::prompt_password("Secret URI of the signing key: ").map_err(
+			|error| {
+				CommandError::Io(format!(
+					"cannot prompt for the secret URI ({error}): give --file PATH or --stdin"
+				))
+			},
+		)?)
+	};
+	let uri = Zeroizing::new(text.trim().to_string());
+	if uri.is_empty() {
+		return Err(CommandError::Invalid("the secret URI is empty".into()));
+	}
+	Ok(uri)
 }
 
 fn print_owner(record: &OwnerRecord) {
@@ -774,7 +850,7 @@ async fn sweep(
 			sweep.left.push(public);
 			continue;
 		}
-		match chain::revoke(client, signer, public).await {
+		match chain::revoke(client, signer, public, Wait::Finalized).await {
 			Ok(included) => sweep.revoked.push((public, included.block_number)),
 			// Closed meanwhile (it expired, or the owner revoked it).
 			Err(KeeperError::Chain(error))
@@ -973,8 +1049,10 @@ async fn wait_for_pause(store: &Store, limit: std::time::Duration) -> Result<(),
 	}
 }
 
-/// Prints the stored keys as the chain shows them at the best block.
+/// Prints the stored keys as the chain shows them at the best block; fails, after the table,
+/// naming every profile changed outside the keeper (and the owner record, if it was).
 async fn status(client: &Client, store: &Store, all: bool) -> Result<(), CommandError> {
+	let refused: Vec<_> = store.checked_profiles()?.into_iter().filter_map(Result::err).collect();
 	let at = client.resolve(At::Best).await?;
 	let now = client.block_number(at).await?;
 	let block_ms = block_ms(client).await;
@@ -1075,7 +1153,16 @@ async fn status(client: &Client, store: &Store, all: bool) -> Result<(), Command
 			));
 		}
 	}
-	Ok(())
+	let mut refused = refused.into_iter();
+	match refused.next() {
+		None => Ok(()),
+		Some(first) => {
+			for other in refused {
+				eprintln!("error: {other}");
+			}
+			Err(first.into())
+		}
+	}
 }
 
 /// About how long a block is, in milliseconds (twice the timestamp's minimum period).

@@ -1,14 +1,22 @@
-//! The daemon: follows finalized blocks and keeps every profile covered by a live key
-//! ([`crate::plan`] says what to do, this module does it).
+//! The daemon: follows the best block, records the finalized one, and keeps every profile
+//! covered by a live key ([`crate::plan`] says what to do, this module does it).
+//!
+//! It plans at every new best block, against what the best block shows (a renewal or
+//! revocation already in a best block is not sent again), and records in the store only what
+//! the finalized block shows. It measures how far finality trails the best block and how long
+//! its submissions take to be included, and renews early enough for both ([`Timing`]). A
+//! renewal is waited for until it is in a block, so a refusal (`Expired`, say) is seen at once
+//! and a successor registered in the same step.
 //!
 //! Crash safety: a new key is sealed and stored as pending in one transaction before anything
-//! is submitted for it, and a pending key is looked up on chain before it is submitted (again).
+//! is submitted for it, and a pending key is looked up on chain, at the finalized and at the
+//! best block, before it is submitted (again).
 //! A crash at any point therefore leaves no registered key whose secret is lost, and no key is
 //! registered twice (the chain would refuse the second registration anyway: keys are never
 //! reused).
 
 use std::{
-	collections::{HashMap, HashSet},
+	collections::{HashMap, HashSet, VecDeque},
 	future::Future,
 	sync::{
 		atomic::{AtomicBool, Ordering},
@@ -24,7 +32,7 @@ use sp_core::H256;
 use crate::{
 	chain::{self, KeeperError},
 	metrics::Metrics,
-	plan::{plan, Action, Observed, OnChain},
+	plan::{plan, Action, Heights, Observed, OnChain, Timing},
 	signer::OwnerSigner,
 	store::{hex, KeyStatus, Profile, Store, StoreError},
 	terms,
@@ -46,7 +54,7 @@ pub enum HaltPoint {
 pub struct Options {
 	/// The node's WebSocket URL.
 	pub node: String,
-	/// How often the finalized head is polled.
+	/// How often the best and finalized heads are polled.
 	pub poll: Duration,
 	/// Stop for good at this point (crash tests only).
 	pub halt_after: Option<HaltPoint>,
@@ -102,6 +110,11 @@ pub async fn run(
 		options,
 		metrics,
 		last: None,
+		lags: VecDeque::new(),
+		inclusions: VecDeque::new(),
+		at_risk: HashSet::new(),
+		margins: HashMap::new(),
+		refused: HashSet::new(),
 		held_back: Default::default(),
 		not_ours: Default::default(),
 		paused: false,
@@ -208,8 +221,18 @@ struct Daemon<'a> {
 	signer: &'a OwnerSigner,
 	options: &'a Options,
 	metrics: &'a Arc<Metrics>,
-	/// The finalized block last acted on.
-	last: Option<BlockNumber>,
+	/// The best and finalized blocks last acted on.
+	last: Option<Heights>,
+	/// How far finality trailed the best block at the latest steps (newest last).
+	lags: VecDeque<BlockNumber>,
+	/// Blocks from sending to inclusion of the latest submissions (newest last).
+	inclusions: VecDeque<BlockNumber>,
+	/// Keys whose renewal the chain refused near their expiry: they get a successor instead.
+	at_risk: HashSet<i64>,
+	/// Per profile, the renew margin last used (logged when it changes).
+	margins: HashMap<String, BlockNumber>,
+	/// The refusals of profiles changed outside the keeper, each logged once.
+	refused: HashSet<String>,
 	/// Per profile and kind of submission, the failed one's next try.
 	held_back: HashMap<(String, Submission), Retry>,
 	/// Stored keys this delegate did not register (by the owner, or through an older keeper's
@@ -253,16 +276,37 @@ impl Daemon<'_> {
 			tracing::info!("resumed");
 		}
 		self.paused = paused.is_some();
-		let hash = self.client.finalized_hash().await?;
-		let now = self.client.block_number(hash).await?;
-		if self.last == Some(now) {
+		// Finalized first: a best block read after it is never behind it.
+		let finalized_hash = self.client.finalized_hash().await?;
+		let finalized = self.client.block_number(finalized_hash).await?;
+		let best_hash = self.client.best_hash().await?;
+		let best = self.client.block_number(best_hash).await?;
+		// (A best block behind the finalized one is a node switching forks: plan at the
+		// finalized one.)
+		let (best_hash, best) =
+			if best < finalized { (finalized_hash, finalized) } else { (best_hash, best) };
+		let heights = Heights { best, finalized };
+		if self.last == Some(heights) {
 			return Ok(());
 		}
-		for profile in self.store.profiles()? {
+		self.observe_lag(best - finalized);
+		for profile in self.store.checked_profiles()? {
 			if self.stopping.load(Ordering::SeqCst) {
 				return Ok(());
 			}
-			match self.step(&profile, hash, now).await {
+			// Changed outside the keeper: nothing is registered, renewed or revoked from it.
+			let profile = match profile {
+				Ok(profile) => profile,
+				Err(error @ StoreError::Tampered { .. }) => {
+					let said = error.to_string();
+					if self.refused.insert(said.clone()) {
+						tracing::error!(error = %said, "profile refused; skipped");
+					}
+					continue;
+				}
+				Err(error) => return Err(error.into()),
+			};
+			match self.step(&profile, heights, finalized_hash, best_hash).await {
 				// Removed (`profile remove`) while this step planned for it: nothing to keep.
 				Err(KeeperError::Store(StoreError::UnknownProfile(name))) => {
 					tracing::info!(profile = %name, "profile removed; skipped");
@@ -270,22 +314,87 @@ impl Daemon<'_> {
 				result => result?,
 			}
 		}
-		self.last = Some(now);
-		self.metrics.finalized.set(now.into());
+		self.last = Some(heights);
+		self.metrics.finalized.set(finalized.into());
 		Ok(())
 	}
 
-	/// Plans `profile` at finalized block `now` and takes the actions, up to the first that
-	/// submits something (the next step plans again from what the chain then shows).
+	/// How long the chain took lately: the most of the last [`TIMING_WINDOW`] observations.
+	fn timing(&self) -> Timing {
+		Timing {
+			finality_lag: self.lags.iter().copied().max().unwrap_or(0),
+			inclusion: self.inclusions.iter().copied().max().unwrap_or(1).max(1),
+		}
+	}
+
+	/// Notes that finality trails the best block by `lag` blocks now.
+	fn observe_lag(&mut self, lag: BlockNumber) {
+		push_bounded(&mut self.lags, lag);
+		self.metrics.finality_lag.set(lag.into());
+	}
+
+	/// Notes that a submission sent at best block `sent_at` was included in block `included`.
+	fn observe_inclusion(&mut self, sent_at: BlockNumber, included: BlockNumber) {
+		push_bounded(&mut self.inclusions, included.saturating_sub(sent_at).max(1));
+	}
+
+	/// Plans `profile` at `heights` and takes the actions, up to the first that submits
+	/// something (the next step plans again from what the chain then shows). A renewal refused
+	/// near its key's expiry is followed at once, in this step, by its successor.
 	async fn step(
 		&mut self,
 		profile: &Profile,
-		hash: H256,
-		now: BlockNumber,
+		heights: Heights,
+		finalized_hash: H256,
+		best_hash: H256,
 	) -> Result<(), KeeperError> {
-		let observed =
-			chain::observe_profile(&self.client, self.store, &profile.name, hash).await?;
-		let actions = plan(profile, &observed, now);
+		// A renewal refused near expiry plans again once, for the successor.
+		for _ in 0..2 {
+			let observed = chain::observe_profile(
+				&self.client,
+				self.store,
+				&profile.name,
+				finalized_hash,
+				best_hash,
+			)
+			.await?;
+			self.at_risk.retain(|id| observed.iter().any(|key| key.key.id == *id));
+			let timing = self.timing();
+			let margin = timing.renew_margin(profile);
+			if self.margins.insert(profile.name.clone(), margin) != Some(margin) {
+				self.metrics.renew_margin.with_label_values(&[&profile.name]).set(margin.into());
+				if margin > profile.renew_margin {
+					tracing::info!(
+						profile = %profile.name,
+						configured = profile.renew_margin,
+						margin,
+						finality_lag = timing.finality_lag,
+						inclusion = timing.inclusion,
+						"renewing earlier than configured: finality lags and inclusion takes \
+						 this long"
+					);
+				}
+			}
+			let at_risk: Vec<i64> = self.at_risk.iter().copied().collect();
+			let actions = plan(profile, &observed, heights, timing, &at_risk);
+			if !self.act(profile, &observed, actions, heights, best_hash).await? {
+				break;
+			}
+		}
+		self.update_gauges(profile, heights.finalized)
+	}
+
+	/// Takes `actions`, up to the first that submits something. Whether to plan again at once:
+	/// a renewal was refused near its key's expiry, and the key needs a successor now.
+	async fn act(
+		&mut self,
+		profile: &Profile,
+		observed: &[Observed],
+		actions: Vec<Action>,
+		heights: Heights,
+		best_hash: H256,
+	) -> Result<bool, KeeperError> {
+		let now = heights.best;
 		for action in actions {
 			match action {
 				Action::Record { id, status, registered_at, expires_at, ended_reason } => {
@@ -297,15 +406,26 @@ impl Daemon<'_> {
 						expires_at,
 						ended_reason.as_deref(),
 					)?;
-					tracing::info!(
-						profile = %profile.name,
-						key = %hex(&key.public.encode()),
-						block = now,
-						from = %key.status.as_str(),
-						to = %status.as_str(),
-						reason = %ended_reason.as_deref().unwrap_or("-"),
-						"key state"
-					);
+					if key.status == status {
+						// A renewal become final.
+						tracing::debug!(
+							profile = %profile.name,
+							key = %hex(&key.public.encode()),
+							block = heights.finalized,
+							expires_at = ?expires_at,
+							"key state final"
+						);
+					} else {
+						tracing::info!(
+							profile = %profile.name,
+							key = %hex(&key.public.encode()),
+							block = heights.finalized,
+							from = %key.status.as_str(),
+							to = %status.as_str(),
+							reason = %ended_reason.as_deref().unwrap_or("-"),
+							"key state"
+						);
+					}
 				}
 				// Paused or stopping: the chain's view is recorded, nothing is sent.
 				_ if self.paused || self.stopping.load(Ordering::SeqCst) => break,
@@ -327,31 +447,30 @@ impl Daemon<'_> {
 				}
 				Action::Renew { id, blocks_left } => {
 					let key = self.store.key_by_id(id)?;
-					if !self.is_ours(profile, id, hash).await? {
+					if !self.is_ours(profile, id, best_hash).await? {
 						// It runs out instead: a successor replaces it in time (its pending
 						// key first, if one is waiting), then the plan goes on as for a
 						// rotation.
 						if self.is_held_back(profile, Submission::Register, now) {
 							break;
 						}
-						match pending_of(&observed) {
+						match pending_of(observed) {
 							Some(pending) => self.register(profile, pending, now).await?,
 							None => self.generate(profile, Some(id), now).await?,
 						}
 						break;
 					}
-					let renew =
-						chain::renew(&self.client, self.signer, key.public, profile.duration);
+					let renew = chain::renew(
+						&self.client,
+						self.signer,
+						key.public,
+						profile.duration,
+						Wait::InBlock,
+					);
 					match in_flight(&self.in_flight, renew).await {
 						Ok(included) => {
+							self.observe_inclusion(now, included.block_number);
 							let expires_at = included.block_number.saturating_add(profile.duration);
-							self.store.update_key(
-								id,
-								KeyStatus::Live,
-								None,
-								Some(expires_at),
-								None,
-							)?;
 							self.metrics.renewals.with_label_values(&[&profile.name]).inc();
 							self.succeeded(profile, Submission::Renew);
 							tracing::info!(
@@ -363,21 +482,47 @@ impl Daemon<'_> {
 								"renewed"
 							);
 						}
-						Err(error) => self.failed(profile, Submission::Renew, error, now)?,
+						Err(error) => {
+							let kind = refusal(&error);
+							let expired = matches!(
+								&error,
+								KeeperError::Chain(error) if error.error_name() == Some("Expired")
+							);
+							let near = blocks_left <= self.timing().needed().saturating_mul(2);
+							if kind != Refusal::Transient && (expired || near) {
+								self.metrics
+									.failures
+									.with_label_values(&[&profile.name, Submission::Renew.as_str()])
+									.inc();
+								tracing::warn!(
+									profile = %profile.name,
+									key = %hex(&key.public.encode()),
+									block = now,
+									blocks_left,
+									%error,
+									"renewal refused near expiry; registering a successor at once"
+								);
+								self.at_risk.insert(id);
+								return Ok(true);
+							}
+							self.failed(profile, Submission::Renew, error, now)?
+						}
 					}
 					break;
 				}
 				Action::Revoke { id, successor } => {
 					// Not ours to revoke: it is left to expire.
-					if !self.is_ours(profile, id, hash).await? {
+					if !self.is_ours(profile, id, best_hash).await? {
 						break;
 					}
 					let key = self.store.key_by_id(id)?;
 					let successor = self.store.key_by_id(successor)?;
-					let revoke = chain::revoke(&self.client, self.signer, key.public);
+					let revoke =
+						chain::revoke(&self.client, self.signer, key.public, Wait::InBlock);
 					match in_flight(&self.in_flight, revoke).await {
+						// Recorded closing once final, as any key state.
 						Ok(included) => {
-							self.store.mark_revoked(id, included.block_number)?;
+							self.observe_inclusion(now, included.block_number);
 							self.metrics.revocations.with_label_values(&[&profile.name]).inc();
 							self.metrics.rotations.with_label_values(&[&profile.name]).inc();
 							self.succeeded(profile, Submission::Revoke);
@@ -395,7 +540,7 @@ impl Daemon<'_> {
 				}
 			}
 		}
-		self.update_gauges(profile, now)
+		Ok(false)
 	}
 
 	/// Whether a failed submission of `kind` for `profile` waits still at `now`.
@@ -472,6 +617,7 @@ impl Daemon<'_> {
 		};
 		match in_flight(&self.in_flight, registered).await {
 			Ok(included) => {
+				self.observe_inclusion(now, included.block_number);
 				self.halt_if(HaltPoint::Registered).await;
 				let expires_at = included.block_number.saturating_add(profile.duration);
 				self.store.update_key(
@@ -686,12 +832,24 @@ const NOT_ALLOWED: [&str; 9] = [
 	"TotalCollateralAboveTerms",
 ];
 
-/// The pending key among `observed` that the chain does not know yet, if any.
+/// The pending key among `observed` that the best block does not know yet, if any.
 fn pending_of(observed: &[Observed]) -> Option<i64> {
 	observed
 		.iter()
-		.find(|key| key.key.status == KeyStatus::Pending && key.chain == OnChain::Unknown)
+		.find(|key| key.key.status == KeyStatus::Pending && key.best == OnChain::Unknown)
 		.map(|key| key.key.id)
+}
+
+/// How many observations of the finality lag and of inclusion times the daemon keeps: the
+/// margin follows the most of them, so one slow stretch raises it for a while.
+const TIMING_WINDOW: usize = 64;
+
+/// Appends `value`, dropping the oldest beyond [`TIMING_WINDOW`].
+fn push_bounded(window: &mut VecDeque<BlockNumber>, value: BlockNumber) {
+	if window.len() == TIMING_WINDOW {
+		window.pop_front();
+	}
+	window.push_back(value);
 }
 
 /// When a failed submission is tried again.
@@ -704,7 +862,7 @@ struct Retry {
 }
 
 impl Retry {
-	/// The next try after a failure at `now`. A renewal is tried again at the next finalized
+	/// The next try after a failure at `now`. A renewal is tried again at the next best
 	/// block: the live key's life depends on it, and its margin may leave room for few tries.
 	/// A registration or revocation waits [`RETRY_BLOCKS`], doubling up to [`MAX_RETRY_BLOCKS`]
 	/// while the chain keeps refusing it (each try may cost a fee, and a refusal such as too
@@ -763,7 +921,7 @@ mod tests {
 			Retry::after(Submission::Register, Some(transient), Refusal::Refused, 203).wait,
 			6
 		);
-		// A renewal: the next finalized block, whatever came before.
+		// A renewal: the next best block, whatever came before.
 		assert_eq!(
 			Retry::after(Submission::Renew, Some(retry), Refusal::Refused, 200),
 			Retry { at: 201, wait: 1 }

@@ -3,9 +3,11 @@
 //!
 //! - [`store`]: the SQLite store of the signing key, the profiles and the session keys, every
 //!   secret sealed by a [`sealer::Sealer`] ([`sealer::PassphraseSealer`]: Argon2id and
-//!   XChaCha20-Poly1305);
+//!   XChaCha20-Poly1305), every profile and the owner record authenticated by it (HMAC-SHA256
+//!   under an HKDF subkey);
 //! - [`plan`]: what to do next for a profile (pure: the rules, unit-tested);
-//! - [`daemon`]: following finalized blocks and doing it; [`chain`]: the reads and calls;
+//! - [`daemon`]: following the best block, recording the finalized one, and doing it;
+//!   [`chain`]: the reads and calls;
 //! - [`signer`]: the owner's key, or its delegate's (a hot key the owner authorized on chain
 //!   within terms: `authorize_delegate`); [`terms`]: those terms as the keeper checks and shows
 //!   them;
@@ -22,3 +24,7 @@ pub mod sealer;
 pub mod signer;
 pub mod store;
 pub mod terms;
+
+/// The SQLite library the store is kept with, for tools (and tests) that read or change a
+/// store's file directly.
+pub use rusqlite;

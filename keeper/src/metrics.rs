@@ -27,6 +27,11 @@ pub struct Metrics {
 	pub failures: IntCounterVec,
 	/// The newest finalized block the daemon acted on.
 	pub finalized: IntGauge,
+	/// How many blocks the finalized block trailed the best block by, at the last step.
+	pub finality_lag: IntGauge,
+	/// The renew margin in use per profile: the configured one, or more when the measured
+	/// finality lag and inclusion time need it.
+	pub renew_margin: IntGaugeVec,
 }
 
 impl Metrics {
@@ -57,6 +62,14 @@ impl Metrics {
 		.expect("valid metric");
 		let finalized = IntGauge::new("finalized_block", "The newest finalized block acted on")
 			.expect("valid metric");
+		let finality_lag =
+			IntGauge::new("finality_lag_blocks", "Blocks the finalized block trails the best by")
+				.expect("valid metric");
+		let renew_margin = IntGaugeVec::new(
+			Opts::new("renew_margin_blocks", "The renew margin in use (configured or measured)"),
+			&["profile"],
+		)
+		.expect("valid metric");
 		for metric in [
 			Box::new(live_keys.clone()) as Box<dyn prometheus::core::Collector>,
 			Box::new(blocks_to_expiry.clone()),
@@ -66,6 +79,8 @@ impl Metrics {
 			Box::new(revocations.clone()),
 			Box::new(failures.clone()),
 			Box::new(finalized.clone()),
+			Box::new(finality_lag.clone()),
+			Box::new(renew_margin.clone()),
 		] {
 			registry.register(metric).expect("names are distinct");
 		}
@@ -79,6 +94,8 @@ impl Metrics {
 			revocations,
 			failures,
 			finalized,
+			finality_lag,
+			renew_margin,
 		}
 	}
 

@@ -34,6 +34,19 @@ pub enum PassphraseError {
 	Mismatch,
 }
 
+/// Where a passphrase came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+	/// A file (`--passphrase-file`).
+	File,
+	/// The environment. `remove_var` takes it out of the process's own environment, but not out
+	/// of the copy the kernel keeps from its start: `/proc/<pid>/environ` shows it to the
+	/// process's user (and root) for as long as it runs.
+	Environment,
+	/// The terminal, not echoed.
+	Prompt,
+}
+
 /// The passphrase from `file`, else from the variable `env`, else prompted with `prompt` (twice
 /// when `confirm`). A file's trailing newline is not part of it.
 pub fn read(
@@ -42,7 +55,17 @@ pub fn read(
 	prompt: &str,
 	confirm: bool,
 ) -> Result<Zeroizing<Vec<u8>>, PassphraseError> {
-	let passphrase = if let Some(path) = file {
+	read_with_source(file, env, prompt, confirm).map(|(passphrase, _)| passphrase)
+}
+
+/// [`read`], and where the passphrase came from.
+pub fn read_with_source(
+	file: Option<&Path>,
+	env: &str,
+	prompt: &str,
+	confirm: bool,
+) -> Result<(Zeroizing<Vec<u8>>, Source), PassphraseError> {
+	let (passphrase, source) = if let Some(path) = file {
 		let contents =
 			Zeroizing::new(std::fs::read(path).map_err(|error| PassphraseError::File {
 				path: path.display().to_string(),
@@ -52,11 +75,12 @@ pub fn read(
 			.iter()
 			.rposition(|byte| !matches!(byte, b'\n' | b'\r'))
 			.map_or(0, |last| last + 1);
-		Zeroizing::new(contents[..end].to_vec())
+		(Zeroizing::new(contents[..end].to_vec()), Source::File)
 	} else if let Some(value) = std::env::var_os(env) {
-		// Read once; not left in the environment of a long-running daemon.
+		// Read once; not left in the process's own environment (children do not inherit it),
+		// though `/proc/<pid>/environ` still shows it: see [`Source::Environment`].
 		std::env::remove_var(env);
-		Zeroizing::new(value.into_encoded_bytes())
+		(Zeroizing::new(value.into_encoded_bytes()), Source::Environment)
 	} else {
 		let first =
 			Zeroizing::new(rpassword::prompt_password(prompt).map_err(PassphraseError::Prompt)?);
@@ -68,12 +92,12 @@ pub fn read(
 				return Err(PassphraseError::Mismatch);
 			}
 		}
-		Zeroizing::new(first.as_bytes().to_vec())
+		(Zeroizing::new(first.as_bytes().to_vec()), Source::Prompt)
 	};
 	if passphrase.is_empty() {
 		return Err(PassphraseError::Empty);
 	}
-	Ok(passphrase)
+	Ok((passphrase, source))
 }
 
 #[cfg(test)]

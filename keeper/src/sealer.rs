@@ -1,9 +1,13 @@
-//! Encryption at rest: every secret the keeper stores is sealed by a [`Sealer`].
+//! Encryption at rest: every secret the keeper stores is sealed by a [`Sealer`], and every
+//! record that is not secret but steers what the keeper registers (a profile, the owner) is
+//! authenticated by it ([`Sealer::authenticate`]).
 //!
 //! The one implemented is [`PassphraseSealer`]: XChaCha20-Poly1305 under a 256-bit key derived
 //! from the user's passphrase with Argon2id. A random 24-byte nonce is drawn per seal (XChaCha's
 //! nonce is long enough for random draws), and every seal binds associated data naming the
-//! record it belongs to, so a sealed secret copied into another row does not open there.
+//! record it belongs to, so a sealed secret copied into another row does not open there. Its
+//! records are authenticated with HMAC-SHA256 under a subkey derived from the sealing key with
+//! HKDF-SHA256 (the sealing key itself never keys two algorithms).
 //!
 //! # Other backends
 //!
@@ -13,7 +17,8 @@
 //! 1. a variant of [`SealerSettings`] holding what the store must record to reach the backend
 //!    again (a key's name, never a secret), and its columns in the store's `meta` row (a
 //!    schema migration);
-//! 2. a type implementing [`Sealer`];
+//! 2. a type implementing [`Sealer`] (its [`Sealer::authenticate`] is a MAC the backend
+//!    computes, under a key that never leaves it);
 //! 3. the store is then made with [`Store::create_sealed`](crate::store::Store::create_sealed),
 //!    opened with [`Store::open_with`](crate::store::Store::open_with) (which hands the recorded
 //!    settings to the caller, who returns the sealer) and moved to another key with
@@ -26,7 +31,16 @@ use chacha20poly1305::{
 	aead::{rand_core::RngCore, Aead, AeadCore, KeyInit, OsRng, Payload},
 	XChaCha20Poly1305, XNonce,
 };
+use hkdf::Hkdf;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 use zeroize::Zeroizing;
+
+/// Length of a record's MAC ([`Sealer::authenticate`]).
+pub const MAC_LEN: usize = 32;
+/// HKDF's `info` for the subkey that authenticates records: a new use of the sealing key gets
+/// a new label, never this one.
+const MAC_KEY_INFO: &[u8] = b"session-keys-keeper/record-mac/v1";
 
 /// Length of the nonce at the start of every sealed value.
 const NONCE_LEN: usize = 24;
@@ -60,6 +74,17 @@ pub trait Sealer {
 	fn seal(&self, associated: &[u8], secret: &[u8]) -> Result<Vec<u8>, SealError>;
 	/// Opens what [`Sealer::seal`] returned for the same `associated` data.
 	fn open(&self, associated: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, SealError>;
+	/// A MAC of `record` (a record's canonical encoding, naming what it is) under a key only
+	/// this sealer has: the same bytes give the same MAC, and without that key none can be made
+	/// for other bytes. The store checks it with [`Sealer::verify`].
+	fn authenticate(&self, record: &[u8]) -> Result<[u8; MAC_LEN], SealError>;
+	/// Whether `mac` is `record`'s MAC, compared in constant time.
+	fn verify(&self, record: &[u8], mac: &[u8]) -> Result<bool, SealError> {
+		// (A comparison cut short at the first difference would tell an attacker how much of
+		// a forgery is right.)
+		use subtle::ConstantTimeEq;
+		Ok(bool::from(self.authenticate(record)?.as_slice().ct_eq(mac)))
+	}
 }
 
 /// How a store's secrets are sealed, as the store records it: what a backend needs to open them
@@ -145,10 +170,13 @@ impl KdfParams {
 	}
 }
 
-/// Seals with XChaCha20-Poly1305 under a key derived from a passphrase with Argon2id.
+/// Seals with XChaCha20-Poly1305 under a key derived from a passphrase with Argon2id, and
+/// authenticates records with HMAC-SHA256 under an HKDF subkey of that key.
 pub struct PassphraseSealer {
 	// Zeroized on drop by the cipher itself.
 	cipher: XChaCha20Poly1305,
+	/// The records' MAC key: HKDF-SHA256 of the sealing key, labelled [`MAC_KEY_INFO`].
+	mac_key: Zeroizing<[u8; 32]>,
 }
 
 impl PassphraseSealer {
@@ -163,7 +191,11 @@ impl PassphraseSealer {
 			.argon2()?
 			.hash_password_into(passphrase, &params.salt, key.as_mut())
 			.map_err(|error| SealError::BadParams(error.to_string()))?;
-		Ok(Self { cipher: XChaCha20Poly1305::new(key.as_ref().into()) })
+		let mut mac_key = Zeroizing::new([0u8; 32]);
+		Hkdf::<Sha256>::new(None, key.as_ref())
+			.expand(MAC_KEY_INFO, mac_key.as_mut())
+			.map_err(|_| SealError::SealFailed)?;
+		Ok(Self { cipher: XChaCha20Poly1305::new(key.as_ref().into()), mac_key })
 	}
 }
 
@@ -191,6 +223,21 @@ impl Sealer for PassphraseSealer {
 			.decrypt(&XNonce::from(nonce), Payload { msg: ciphertext, aad: associated })
 			.map(Zeroizing::new)
 			.map_err(|_| SealError::DoesNotOpen)
+	}
+
+	fn authenticate(&self, record: &[u8]) -> Result<[u8; MAC_LEN], SealError> {
+		let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.mac_key.as_ref())
+			.map_err(|_| SealError::SealFailed)?;
+		mac.update(record);
+		Ok(mac.finalize().into_bytes().into())
+	}
+
+	fn verify(&self, record: &[u8], tag: &[u8]) -> Result<bool, SealError> {
+		let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.mac_key.as_ref())
+			.map_err(|_| SealError::SealFailed)?;
+		mac.update(record);
+		// `verify_slice` compares in constant time.
+		Ok(mac.verify_slice(tag).is_ok())
 	}
 }
 

@@ -15,10 +15,17 @@ use zeroize::Zeroizing;
 
 use crate::sealer::{KdfParams, PassphraseSealer, SealError, Sealer, SealerSettings, SALT_LEN};
 
+/// The domain of a profile row's MAC ([`ProfileRow::record`]).
+const PROFILE_MAC_DOMAIN: &[u8] = b"session-keys-keeper/profile/v1";
+/// The domain of the owner row's MAC ([`owner_record`]).
+const OWNER_MAC_DOMAIN: &[u8] = b"session-keys-keeper/owner/v1";
+
 /// The schema this build writes. Version 1 is the first; 2 added the pause; 3 renamed the
 /// owner record's `proxy_of` column to `delegate_of` (the hot key is the owner's delegate now,
-/// not a proxy: an older keeper, which would wrap calls in `proxy.proxy`, refuses the file).
-pub const SCHEMA_VERSION: u32 = 3;
+/// not a proxy: an older keeper, which would wrap calls in `proxy.proxy`, refuses the file); 4
+/// added a MAC to every profile and to the owner record (an older keeper would write rows
+/// without one, which this build refuses).
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// The associated data of the check value, which tells a wrong passphrase from a damaged record.
 const CHECK_AAD: &[u8] = b"session-keys-keeper/check";
@@ -79,6 +86,19 @@ pub enum StoreError {
 		/// The sealer's error.
 		#[source]
 		source: SealError,
+	},
+	/// A profile or the owner record does not carry its MAC: someone with write access to the
+	/// file but not the passphrase changed it (to redirect the keys it registers, say). Nothing
+	/// is registered from it.
+	#[error(
+		"{record} was changed outside the keeper: its MAC does not match. Nothing is registered \
+		 from it; {remedy}"
+	)]
+	Tampered {
+		/// The record, for example ``profile `api` ``.
+		record: String,
+		/// What the user can do.
+		remedy: &'static str,
 	},
 	/// The key derivation or the sealer refused.
 	#[error(transparent)]
@@ -367,6 +387,11 @@ impl Store {
 				.transaction_with_behavior(TransactionBehavior::Immediate)
 				.map_err(sqlite)?;
 			migrate(&tx, version).map_err(sqlite)?;
+			// Rows from before MACs get theirs now, as they are: the passphrase just opened the
+			// store, so whoever holds it vouches for them.
+			if version < 4 {
+				authenticate_rows(&tx, sealer.as_ref(), path, false)?;
+			}
 			tx.commit().map_err(sqlite)?;
 		}
 		keep_private(path);
@@ -404,28 +429,41 @@ impl Store {
 
 	// ---- the owner -----------------------------------------------------------------------
 
-	/// Stores the signing key (its secret URI, sealed), replacing any before.
+	/// Stores the signing key (its secret URI, sealed), replacing any before; the record's
+	/// accounts are authenticated ([`Store::owner`] checks them).
 	pub fn set_owner(&mut self, owner: &OwnerRecord, secret_uri: &str) -> Result<()> {
 		let sealed = self.sealer.seal(&owner_aad(&owner.signer), secret_uri.as_bytes())?;
+		let (signer, delegate_of) =
+			(owner.signer.encode(), owner.delegate_of.as_ref().map(Encode::encode));
+		let mac = self.sealer.authenticate(&owner_record(&signer, delegate_of.as_deref()))?;
 		self.connection
 			.execute(
-				"INSERT OR REPLACE INTO owner (id, signer, delegate_of, sealed_secret) VALUES (1, ?1, ?2, ?3)",
-				params![owner.signer.encode(), owner.delegate_of.as_ref().map(Encode::encode), sealed],
+				"INSERT OR REPLACE INTO owner (id, signer, delegate_of, sealed_secret, mac)
+				 VALUES (1, ?1, ?2, ?3, ?4)",
+				params![signer, delegate_of, sealed, &mac[..]],
 			)
 			.map_err(|error| self.sqlite(error))?;
 		Ok(())
 	}
 
-	/// The signing account, if one was imported.
+	/// The signing account, if one was imported; [`StoreError::Tampered`] if the record was
+	/// changed outside the keeper.
 	pub fn owner(&self) -> Result<Option<OwnerRecord>> {
-		let row: Option<(Vec<u8>, Option<Vec<u8>>)> = self
+		let row: Option<(Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>)> = self
 			.connection
-			.query_row("SELECT signer, delegate_of FROM owner WHERE id = 1", [], |row| {
-				Ok((row.get(0)?, row.get(1)?))
+			.query_row("SELECT signer, delegate_of, mac FROM owner WHERE id = 1", [], |row| {
+				Ok((row.get(0)?, row.get(1)?, row.get(2)?))
 			})
 			.optional()
 			.map_err(|error| self.sqlite(error))?;
-		row.map(|(signer, delegate_of)| {
+		row.map(|(signer, delegate_of, mac)| {
+			let record = owner_record(&signer, delegate_of.as_deref());
+			if !self.sealer.verify(&record, mac.as_deref().unwrap_or_default())? {
+				return Err(StoreError::Tampered {
+					record: "the owner record".into(),
+					remedy: "import the signing key again (`owner import`) if the change was yours",
+				});
+			}
 			Ok(OwnerRecord {
 				signer: self.decode(&signer, "owner account")?,
 				delegate_of: delegate_of
@@ -455,68 +493,100 @@ impl Store {
 
 	// ---- profiles ------------------------------------------------------------------------
 
-	/// Adds a profile.
+	/// Adds a profile, with its MAC.
 	pub fn add_profile(&mut self, profile: &Profile) -> Result<()> {
-		if self.profile(&profile.name).is_ok() {
+		if self.has_profile(&profile.name)? {
 			return Err(StoreError::ProfileExists(profile.name.clone()));
 		}
 		self.write_profile(
 			"INSERT INTO profiles (name, counterpart, duration, spending_limit, collateral, scope,
-			   description, crypto, renew_margin, rotation_interval)
-			 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+			   description, crypto, renew_margin, rotation_interval, mac)
+			 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 			profile,
 		)?;
 		Ok(())
 	}
 
-	/// Runs `sql` with `profile`'s columns as ?1..?10, in [`PROFILE_COLUMNS`]' order; the
-	/// number of rows it changed.
+	/// Runs `sql` with `profile`'s columns as ?1..?10, in [`PROFILE_COLUMNS`]' order, and its
+	/// MAC as ?11; the number of rows it changed.
 	fn write_profile(&self, sql: &str, profile: &Profile) -> Result<usize> {
+		let row = ProfileRow::of(profile);
+		let mac = self.sealer.authenticate(&row.record())?;
 		self.connection
 			.execute(
 				sql,
 				params![
-					profile.name,
-					profile.counterpart.encode(),
-					profile.duration,
-					profile.spending_limit.to_string(),
-					profile.collateral.to_string(),
-					profile.scope.encode(),
-					profile.description,
-					crypto_name(profile.crypto),
-					profile.renew_margin,
-					profile.rotation_interval,
+					row.name,
+					row.counterpart,
+					row.duration,
+					row.spending_limit,
+					row.collateral,
+					row.scope,
+					row.description,
+					row.crypto,
+					row.renew_margin,
+					row.rotation_interval,
+					&mac[..],
 				],
 			)
 			.map_err(|error| self.sqlite(error))
 	}
 
-	/// Every profile, by name.
+	/// Every profile, by name; [`StoreError::Tampered`] naming the first one changed outside
+	/// the keeper.
 	pub fn profiles(&self) -> Result<Vec<Profile>> {
+		self.checked_profiles()?.into_iter().collect()
+	}
+
+	/// Every profile by name, each checked on its own: a profile changed outside the keeper is
+	/// [`StoreError::Tampered`] and the others are read (the daemon keeps them covered).
+	pub fn checked_profiles(&self) -> Result<Vec<Result<Profile>>> {
 		let mut statement = self
 			.connection
-			.prepare(&format!("SELECT {PROFILE_COLUMNS} FROM profiles ORDER BY name"))
+			.prepare(&format!("SELECT {PROFILE_COLUMNS}, mac FROM profiles ORDER BY name"))
 			.map_err(|error| self.sqlite(error))?;
 		let rows = statement
 			.query_map([], ProfileRow::read)
 			.map_err(|error| self.sqlite(error))?
 			.collect::<Result<Vec<_>, _>>()
 			.map_err(|error| self.sqlite(error))?;
-		rows.into_iter().map(|row| row.parse(&self.path)).collect()
+		Ok(rows.into_iter().map(|(row, mac)| self.checked(row, mac.as_deref())).collect())
 	}
 
-	/// The profile named `name`.
+	/// The profile named `name`; [`StoreError::Tampered`] if it was changed outside the keeper.
 	pub fn profile(&self, name: &str) -> Result<Profile> {
-		let row = self
+		let (row, mac) = self
 			.connection
 			.query_row(
-				&format!("SELECT {PROFILE_COLUMNS} FROM profiles WHERE name = ?1"),
+				&format!("SELECT {PROFILE_COLUMNS}, mac FROM profiles WHERE name = ?1"),
 				[name],
 				ProfileRow::read,
 			)
 			.optional()
 			.map_err(|error| self.sqlite(error))?
 			.ok_or_else(|| StoreError::UnknownProfile(name.into()))?;
+		self.checked(row, mac.as_deref())
+	}
+
+	/// Whether a profile named `name` exists (its row is not checked).
+	fn has_profile(&self, name: &str) -> Result<bool> {
+		Ok(self
+			.connection
+			.query_row("SELECT 1 FROM profiles WHERE name = ?1", [name], |row| row.get::<_, i64>(0))
+			.optional()
+			.map_err(|error| self.sqlite(error))?
+			.is_some())
+	}
+
+	/// `row` parsed, if `mac` is its MAC.
+	fn checked(&self, row: ProfileRow, mac: Option<&[u8]>) -> Result<Profile> {
+		if !self.sealer.verify(&row.record(), mac.unwrap_or_default())? {
+			return Err(StoreError::Tampered {
+				record: format!("profile `{}`", row.name),
+				remedy: "if the change was yours, remove the profile (`profile remove`, once its \
+				         keys have ended) and add it again",
+			});
+		}
 		row.parse(&self.path)
 	}
 
@@ -526,7 +596,7 @@ impl Store {
 		let changed = self.write_profile(
 			"UPDATE profiles SET counterpart = ?2, duration = ?3, spending_limit = ?4,
 			   collateral = ?5, scope = ?6, description = ?7, crypto = ?8, renew_margin = ?9,
-			   rotation_interval = ?10
+			   rotation_interval = ?10, mac = ?11
 			 WHERE name = ?1",
 			profile,
 		)?;
@@ -536,9 +606,12 @@ impl Store {
 		Ok(())
 	}
 
-	/// Removes a profile whose keys have all ended (their records go with it).
+	/// Removes a profile whose keys have all ended (their records go with it). A profile
+	/// changed outside the keeper can be removed too: that registers nothing.
 	pub fn remove_profile(&mut self, name: &str) -> Result<()> {
-		self.profile(name)?;
+		if !self.has_profile(name)? {
+			return Err(StoreError::UnknownProfile(name.into()));
+		}
 		let path = self.path.clone();
 		let sqlite = |source| StoreError::Sqlite { path: path.clone(), source };
 		// Immediate, as a new key's insert is: the two are serialized, not refused as busy.
@@ -817,6 +890,8 @@ impl Store {
 		let sqlite = |source| StoreError::Sqlite { path: path.clone(), source };
 		let keys = self.keys()?;
 		let owner = self.owner()?;
+		// Every profile is checked under the old sealer before the new one vouches for it.
+		self.profiles()?;
 		let tx = self
 			.connection
 			.transaction_with_behavior(TransactionBehavior::Immediate)
@@ -853,6 +928,7 @@ impl Store {
 			)
 			.map_err(sqlite)?;
 		}
+		authenticate_rows(&tx, sealer.as_ref(), &path, true)?;
 		let check = sealer.seal(CHECK_AAD, CHECK_PLAINTEXT)?;
 		write_sealer_settings(&tx, settings, &check).map_err(sqlite)?;
 		tx.commit().map_err(sqlite)?;
@@ -1002,7 +1078,58 @@ fn migrate(tx: &Transaction<'_>, from: u32) -> rusqlite::Result<()> {
 		// the same owner, which must now authorize the key with `authorize_delegate`.
 		tx.execute_batch("ALTER TABLE owner RENAME COLUMN proxy_of TO delegate_of;")?;
 	}
+	if from < 4 {
+		// Each profile's and the owner's MAC ([`authenticate_rows`] fills them in once the
+		// store is opened).
+		tx.execute_batch(
+			"ALTER TABLE profiles ADD COLUMN mac BLOB;
+			 ALTER TABLE owner ADD COLUMN mac BLOB;",
+		)?;
+	}
 	tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+}
+
+/// Writes every profile's and the owner's MAC under `sealer`, inside the caller's transaction:
+/// the rows as they are when `all`, else only those without one (a store migrated from before
+/// MACs; a row with a wrong MAC stays refused).
+fn authenticate_rows(
+	tx: &Transaction<'_>,
+	sealer: &dyn Sealer,
+	path: &Path,
+	all: bool,
+) -> Result<()> {
+	let sqlite = |source| StoreError::Sqlite { path: path.to_owned(), source };
+	let rows = {
+		let mut statement = tx
+			.prepare(&format!(
+				"SELECT {PROFILE_COLUMNS}, mac FROM profiles WHERE ?1 OR mac IS NULL"
+			))
+			.map_err(sqlite)?;
+		let rows = statement
+			.query_map([all], ProfileRow::read)
+			.map_err(sqlite)?
+			.collect::<Result<Vec<_>, _>>()
+			.map_err(sqlite)?;
+		rows
+	};
+	for (row, _) in rows {
+		let mac = sealer.authenticate(&row.record())?;
+		tx.execute("UPDATE profiles SET mac = ?1 WHERE name = ?2", params![&mac[..], row.name])
+			.map_err(sqlite)?;
+	}
+	let owner: Option<(Vec<u8>, Option<Vec<u8>>)> = tx
+		.query_row(
+			"SELECT signer, delegate_of FROM owner WHERE id = 1 AND (?1 OR mac IS NULL)",
+			[all],
+			|row| Ok((row.get(0)?, row.get(1)?)),
+		)
+		.optional()
+		.map_err(sqlite)?;
+	if let Some((signer, delegate_of)) = owner {
+		let mac = sealer.authenticate(&owner_record(&signer, delegate_of.as_deref()))?;
+		tx.execute("UPDATE owner SET mac = ?1 WHERE id = 1", params![&mac[..]]).map_err(sqlite)?;
+	}
+	Ok(())
 }
 
 const PROFILE_COLUMNS: &str = "name, counterpart, duration, spending_limit, collateral, scope, \
@@ -1023,19 +1150,56 @@ struct ProfileRow {
 }
 
 impl ProfileRow {
-	fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
-		Ok(Self {
-			name: row.get(0)?,
-			counterpart: row.get(1)?,
-			duration: row.get(2)?,
-			spending_limit: row.get(3)?,
-			collateral: row.get(4)?,
-			scope: row.get(5)?,
-			description: row.get(6)?,
-			crypto: row.get(7)?,
-			renew_margin: row.get(8)?,
-			rotation_interval: row.get(9)?,
-		})
+	/// The row [`PROFILE_COLUMNS`], then its MAC (absent in a row from before MACs).
+	fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Self, Option<Vec<u8>>)> {
+		Ok((
+			Self {
+				name: row.get(0)?,
+				counterpart: row.get(1)?,
+				duration: row.get(2)?,
+				spending_limit: row.get(3)?,
+				collateral: row.get(4)?,
+				scope: row.get(5)?,
+				description: row.get(6)?,
+				crypto: row.get(7)?,
+				renew_margin: row.get(8)?,
+				rotation_interval: row.get(9)?,
+			},
+			row.get(10)?,
+		))
+	}
+
+	/// The row `profile` is stored as.
+	fn of(profile: &Profile) -> Self {
+		Self {
+			name: profile.name.clone(),
+			counterpart: profile.counterpart.encode(),
+			duration: profile.duration,
+			spending_limit: profile.spending_limit.to_string(),
+			collateral: profile.collateral.to_string(),
+			scope: profile.scope.encode(),
+			description: profile.description.clone(),
+			crypto: crypto_name(profile.crypto).into(),
+			renew_margin: profile.renew_margin,
+			rotation_interval: profile.rotation_interval,
+		}
+	}
+
+	/// The canonical encoding its MAC is over: a domain, then every column as stored, each
+	/// SCALE-encoded (length-prefixed where variable), so no two rows encode alike.
+	fn record(&self) -> Vec<u8> {
+		let mut record = PROFILE_MAC_DOMAIN.to_vec();
+		self.name.encode_to(&mut record);
+		self.counterpart.encode_to(&mut record);
+		self.duration.encode_to(&mut record);
+		self.spending_limit.encode_to(&mut record);
+		self.collateral.encode_to(&mut record);
+		self.scope.encode_to(&mut record);
+		self.description.encode_to(&mut record);
+		self.crypto.encode_to(&mut record);
+		self.renew_margin.encode_to(&mut record);
+		self.rotation_interval.encode_to(&mut record);
+		record
 	}
 
 	fn parse(self, path: &Path) -> Result<Profile> {
@@ -1081,6 +1245,14 @@ fn key_aad(id: i64, public: &SessionPublic) -> Vec<u8> {
 	aad.extend_from_slice(&id.to_le_bytes());
 	aad.extend_from_slice(&public.encode());
 	aad
+}
+
+/// The canonical encoding of the owner row (its accounts as stored) that its MAC is over.
+fn owner_record(signer: &[u8], delegate_of: Option<&[u8]>) -> Vec<u8> {
+	let mut record = OWNER_MAC_DOMAIN.to_vec();
+	signer.encode_to(&mut record);
+	delegate_of.encode_to(&mut record);
+	record
 }
 
 /// The associated data binding the signing key's sealed secret to its account.

@@ -74,6 +74,42 @@ impl Keeper {
 		self.command(passphrase).args(args).output().expect("the keeper runs")
 	}
 
+	/// Runs `args` with `input` on its standard input; its output.
+	pub fn run_with_input(&self, passphrase: &str, args: &[&str], input: &str) -> Output {
+		use std::io::Write;
+		let mut child = self
+			.command(passphrase)
+			.args(args)
+			.stdin(Stdio::piped())
+			.stdout(Stdio::piped())
+			.stderr(Stdio::piped())
+			.spawn()
+			.expect("the keeper runs");
+		child
+			.stdin
+			.take()
+			.expect("a piped stdin")
+			.write_all(input.as_bytes())
+			.expect("the keeper reads its input");
+		child.wait_with_output().expect("the keeper exits")
+	}
+
+	/// `owner import --stdin` of `secret_uri` with `args` added (`--delegate-of …`): the
+	/// secret goes through standard input, never the command line. Panics unless it succeeds;
+	/// its standard output.
+	pub fn import_owner(&self, secret_uri: &str, args: &[&str]) -> String {
+		let mut all = vec!["owner", "import", "--stdin"];
+		all.extend_from_slice(args);
+		let output = self.run_with_input(PASSPHRASE, &all, &format!("{secret_uri}\n"));
+		let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+		assert!(
+			output.status.success(),
+			"keeper owner import failed: {stdout}{}",
+			String::from_utf8_lossy(&output.stderr)
+		);
+		stdout
+	}
+
 	/// Runs `args`; panics unless it succeeds; its standard output.
 	pub fn ok(&self, args: &[&str]) -> String {
 		self.ok_with_stderr(args).0

@@ -201,6 +201,137 @@ fn changing_the_passphrase_reseals_everything() {
 	let store = Store::open(&path, b"the new one").unwrap();
 	assert_eq!(store.key_secret(&key).unwrap().as_slice(), &[5; 64]);
 	assert_eq!(store.owner_secret().unwrap().1.as_str(), "//Alice");
+	// The rows' MACs follow the new key.
+	assert_eq!(store.profile("api").unwrap(), profile("api"));
+}
+
+/// Edits as someone with write access to the file but not the passphrase would make them.
+fn edit_raw(path: &Path, sql: &str) {
+	Connection::open(path).unwrap().execute_batch(sql).unwrap();
+}
+
+fn assert_tampered<T: std::fmt::Debug>(result: Result<T>, record: &str) {
+	match result {
+		Err(error @ StoreError::Tampered { .. }) => assert!(
+			error.to_string().starts_with(&format!(
+				"{record} was changed outside the keeper: its MAC does not match"
+			)),
+			"{error}"
+		),
+		other => panic!("expected {record} refused, got {other:?}"),
+	}
+}
+
+#[test]
+fn a_profile_changed_outside_the_keeper_is_refused_by_name_and_the_others_read() {
+	let dir = tempfile::tempdir().unwrap();
+	let (path, mut store) = new_store(&dir);
+	store.add_profile(&profile("api")).unwrap();
+	store.add_profile(&profile("web")).unwrap();
+	drop(store);
+	// Every column counts: the counterpart (where the keys' payments go), the collateral, the
+	// scope, the renew margin.
+	let attacker = hex(&AccountId::from([6; 32]).encode());
+	for (column, value) in [
+		("counterpart", format!("x'{}'", &attacker[2..])),
+		("collateral", "'7000000'".into()),
+		("scope", "x'0404002a'".into()),
+		("renew_margin", "99".into()),
+		("mac", "NULL".into()),
+	] {
+		let before = Store::open(&path, PASSPHRASE).unwrap();
+		let mac: Vec<u8> = before
+			.connection
+			.query_row("SELECT mac FROM profiles WHERE name = 'api'", [], |row| row.get(0))
+			.unwrap();
+		drop(before);
+		edit_raw(&path, &format!("UPDATE profiles SET {column} = {value} WHERE name = 'api'"));
+		let store = Store::open(&path, PASSPHRASE).unwrap();
+		assert_tampered(store.profile("api"), "profile `api`");
+		assert_tampered(store.profiles(), "profile `api`");
+		let checked = store.checked_profiles().unwrap();
+		assert_eq!(checked.len(), 2);
+		assert_tampered(checked.into_iter().next().unwrap(), "profile `api`");
+		assert_eq!(store.profile("web").unwrap(), profile("web"), "{column}: the other reads");
+		drop(store);
+		// Put back as it was (its MAC too): read again.
+		let api = profile("api");
+		edit_raw(
+			&path,
+			&format!(
+				"UPDATE profiles SET counterpart = x'{}', collateral = '{}', scope = x'{}',
+				   renew_margin = {}, mac = x'{}' WHERE name = 'api'",
+				&hex(&api.counterpart.encode())[2..],
+				api.collateral,
+				&hex(&api.scope.encode())[2..],
+				api.renew_margin,
+				&hex(&mac)[2..]
+			),
+		);
+		assert_eq!(Store::open(&path, PASSPHRASE).unwrap().profile("api").unwrap(), api);
+	}
+	// Another profile's MAC does not pass for this one (the name is in what it is over), nor
+	// does a row renamed.
+	edit_raw(&path, "UPDATE profiles SET mac = (SELECT mac FROM profiles WHERE name = 'web') WHERE name = 'api'");
+	assert_tampered(Store::open(&path, PASSPHRASE).unwrap().profile("api"), "profile `api`");
+	edit_raw(&path, "UPDATE profiles SET name = 'www' WHERE name = 'web'");
+	assert_tampered(Store::open(&path, PASSPHRASE).unwrap().profile("www"), "profile `www`");
+	// Removing one refused registers nothing, and is allowed: it can then be added again.
+	let mut store = Store::open(&path, PASSPHRASE).unwrap();
+	store.remove_profile("api").unwrap();
+	store.add_profile(&profile("api")).unwrap();
+	assert_eq!(store.profile("api").unwrap(), profile("api"));
+}
+
+#[test]
+fn an_owner_record_changed_outside_the_keeper_is_refused() {
+	let dir = tempfile::tempdir().unwrap();
+	let (path, mut store) = new_store(&dir);
+	let owner = OwnerRecord { signer: AccountId::from([1; 32]), delegate_of: None };
+	store.set_owner(&owner, "//Alice").unwrap();
+	drop(store);
+	// The hot key made a delegate of another owner: its keys would be registered for it.
+	let other = hex(&Some(AccountId::from([9; 32])).map(|a| a.encode()).unwrap());
+	edit_raw(&path, &format!("UPDATE owner SET delegate_of = x'{}'", &other[2..]));
+	let mut store = Store::open(&path, PASSPHRASE).unwrap();
+	assert_tampered(store.owner(), "the owner record");
+	assert_tampered(store.owner_secret(), "the owner record");
+	// A passphrase change vouches for nothing it cannot check.
+	assert_tampered(store.change_passphrase_with(b"new", fast()), "the owner record");
+	// Imported again by whoever holds the passphrase: read again.
+	store.set_owner(&owner, "//Alice").unwrap();
+	assert_eq!(store.owner().unwrap(), Some(owner));
+	drop(store);
+	edit_raw(&path, "UPDATE owner SET mac = NULL");
+	assert_tampered(Store::open(&path, PASSPHRASE).unwrap().owner(), "the owner record");
+}
+
+#[test]
+fn a_row_written_under_another_passphrase_does_not_pass() {
+	let dir = tempfile::tempdir().unwrap();
+	let (path, mut store) = new_store(&dir);
+	store.add_profile(&profile("api")).unwrap();
+	drop(store);
+	// An attacker's own store, the same profile with another counterpart, its MAC copied over.
+	let other_dir = tempfile::tempdir().unwrap();
+	let other_path = other_dir.path().join("keeper.db");
+	let mut other = Store::create_with(&other_path, b"the attacker's", fast()).unwrap();
+	let forged = Profile { counterpart: AccountId::from([6; 32]), ..profile("api") };
+	other.add_profile(&forged).unwrap();
+	let mac: Vec<u8> = other
+		.connection
+		.query_row("SELECT mac FROM profiles WHERE name = 'api'", [], |row| row.get(0))
+		.unwrap();
+	drop(other);
+	edit_raw(
+		&path,
+		&format!(
+			"UPDATE profiles SET counterpart = x'{}', mac = x'{}' WHERE name = 'api'",
+			&hex(&forged.counterpart.encode())[2..],
+			&hex(&mac)[2..]
+		),
+	);
+	assert_tampered(Store::open(&path, PASSPHRASE).unwrap().profile("api"), "profile `api`");
 }
 
 #[test]
@@ -266,13 +397,15 @@ fn a_first_version_store_is_migrated_on_open_and_keeps_its_keys() {
 	let (path, mut store) = new_store(&dir);
 	store.add_profile(&profile("api")).unwrap();
 	let key = store.add_pending_key("api", public(1), &[1; 64], 0).unwrap();
-	// Back to the first schema: no pause columns, the owner's column named `proxy_of`.
+	// Back to the first schema: no pause columns, the owner's column named `proxy_of`, no MACs.
 	store
 		.connection
 		.execute_batch(
 			"ALTER TABLE meta DROP COLUMN paused_at;
 			 ALTER TABLE meta DROP COLUMN pause_seen_at;
 			 ALTER TABLE owner RENAME COLUMN delegate_of TO proxy_of;
+			 ALTER TABLE profiles DROP COLUMN mac;
+			 ALTER TABLE owner DROP COLUMN mac;
 			 PRAGMA user_version = 1;",
 		)
 		.unwrap();
@@ -284,6 +417,7 @@ fn a_first_version_store_is_migrated_on_open_and_keeps_its_keys() {
 	assert_eq!(store.pause_state().unwrap(), None);
 	store.pause(5).unwrap();
 	assert_eq!(store.key_secret(&key).unwrap().as_slice(), &[1; 64][..]);
+	assert_eq!(store.profile("api").unwrap(), profile("api"), "authenticated on migration");
 }
 
 #[test]
@@ -300,6 +434,8 @@ fn a_proxy_record_of_the_second_version_becomes_a_delegate_record() {
 		.connection
 		.execute_batch(
 			"ALTER TABLE owner RENAME COLUMN delegate_of TO proxy_of;
+			 ALTER TABLE profiles DROP COLUMN mac;
+			 ALTER TABLE owner DROP COLUMN mac;
 			 PRAGMA user_version = 2;",
 		)
 		.unwrap();
