@@ -76,7 +76,7 @@ pub use header::{
 };
 pub use keys::{HeaderRequest, HeaderRequestV2, KeyError, SessionPair};
 pub use reads::{AccountData, At, Dated};
-pub use request::{resource_of, BoundRequest, RequestLineError};
+pub use request::{content_digest_header, resource_of, BoundRequest, RequestLineError};
 
 pub use session_keys_primitives::{
 	AuthError, Authenticated, ChannelState, CryptoKind, DelegateUsage, EndReason, KeyRequest,

@@ -59,9 +59,14 @@ impl BoundRequest {
 
 	/// The `Content-Digest` header value of the body (RFC 9530): `sha-256=:<base64>:`.
 	pub fn content_digest_header(&self) -> String {
-		use base64::{engine::general_purpose::STANDARD, Engine};
-		format!("sha-256=:{}:", STANDARD.encode(self.content_digest))
+		content_digest_header(&self.content_digest)
 	}
+}
+
+/// The RFC 9530 `Content-Digest` header value of a SHA-256 body digest: `sha-256=:<base64>:`.
+pub fn content_digest_header(digest: &ContentDigest) -> String {
+	use base64::{engine::general_purpose::STANDARD, Engine};
+	format!("sha-256=:{}:", STANDARD.encode(digest))
 }
 
 /// Why `METHOD /path?query` could not be bound.

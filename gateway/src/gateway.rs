@@ -13,8 +13,8 @@ use std::{
 use http::{HeaderValue, Method, Uri};
 use parking_lot::Mutex;
 use session_keys_client::{
-	parse_any_header, AccountId, AnyHeader, AuthError, Balance, BlockNumber, BoundRequest,
-	HeaderFormatError, KeyRecord,
+	content_digest_header, parse_any_header, AccountId, AnyHeader, AuthError, Balance, BlockNumber,
+	BoundRequest, HeaderFormatError, KeyRecord,
 };
 use session_keys_primitives::{check_request_with, ContentDigest, SessionPublic};
 use sp_core::H256;
@@ -481,10 +481,7 @@ impl<C: Chain> Gateway<C> {
 		bound: &BoundRequest,
 		body_len: usize,
 	) -> Option<String> {
-		let digest_text = |digest: ContentDigest| {
-			BoundRequest { resource: Vec::new(), query: Vec::new(), content_digest: digest }
-				.content_digest_header()
-		};
+		let digest_text = |digest: ContentDigest| content_digest_header(&digest);
 		match reason {
 			AuthError::BadSignature if claimed.audience != self.settings.audience => {
 				Some(format!(
