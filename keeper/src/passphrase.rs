@@ -124,4 +124,23 @@ mod tests {
 			Err(PassphraseError::File { .. })
 		));
 	}
+
+	/// `run` warns when the passphrase came from the environment: the source is told, and the
+	/// variable is gone from the process's own environment afterwards.
+	#[test]
+	fn the_source_of_the_passphrase_is_told() {
+		const VARIABLE: &str = "SESSION_KEYS_KEEPER_PASSPHRASE_SOURCE_TEST";
+		let dir = tempfile::tempdir().unwrap();
+		let path = dir.path().join("pass");
+		std::fs::write(&path, "from a file\n").unwrap();
+		std::env::set_var(VARIABLE, "from the environment");
+		let (passphrase, source) = read_with_source(Some(&path), VARIABLE, "", false).unwrap();
+		assert_eq!((passphrase.as_slice(), source), (&b"from a file"[..], Source::File));
+		let (passphrase, source) = read_with_source(None, VARIABLE, "", false).unwrap();
+		assert_eq!(
+			(passphrase.as_slice(), source),
+			(&b"from the environment"[..], Source::Environment)
+		);
+		assert!(std::env::var_os(VARIABLE).is_none(), "read once, then removed");
+	}
 }
