@@ -17,6 +17,7 @@ pub mod gateway;
 pub mod keeper;
 pub mod node;
 pub mod testnet;
+pub mod watchtower;
 
 pub use chain::{account_of, Chain};
 pub use node::Node;

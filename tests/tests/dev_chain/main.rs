@@ -9,6 +9,7 @@ mod keys;
 mod rpc_errors;
 mod settlement;
 mod validator_keys;
+mod watchtower;
 
 use frame_system::Phase;
 pub use session_keys_client::adjudicator_events;
