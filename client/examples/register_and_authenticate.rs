@@ -54,12 +54,9 @@ async fn main() -> Result<(), Error> {
 		},
 	);
 	println!("{HTTP_HEADER}: {}", encode_header_v2(&header));
-	println!("the runtime says: {:?}", client.authenticate_v2(&header, At::Best).await?);
+	println!("the runtime says: {:?}", client.authenticate_v2(&header).await?);
 
 	client.revoke(&alice, key.public(), Wait::InBlock).await?;
-	println!(
-		"revoked; the runtime now says: {:?}",
-		client.authenticate_v2(&header, At::Best).await?
-	);
+	println!("revoked; the runtime now says: {:?}", client.authenticate_v2(&header).await?);
 	Ok(())
 }

@@ -35,7 +35,7 @@
 //!     audience: b"api.example",
 //!     request: &request,
 //! });
-//! assert!(client.authenticate_v2(&header, At::Best).await?.is_ok());
+//! assert!(client.authenticate_v2(&header).await?.is_ok());
 //! # Ok(()) }
 //! ```
 //!

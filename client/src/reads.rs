@@ -149,13 +149,14 @@ impl Client {
 		.await
 	}
 
-	/// Authenticates `header` with the runtime's own check.
+	/// Authenticates a version 1 `header` with the runtime's own check, at the node's best
+	/// block (the only block it authenticates at: at an older one a key revoked since would
+	/// still look live).
 	pub async fn authenticate(
 		&self,
 		header: &Header,
-		at: At,
 	) -> Result<Result<Authenticated<AccountId, Balance, BlockNumber>, AuthError>> {
-		let at = self.rpc_at(at).await?;
+		let at = None;
 		let bytes = sp_core::Bytes(header.encode());
 		self.retrying(|c| {
 			let bytes = bytes.clone();
@@ -184,13 +185,13 @@ impl Client {
 		.await
 	}
 
-	/// Authenticates a version 2 `header` with the runtime's own check (runtime API version 5).
+	/// Authenticates a version 2 `header` with the runtime's own check, at the node's best
+	/// block (runtime API version 5).
 	pub async fn authenticate_v2(
 		&self,
 		header: &HeaderV2,
-		at: At,
 	) -> Result<Result<Authenticated<AccountId, Balance, BlockNumber>, AuthError>> {
-		let at = self.rpc_at(at).await?;
+		let at = None;
 		let bytes = sp_core::Bytes(header.encode());
 		self.retrying(|c| {
 			let bytes = bytes.clone();

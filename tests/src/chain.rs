@@ -121,7 +121,7 @@ impl Chain {
 		&self,
 		header: &Header,
 	) -> Result<Authenticated<AccountId, Balance, BlockNumber>, AuthError> {
-		self.client.authenticate(header, At::Best).await.expect("sessionKeys_authenticate")
+		self.client.authenticate(header).await.expect("sessionKeys_authenticate")
 	}
 
 	/// `sessionKeys_authenticateV2(header)` at the best block.
@@ -129,7 +129,7 @@ impl Chain {
 		&self,
 		header: &session_keys_client::HeaderV2,
 	) -> Result<Authenticated<AccountId, Balance, BlockNumber>, AuthError> {
-		self.client.authenticate_v2(header, At::Best).await.expect("sessionKeys_authenticateV2")
+		self.client.authenticate_v2(header).await.expect("sessionKeys_authenticateV2")
 	}
 
 	/// `author_rotateKeysWithOwner(owner)`: new consensus keys in the node's keystore and their

@@ -45,7 +45,7 @@ use http::{HeaderValue, Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper_util::{client::legacy::Client as HttpClient, rt::TokioExecutor};
 use session_keys_client::{
-	encode_header, encode_header_v2, At, BoundRequest, ChannelState, Client, CryptoKind, Header,
+	encode_header, encode_header_v2, BoundRequest, ChannelState, Client, CryptoKind, Header,
 	HeaderRequest, HeaderRequestV2, HeaderV2, KeyRecord, Registration, SessionPair, Terms, Wait,
 };
 use session_keys_e2e::{
@@ -474,26 +474,11 @@ async fn run(
 	let http: HttpClient<_, Full<Bytes>> =
 		HttpClient::builder(TokioExecutor::new()).pool_max_idle_per_host(connections).build_http();
 	let stop = Arc::new(AtomicBool::new(false));
-	let best = Arc::new(parking_lot::Mutex::new(H256::zero()));
-	let refresher = client.clone().map(|client| {
-		let best = best.clone();
-		tokio::spawn(async move {
-			loop {
-				if let Ok(hash) = client.best_hash().await {
-					*best.lock() = hash;
-				}
-				tokio::time::sleep(Duration::from_millis(500)).await;
-			}
-		})
-	});
-	if let Some(client) = &client {
-		*best.lock() = client.best_hash().await.expect("the best block");
-	}
 	let started = Instant::now();
 	let mut tasks = tokio::task::JoinSet::new();
 	for worker in 0..connections {
-		let (http, stop, headers, client, best) =
-			(http.clone(), stop.clone(), headers.clone(), client.clone(), best.clone());
+		let (http, stop, headers, client) =
+			(http.clone(), stop.clone(), headers.clone(), client.clone());
 		let base = base.to_string();
 		tasks.spawn(async move {
 			let (mut ok, mut failed, mut latencies) = (0, 0, Vec::new());
@@ -510,21 +495,18 @@ async fn run(
 					request = request.header(session_keys_client::HTTP_HEADER, text.as_str());
 				}
 				let authorized = match (&mode, &client) {
-					(Mode::Rpc, Some(client)) => {
-						let at = *best.lock();
-						match client.authenticate_v2(header, At::Hash(at)).await {
-							Ok(Ok(_)) => true,
-							outcome => {
-								let error = match outcome {
-									Ok(Err(refused)) => format!("refused: {refused:?}"),
-									Err(error) => format!("RPC error: {error}"),
-									Ok(Ok(_)) => unreachable!("matched above"),
-								};
-								*errors.entry(error).or_insert(0) += 1;
-								false
-							}
+					(Mode::Rpc, Some(client)) => match client.authenticate_v2(header).await {
+						Ok(Ok(_)) => true,
+						outcome => {
+							let error = match outcome {
+								Ok(Err(refused)) => format!("refused: {refused:?}"),
+								Err(error) => format!("RPC error: {error}"),
+								Ok(Ok(_)) => unreachable!("matched above"),
+							};
+							*errors.entry(error).or_insert(0) += 1;
+							false
 						}
-					}
+					},
 					_ => true,
 				};
 				let answered = if authorized {
@@ -573,9 +555,6 @@ async fn run(
 	}
 	result.seconds = started.elapsed().as_secs_f64();
 	result.latencies.sort();
-	if let Some(refresher) = refresher {
-		refresher.abort();
-	}
 	result
 }
 

@@ -50,7 +50,7 @@ async fn bad_parameters_get_invalid_params_errors() {
 		("sessionKeys_retired", rpc_params![Bytes(vec![])], "not a valid SCALE"),
 		("sessionKeys_authenticate", rpc_params![Bytes(vec![0; 3])], "header: not a valid SCALE"),
 		("sessionKeys_authenticate", rpc_params!["not hex"], "Invalid params"),
-		("sessionKeys_authenticate", rpc_params![header, nowhere], "at: unknown block"),
+		("sessionKeys_authenticate", rpc_params![header, nowhere], "best block only"),
 		("sessionKeys_keysOf", rpc_params!["not an address"], "Invalid params"),
 		("sessionKeys_generate", rpc_params![alice.clone(), "rsa"], "unknown variant `rsa`"),
 		("sessionKeys_generate", rpc_params![], "Invalid params"),

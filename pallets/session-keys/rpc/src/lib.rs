@@ -44,7 +44,7 @@ use sp_api::{ApiExt, ProvideRuntimeApi};
 use sp_blockchain::HeaderBackend;
 use sp_core::Bytes;
 use sp_keystore::{KeystoreExt, KeystorePtr};
-use sp_runtime::{traits::Block as BlockT, SaturatedConversion};
+use sp_runtime::traits::Block as BlockT;
 
 pub use session_keys_primitives::SessionKeysApi as SessionKeysRuntimeApi;
 
@@ -115,9 +115,10 @@ pub trait SessionKeysApi<BlockHash, AccountId, Balance, BlockNumber> {
 		at: Option<BlockHash>,
 	) -> RpcResult<Option<Delegation<AccountId, Balance, BlockNumber>>>;
 
-	/// Authenticates a request header (`0x`-hex SCALE `RequestHeader`) as the runtime does, at
-	/// the best block or `at`. An `at` more than `HeaderValidity` blocks behind the best block
-	/// is refused (`InvalidParams`): at an old block a revoked key would still look live.
+	/// Authenticates a version 1 request header (`0x`-hex SCALE `RequestHeader`) as the runtime
+	/// does, always at the best block. `at` may be omitted (do) or name the best block; any
+	/// other block is refused (`InvalidParams`): at an older block, or a fork's, a key revoked
+	/// since would still look live.
 	#[method(name = "authenticate")]
 	fn authenticate(
 		&self,
@@ -135,7 +136,8 @@ pub trait SessionKeysApi<BlockHash, AccountId, Balance, BlockNumber> {
 	) -> RpcResult<KeyRecord<AccountId, Balance, BlockNumber>>;
 
 	/// `authenticate` for a version 2 header (SCALE-encoded `RequestHeaderV2`), which binds the
-	/// request's canonical query and body digest too (runtime API version 5).
+	/// request's canonical query and body digest too (runtime API version 5). Always at the
+	/// best block, as `authenticate`.
 	#[method(name = "authenticateV2")]
 	fn authenticate_v2(
 		&self,
@@ -155,18 +157,6 @@ impl<C, Block> SessionKeys<C, Block> {
 	/// A handler over `client` and the node's `keystore` (where `generate` keeps keys).
 	pub fn new(client: Arc<C>, keystore: KeystorePtr) -> Self {
 		Self { client, keystore, _block: Default::default() }
-	}
-}
-
-/// Whether block `at` is recent enough to authenticate at, with the best block at `best`: at
-/// most `validity` blocks behind it. At an older block a revoked key would still look live and a
-/// stale header fresh. `Err` carries how far behind it is.
-pub fn check_recent(best: u64, at: u64, validity: u64) -> Result<(), u64> {
-	let behind = best.saturating_sub(at);
-	if behind > validity {
-		Err(behind)
-	} else {
-		Ok(())
 	}
 }
 
@@ -272,7 +262,6 @@ where
 		let header = RequestHeaderV2::<AccountId, Block::Hash>::decode_all(&mut &header[..])
 			.map_err(|e| invalid_params(format!("header: not a valid SCALE encoding ({e})")))?;
 		let at = self.authentication_block::<AccountId, Balance, BlockNumber>(at, 5)?;
-		self.require_version::<AccountId, Balance, BlockNumber>(at, 5)?;
 		self.client.runtime_api().authenticate_v2(at, header).map_err(runtime_error)
 	}
 }
@@ -304,9 +293,10 @@ where
 		Ok(())
 	}
 
-	/// The block to authenticate at: `at` if it is within `HeaderValidity` of the best block
-	/// (default: the best block), with the runtime at the best block at least version `needed`.
-	fn authentication_block<AccountId: Codec, Balance: Codec, BlockNumber: Codec + Into<u64>>(
+	/// The block to authenticate at: always the best block, with the runtime there at least
+	/// version `needed`. An `at` naming another block is refused (`InvalidParams`): at an older
+	/// block, or a fork's, a key revoked since would still look live.
+	fn authentication_block<AccountId: Codec, Balance: Codec, BlockNumber: Codec>(
 		&self,
 		at: Option<Block::Hash>,
 		needed: u32,
@@ -314,42 +304,36 @@ where
 	where
 		C::Api: SessionKeysRuntimeApi<Block, AccountId, Balance, BlockNumber>,
 	{
-		let info = self.client.info();
-		self.require_version::<AccountId, Balance, BlockNumber>(info.best_hash, needed)?;
-		let Some(at) = at else { return Ok(info.best_hash) };
-		let number = self
-			.client
-			.number(at)
-			.map_err(runtime_error)?
-			.ok_or_else(|| invalid_params(format!("at: unknown block {at:?}")))?;
-		let validity: u64 =
-			SessionKeysRuntimeApi::<Block, AccountId, Balance, BlockNumber>::header_validity(
-				&*self.client.runtime_api(),
-				info.best_hash,
-			)
-			.map_err(runtime_error)?
-			.into();
-		check_recent(info.best_number.saturated_into(), number.saturated_into(), validity)
-			.map_err(|behind| {
-				invalid_params(format!(
-					"at: block {at:?} is {behind} blocks behind the best block, more than \
-					 HeaderValidity ({validity}): authenticate at a recent block"
-				))
-			})?;
-		Ok(at)
+		let best = self.client.info().best_hash;
+		self.require_version::<AccountId, Balance, BlockNumber>(best, needed)?;
+		at_best(at, best).map_err(invalid_params)
+	}
+}
+
+/// `best`, if `at` is omitted or names it; otherwise why not.
+pub fn at_best<Hash: PartialEq + std::fmt::Debug>(
+	at: Option<Hash>,
+	best: Hash,
+) -> Result<Hash, String> {
+	match at {
+		None => Ok(best),
+		Some(at) if at == best => Ok(best),
+		Some(at) => Err(format!(
+			"at: {at:?} is not the best block; authentication runs at the best block only (at an \
+			 older or a fork's block a revoked key would still look live): omit `at`"
+		)),
 	}
 }
 
 #[cfg(test)]
 mod tests {
-	use super::check_recent;
+	use super::at_best;
 
 	#[test]
-	fn authentication_runs_only_at_recent_blocks() {
-		assert_eq!(check_recent(500, 500, 100), Ok(()), "the best block");
-		assert_eq!(check_recent(500, 400, 100), Ok(()), "HeaderValidity behind");
-		assert_eq!(check_recent(500, 399, 100), Err(101), "one more is refused");
-		assert_eq!(check_recent(500, 0, 100), Err(500), "genesis");
-		assert_eq!(check_recent(500, 501, 100), Ok(()), "a block ahead of a lagging best");
+	fn authentication_runs_at_the_best_block_only() {
+		assert_eq!(at_best(None, 7), Ok(7), "omitted: the best block");
+		assert_eq!(at_best(Some(7), 7), Ok(7), "the best block named");
+		let refused = at_best(Some(6), 7).expect_err("an older block");
+		assert!(refused.contains("best block only"), "{refused}");
 	}
 }
