@@ -117,8 +117,8 @@ pub enum Command {
 		#[arg(long)]
 		json: bool,
 	},
-	/// Ends a session at once as its counterpart, settling at the last checkpoint (checkpoint
-	/// first if the watchtower holds a newer state: `run` does it when the window opens).
+	/// Ends a session at once as its counterpart, settling at the state checkpointed: the newest
+	/// state held here is checkpointed first if the chain's is older.
 	#[command(after_help = "Examples:
   session-keys-watchtower discontinue 0x00d43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d")]
 	Discontinue {
@@ -126,7 +126,7 @@ pub enum Command {
 		key: String,
 	},
 	/// Liquidates an under-collateralized session (its checkpointed state needs more than the
-	/// collateral).
+	/// collateral): the newest state held here is checkpointed first if the chain's is older.
 	#[command(after_help = "Examples:
   session-keys-watchtower liquidate 0x00d43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d")]
 	Liquidate {
@@ -147,4 +147,33 @@ pub enum Command {
 		#[arg(long)]
 		audit: Option<u64>,
 	},
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use clap::CommandFactory;
+
+	#[test]
+	fn the_command_line_is_consistent_and_every_command_has_examples() {
+		Cli::command().debug_assert();
+		for command in Cli::command().get_subcommands() {
+			let help = command.get_after_help().map(|h| h.to_string()).unwrap_or_default();
+			assert!(help.contains("Examples:"), "{} has no examples", command.get_name());
+		}
+		let cli = Cli::try_parse_from([
+			"session-keys-watchtower",
+			"run",
+			"--liquidate",
+			"after:20",
+			"--unbanked-threshold",
+			"1000",
+		])
+		.unwrap();
+		let Command::Run { liquidate, unbanked_threshold, .. } = cli.command else { panic!("run") };
+		assert_eq!((liquidate, unbanked_threshold), (Liquidation::AfterBlocks(20), Some(1000)));
+		assert!(
+			Cli::try_parse_from(["session-keys-watchtower", "run", "--liquidate", "soon"]).is_err()
+		);
+	}
 }

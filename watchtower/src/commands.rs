@@ -286,8 +286,25 @@ async fn status(cli: &Cli, all: bool, json: bool) -> Result<(), CommandError> {
 
 async fn end(cli: &Cli, key: &str, what: &'static str) -> Result<(), CommandError> {
 	let public = http::parse_key(key).map_err(CommandError::Usage)?;
-	let (_, signer) = open_signer(cli)?;
+	let (store, signer) = open_signer(cli)?;
 	let client = Client::connect(&cli.node).await?;
+	// A newer state held here goes on chain first: ending the session settles at the state
+	// checkpointed, and liquidation needs the state that under-collateralizes it.
+	if let Some(stored) = store.state(&public)? {
+		let on_chain = client
+			.registration(public, At::Best)
+			.await?
+			.map(|registration| registration.state.nonce);
+		if on_chain.is_some_and(|nonce| nonce < stored.signed.state.nonce) {
+			let signed = stored.signed;
+			let call = build::checkpoint(public, signed.state, signed.signature);
+			let included = signer.submit(&client, call, Wait::InBlock).await?;
+			println!(
+				"checkpointed nonce {} (owed {}) in block #{}",
+				signed.state.nonce, signed.state.owed, included.block_number
+			);
+		}
+	}
 	let call = match what {
 		"liquidate" => build::liquidate(public),
 		_ => build::discontinue(public),

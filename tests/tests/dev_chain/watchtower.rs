@@ -210,10 +210,27 @@ async fn killed_between_intake_and_checkpoint(chain: Chain, node: String) -> Str
 	let (checkpointed_at, _) =
 		checkpoint_block(&chain, key.public(), closing_at, settles_at).await.expect("checkpointed");
 	assert_eq!(daemon.lines(&["checkpoint included"]).len(), 1);
-	format!(
+	let figure = format!(
 		"kill -9: closed #{closing_at}, restarted, checkpointed #{checkpointed_at} ({} block(s))",
 		checkpointed_at - closing_at
-	)
+	);
+
+	// `discontinue KEY` as the operator: the newer state held goes on chain first, then the
+	// session ends at once, paying it.
+	let (key, _) = register(&chain, &charlie, account_of(&dave), None, units(50), units(100)).await;
+	post_states(&tower, &chain, &key, 1..=2, units(1)).await;
+	let key_hex = format!(
+		"0x{}",
+		sp_core::hexdisplay::HexDisplay::from(&codec::Encode::encode(&key.public()))
+	);
+	let output = tower.ok(&["discontinue", &key_hex]);
+	assert!(output.contains("checkpointed nonce 2"), "{output}");
+	let retired = chain.retired(&key.public()).await.expect("ended at once");
+	assert_eq!(
+		(retired.reason, retired.owed, retired.paid),
+		(EndReason::Discontinued, units(2), units(2))
+	);
+	figure
 }
 
 async fn the_newer_state_wins_a_race(chain: Chain, node: String) -> String {
@@ -265,8 +282,14 @@ async fn the_newer_state_wins_a_race(chain: Chain, node: String) -> String {
 	let included = daemon.lines(&["checkpoint included"]);
 	assert_eq!(included.len(), 1, "{included:?}");
 	assert!(included[0].contains("nonce=6"), "{included:?}");
+	let (checkpointed_at, nonce) = checkpoint_block(&chain, key.public(), closing_at, settles_at)
+		.await
+		.expect("checkpointed in the window");
+	assert_eq!(nonce, 6);
 	format!(
-		"race: closed #{closing_at}, nonce 6 settled over nonce 3 through the Counterpart proxy"
+		"race: closed #{closing_at}, nonce 6 checkpointed #{checkpointed_at} ({} block(s)) over \
+		 nonce 3, through the Counterpart proxy",
+		checkpointed_at - closing_at
 	)
 }
 
