@@ -1,5 +1,5 @@
 // Builds the widget with esbuild: `dist/` holds the static site (the embeddable
-// `session-key-widget.js`, the demo page and its script); with `--tests`, `build/` holds
+// `session-key-widget.js`, its signing worker `signer-worker.js`, the demo page and its script); with `--tests`, `build/` holds
 // the unit tests (`build/unit/`) and the vector generator, bundled for Node.
 import { build } from 'esbuild';
 import { cpSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
@@ -15,7 +15,9 @@ async function site() {
   mkdirSync(out, { recursive: true });
   await build({
     absWorkingDir: root,
-    entryPoints: { 'session-key-widget': 'src/index.ts', demo: 'src/demo.ts' },
+    // The signing worker is its own entry, loaded by `new Worker(new URL('./signer-worker.js',
+    // import.meta.url), { type: 'module' })` from the same directory, so from the page's origin.
+    entryPoints: { 'session-key-widget': 'src/index.ts', demo: 'src/demo.ts', 'signer-worker': 'src/signer-worker.ts' },
     outdir: out,
     bundle: true,
     splitting: true,

@@ -1,5 +1,5 @@
 // A small HTTP API to put behind the gateway for the widget's demo and its browser test: it
-// answers every request with what the gateway told it about the caller.
+// answers every request with what the gateway told it about the caller, and what it received.
 //
 //   node scripts/demo-api.mjs [PORT]      (default 3000, on 127.0.0.1)
 import { createServer } from 'node:http';
@@ -8,15 +8,20 @@ import { fileURLToPath } from 'node:url';
 /** Starts the API on 127.0.0.1:`port` (0: any free port); resolves to the server. */
 export function startDemoApi(port = 0) {
   const server = createServer((request, response) => {
-    const body = JSON.stringify({
-      hello: request.headers['x-session-owner'] ?? null,
-      key: request.headers['x-session-key'] ?? null,
-      tier: request.headers['x-session-tier'] ?? null,
-      method: request.method,
-      path: request.url,
+    const chunks = [];
+    request.on('data', (chunk) => chunks.push(chunk));
+    request.on('end', () => {
+      const body = JSON.stringify({
+        hello: request.headers['x-session-owner'] ?? null,
+        key: request.headers['x-session-key'] ?? null,
+        tier: request.headers['x-session-tier'] ?? null,
+        method: request.method,
+        path: request.url,
+        body: Buffer.concat(chunks).toString('utf8'),
+      });
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(body);
     });
-    response.writeHead(200, { 'content-type': 'application/json' });
-    response.end(body);
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

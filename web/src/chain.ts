@@ -1,7 +1,7 @@
 // The chain side of the widget, on @polkadot/api: connecting, the owner's accounts (a browser
 // wallet extension, or on a development chain the well-known dev accounts), submitting the
 // adjudicator's calls with their progress and their errors by the pallet's names, and reading
-// a key's registration.
+// what the chain holds of a key (`sessionKeys_keyState`).
 
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import type { SubmittableExtrinsic } from '@polkadot/api/types';
@@ -10,6 +10,14 @@ import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import type { Codec } from '@polkadot/types/types';
 import type { DispatchError } from '@polkadot/types/interfaces';
+
+import { sessionPublicHex } from './codec.js';
+import { type KeyRecordJson, type KeyState, keyStateFromJson } from './key-state.js';
+
+export { type KeyState, keyStateFromJson } from './key-state.js';
+
+/** The provider of each connection, for RPC methods Polkadot-JS has no types for. */
+const providers = new WeakMap<ApiPromise, WsProvider>();
 
 /** How long a connection attempt may take before it is reported as failed. */
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -36,8 +44,12 @@ export class ChainError extends Error {
   }
 }
 
-/** Connects to the node at `url`; refuses a chain without the adjudicator. */
-export async function connect(url: string): Promise<ApiPromise> {
+/**
+ * Connects to the node at `url`; refuses a chain other than the one whose genesis hash is
+ * `genesis` (`0x`-hex, as the gateway's config.json pins it), and a chain without the adjudicator.
+ */
+export async function connect(url: string, genesis: string): Promise<ApiPromise> {
+  if (!/^0x[0-9a-f]{64}$/.test(genesis)) throw new Error(`The pinned genesis hash "${genesis}" is not 0x and 64 lower-case hex digits.`);
   if (!/^wss?:\/\//.test(url)) throw new Error(`The node URL must start with ws:// or wss://, not "${url}".`);
   const provider = new WsProvider(url, false);
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -47,7 +59,10 @@ export async function connect(url: string): Promise<ApiPromise> {
   let api: ApiPromise;
   try {
     await Promise.race([provider.connect(), timeout]);
-    api = await Promise.race([ApiPromise.create({ provider, throwOnConnect: true, noInitWarn: true }), timeout]);
+    api = await Promise.race([
+      ApiPromise.create({ provider, throwOnConnect: true, noInitWarn: true }),
+      timeout,
+    ]);
   } catch (error) {
     await provider.disconnect().catch(() => undefined);
     const reason = error instanceof Error ? error.message : 'the WebSocket connection failed (is the node running, and does it allow this origin?)';
@@ -55,10 +70,20 @@ export async function connect(url: string): Promise<ApiPromise> {
   } finally {
     clearTimeout(timer);
   }
+  // The metadata that encodes what the owner signs comes from this node: it must be the
+  // pinned chain's.
+  const served = api.genesisHash.toHex();
+  if (served !== genesis) {
+    await api.disconnect();
+    throw new Error(
+      `The node at ${url} serves another chain (genesis ${served}), not the one the gateway pins (${genesis}): refusing to use it.`,
+    );
+  }
   if (!api.tx.adjudicator?.register) {
     await api.disconnect();
     throw new Error(`The chain at ${url} has no session-key adjudicator (no Adjudicator pallet).`);
   }
+  providers.set(api, provider);
   return api;
 }
 
@@ -177,70 +202,18 @@ export async function submit(
   });
 }
 
-/** What the chain says of a session key. */
-export interface KeyState {
-  /** `unknown`: never registered; `live`; `closing` (revoked or expired); `ended`. */
-  phase: 'unknown' | 'live' | 'closing' | 'ended';
-  revoked: boolean;
-  /** Why it ended (`Revoked`, `Expired`, `Rotated`, `Discontinued`, `Liquidated`). */
-  reason?: string;
-  counterpart?: string;
-  registeredAt?: number;
-  expiresAt?: number;
-  settlesAt?: number;
-  endedAt?: number;
-  duration?: number;
-  spendingLimit?: bigint;
-  collateral?: bigint;
-  owed?: bigint;
-  description?: Uint8Array;
-  scope?: Uint8Array[];
-}
-
-type Fields = Record<string, Codec> & Codec;
-
-const number = (value: Codec) => Number(value.toPrimitive());
-const balance = (value: Codec) => BigInt(String(value.toPrimitive()));
-
-/** A key's state at the best block `best`. */
+/** A key's state at the best block `best`: one `sessionKeys_keyState` call (its JSON, as is). */
 export async function keyState(api: ApiPromise, publicKey: Uint8Array, best: number): Promise<KeyState> {
-  const key = { Sr25519: publicKey };
-  const session = (await api.query.adjudicator.sessions(key)) as unknown as { isSome: boolean; unwrap(): Fields };
-  if (session.isSome) {
-    const record = session.unwrap();
-    const expiresAt = number(record.expiresAt);
-    const revoked = record.revoked.toPrimitive() === true;
-    const state = record.state as Fields;
-    return {
-      phase: best < expiresAt ? 'live' : 'closing',
-      revoked,
-      reason: best < expiresAt ? undefined : revoked ? 'Revoked' : 'Expired',
-      counterpart: record.counterpart.toString(),
-      registeredAt: number(record.registeredAt),
-      expiresAt,
-      settlesAt: number(record.settlesAt),
-      duration: number(record.duration),
-      spendingLimit: balance(record.spendingLimit),
-      collateral: balance(record.collateral),
-      owed: balance(state.owed),
-      description: record.description.toU8a(true),
-      scope: (record.scope as unknown as Codec[]).map((item) => item.toU8a(true)),
-    };
+  const provider = providers.get(api);
+  if (!provider) throw new Error('The connection was not made by connect(): no provider for sessionKeys_keyState.');
+  let answer: KeyRecordJson;
+  try {
+    answer = await provider.send<KeyRecordJson>('sessionKeys_keyState', [sessionPublicHex(publicKey), null]);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new Error(`The node cannot answer sessionKeys_keyState (it needs SessionKeysApi version 5): ${message}`);
   }
-  const retired = (await api.query.adjudicator.retired(key)) as unknown as { isSome: boolean; unwrap(): Fields };
-  if (retired.isSome) {
-    const record = retired.unwrap();
-    return {
-      phase: 'ended',
-      revoked: record.reason.toString() === 'Revoked',
-      reason: record.reason.toString(),
-      counterpart: record.counterpart.toString(),
-      registeredAt: number(record.registeredAt),
-      endedAt: number(record.endedAt),
-      owed: balance(record.owed),
-    };
-  }
-  return { phase: 'unknown', revoked: false };
+  return keyStateFromJson(answer, best);
 }
 
 /** Milliseconds per block: the Aura slot (twice the timestamp pallet's minimum period). */

@@ -1,28 +1,41 @@
-// The demo page: one widget, configured from the gateway's `config.json` (its audience and the
-// node it follows) or the page's query (`?node=ws://…&audience=…`), and a "call the API" box
-// that sends a request through the gateway signed by the widget's live key.
+// The demo page: one widget, configured only from the gateway's `/ui/config.json` (its
+// audience, the node it follows and that chain's genesis hash; nothing in the page's address
+// or storage overrides them, so a link cannot point this page at another node), and a "call the
+// API" box that sends a request through the gateway signed (version 2) by the widget's live key.
 
 import { mountSessionKeyWidget, type SessionKeyWidget } from './widget.js';
 import { HTTP_HEADER } from './codec.js';
+import { type PageConfig, describeAnswer, parseConfig } from './page.js';
 
-interface PageConfig {
-  node?: string;
-  audience?: string;
-}
+/** How long the page waits for a gateway that has not reached its node yet. */
+const CONFIG_WAIT_MS = 60_000;
 
 async function pageConfig(): Promise<PageConfig> {
-  let config: PageConfig = {};
-  try {
-    const response = await fetch('config.json', { cache: 'no-store' });
-    if (response.ok) config = (await response.json()) as PageConfig;
-  } catch {
-    // Not served by a gateway: the defaults and the query below.
+  const deadline = Date.now() + CONFIG_WAIT_MS;
+  for (;;) {
+    let response: Response;
+    try {
+      response = await fetch('config.json', { cache: 'no-store' });
+    } catch {
+      throw new Error('Cannot load config.json: open this page through the session-key gateway (…/ui/).');
+    }
+    if (response.status === 503 && Date.now() < deadline) {
+      // The gateway has not reached its node yet.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      continue;
+    }
+    let body: unknown;
+    try {
+      body = await response.json();
+    } catch {
+      throw new Error(`config.json (HTTP ${response.status}) is not JSON: open this page through the session-key gateway (…/ui/).`);
+    }
+    if (!response.ok) {
+      const reason = (body as { error?: unknown })?.error;
+      throw new Error(`The gateway cannot configure this page (HTTP ${response.status}): ${typeof reason === 'string' ? reason : 'no reason given'}.`);
+    }
+    return parseConfig(body);
   }
-  const query = new URLSearchParams(location.search);
-  return {
-    node: query.get('node') ?? config.node ?? 'ws://127.0.0.1:9944',
-    audience: query.get('audience') ?? config.audience,
-  };
 }
 
 function element<T extends HTMLElement>(id: string): T {
@@ -31,33 +44,76 @@ function element<T extends HTMLElement>(id: string): T {
   return found as T;
 }
 
+function showAnswer(status: string, line: string, body?: string): void {
+  const output = element<HTMLElement>('api-response');
+  const summary = document.createElement('p');
+  summary.className = 'api-status';
+  summary.textContent = line;
+  output.replaceChildren(summary);
+  if (body !== undefined) {
+    const details = document.createElement('details');
+    const label = document.createElement('summary');
+    label.textContent = 'Response body';
+    const pre = document.createElement('pre');
+    pre.className = 'api-body';
+    try {
+      pre.textContent = JSON.stringify(JSON.parse(body), null, 2);
+    } catch {
+      pre.textContent = body;
+    }
+    details.append(label, pre);
+    output.append(details);
+  }
+  output.dataset.status = status;
+}
+
 async function callApi(widget: SessionKeyWidget): Promise<void> {
   const method = element<HTMLSelectElement>('api-method').value;
   const path = element<HTMLInputElement>('api-path').value.trim() || '/';
-  const output = element<HTMLPreElement>('api-response');
+  const body = element<HTMLTextAreaElement>('api-body').value;
+  const output = element<HTMLElement>('api-response');
   output.dataset.status = '';
   output.textContent = `${method} ${path} …`;
   try {
-    const header = await widget.authorize(method, path);
-    const response = await fetch(path, { method, headers: { [HTTP_HEADER]: header } });
-    const body = await response.text();
-    output.dataset.status = String(response.status);
-    output.textContent = `${response.status} ${response.statusText}\n\n${body}`;
+    if ((method === 'GET' || method === 'HEAD') && body.length > 0) {
+      throw new Error(`A ${method} request has no body: clear the body or choose POST.`);
+    }
+    // The same URL and bytes that were signed are sent.
+    const url = new URL(path, document.baseURI);
+    const bytes = new TextEncoder().encode(body);
+    const header = await widget.authorize(method, url, bytes);
+    const response = await fetch(url, {
+      method,
+      headers: { [HTTP_HEADER]: header, ...(bytes.length ? { 'content-type': 'application/json' } : {}) },
+      body: bytes.length ? bytes : undefined,
+    });
+    const text = await response.text();
+    showAnswer(String(response.status), describeAnswer(response.status, response.statusText, text), text);
   } catch (error) {
-    output.dataset.status = 'error';
-    output.textContent = error instanceof Error ? error.message : String(error);
+    showAnswer('error', error instanceof Error ? error.message : String(error));
   }
 }
 
 async function main(): Promise<void> {
-  const config = await pageConfig();
+  let config: PageConfig;
+  try {
+    config = await pageConfig();
+  } catch (error) {
+    const message = document.createElement('p');
+    message.className = 'sk-error';
+    message.dataset.part = 'config-error';
+    message.textContent = error instanceof Error ? error.message : String(error);
+    element('widget').replaceChildren(message);
+    return;
+  }
   const widget = mountSessionKeyWidget(element('widget'), {
     node: config.node,
+    genesis: config.genesis,
     audience: config.audience,
     appName: 'Session keys demo',
     autoconnect: true,
   });
-  element('api-audience').textContent = config.audience ?? '(no audience: open this page through the gateway)';
+  element('api-audience').textContent = config.audience;
   element<HTMLButtonElement>('api-call').addEventListener('click', () => void callApi(widget));
 }
 

@@ -1,5 +1,6 @@
-// Small conversions the widget needs: amounts typed in whole units, durations in words, and the
-// resource a gateway derives from a request (its `resource_of`).
+// Small conversions the widget needs: amounts typed in whole units, durations typed in minutes,
+// hours or days and said in words, and the resource a gateway derives from a request (its
+// `resource_of`).
 
 import { stringToU8a } from '@polkadot/util';
 
@@ -23,6 +24,30 @@ export function describeDuration(ms: number): string {
   const hours = Math.floor(minutes / 60);
   if (hours < 48) return `in ${hours} h ${minutes % 60} min`;
   return `in ${Math.floor(hours / 24)} days ${hours % 24} h`;
+}
+
+/** Time units a duration is entered in, in milliseconds. */
+export const DURATION_UNITS = { minutes: 60_000, hours: 3_600_000, days: 86_400_000 } as const;
+
+/** The number of blocks of `amount` `unit`s at `blockMs` per block; throws on a bad amount. */
+export function durationToBlocks(amount: string, unit: string, blockMs: number, maxBlocks: number): number {
+  const ms = DURATION_UNITS[unit as keyof typeof DURATION_UNITS];
+  if (ms === undefined) throw new Error(`"${unit}" is not a duration unit (minutes, hours or days).`);
+  const value = Number(amount.trim());
+  if (amount.trim() === '' || !Number.isFinite(value) || value <= 0) {
+    throw new Error(`The duration must be a positive number of ${unit}, not "${amount}".`);
+  }
+  const blocks = Math.round((value * ms) / blockMs);
+  if (blocks < 1) throw new Error(`${amount} ${unit} is shorter than one block (${blockMs / 1000} s).`);
+  if (blocks > maxBlocks) {
+    throw new Error(`${amount} ${unit} is ${blocks} blocks; the chain allows at most ${maxBlocks} (${describeSpan(maxBlocks * blockMs)}).`);
+  }
+  return blocks;
+}
+
+/** `"3 days 4 h"`, `"2 h 5 min"`, `"40 min"` for a span of milliseconds. */
+export function describeSpan(ms: number): string {
+  return describeDuration(ms).replace(/^in /, '');
 }
 
 const STAYS_ENCODED = new Set([0x2f, 0x5c, 0x25]);

@@ -4,9 +4,14 @@
 // is derived once per visit and is non-extractable; each record has its own random IV, and the
 // record's public key and owner are bound as associated data, so a ciphertext moved to another
 // record fails to open. A vault check record tells a wrong passphrase from a damaged record.
+// The vault key and the seeds live in the signing worker (`signer-core.ts`), never in the page.
 
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import { stringToU8a, u8aToHex } from '@polkadot/util';
+
+import type { SignedHeaderV2 } from './codec.js';
+import type { Signer } from './signer.js';
+import type { SignRequest } from './signer-core.js';
 
 /** PBKDF2 iterations for new vaults. */
 export const PBKDF2_ITERATIONS = 600_000;
@@ -134,96 +139,88 @@ interface Schema extends DBSchema {
 /** The IndexedDB database name. */
 export const DB_NAME = 'session-keys-widget';
 
-/** The keystore: one vault, any number of sealed keys. Locked until `unlock` or `create`. */
+/** The keystore: one vault, any number of sealed keys, and the signing worker that opens them. */
 export class Keystore {
-  private key: CryptoKey | undefined;
+  readonly #db: IDBPDatabase<Schema>;
+  readonly #signer: Signer;
 
-  private constructor(private readonly db: IDBPDatabase<Schema>) {}
+  private constructor(db: IDBPDatabase<Schema>, signer: Signer) {
+    this.#db = db;
+    this.#signer = signer;
+  }
 
-  /** Opens (and on first use creates) the database. */
-  static async open(name = DB_NAME): Promise<Keystore> {
+  /** Opens (and on first use creates) the database; `signer` holds the vault key and the seeds. */
+  static async open(signer: Signer, name = DB_NAME): Promise<Keystore> {
     const db = await openDB<Schema>(name, 1, {
       upgrade(db) {
         db.createObjectStore('vault', { keyPath: 'id' });
         db.createObjectStore('keys', { keyPath: 'public' }).createIndex('owner', 'owner');
       },
     });
-    return new Keystore(db);
+    return new Keystore(db, signer);
   }
 
   /** Whether a vault exists (a passphrase was chosen before). */
   async hasVault(): Promise<boolean> {
-    return (await this.db.get('vault', 'vault')) !== undefined;
+    return (await this.#db.get('vault', 'vault')) !== undefined;
   }
 
-  /** Whether the vault's key is held for this visit. */
+  /** Whether the signing worker holds the vault's key. */
   get unlocked(): boolean {
-    return this.key !== undefined;
+    return this.#signer.unlocked;
   }
 
   /** Creates the vault with `passphrase` and unlocks it; refused if one exists. */
   async create(passphrase: string): Promise<void> {
-    if (passphrase.length < 8) throw new Error('Choose a passphrase of at least 8 characters.');
     // Derived before the transaction: an IndexedDB transaction ends at the first await on
     // anything else. `add` refuses to replace a vault made meanwhile (another tab).
-    const { record, key } = await newVault(passphrase);
+    const record = await this.#signer.createVault(passphrase);
     try {
-      await this.db.add('vault', record);
+      await this.#db.add('vault', record);
     } catch {
+      await this.#signer.lock();
       throw new Error('A keystore exists already: unlock it with its passphrase.');
     }
-    this.key = key;
   }
 
   /** Unlocks the vault; `WrongPassphrase` leaves everything as it was. */
   async unlock(passphrase: string): Promise<void> {
-    const record = await this.db.get('vault', 'vault');
+    const record = await this.#db.get('vault', 'vault');
     if (!record) throw new Error('There is no keystore yet: create a key to choose its passphrase.');
-    this.key = await unlockVault(record, passphrase);
+    await this.#signer.unlock(record, passphrase);
   }
 
-  /** Drops the vault key: nothing can be signed until the next unlock. */
-  lock(): void {
-    this.key = undefined;
+  /** Drops the vault key in the worker: nothing can be signed until the next unlock. */
+  async lock(): Promise<void> {
+    await this.#signer.lock();
   }
 
-  private vaultKey(): CryptoKey {
-    if (!this.key) throw new Error('The keystore is locked: enter its passphrase first.');
-    return this.key;
-  }
-
-  /** Seals and stores `seed` for the key `publicKey` of `owner`. */
-  async add(publicKey: string, owner: string, name: string, seed: Uint8Array): Promise<KeyRecord> {
-    const sealed = await seal(this.vaultKey(), seed, recordAad(publicKey, owner));
-    const record: KeyRecord = { public: publicKey, owner, name, createdAt: Date.now(), sealed };
-    await this.db.add('keys', record);
-    return record;
+  /**
+   * Makes a key for `owner` in the worker and stores its sealed seed: the secret is kept before
+   * anything is sent. Returns its public key and ownership proof.
+   */
+  async createKey(owner: string, name: string): Promise<{ publicKey: string; proof: Uint8Array }> {
+    const made = await this.#signer.newKey(owner);
+    const record: KeyRecord = { public: made.publicKey, owner, name, createdAt: Date.now(), sealed: made.sealed };
+    await this.#db.add('keys', record);
+    return { publicKey: made.publicKey, proof: made.proof };
   }
 
   /** The stored keys of `owner`, oldest first. */
   async keysOf(owner: string): Promise<KeyRecord[]> {
-    const records = await this.db.getAllFromIndex('keys', 'owner', owner);
+    const records = await this.#db.getAllFromIndex('keys', 'owner', owner);
     return records.sort((a, b) => a.createdAt - b.createdAt);
   }
 
-  /**
-   * Runs `use` with the seed of `publicKey`, then overwrites the seed: it is decrypted for one
-   * use at a time.
-   */
-  async withSeed<T>(publicKey: string, use: (seed: Uint8Array) => T | Promise<T>): Promise<T> {
-    const record = await this.db.get('keys', publicKey);
+  /** Has the worker sign a version 2 header with the stored key `publicKey`, as its owner. */
+  async signRequest(publicKey: string, fields: Omit<SignRequest, 'publicKey' | 'owner' | 'sealed'>): Promise<SignedHeaderV2> {
+    const record = await this.#db.get('keys', publicKey);
     if (!record) throw new Error(`No stored key ${publicKey}.`);
-    const seed = await open(this.vaultKey(), record.sealed, recordAad(record.public, record.owner));
-    if (!seed) throw new DamagedRecord(publicKey);
-    try {
-      return await use(seed);
-    } finally {
-      seed.fill(0);
-    }
+    return this.#signer.signRequest({ ...fields, publicKey, owner: record.owner, sealed: record.sealed });
   }
 
   /** Wipes a key's record (its sealed seed with it). */
   async forget(publicKey: string): Promise<void> {
-    await this.db.delete('keys', publicKey);
+    await this.#db.delete('keys', publicKey);
   }
 }

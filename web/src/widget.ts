@@ -1,17 +1,21 @@
 // `<session-key-widget>`: one element that connects to a node, picks the owner account, and
 // creates, registers, renews, re-creates and revokes the owner's sr25519 session keys, kept
-// sealed in the browser's keystore; its `authorize` method signs a request header for a
-// gateway with the newest live key.
+// sealed in the browser's keystore; its `authorize` method signs a version 2 request header
+// (method, path, query and body) for a gateway with the newest live key. Seeds and the vault
+// key live in a dedicated worker (`signer-worker.ts`); the page only sends what to sign.
 //
-// Attributes: `node` (ws:// URL of a node, default ws://127.0.0.1:9944), `audience` (the
-// gateway's name, for `authorize`), `app-name` (shown by a wallet extension).
+// Attributes: `node` (ws:// or wss:// URL of the node), `genesis` (the chain's genesis hash:
+// a node of another chain is refused), `audience` (the gateway's name, for `authorize`),
+// `lock-after` (minutes without user input before the keystore locks itself, default 5),
+// `app-name` (shown by a wallet extension). The page served by the gateway sets them from
+// its config.json only.
 // Events: `session-key-change` (detail: the owner's keys and their states) after every update.
 
 import type { ApiPromise } from '@polkadot/api';
 import { decodeAddress } from '@polkadot/util-crypto';
 import { formatBalance, stringToU8a, u8aToHex, u8aToString, hexToU8a } from '@polkadot/util';
 
-import { encodeHeader } from './codec.js';
+import { encodeHeaderV2 } from './codec.js';
 import {
   ChainError,
   type KeyState,
@@ -26,12 +30,18 @@ import {
   ownerAccounts,
   submit,
 } from './chain.js';
-import { generateSeed, ownershipProof, publicOf, randomNonce, signHeader } from './keys.js';
+import { randomNonce } from './keys.js';
 import { Keystore, type KeyRecord } from './keystore.js';
-import { describeDuration, parseUnits, resourceOf } from './format.js';
+import { describeDuration, describeSpan, durationToBlocks, parseUnits } from './format.js';
+import { bindRequest } from './request.js';
+import { Signer } from './signer.js';
+import { DEFAULT_LOCK_AFTER_MINUTES } from './signer-core.js';
 
 /** The use case every key made here is registered with (KIRA KIP_9). */
 export const USE_CASE = 'frontend_session_key';
+
+/** How often user input may reset the worker's idle timer. */
+const TOUCH_EVERY_MS = 5_000;
 
 /** A stored key and what the chain says of it. */
 export interface WidgetKey {
@@ -41,8 +51,8 @@ export interface WidgetKey {
 
 const TEMPLATE = `
 <section class="sk-row">
-  <label>Node <input data-part="node-url" size="28" spellcheck="false"></label>
-  <button data-part="connect">Connect</button>
+  <span class="sk-muted">Node</span> <code data-part="node-url"></code>
+  <button data-part="connect">Reconnect</button>
   <span data-part="chain-status" class="sk-muted">not connected</span>
 </section>
 <section class="sk-row">
@@ -60,7 +70,8 @@ const TEMPLATE = `
   <summary>New session key</summary>
   <div class="sk-grid">
     <label>Description <input data-part="name" value="browser session"></label>
-    <label>Duration (hours) <input data-part="duration" type="number" min="0.01" step="any" value="24"></label>
+    <label>Duration <span class="sk-row sk-tight"><input data-part="duration" type="number" min="0" step="any" value="24" size="6">
+      <select data-part="duration-unit"><option value="minutes">minutes</option><option value="hours" selected>hours</option><option value="days">days</option></select></span></label>
     <span data-part="expires-preview" class="sk-muted"></span>
     <label>Counterpart <input data-part="counterpart" size="50" spellcheck="false"></label>
     <label>Spending limit <input data-part="spending-limit" value="10"></label>
@@ -77,7 +88,19 @@ const TEMPLATE = `
 /** The custom element. */
 export class SessionKeyWidget extends HTMLElement {
   private api: ApiPromise | undefined;
-  private keystore: Keystore | undefined;
+  // Private (#) fields: no other script on the page reaches the keystore or its worker
+  // through the element.
+  #keystore: Keystore | undefined;
+  #signer: Signer | undefined;
+  #lastTouch = 0;
+  #onActivity = (event: Event) => {
+    // Only the user's own input keeps the keystore open; a script's calls do not.
+    if (!event.isTrusted || !this.#signer?.unlocked) return;
+    const now = Date.now();
+    if (now - this.#lastTouch < TOUCH_EVERY_MS) return;
+    this.#lastTouch = now;
+    this.#signer.touch();
+  };
   private owners: Owner[] = [];
   private keys: WidgetKey[] = [];
   private best = 0;
@@ -89,7 +112,8 @@ export class SessionKeyWidget extends HTMLElement {
     if (this.el('connect', true)) return;
     this.classList.add('sk-widget');
     this.innerHTML = TEMPLATE;
-    this.input('node-url').value = this.getAttribute('node') ?? 'ws://127.0.0.1:9944';
+    this.text('node-url', this.getAttribute('node') ?? '(no node attribute)');
+    for (const type of ['pointerdown', 'keydown']) document.addEventListener(type, this.#onActivity, { capture: true });
     this.el('connect').addEventListener('click', () => void this.run(() => this.connectNode()));
     this.el('owner').addEventListener('change', () => void this.run(() => this.refresh()));
     this.el('lock').addEventListener('submit', (event) => {
@@ -97,11 +121,14 @@ export class SessionKeyWidget extends HTMLElement {
       void this.run(() => this.unlock());
     });
     this.el('lock-now').addEventListener('click', () => {
-      this.keystore?.lock();
-      void this.run(() => this.refresh());
+      void this.run(async () => {
+        await this.#keystore?.lock();
+        await this.refresh();
+      });
     });
     this.el('create').addEventListener('click', () => void this.run(() => this.create()));
     this.input('duration').addEventListener('input', () => this.previewExpiry());
+    this.el('duration-unit').addEventListener('change', () => this.previewExpiry());
     void this.run(async () => {
       await this.openKeystore();
       if (this.hasAttribute('autoconnect')) await this.connectNode();
@@ -111,6 +138,11 @@ export class SessionKeyWidget extends HTMLElement {
   disconnectedCallback(): void {
     this.unsubscribeHeads?.();
     void this.api?.disconnect();
+    for (const type of ['pointerdown', 'keydown']) document.removeEventListener(type, this.#onActivity, { capture: true });
+    // The worker goes with the element, and whatever it held with it.
+    this.#signer?.terminate();
+    this.#signer = undefined;
+    this.#keystore = undefined;
   }
 
   /** The selected owner, if any. */
@@ -125,47 +157,70 @@ export class SessionKeyWidget extends HTMLElement {
   }
 
   /**
-   * The `x-session-auth` value for `method path` at this widget's audience, signed by the
-   * owner's newest live key.
+   * The `x-session-auth` value (version 2) for the request `method url` with `body`, at this
+   * widget's audience, signed by the owner's newest live key. `url` is resolved against the
+   * page's address as `fetch` resolves it: send the request to that same `url`, with exactly
+   * these body bytes (a string is sent as UTF-8), and a fresh header for every request.
    */
-  async authorize(method: string, path: string): Promise<string> {
+  async authorize(method: string, url: string | URL, body: Uint8Array | string = new Uint8Array()): Promise<string> {
     const api = this.requireApi();
-    const owner = this.requireOwner();
+    this.requireOwner();
     const keystore = this.requireUnlocked();
+    if (!this.getAttribute('audience')) throw new Error('The widget has no audience attribute: the gateway to sign for is unknown.');
     const live = [...this.keys].reverse().find((key) => key.state.phase === 'live');
     if (!live) throw new Error('No live session key: create one first.');
-    const audience = this.getAttribute('audience');
-    if (!audience) throw new Error('The widget has no audience attribute: the gateway to sign for is unknown.');
+    const bytes = typeof body === 'string' ? stringToU8a(body) : body;
+    const bound = await bindRequest(method.toUpperCase(), url, bytes, document.baseURI);
     const blockHash = await headerBlockHash(api);
-    const header = await keystore.withSeed(live.record.public, (seed) =>
-      signHeader(seed, api.genesisHash.toU8a(), {
-        account: decodeAddress(owner.address),
-        blockHash,
-        nonce: randomNonce(),
-        audience: stringToU8a(audience),
-        resource: resourceOf(method, path),
-      }),
-    );
-    return encodeHeader(header);
+    const header = await keystore.signRequest(live.record.public, {
+      blockHash,
+      nonce: randomNonce(),
+      resource: bound.resource,
+      query: bound.query,
+      contentDigest: bound.contentDigest,
+    });
+    return encodeHeaderV2(header);
   }
 
   // ---- actions -------------------------------------------------------------------------
 
   private async openKeystore(): Promise<void> {
-    this.keystore = await Keystore.open();
+    this.#signer = new Signer(() => {
+      this.text('error', '');
+      void this.refresh().then(() => this.text('lock-status', `keystore locked after ${this.lockAfterMinutes()} min without input`));
+    });
+    this.#keystore = await Keystore.open(this.#signer);
     await this.showLock();
+  }
+
+  /** The `lock-after` attribute: minutes without user input before the keystore locks. */
+  private lockAfterMinutes(): number {
+    const attribute = this.getAttribute('lock-after');
+    if (attribute === null) return DEFAULT_LOCK_AFTER_MINUTES;
+    const minutes = Number(attribute);
+    if (!Number.isFinite(minutes) || minutes <= 0) {
+      throw new Error(`The lock-after attribute must be a positive number of minutes, not "${attribute}".`);
+    }
+    return minutes;
   }
 
   private async connectNode(): Promise<void> {
     this.unsubscribeHeads?.();
     await this.api?.disconnect();
     this.api = undefined;
-    const url = this.input('node-url').value.trim();
+    const url = this.getAttribute('node');
+    if (!url) throw new Error('The widget has no node attribute: the node to connect to is unknown.');
+    const genesis = this.getAttribute('genesis');
+    if (!genesis) throw new Error('The widget has no genesis attribute: the chain to trust is unknown.');
+    const audience = this.getAttribute('audience');
     this.text('chain-status', `connecting to ${url}…`);
-    let api: ApiPromise;
+    let api: ApiPromise | undefined;
     try {
-      api = await connect(url);
+      api = await connect(url, genesis.toLowerCase());
+      // The worker signs for this chain and audience only, from now on.
+      if (audience) await this.requireSigner().configure(api.genesisHash.toU8a(), stringToU8a(audience), this.lockAfterMinutes());
     } catch (error) {
+      await api?.disconnect();
       this.text('chain-status', 'not connected');
       throw error;
     }
@@ -240,17 +295,8 @@ export class SessionKeyWidget extends HTMLElement {
   ): Promise<string> {
     const api = this.requireApi();
     const keystore = this.requireUnlocked();
-    const seed = generateSeed();
-    let publicHex: string;
-    let proof: Uint8Array;
-    try {
-      const publicKey = publicOf(seed);
-      publicHex = u8aToHex(publicKey);
-      proof = ownershipProof(seed, decodeAddress(owner.address));
-      await keystore.add(publicHex, owner.address, name, seed);
-    } finally {
-      seed.fill(0);
-    }
+    // Made and sealed in the worker: the seed never reaches this page.
+    const { publicKey: publicHex, proof } = await keystore.createKey(owner.address, name);
     await this.refresh();
     const tx = api.tx.adjudicator.register(
       { Sr25519: publicHex },
@@ -331,7 +377,7 @@ export class SessionKeyWidget extends HTMLElement {
   private async reload(): Promise<void> {
     await this.showLock();
     const owner = this.owner;
-    const keystore = this.keystore;
+    const keystore = this.#keystore;
     if (!owner || !keystore) {
       this.keys = [];
     } else {
@@ -350,7 +396,7 @@ export class SessionKeyWidget extends HTMLElement {
   }
 
   private async showLock(): Promise<void> {
-    const keystore = this.keystore;
+    const keystore = this.#keystore;
     if (!keystore) return;
     const hasVault = await keystore.hasVault();
     const unlocked = keystore.unlocked;
@@ -391,6 +437,18 @@ export class SessionKeyWidget extends HTMLElement {
       lines.push(['Expires', `block #${state.expiresAt}, ${describeDuration((state.expiresAt - this.best) * ms)}`]);
     }
     if (state.settlesAt !== undefined && state.phase === 'closing') lines.push(['Settles', `block #${state.settlesAt}`]);
+    // The terms, so the owner can check what was registered.
+    if (state.counterpart !== undefined) lines.push(['Counterpart', state.counterpart]);
+    if (state.delegate !== undefined) lines.push(['Delegate', state.delegate]);
+    if (state.spendingLimit !== undefined) {
+      const pending = state.pendingLimit
+        ? ` (lowered to ${formatBalance(state.pendingLimit.limit)} at block #${state.pendingLimit.appliesAt})`
+        : '';
+      lines.push(['Spending limit', `${formatBalance(state.spendingLimit)}${pending}`]);
+    }
+    if (state.scope !== undefined) {
+      lines.push(['Scope', state.scope.length ? state.scope.map((item) => u8aToString(item)).join(', ') : '(empty: no request)']);
+    }
     if (state.collateral !== undefined) lines.push(['Collateral', formatBalance(state.collateral)]);
     if (state.owed !== undefined) lines.push(['Owed', formatBalance(state.owed)]);
     const title = document.createElement('h4');
@@ -401,7 +459,7 @@ export class SessionKeyWidget extends HTMLElement {
       dt.textContent = name;
       const dd = document.createElement('dd');
       dd.textContent = value;
-      dd.dataset.field = name.toLowerCase();
+      dd.dataset.field = name.toLowerCase().replace(/ /g, '-');
       list.append(dt, dd);
     }
     const actions = document.createElement('div');
@@ -415,7 +473,7 @@ export class SessionKeyWidget extends HTMLElement {
       actions.append(element);
     };
     const live = state.phase === 'live';
-    const unlocked = this.keystore?.unlocked ?? false;
+    const unlocked = this.#keystore?.unlocked ?? false;
     button('Renew', 'renew', live, () => this.renew(key));
     button('Re-create', 'recreate', live && unlocked, () => this.recreate(key));
     button('Revoke', 'revoke', live, () => this.revoke(key));
@@ -444,7 +502,7 @@ export class SessionKeyWidget extends HTMLElement {
   }
 
   private updateButtons(): void {
-    const ready = !!this.api && !!this.owner && !!this.keystore?.unlocked && !this.busy;
+    const ready = !!this.api && !!this.owner && !!this.#keystore?.unlocked && !this.busy;
     (this.el('create') as HTMLButtonElement).disabled = !ready;
     (this.el('connect') as HTMLButtonElement).disabled = this.busy;
   }
@@ -453,22 +511,20 @@ export class SessionKeyWidget extends HTMLElement {
     if (!this.api) return;
     try {
       const blocks = this.durationBlocks();
-      const at = new Date(Date.now() + blocks * blockTimeMs(this.api));
-      this.text('expires-preview', `${blocks} blocks: expires about ${at.toLocaleString()}`);
+      const ms = blocks * blockTimeMs(this.api);
+      const at = new Date(Date.now() + ms);
+      this.text('expires-preview', `${blocks} blocks (${describeSpan(ms)}): expires about ${at.toLocaleString()}, block #${this.best + blocks}`);
+      this.el('expires-preview').dataset.blocks = String(blocks);
     } catch (error) {
       this.text('expires-preview', error instanceof Error ? error.message : String(error));
+      this.el('expires-preview').dataset.blocks = '';
     }
   }
 
   private durationBlocks(): number {
     const api = this.requireApi();
-    const hours = Number(this.input('duration').value);
-    if (!Number.isFinite(hours) || hours <= 0) throw new Error('The duration must be a positive number of hours.');
-    const blocks = Math.round((hours * 3_600_000) / blockTimeMs(api));
-    const max = adjudicatorConst(api, 'maxDuration');
-    if (blocks < 1) throw new Error('The duration is shorter than one block.');
-    if (blocks > max) throw new Error(`The duration is ${blocks} blocks; the chain allows at most ${max}.`);
-    return blocks;
+    const unit = (this.el('duration-unit') as HTMLSelectElement).value;
+    return durationToBlocks(this.input('duration').value, unit, blockTimeMs(api), adjudicatorConst(api, 'maxDuration'));
   }
 
   /** `{"name":…,"use_case":"frontend_session_key"}`, within the chain's bound. */
@@ -557,9 +613,14 @@ export class SessionKeyWidget extends HTMLElement {
     return owner;
   }
 
+  private requireSigner(): Signer {
+    if (!this.#signer) throw new Error('The signing worker is not running (the widget is not on the page).');
+    return this.#signer;
+  }
+
   private requireKeystore(): Keystore {
-    if (!this.keystore) throw new Error('The keystore is not open yet (IndexedDB unavailable?).');
-    return this.keystore;
+    if (!this.#keystore) throw new Error('The keystore is not open yet (IndexedDB unavailable?).');
+    return this.#keystore;
   }
 
   private requireUnlocked(): Keystore {
@@ -593,12 +654,14 @@ export function defineSessionKeyWidget(): void {
 /** Mounts a widget into `container`, with the given attributes. */
 export function mountSessionKeyWidget(
   container: HTMLElement,
-  options: { node?: string; audience?: string; appName?: string; autoconnect?: boolean } = {},
+  options: { node?: string; genesis?: string; audience?: string; lockAfterMinutes?: number; appName?: string; autoconnect?: boolean } = {},
 ): SessionKeyWidget {
   defineSessionKeyWidget();
   const widget = document.createElement('session-key-widget') as SessionKeyWidget;
   if (options.node) widget.setAttribute('node', options.node);
+  if (options.genesis) widget.setAttribute('genesis', options.genesis);
   if (options.audience) widget.setAttribute('audience', options.audience);
+  if (options.lockAfterMinutes !== undefined) widget.setAttribute('lock-after', String(options.lockAfterMinutes));
   if (options.appName) widget.setAttribute('app-name', options.appName);
   if (options.autoconnect) widget.setAttribute('autoconnect', '');
   container.append(widget);

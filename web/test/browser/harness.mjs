@@ -134,6 +134,9 @@ export async function startNode() {
   return node;
 }
 
+/** //Bob's account: the counterpart the widget proposes on a dev chain, and the gateway accepts. */
+export const BOB = '5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty';
+
 /** The gateway binary serving the widget (`web/dist`) in front of the demo API. */
 export async function startGateway(nodeUrl, audience) {
   const api = await startDemoApi(0);
@@ -147,6 +150,8 @@ export async function startGateway(nodeUrl, audience) {
     nodeUrl,
     '--audience',
     audience,
+    '--counterpart',
+    BOB,
     '--ui',
     join(web, 'dist'),
   ]);

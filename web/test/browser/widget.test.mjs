@@ -1,16 +1,20 @@
 // The widget in a real browser (headless Debian Chromium) against the dev node and the gateway:
-// create and register a key, call the API through the gateway, reload and unlock (a wrong
-// passphrase refused, IndexedDB holding no plaintext secret), re-create (the new key live before
-// the old one is revoked), revoke (the next call refused as revoked), forget.
+// the page under the gateway's Content-Security-Policy (no violation), configured from
+// config.json only (`?node=` ignored), create and register a key (its seed drawn in the signing
+// worker, never in the page), call the API through the gateway with version 2 headers (query and
+// body bound), reload and unlock (a wrong passphrase refused, IndexedDB holding no plaintext
+// secret), re-create (the new key live before the old one is revoked), revoke (the next call
+// refused as revoked), forget.
 //
 //   npm run test:browser      (after `cargo build --workspace`)
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { ApiPromise, WsProvider } from '@polkadot/api';
+import { createServer } from 'node:net';
 import { u8aToHex, u8aToString } from '@polkadot/util';
 import { decodeAddress, sr25519PairFromSeed } from '@polkadot/util-crypto';
 
-import { startBrowser, startGateway, startNode } from './harness.mjs';
+import { freePort, startBrowser, startGateway, startNode } from './harness.mjs';
 
 const AUDIENCE = 'widget-test-api';
 const PASSPHRASE = 'a long passphrase for the test';
@@ -23,17 +27,64 @@ let gateway;
 let browser;
 let page;
 let api;
+/** Every 32-byte draw from the signing worker's secure random source (one is the seed). */
+const workerSeeds = [];
+/** CSP violations and console errors reported by the page or its worker. */
+const violations = [];
+/** The `x-session-auth` values the page sent. */
+const sentHeaders = [];
+/** Connections made to a decoy "node" a `?node=` link names. */
+let decoy;
+let decoyConnections = 0;
 
 before(async () => {
   node = await startNode();
   gateway = await startGateway(node.url, AUDIENCE);
   browser = await startBrowser();
   api = await ApiPromise.create({ provider: new WsProvider(node.url), noInitWarn: true });
+  const decoyPort = await freePort();
+  decoy = createServer((socket) => {
+    decoyConnections += 1;
+    socket.destroy();
+  });
+  await new Promise((resolve) => decoy.listen(decoyPort, '127.0.0.1', resolve));
   page = await browser.newPage();
   page.on('pageerror', (error) => console.error('page error:', error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && /Content.Security.Policy|Refused to/i.test(message.text())) violations.push(`console: ${message.text()}`);
+  });
+  page.on('request', (request) => {
+    const header = request.headers()['x-session-auth'];
+    if (header) sentHeaders.push({ url: request.url(), method: request.method(), header });
+  });
+  // The signing worker draws the seeds: record its 32-byte draws, and its CSP violations.
+  page.on('workercreated', (worker) => {
+    worker.on('console', (message) => {
+      if (/Content.Security.Policy|Refused to/i.test(message.text())) violations.push(`worker console: ${message.text()}`);
+    });
+    worker
+      .evaluate(() => {
+        const original = crypto.getRandomValues.bind(crypto);
+        self.drawnSeeds = [];
+        crypto.getRandomValues = (array) => {
+          const filled = original(array);
+          if (array.byteLength === 32) self.drawnSeeds.push(Array.from(new Uint8Array(array.buffer, array.byteOffset, 32)));
+          return filled;
+        };
+        self.addEventListener('securitypolicyviolation', (event) => {
+          console.error(`Content Security Policy violation in the worker: ${event.violatedDirective} ${event.blockedURI}`);
+        });
+      })
+      .catch((error) => console.error('cannot hook the worker:', error.message));
+    page.workerHandle = worker;
+  });
   // Record every 32-byte draw from the page's secure random source: one of them is the
   // session key's seed, which the test then looks for in IndexedDB.
   await page.evaluateOnNewDocument(() => {
+    window.cspViolations = [];
+    document.addEventListener('securitypolicyviolation', (event) => {
+      window.cspViolations.push(`${event.violatedDirective} blocked ${event.blockedURI} (${event.sourceFile}:${event.lineNumber})`);
+    });
     const original = crypto.getRandomValues.bind(crypto);
     window.drawnSeeds = [];
     crypto.getRandomValues = (array) => {
@@ -47,14 +98,27 @@ before(async () => {
 });
 
 after(async () => {
+  await new Promise((resolve) => (decoy ? decoy.close(resolve) : resolve()));
   await api?.disconnect();
   await browser?.close();
   await gateway?.stop();
   await node?.stop();
 });
 
-async function openWidget() {
-  await page.goto(`${gateway.url}/ui/`);
+/** Every seed the signing worker drew so far. */
+async function drawnInWorker() {
+  const seeds = await page.workerHandle.evaluate(() => self.drawnSeeds);
+  workerSeeds.splice(0, workerSeeds.length, ...seeds);
+  return seeds;
+}
+
+async function assertNoViolation() {
+  const reported = await page.evaluate(() => window.cspViolations);
+  assert.deepEqual([...reported, ...violations], [], 'no Content-Security-Policy violation');
+}
+
+async function openWidget(query = '') {
+  await page.goto(`${gateway.url}/ui/${query}`);
   await page.waitForFunction(
     () => document.querySelector('[data-part="chain-status"]')?.textContent?.includes('best #'),
     { timeout: CHAIN_TIMEOUT_MS },
@@ -110,19 +174,27 @@ async function clickAction(publicKey, action) {
   await page.click(selector);
 }
 
-async function callApi(path = '/api/hello') {
+async function callApi(path = '/api/hello', { method = 'GET', body = '' } = {}) {
   await page.$eval('#api-path', (input, value) => {
     input.value = value;
   }, path);
+  await page.select('#api-method', method);
+  await page.$eval('#api-body', (input, value) => {
+    input.value = value;
+  }, body);
   await page.$eval('#api-response', (element) => {
     element.dataset.status = '';
   });
   await page.click('#api-call');
   await page.waitForFunction(() => document.querySelector('#api-response').dataset.status !== '', { timeout: 30_000 });
   const status = await page.$eval('#api-response', (element) => element.dataset.status);
-  const text = await page.$eval('#api-response', (element) => element.textContent);
-  const body = text.slice(text.indexOf('\n\n') + 2);
-  return { status, body: status === 'error' ? text : JSON.parse(body) };
+  const line = await page.$eval('#api-response .api-status', (element) => element.textContent);
+  if (status === 'error') return { status, line, body: line };
+  // The body is folded away under its summary.
+  const folded = await page.$eval('#api-response details', (element) => !element.open);
+  assert.ok(folded, 'the JSON is folded');
+  const text = await page.$eval('#api-response .api-body', (element) => element.textContent);
+  return { status, line, body: JSON.parse(text) };
 }
 
 /** Every record of the widget's IndexedDB, byte arrays as hex. */
@@ -159,6 +231,41 @@ async function session(publicKey) {
 let first;
 let seed;
 
+test('/ui/ carries a strict Content-Security-Policy and the page takes its node from config.json only', async () => {
+  const config = await (await fetch(`${gateway.url}/ui/config.json`)).json();
+  assert.deepEqual(config, { audience: AUDIENCE, node: node.url, genesis: api.genesisHash.toHex() });
+  for (const path of ['/ui/', '/ui/config.json', '/ui/signer-worker.js']) {
+    const response = await fetch(`${gateway.url}${path}`);
+    assert.equal(response.status, 200, path);
+    const csp = response.headers.get('content-security-policy');
+    assert.ok(csp, `${path} has a Content-Security-Policy`);
+    for (const directive of [
+      "default-src 'self'",
+      "script-src 'self' 'wasm-unsafe-eval';",
+      "style-src 'self';",
+      `connect-src 'self' ${node.url};`,
+      "object-src 'none'",
+      "base-uri 'none'",
+      "form-action 'none'",
+      "frame-ancestors 'none'",
+    ]) {
+      assert.ok(csp.includes(directive), `${path}: ${directive} in ${csp}`);
+    }
+    assert.equal(response.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(response.headers.get('referrer-policy'), 'no-referrer');
+    assert.equal(response.headers.get('x-frame-options'), 'DENY');
+  }
+
+  // A link naming another node (and audience) is ignored: the page connects to the gateway's.
+  const decoyUrl = `ws://127.0.0.1:${decoy.address().port}`;
+  await openWidget(`?node=${encodeURIComponent(decoyUrl)}&audience=evil`);
+  assert.equal(await page.$eval('[data-part="node-url"]', (element) => element.textContent), node.url);
+  assert.equal(await page.$eval('#api-audience', (element) => element.textContent), AUDIENCE);
+  assert.equal(await page.$eval('session-key-widget', (element) => element.getAttribute('genesis')), api.genesisHash.toHex());
+  assert.equal(decoyConnections, 0, 'nothing connected to the node the link named');
+  await assertNoViolation();
+});
+
 test('a key made in the browser is registered, live, and accepted by the gateway', async () => {
   await openWidget();
   assert.equal(await lockState(), 'new');
@@ -181,16 +288,47 @@ test('a key made in the browser is registered, live, and accepted by the gateway
     use_case: 'frontend_session_key',
   });
 
+  // The card shows the terms registered.
+  const field = (name) => page.$eval(`.sk-card[data-public="${first}"] [data-field="${name}"]`, (element) => element.textContent);
+  assert.equal(await field('counterpart'), registration.counterpart.toString());
+  assert.equal(await field('scope'), 'GET /*, POST /*');
+  assert.match(await field('spending-limit'), /^10(\.0+)?\s/);
+
   const response = await callApi();
   assert.equal(response.status, '200', JSON.stringify(response.body));
+  assert.equal(response.line, '200 OK');
   assert.equal(response.body.hello, ALICE);
   assert.equal(response.body.path, '/api/hello');
+  assert.match(sentHeaders.at(-1).header, /^v2\./, 'the widget signs version 2');
+
+  // A query that needs normalizing and a body, both bound by the signature.
+  const posted = await callApi('/api/orders/17?b=2&a=%7e&a=1', { method: 'POST', body: '{"qty":1}' });
+  assert.equal(posted.status, '200', JSON.stringify(posted.body));
+  assert.equal(posted.body.method, 'POST');
+  // The upstream sees the query in the canonical form that was authenticated.
+  assert.equal(posted.body.path, '/api/orders/17?a=~&a=1&b=2');
+  assert.equal(posted.body.body, '{"qty":1}');
+
+  // The same header with another body or query is refused: it binds the whole request.
+  const { header } = sentHeaders.at(-1);
+  const replay = (path, body) =>
+    fetch(`${gateway.url}${path}`, { method: 'POST', headers: { 'x-session-auth': header }, body });
+  assert.equal((await replay('/api/orders/17?b=2&a=%7e&a=1', '{"qty":100000}')).status, 401, 'another body');
+  assert.equal((await replay('/api/orders/17?b=2&a=%7e&a=1&admin=true', '{"qty":1}')).status, 401, 'another query');
+
+  // A refusal shows its status and reason.
+  const refused = await callApi('/api/hello', { method: 'DELETE' });
+  assert.equal(refused.status, '401', JSON.stringify(refused.body));
+  assert.match(refused.line, /^401 Unauthorized: OutOfScope/);
+  await assertNoViolation();
 });
 
-test('IndexedDB holds the seed only encrypted', async () => {
-  const drawn = await page.evaluate(() => window.drawnSeeds);
-  const match = drawn.find((bytes) => u8aToHex(sr25519PairFromSeed(new Uint8Array(bytes)).publicKey) === first);
-  assert.ok(match, 'the key came from the page secure random source');
+test('the seed is drawn in the signing worker, and IndexedDB holds it only encrypted', async () => {
+  const ofKey = (bytes) => u8aToHex(sr25519PairFromSeed(new Uint8Array(bytes)).publicKey) === first;
+  const inPage = await page.evaluate(() => window.drawnSeeds);
+  assert.ok(!inPage.some(ofKey), 'the page never drew the seed');
+  const match = (await drawnInWorker()).find(ofKey);
+  assert.ok(match, 'the key came from the worker secure random source');
   seed = new Uint8Array(match);
   const secretKey = sr25519PairFromSeed(seed).secretKey;
   const dump = JSON.stringify(await dumpKeystore());
@@ -257,24 +395,29 @@ test('revoke: the next call is refused as revoked, and forget wipes the key', as
   // The gateway follows the chain from its own poll, so it is given a few blocks to see it.
   await page.waitForSelector('session-key-widget:not([busy])', { timeout: CHAIN_TIMEOUT_MS });
   // The widget signs only with a live key, so sign as a stale client would, with the package's
-  // own functions and the revoked key's seed: the gateway must refuse it by itself.
+  // own functions and the revoked key's seed (drawn in the worker, recorded by the test): the
+  // gateway must refuse it by itself.
   const best = (await api.rpc.chain.getHeader()).number.toNumber();
   const blockHash = (await api.rpc.chain.getBlockHash(best - 2)).toHex();
+  const seeds = await drawnInWorker();
   const staleCall = (nonce) => page.evaluate(
-    async ({ publicKey, genesis, blockHash, owner, audience, nonce }) => {
+    async ({ publicKey, genesis, blockHash, owner, audience, nonce, seeds }) => {
       const widget = await import('./session-key-widget.js');
-      const seed = window.drawnSeeds.map((bytes) => new Uint8Array(bytes)).find(
+      const seed = seeds.map((bytes) => new Uint8Array(bytes)).find(
         (bytes) => widget.sessionPublicHex(widget.publicOf(bytes)) === `0x00${publicKey.slice(2)}`,
       );
       const hex = (text) => Uint8Array.from(text.slice(2).match(/../g), (byte) => parseInt(byte, 16));
-      const header = widget.signHeader(seed, hex(genesis), {
+      const bound = await widget.bindRequest('GET', '/api/hello');
+      const header = widget.signHeaderV2(seed, hex(genesis), {
         account: hex(owner),
         blockHash: hex(blockHash),
         nonce: BigInt(nonce),
         audience: new TextEncoder().encode(audience),
-        resource: widget.resourceOf('GET', '/api/hello'),
+        resource: bound.resource,
+        query: bound.query,
+        contentDigest: bound.contentDigest,
       });
-      const answer = await fetch('/api/hello', { headers: { [widget.HTTP_HEADER]: widget.encodeHeader(header) } });
+      const answer = await fetch('/api/hello', { headers: { [widget.HTTP_HEADER]: widget.encodeHeaderV2(header) } });
       return { status: answer.status, body: await answer.json() };
     },
     {
@@ -284,6 +427,7 @@ test('revoke: the next call is refused as revoked, and forget wipes the key', as
       owner: u8aToHex(decodeAddress(ALICE)),
       audience: AUDIENCE,
       nonce,
+      seeds,
     },
   );
   let response = await staleCall(1);
