@@ -1,7 +1,5 @@
 //! What each command of [`crate::cli`] does.
 
-use std::sync::Arc;
-
 use session_keys_client::{build, AccountId, At, Client, KeyRecord, Phase, SessionPublic, Wait};
 use session_keys_keeper::{
 	passphrase::{self, PassphraseError},
@@ -12,12 +10,10 @@ use sp_core::crypto::Ss58Codec;
 use crate::{
 	cli::{Cli, Command, PASSPHRASE_ENV, SECRET_ENV},
 	http,
-	metrics::Metrics,
 	plan::Policy,
+	service::{Service, ServiceConfig},
 	signer::{CounterpartSigner, SignerError},
 	store::{hex, Identity, Store, StoreError},
-	tower::Watchtower,
-	watch::Watcher,
 };
 
 /// Why a command failed.
@@ -136,55 +132,21 @@ fn open_signer(cli: &Cli) -> Result<(Store, CounterpartSigner), CommandError> {
 	Ok((store, signer))
 }
 
-/// Connects, waiting for a node that is not up yet.
-async fn connect(url: &str) -> Result<Client, CommandError> {
-	let mut pause = std::time::Duration::from_millis(200);
-	loop {
-		match Client::connect(url).await {
-			Ok(client) => return Ok(client),
-			Err(error @ session_keys_client::Error::InvalidUrl(_)) => return Err(error.into()),
-			Err(error) => {
-				tracing::warn!(%url, %error, ?pause, "the node is not reachable yet");
-				tokio::time::sleep(pause).await;
-				pause = (pause * 2).min(std::time::Duration::from_secs(5));
-			}
-		}
-	}
-}
-
 async fn daemon(
 	cli: &Cli,
 	listen: std::net::SocketAddr,
 	policy: Policy,
 	audit_limit: u64,
 ) -> Result<(), CommandError> {
-	let (store, signer) = open_signer(cli)?;
-	let listener = http::bind(listen)
-		.await
-		.map_err(|error| CommandError::Listen { address: listen, error })?;
-	let client = Arc::new(connect(&cli.node).await?);
-	store.bind_genesis(client.genesis_hash().as_bytes())?;
-	let held: Vec<_> = store.states(false)?.into_iter().map(|s| s.signed).collect();
-	let writer = store.writer(audit_limit)?;
-	let metrics = Arc::new(Metrics::new());
-	let tower = Arc::new(Watchtower::new(
-		signer.counterpart(),
-		client.genesis_hash(),
-		writer,
-		client.clone(),
-		held,
-		metrics,
-	));
-	tracing::info!(
-		address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
-		counterpart = %signer.counterpart().to_ss58check(),
-		signer = %signer.signer().to_ss58check(),
-		keys = tower.held().len(),
-		?policy,
-		"listening"
-	);
-	let server = tokio::spawn(http::serve(listener, tower.clone()));
-	let watcher = tokio::spawn(Watcher::new(tower, client, Arc::new(signer), policy).run());
+	let service = Service::start(ServiceConfig {
+		store: cli.store.clone(),
+		passphrase: read_passphrase(cli, false)?,
+		node: cli.node.clone(),
+		listen: Some(listen),
+		policy,
+		audit_limit,
+	})
+	.await?;
 	let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
 		.map_err(|e| CommandError::Usage(format!("cannot handle SIGTERM: {e}")))?;
 	tokio::select! {
@@ -192,8 +154,7 @@ async fn daemon(
 		_ = terminate.recv() => {}
 	}
 	tracing::info!("stopping");
-	server.abort();
-	watcher.abort();
+	drop(service);
 	Ok(())
 }
 

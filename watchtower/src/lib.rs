@@ -19,6 +19,36 @@
 //!   proxy, which the runtime limits to the counterpart's calls;
 //! - **operations**: the `session-keys-watchtower` binary ([`cli`], [`commands`]) and
 //!   Prometheus [`metrics`].
+//!
+//! # In another service
+//!
+//! A gateway that charges each call with the next state hands it over in process:
+//!
+//! ```no_run
+//! use session_keys_watchtower::{
+//!     service::{Service, ServiceConfig}, Policy, SignedState, SubmitError,
+//! };
+//! # async fn run(passphrase: zeroize::Zeroizing<Vec<u8>>, state: SignedState)
+//! #     -> Result<(), Box<dyn std::error::Error>> {
+//! let service = Service::start(ServiceConfig {
+//!     store: "watchtower.db".into(), // made by `session-keys-watchtower init`
+//!     passphrase,
+//!     node: "ws://127.0.0.1:9944".into(),
+//!     listen: None, // or Some(address) to serve POST /v1/states and /metrics too
+//!     policy: Policy::default(),
+//!     audit_limit: 10_000,
+//! })
+//! .await?;
+//! match service.tower.submit_state(state).await {
+//!     Ok(accepted) => { /* on disk: forward the call; accepted.unbanked is what it owes */ }
+//!     Err(SubmitError::Refused(refusal)) => { /* 402: refusal.name(), refusal.to_json() */ }
+//!     Err(other) => { /* 503 or 500: other.to_http() */ }
+//! }
+//! // The newest state held, for the next nonce and owed a call must carry:
+//! let newest = service.tower.newest(&state_public());
+//! # fn state_public() -> session_keys_client::SessionPublic { unimplemented!() }
+//! # Ok(()) }
+//! ```
 
 pub mod cli;
 pub mod commands;
@@ -26,6 +56,7 @@ pub mod http;
 pub mod metrics;
 pub mod plan;
 pub mod refusal;
+pub mod service;
 pub mod signed;
 pub mod signer;
 pub mod store;
