@@ -443,3 +443,30 @@ test('revoke: the next call is refused as revoked, and forget wipes the key', as
   const dump = JSON.stringify(await dumpKeystore());
   assert.ok(!dump.includes(second.slice(2)), 'the record is gone');
 });
+
+test('the keystore locks itself after lock-after minutes without user input', async () => {
+  await openWidget();
+  // A widget mounted by script with a short idle time (0.05 min: 3 s), the page's own one gone.
+  await page.evaluate(async ({ node, genesis, audience }) => {
+    const { mountSessionKeyWidget } = await import('./session-key-widget.js');
+    const container = document.getElementById('widget');
+    container.replaceChildren();
+    mountSessionKeyWidget(container, { node, genesis, audience, lockAfterMinutes: 0.05, autoconnect: true });
+  }, { node: node.url, genesis: api.genesisHash.toHex(), audience: AUDIENCE });
+  await page.waitForFunction(
+    () => document.querySelector('[data-part="chain-status"]')?.textContent?.includes('best #'),
+    { timeout: CHAIN_TIMEOUT_MS },
+  );
+  await enterPassphrase(PASSPHRASE);
+  assert.equal(await lockState(), 'unlocked');
+  await page.waitForFunction(() => document.querySelector('[data-part="lock"]').dataset.state === 'locked', { timeout: 10_000 });
+  assert.match(await page.$eval('[data-part="lock-status"]', (element) => element.textContent), /locked after 0\.05 min without input/);
+  const refused = await page.evaluate(() =>
+    document.querySelector('session-key-widget').authorize('GET', '/api/hello').then(
+      () => 'signed',
+      (error) => error.message,
+    ),
+  );
+  assert.match(refused, /Unlock the keystore/);
+  await assertNoViolation();
+});
