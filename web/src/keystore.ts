@@ -1,7 +1,7 @@
 // The encrypted local keystore. A session key's seed is kept in IndexedDB only as AES-256-GCM
 // ciphertext (WebCrypto) under a key derived from the user's passphrase with PBKDF2-SHA256
 // (600,000 iterations, OWASP's figure for it, and a random salt stored with the vault). The key
-// is derived once per visit and is non-extractable; each record has its own random IV, and the
+// is derived at each unlock and is non-extractable; each record has its own random IV, and the
 // record's public key and owner are bound as associated data, so a ciphertext moved to another
 // record fails to open. A vault check record tells a wrong passphrase from a damaged record.
 // The vault key and the seeds live in the signing worker (`signer-core.ts`), never in the page.
