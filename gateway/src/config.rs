@@ -217,6 +217,9 @@ pub enum ConfigError {
 	/// The widget directory holds no `index.html`.
 	#[error("{0} holds no index.html: build the widget first (`npm ci && npm run build` in web/)")]
 	BadUi(PathBuf),
+	/// The node the widget is told to connect to is not a `ws://` or `wss://` URL with a host.
+	#[error("--ui-node `{0}` is not a ws:// or wss:// URL with a host (and no credentials)")]
+	BadUiNode(String),
 }
 
 /// Parses `NAME:MIN_BALANCE:PER_SECOND:BURST`.
@@ -344,6 +347,9 @@ impl Cli {
 			Some(dir) if !dir.join("index.html").is_file() => return Err(ConfigError::BadUi(dir)),
 			Some(dir) => {
 				let page_node = self.ui_node.or(file.ui_node).unwrap_or_else(|| node.clone());
+				// Checked now, so a typo stops the gateway rather than every page load.
+				crate::ui::node_origin(&page_node)
+					.map_err(|_| ConfigError::BadUiNode(page_node.clone()))?;
 				Some(Ui::new(dir, &settings.audience, &page_node))
 			}
 			None => None,
@@ -466,6 +472,19 @@ mod tests {
 			cli(&["--upstream", "http://x:1", "--audience", "a", "--ui", "/nonexistent"]).resolve(),
 			Err(ConfigError::BadUi(_))
 		));
+		let widget = std::env::temp_dir().join(format!("gateway-ui-{}", std::process::id()));
+		std::fs::create_dir_all(&widget).unwrap();
+		std::fs::write(widget.join("index.html"), "<!doctype html>").unwrap();
+		for bad in ["http://127.0.0.1:9944", "ws://user:pw@node:9944", "not a url"] {
+			let args = ["--upstream", "http://x:1", "--audience", "a", "--ui"];
+			let mut args = args.to_vec();
+			args.extend([widget.to_str().unwrap(), "--ui-node", bad]);
+			assert!(
+				matches!(cli(&args).resolve(), Err(ConfigError::BadUiNode(_))),
+				"{bad} is refused at startup"
+			);
+		}
+		std::fs::remove_dir_all(&widget).unwrap();
 		let missing = cli(&["--config", "/nonexistent/gateway.toml"]).resolve();
 		assert!(matches!(missing, Err(ConfigError::Read { .. })));
 		let dir = std::env::temp_dir().join(format!("gateway-bad-{}", std::process::id()));

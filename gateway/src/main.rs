@@ -69,15 +69,10 @@ async fn main() -> ExitCode {
 	// The window is read from the chain once connected; until then every request gets 503.
 	let gateway = Arc::new(Gateway::new(NodeChain::new(), config.settings, 0));
 	let follower = tokio::spawn(follow(gateway.clone(), config.node, Default::default()));
-	let served = proxy::serve(
-		listener,
-		gateway,
-		config.upstream,
-		config.ui,
-		config.serve,
-		shutdown_signal(),
-	)
-	.await;
+	// The widget's config.json pins the chain's genesis hash once the follower learns it.
+	let ui = config.ui.map(|ui| ui.following(gateway.clone()));
+	let served =
+		proxy::serve(listener, gateway, config.upstream, ui, config.serve, shutdown_signal()).await;
 	follower.abort();
 	match served {
 		Ok(()) => ExitCode::SUCCESS,
