@@ -147,7 +147,7 @@ async fn settled(
 		.unwrap_or_else(|| panic!("the session settles in block #{settles_at}"))
 }
 
-/// The whole story; returns the checkpoint latency in blocks.
+/// The whole story; returns its figure.
 async fn whole_story(chain: Chain, node: String) -> String {
 	let (alice, bob) = (dev::alice(), dev::bob());
 	let tower = Watchtower::init("story", &node, "//Bob", None);
@@ -173,9 +173,20 @@ async fn whole_story(chain: Chain, node: String) -> String {
 	assert_eq!(bob_paid, units(10), "settlement pays the counterpart exactly 10");
 	let alice_back = chain.balances_at(&account_of(&alice), after).await.free
 		- chain.balances_at(&account_of(&alice), before).await.free;
-	assert!(
-		alice_back >= units(90),
-		"the rest of the collateral (and the deposit) returns: {alice_back}"
+	let deposit_released = settlement_events(&chain, settles_at)
+		.await
+		.into_iter()
+		.find_map(|event| match event {
+			Event::SessionEnded { public, deposit_released, .. } if public == key.public() => {
+				Some(deposit_released)
+			}
+			_ => None,
+		})
+		.expect("SessionEnded");
+	assert_eq!(
+		alice_back,
+		units(90) + deposit_released,
+		"the rest of the collateral and the deposit (less the record fee) return to the owner"
 	);
 	let retired = chain.retired(&key.public()).await.expect("retired");
 	assert_eq!(
