@@ -198,6 +198,15 @@ async fn whole_story(chain: Chain, node: String) -> String {
 		1,
 		"one checkpoint, never resubmitted"
 	);
+	let (_, metrics) = tower.get("/metrics").await.expect("metrics");
+	for line in [
+		"session_keys_watchtower_states_stored_total 10",
+		"session_keys_watchtower_checkpoints_submitted_total{why=\"closing\"} 1",
+		"session_keys_watchtower_checkpoints_included_total 1",
+		"session_keys_watchtower_checkpoint_latency_blocks_count 1",
+	] {
+		assert!(metrics.contains(line), "{line} in\n{metrics}");
+	}
 	let latency = checkpointed_at - closing_at;
 	assert!(latency <= 3, "latency {latency} blocks");
 	format!("whole story: closed #{closing_at}, checkpointed #{checkpointed_at} ({latency} block(s)), settles #{settles_at}")
@@ -364,12 +373,14 @@ async fn back_with_three_blocks_left(chain: Chain, node: String) -> String {
 	let (closing_at, settles_at) = revoke(&chain, &owner, &key).await;
 	wait_for_best(&chain, settles_at - 3).await;
 	let back_at = chain.client.best_number().await.expect("best");
-	let _daemon = tower.start(&[]).await;
+	let daemon = tower.start(&[]).await;
 	let (owed, paid, _) = settled(&chain, key.public(), settles_at).await;
 	assert_eq!((owed, paid), (units(4), units(4)));
 	let (checkpointed_at, _) =
 		checkpoint_block(&chain, key.public(), closing_at, settles_at).await.expect("checkpointed");
 	assert!(checkpointed_at < settles_at);
+	// With 3 blocks left (the default safety margin) the window was at risk: alerted.
+	assert_eq!(daemon.lines(&["WINDOW AT RISK"]).len(), 1, "{}", daemon.log());
 	format!("late: back at #{back_at} ({} block(s) left), checkpointed #{checkpointed_at}, settles #{settles_at}", settles_at - back_at)
 }
 
