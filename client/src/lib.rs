@@ -61,8 +61,10 @@ mod connection;
 mod error;
 pub mod header;
 pub mod keys;
+pub mod metered;
 pub mod reads;
 pub mod request;
+pub mod state_header;
 #[cfg(test)]
 mod web_vectors;
 
@@ -75,8 +77,10 @@ pub use header::{
 	parse_header, AnyHeader, Header, HeaderFormatError, HeaderV2, HTTP_HEADER,
 };
 pub use keys::{HeaderRequest, HeaderRequestV2, KeyError, SessionPair};
+pub use metered::{MeteredCall, MeteredSession};
 pub use reads::{AccountData, At, Dated};
 pub use request::{content_digest_header, resource_of, BoundRequest, RequestLineError};
+pub use state_header::{StateHeader, StateHeaderError, STATE_HEADER};
 
 pub use session_keys_primitives::{
 	AuthError, Authenticated, ChannelState, CryptoKind, DelegateUsage, EndReason, KeyRequest,

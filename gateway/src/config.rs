@@ -10,7 +10,7 @@ use http::HeaderName;
 use serde::Deserialize;
 use session_keys_client::{AccountId, Balance};
 
-use crate::{proxy::ServeOptions, ui::Ui, Settings, Tier};
+use crate::{meter::MeterSettings, proxy::ServeOptions, ui::Ui, Settings, Tier};
 
 /// The command line of `session-keys-gateway`.
 #[derive(Debug, Parser)]
@@ -36,7 +36,9 @@ use crate::{proxy::ServeOptions, ui::Ui, Settings, Tier};
 	              --tier base:0:5:10 --tier gold:1000000000000000:50:100 \\\n    \
 	              --counterpart 5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty\n  \
 	              session-keys-gateway --upstream http://127.0.0.1:3000 --audience api.example \\\n    \
-	              --ui web/dist    # the browser widget at http://127.0.0.1:8080/ui/\n\n\
+	              --ui web/dist    # the browser widget at http://127.0.0.1:8080/ui/\n  \
+	              session-keys-gateway --upstream http://127.0.0.1:3000 --audience api.example \\\n    \
+	              --price 1 --watchtower http://127.0.0.1:9955    # metered calls\n\n\
 	              A config file holds the same settings (flags override it):\n  \
 	              listen = \"127.0.0.1:8080\"\n  \
 	              upstream = \"http://127.0.0.1:3000\"\n  \
@@ -137,6 +139,24 @@ pub struct Cli {
 	/// address than the gateway does [default: --node].
 	#[arg(long, value_name = "URL")]
 	pub ui_node: Option<String>,
+	/// Charge this much a call (the chain's smallest unit): every authenticated request must
+	/// then carry `x-session-state`, the next channel state signed by its session key (nonce
+	/// one above the last, owed at least the last plus the price), stored by the watchtower
+	/// (`--watchtower`) before the request is forwarded; 402 otherwise.
+	#[arg(long, value_name = "AMOUNT", value_parser = parse_balance, env = "SESSION_KEYS_GATEWAY_PRICE")]
+	pub price: Option<Balance>,
+	/// A tier's own price, `TIER=AMOUNT` (repeat for more; replaces the file's list); other
+	/// tiers pay --price (0 without it).
+	#[arg(long = "price-tier", value_name = "TIER=AMOUNT", value_parser = parse_price_tier)]
+	pub price_tiers: Vec<(String, Balance)>,
+	/// The counterpart's watchtower (`session-keys-watchtower run --listen`), e.g.
+	/// `http://127.0.0.1:9955`: metered calls' states are posted to its `/v1/states`.
+	#[arg(long, value_name = "URL", env = "SESSION_KEYS_GATEWAY_WATCHTOWER")]
+	pub watchtower: Option<String>,
+	/// Milliseconds a watchtower request may take before the call is answered 503
+	/// [default: 2000].
+	#[arg(long, value_name = "MILLISECONDS")]
+	pub watchtower_timeout: Option<u64>,
 }
 
 /// The config file's contents.
@@ -167,6 +187,11 @@ pub struct FileConfig {
 	tiers: Vec<Tier>,
 	ui: Option<PathBuf>,
 	ui_node: Option<String>,
+	price: Option<String>,
+	#[serde(default)]
+	price_tiers: Vec<String>,
+	watchtower: Option<String>,
+	watchtower_timeout: Option<u64>,
 }
 
 /// Everything the binary needs, merged and checked.
@@ -184,6 +209,8 @@ pub struct Config {
 	pub serve: ServeOptions,
 	/// The widget's files, if served.
 	pub ui: Option<Ui>,
+	/// The prices and the watchtower, when calls are metered.
+	pub meter: Option<MeterSettings>,
 }
 
 /// Why the configuration is refused.
@@ -217,6 +244,9 @@ pub enum ConfigError {
 	/// The widget directory holds no `index.html`.
 	#[error("{0} holds no index.html: build the widget first (`npm ci && npm run build` in web/)")]
 	BadUi(PathBuf),
+	/// The watchtower is not an `http://` URL with a host.
+	#[error("the watchtower `{0}` is not an http:// URL with a host")]
+	BadWatchtower(String),
 	/// The node the widget is told to connect to is not a `ws://` or `wss://` URL with a host.
 	#[error("--ui-node `{0}` is not a ws:// or wss:// URL with a host (and no credentials)")]
 	BadUiNode(String),
@@ -245,6 +275,16 @@ pub fn parse_tier(text: &str) -> Result<Tier, String> {
 		per_second: positive("per second", per_second)?,
 		burst: positive("burst", burst)?,
 	})
+}
+
+/// Parses `TIER=AMOUNT`.
+pub fn parse_price_tier(text: &str) -> Result<(String, Balance), String> {
+	let (tier, amount) =
+		text.split_once('=').ok_or_else(|| format!("`{text}` is not TIER=AMOUNT"))?;
+	if tier.is_empty() {
+		return Err(format!("`{text}` names no tier"));
+	}
+	Ok((tier.to_owned(), parse_balance(amount)?))
 }
 
 /// Parses an SS58 account.
@@ -343,6 +383,42 @@ impl Cli {
 		}
 		settings.tiers = if self.tiers.is_empty() { file.tiers } else { self.tiers };
 		let node = self.node.or(file.node).unwrap_or_else(|| "ws://127.0.0.1:9944".into());
+		let price = match self.price {
+			Some(price) => Some(price),
+			None => file
+				.price
+				.as_deref()
+				.map(parse_balance)
+				.transpose()
+				.map_err(ConfigError::Invalid)?,
+		};
+		let price_tiers = if self.price_tiers.is_empty() {
+			file.price_tiers
+				.iter()
+				.map(|text| parse_price_tier(text))
+				.collect::<Result<_, _>>()
+				.map_err(ConfigError::Invalid)?
+		} else {
+			self.price_tiers
+		};
+		let meter = if price.is_some() || !price_tiers.is_empty() {
+			let url =
+				self.watchtower.or(file.watchtower).ok_or(ConfigError::Missing("watchtower"))?;
+			let uri: http::Uri =
+				url.parse().map_err(|_| ConfigError::BadWatchtower(url.clone()))?;
+			if uri.scheme_str() != Some("http") || uri.host().is_none() {
+				return Err(ConfigError::BadWatchtower(url));
+			}
+			let millis = self.watchtower_timeout.or(file.watchtower_timeout).unwrap_or(2000);
+			Some(MeterSettings {
+				price: price.unwrap_or(0),
+				tier_prices: price_tiers,
+				watchtower: uri,
+				timeout: Duration::from_millis(millis.max(1)),
+			})
+		} else {
+			None
+		};
 		let ui = match self.ui.or(file.ui) {
 			Some(dir) if !dir.join("index.html").is_file() => return Err(ConfigError::BadUi(dir)),
 			Some(dir) => {
@@ -364,6 +440,7 @@ impl Cli {
 			settings,
 			serve,
 			ui,
+			meter,
 		})
 	}
 }
@@ -495,6 +572,53 @@ mod tests {
 			cli(&["--config", path.to_str().unwrap()]).resolve(),
 			Err(ConfigError::Parse { .. })
 		));
+		std::fs::remove_dir_all(dir).unwrap();
+	}
+
+	#[test]
+	fn a_price_needs_a_watchtower() {
+		let base = ["--upstream", "http://x:1", "--audience", "a"];
+		let with = |extra: &[&str]| {
+			let mut args = base.to_vec();
+			args.extend(extra);
+			cli(&args).resolve()
+		};
+		assert!(with(&[]).unwrap().meter.is_none());
+		assert!(matches!(with(&["--price", "1"]), Err(ConfigError::Missing("watchtower"))));
+		assert!(matches!(
+			with(&["--price", "1", "--watchtower", "ws://x:1"]),
+			Err(ConfigError::BadWatchtower(_))
+		));
+		let meter = with(&[
+			"--price",
+			"1_000",
+			"--price-tier",
+			"gold=5",
+			"--watchtower",
+			"http://127.0.0.1:9955",
+		])
+		.unwrap()
+		.meter
+		.unwrap();
+		assert_eq!(meter.price, 1000);
+		assert_eq!(meter.price_for("gold"), 5);
+		assert_eq!(meter.timeout, Duration::from_secs(2));
+		assert!(parse_price_tier("gold").is_err());
+		assert!(parse_price_tier("=5").is_err());
+		assert!(parse_price_tier("gold=lots").is_err());
+		let dir = std::env::temp_dir().join(format!("gateway-price-{}", std::process::id()));
+		std::fs::create_dir_all(&dir).unwrap();
+		let path = dir.join("gateway.toml");
+		std::fs::write(
+			&path,
+			"upstream = 'http://127.0.0.1:3000'\naudience = 'a'\nprice = '3'\n\
+			 price_tiers = ['gold=1']\nwatchtower = 'http://127.0.0.1:9955'\n\
+			 watchtower_timeout = 500\n",
+		)
+		.unwrap();
+		let meter = cli(&["--config", path.to_str().unwrap()]).resolve().unwrap().meter.unwrap();
+		assert_eq!((meter.price, meter.price_for("gold")), (3, 1));
+		assert_eq!(meter.timeout, Duration::from_millis(500));
 		std::fs::remove_dir_all(dir).unwrap();
 	}
 }

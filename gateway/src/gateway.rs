@@ -16,13 +16,14 @@ use session_keys_client::{
 	content_digest_header, parse_any_header, AccountId, AnyHeader, AuthError, Balance, BlockNumber,
 	BoundRequest, HeaderFormatError, KeyRecord,
 };
-use session_keys_primitives::{check_request_with, ContentDigest, SessionPublic};
+use session_keys_primitives::{check_request_with, ChannelState, ContentDigest, SessionPublic};
 use sp_core::H256;
 
 use crate::{
 	cache::{CachedKey, KeyCache},
 	chain::{Chain, ChainError},
 	limit::{Limited, Limiter, PeerLimiter, Tier},
+	meter::Meter,
 	metrics::Metrics,
 	replay::SeenNonces,
 	ring::BlockRing,
@@ -150,6 +151,9 @@ pub struct Session {
 	pub request: BoundRequest,
 	/// The form of the header that authenticated it.
 	pub version: HeaderVersion,
+	/// The key's channel state on chain as of the newest block (the registration's, or the
+	/// last checkpointed): where metering starts when the watchtower holds no newer state.
+	pub state: ChannelState<Balance>,
 }
 
 /// What the gateway knows of the chain.
@@ -196,6 +200,8 @@ pub struct Gateway<C> {
 	key_reads: Mutex<HashMap<SessionPublic, KeyRead>>,
 	/// The metrics, rendered at `/metrics`.
 	pub metrics: Metrics,
+	/// Metered calls, when the gateway has a price.
+	meter: Option<Meter>,
 }
 
 /// A block as the gateway records it.
@@ -281,7 +287,25 @@ impl<C: Chain> Gateway<C> {
 			reads: tokio::sync::Semaphore::new(MAX_READS_IN_FLIGHT),
 			key_reads: Mutex::new(HashMap::new()),
 			metrics: Metrics::new(),
+			meter: None,
 		}
+	}
+
+	/// The same gateway charging for calls with `meter`: each authenticated request must then
+	/// carry the next channel state ([`crate::meter`]).
+	pub fn with_meter(mut self, meter: Meter) -> Self {
+		self.meter = Some(meter);
+		self
+	}
+
+	/// The metering, if the gateway has a price.
+	pub fn meter(&self) -> Option<&Meter> {
+		self.meter.as_ref()
+	}
+
+	/// The chain's genesis hash, once known.
+	pub fn genesis(&self) -> Option<H256> {
+		self.genesis.get().copied()
 	}
 
 	/// The source of the chain's records.
@@ -448,6 +472,7 @@ impl<C: Chain> Gateway<C> {
 			free_balance,
 			request: bound,
 			version,
+			state: session.state,
 		})
 	}
 

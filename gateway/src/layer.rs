@@ -39,7 +39,7 @@ use bytes::Bytes;
 use futures::future::BoxFuture;
 use http::{header, uri::PathAndQuery, HeaderMap, HeaderValue, Request, Response, Uri};
 use http_body_util::{BodyExt, Either, Full, LengthLimitError, Limited};
-use session_keys_client::HTTP_HEADER;
+use session_keys_client::{HTTP_HEADER, STATE_HEADER};
 use tower::{Layer, Service};
 
 use crate::{Chain, Gateway, Inbound, Refusal};
@@ -188,6 +188,21 @@ where
 				Err(refusal) => return refuse(refusal, true),
 			};
 			tracing::debug!(owner = %session.owner, key = ?session.key, tier = %session.tier, path = parts.uri.path(), "accepted");
+			// A metered call is served only once its state is stored by the watchtower.
+			if let (Some(meter), Some(genesis)) = (gateway.meter(), gateway.genesis()) {
+				let state = parts.headers.get(STATE_HEADER);
+				if let Err(refused) =
+					meter.charge(&session, state, &genesis, &gateway.metrics).await
+				{
+					tracing::debug!(
+						reason = refused.refusal.reason(),
+						path,
+						"payment refused: {}",
+						refused.refusal
+					);
+					return Ok(refused.response().map(Either::Right));
+				}
+			}
 			// The service sees what was signed: the canonical query and the body's digest.
 			match with_query(&parts.uri, &session.request.query) {
 				Some(uri) => parts.uri = uri,

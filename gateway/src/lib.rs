@@ -16,6 +16,7 @@
 //! - [`Gateway`]: the verification, caches and rate limits; [`follow`] keeps it current from a
 //!   node;
 //! - [`SessionAuthLayer`]: the tower layer; [`Refusal`]: each refusal and its HTTP answer;
+//! - [`meter`]: metered calls, paid by signed channel states handed to a watchtower;
 //! - [`proxy`]: the reverse proxy; [`ui`]: the browser widget's files at `/ui/`; [`config`]:
 //!   the binary's configuration.
 
@@ -26,6 +27,7 @@ mod follow;
 mod gateway;
 mod layer;
 pub mod limit;
+pub mod meter;
 pub mod metrics;
 pub mod proxy;
 mod refusal;
@@ -38,4 +40,5 @@ pub use follow::follow;
 pub use gateway::{Gateway, HeaderVersion, Health, Inbound, NewBlock, Session, Settings};
 pub use layer::{AuthBody, PeerAddr, SessionAuth, SessionAuthLayer};
 pub use limit::Tier;
+pub use meter::{Meter, MeterSettings, PaymentRefusal};
 pub use refusal::Refusal;

@@ -4,7 +4,7 @@
 use std::{io::IsTerminal, process::ExitCode, sync::Arc};
 
 use clap::Parser;
-use session_keys_gateway::{config::Cli, follow, proxy, Gateway, NodeChain};
+use session_keys_gateway::{config::Cli, follow, proxy, Gateway, Meter, NodeChain};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -67,7 +67,17 @@ async fn main() -> ExitCode {
 		tracing::info!("the widget is at http://{}/ui/", config.listen);
 	}
 	// The window is read from the chain once connected; until then every request gets 503.
-	let gateway = Arc::new(Gateway::new(NodeChain::new(), config.settings, 0));
+	let mut gateway = Gateway::new(NodeChain::new(), config.settings.clone(), 0);
+	if let Some(meter) = config.meter {
+		tracing::info!(
+			price = %meter.price,
+			tier_prices = ?meter.tier_prices,
+			watchtower = %meter.watchtower,
+			"metered calls: each request must carry the next signed state (x-session-state)"
+		);
+		gateway = gateway.with_meter(Meter::new(meter, config.settings.cache_size));
+	}
+	let gateway = Arc::new(gateway);
 	let follower = tokio::spawn(follow(gateway.clone(), config.node, Default::default()));
 	// The widget's config.json pins the chain's genesis hash once the follower learns it.
 	let ui = config.ui.map(|ui| ui.following(gateway.clone()));

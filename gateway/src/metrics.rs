@@ -30,6 +30,11 @@ pub struct Metrics {
 	pub coalesced_reads: IntCounter,
 	/// Connections open.
 	pub connections: IntGauge,
+	/// Metered calls whose state the watchtower stored (then forwarded).
+	pub metered_calls: IntCounter,
+	/// Metered calls refused, by reason (`MissingState`, `WrongNonce`, `OwedTooLow`, the
+	/// watchtower's reason, ...).
+	pub metering_refusals: IntCounterVec,
 }
 
 impl Metrics {
@@ -69,6 +74,16 @@ impl Metrics {
 		.expect("valid metric");
 		let connections =
 			IntGauge::new("connections_open", "Connections open").expect("valid metric");
+		let metered_calls = IntCounter::new(
+			"metered_calls_total",
+			"Metered calls whose state the watchtower stored",
+		)
+		.expect("valid metric");
+		let metering_refusals = IntCounterVec::new(
+			Opts::new("metering_refusals_total", "Metered calls refused, by reason"),
+			&["reason"],
+		)
+		.expect("valid metric");
 		for metric in [
 			Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
 			Box::new(auth_seconds.clone()),
@@ -81,6 +96,8 @@ impl Metrics {
 			Box::new(node_reads.clone()),
 			Box::new(coalesced_reads.clone()),
 			Box::new(connections.clone()),
+			Box::new(metered_calls.clone()),
+			Box::new(metering_refusals.clone()),
 		] {
 			registry.register(metric).expect("names are distinct");
 		}
@@ -97,6 +114,8 @@ impl Metrics {
 			node_reads,
 			coalesced_reads,
 			connections,
+			metered_calls,
+			metering_refusals,
 		}
 	}
 
