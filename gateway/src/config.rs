@@ -426,7 +426,10 @@ impl Cli {
 				// Checked now, so a typo stops the gateway rather than every page load.
 				crate::ui::node_origin(&page_node)
 					.map_err(|_| ConfigError::BadUiNode(page_node.clone()))?;
-				Some(Ui::new(dir, &settings.audience, &page_node))
+				Some(
+					Ui::new(dir, &settings.audience, &page_node)
+						.with_price(meter.as_ref().map(|meter| meter.price)),
+				)
 			}
 			None => None,
 		};

@@ -37,6 +37,8 @@ pub struct Ui {
 	node_origin: Result<String, BadNodeUrl>,
 	csp: HeaderValue,
 	genesis: GenesisSource,
+	/// The price of a call, when calls are metered (`--price`).
+	price: Option<session_keys_client::Balance>,
 }
 
 impl fmt::Debug for Ui {
@@ -107,7 +109,14 @@ impl Ui {
 			csp: csp(node_origin.as_deref().ok()),
 			node_origin,
 			genesis: Arc::new(|| None),
+			price: None,
 		}
+	}
+
+	/// The page's configuration announces `price` a call (`None`: calls are not metered), so
+	/// the page sends the next signed state with each call.
+	pub fn with_price(self, price: Option<session_keys_client::Balance>) -> Ui {
+		Ui { price, ..self }
 	}
 
 	/// The page's configuration names the genesis hash `source` answers (`None` while it is
@@ -132,7 +141,8 @@ impl Ui {
 		path == PREFIX || path.strip_prefix(PREFIX).is_some_and(|rest| rest.starts_with('/'))
 	}
 
-	/// `/ui/config.json`: 200 with `{"audience", "node", "genesis"}`, or why the page cannot
+	/// `/ui/config.json`: 200 with `{"audience", "node", "genesis"}` (and `"price"`, a decimal
+	/// string, when calls are metered), or why the page cannot
 	/// be configured yet (503, to retry) or at all (500).
 	fn config(&self) -> Response<Full<Bytes>> {
 		let (status, body) = match (&self.node_origin, (self.genesis)()) {
@@ -144,14 +154,17 @@ impl Ui {
 				StatusCode::SERVICE_UNAVAILABLE,
 				serde_json::json!({ "error": "the gateway has not reached its node yet: retry in a moment" }),
 			),
-			(Ok(_), Some(genesis)) => (
-				StatusCode::OK,
-				serde_json::json!({
+			(Ok(_), Some(genesis)) => {
+				let mut config = serde_json::json!({
 					"audience": self.audience,
 					"node": self.node,
 					"genesis": format!("{genesis:?}"),
-				}),
-			),
+				});
+				if let Some(price) = self.price {
+					config["price"] = price.to_string().into();
+				}
+				(StatusCode::OK, config)
+			}
 		};
 		let mut builder = Response::builder()
 			.status(status)
@@ -274,6 +287,11 @@ mod tests {
 		assert_eq!(config["audience"], "api.example");
 		assert_eq!(config["node"], "ws://127.0.0.1:9944");
 		assert_eq!(config["genesis"], format!("0x{}", "ab".repeat(32)));
+		assert!(config.get("price").is_none(), "calls are not metered");
+		let metered = ui.clone().with_price(Some(7));
+		let config: serde_json::Value =
+			serde_json::from_str(&body(get(&metered, "/ui/config.json").await).await).unwrap();
+		assert_eq!(config["price"], "7");
 		let redirect = get(&ui, "/ui").await;
 		assert_eq!(redirect.status(), StatusCode::PERMANENT_REDIRECT);
 		assert_eq!(redirect.headers()[header::LOCATION], "/ui/");
