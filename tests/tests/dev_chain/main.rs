@@ -6,6 +6,7 @@ mod delegation;
 mod gateway;
 mod keeper;
 mod keys;
+mod metering;
 mod rpc_errors;
 mod settlement;
 mod validator_keys;
