@@ -117,6 +117,20 @@ mod tests {
 		}
 	}
 
+	/// Made by the widget (`web/src/codec.ts` `encodeStateHeader`, `keys.ts` `signState`) for the
+	/// seed `[5; 32]`, the state `{nonce: 3, owed: 9, margin: 0}` and the genesis `[1; 32]`.
+	const WIDGET_STATE: &str = "v1.AwAAAAAAAAAJAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAABoBb0HH_2JLBnpWPZspSXHAYXqmeJ18Tlh0mv5a82RWhxE8LsjfXVABOIrpy_shMK157ovfPk8yoFb66zfweKN";
+
+	#[test]
+	fn a_state_signed_in_the_widget_parses_and_verifies() {
+		let header = StateHeader::parse(WIDGET_STATE).unwrap();
+		assert_eq!(header.state, ChannelState { nonce: 3, owed: 9, margin: 0 });
+		let public = SessionPair::from_secret(CryptoKind::Sr25519, &[5; 32]).unwrap().public();
+		let payload = header.state.signing_payload(&H256::repeat_byte(1), &public);
+		assert!(public.verify(&payload, &header.signature));
+		assert_eq!(header.encode(), WIDGET_STATE);
+	}
+
 	#[test]
 	fn malformed_values_are_refused_by_name() {
 		let (_, header) = signed(CryptoKind::Sr25519);

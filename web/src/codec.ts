@@ -21,6 +21,10 @@ export const HTTP_HEADER = 'x-session-auth';
 export const VERSION_PREFIX = 'v1.';
 /** The prefix of the version 2 text form, the one the widget signs. */
 export const VERSION_PREFIX_V2 = 'v2.';
+/** The HTTP header that carries a metered call's next channel state (`STATE_HEADER`). */
+export const STATE_HEADER = 'x-session-state';
+/** The prefix of the `x-session-state` text form (`STATE_VERSION_PREFIX`). */
+export const STATE_VERSION_PREFIX = 'v1.';
 /** The longest header text a gateway accepts (`MAX_HEADER_LEN`). */
 export const MAX_HEADER_LEN = 8 * 1024;
 
@@ -55,6 +59,7 @@ registry.register({
   RequestPayload: '([u8; 16], H256, AccountId32, H256, u64, Bytes, Bytes)',
   RequestPayloadV2: '([u8; 16], H256, AccountId32, H256, u64, Bytes, Bytes, Bytes, [u8; 32])',
   StatePayload: '([u8; 16], H256, SessionPublic, u64, u128, u128)',
+  SignedStateHeader: '(u64, u128, u128, SessionSignature)',
 });
 
 /** What a request header says, before it is signed. */
@@ -150,6 +155,19 @@ export function statePayload(genesis: Uint8Array, publicKey: Uint8Array, state: 
       state.margin,
     ])
     .toU8a();
+}
+
+/**
+ * The `x-session-state` value of an sr25519 `signature` over `state`: `v1.` then base64url
+ * (no padding) of SCALE `(ChannelState<u128>, SessionSignature)`, as the Rust client's
+ * `StateHeader::encode`.
+ */
+export function encodeStateHeader(state: ChannelState, signature: Uint8Array): string {
+  if (signature.length !== 64) throw new Error(`an sr25519 signature is 64 bytes, not ${signature.length}`);
+  const bytes = registry
+    .createType('SignedStateHeader', [state.nonce, state.owed, state.margin, { Sr25519: signature }])
+    .toU8a();
+  return STATE_VERSION_PREFIX + base64UrlEncode(bytes);
 }
 
 /** The ownership statement an sr25519 key signs for `owner`: `POP_ ++ owner` (32 bytes). */

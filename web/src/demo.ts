@@ -2,10 +2,13 @@
 // audience, the node it follows and that chain's genesis hash; nothing in the page's address
 // or storage overrides them, so a link cannot point this page at another node), and a "call the
 // API" box that sends a request through the gateway signed (version 2) by the widget's live key.
+// When config.json announces a price, each call also carries the key's next signed channel
+// state (`x-session-state`); after a 402 naming the expected state, the call is signed again
+// once from there.
 
 import { mountSessionKeyWidget, type SessionKeyWidget } from './widget.js';
-import { HTTP_HEADER } from './codec.js';
-import { type PageConfig, describeAnswer, parseConfig } from './page.js';
+import { HTTP_HEADER, STATE_HEADER } from './codec.js';
+import { type PageConfig, describeAnswer, expectedState, parseConfig } from './page.js';
 
 /** How long the page waits for a gateway that has not reached its node yet. */
 const CONFIG_WAIT_MS = 60_000;
@@ -67,7 +70,27 @@ function showAnswer(status: string, line: string, body?: string): void {
   output.dataset.status = status;
 }
 
-async function callApi(widget: SessionKeyWidget): Promise<void> {
+/** Sends one call, metered at `price` if given: the answer's status, status text and body. */
+async function send(
+  widget: SessionKeyWidget,
+  method: string,
+  url: URL,
+  bytes: Uint8Array<ArrayBuffer>,
+  price: bigint | undefined,
+): Promise<{ status: number; statusText: string; text: string }> {
+  const headers: Record<string, string> = bytes.length ? { 'content-type': 'application/json' } : {};
+  if (price === undefined) {
+    headers[HTTP_HEADER] = await widget.authorize(method, url, bytes);
+  } else {
+    const call = await widget.authorizeMetered(method, url, bytes, price);
+    headers[HTTP_HEADER] = call.auth;
+    headers[STATE_HEADER] = call.state;
+  }
+  const response = await fetch(url, { method, headers, body: bytes.length ? bytes : undefined });
+  return { status: response.status, statusText: response.statusText, text: await response.text() };
+}
+
+async function callApi(widget: SessionKeyWidget, price: bigint | undefined): Promise<void> {
   const method = element<HTMLSelectElement>('api-method').value;
   const path = element<HTMLInputElement>('api-path').value.trim() || '/';
   const body = element<HTMLTextAreaElement>('api-body').value;
@@ -81,14 +104,15 @@ async function callApi(widget: SessionKeyWidget): Promise<void> {
     // The same URL and bytes that were signed are sent.
     const url = new URL(path, document.baseURI);
     const bytes = new TextEncoder().encode(body);
-    const header = await widget.authorize(method, url, bytes);
-    const response = await fetch(url, {
-      method,
-      headers: { [HTTP_HEADER]: header, ...(bytes.length ? { 'content-type': 'application/json' } : {}) },
-      body: bytes.length ? bytes : undefined,
-    });
-    const text = await response.text();
-    showAnswer(String(response.status), describeAnswer(response.status, response.statusText, text), text);
+    let answer = await send(widget, method, url, bytes, price);
+    const expected = answer.status === 402 && price !== undefined ? expectedState(answer.text) : undefined;
+    if (expected && price !== undefined) {
+      // The gateway knows a newer state of this key (signed elsewhere, or before a reload).
+      widget.resumeMetered(expected.nonce, expected.minOwed, price);
+      answer = await send(widget, method, url, bytes, price);
+    }
+    const { status, statusText, text } = answer;
+    showAnswer(String(status), describeAnswer(status, statusText, text), text);
   } catch (error) {
     showAnswer('error', error instanceof Error ? error.message : String(error));
   }
@@ -114,7 +138,10 @@ async function main(): Promise<void> {
     autoconnect: true,
   });
   element('api-audience').textContent = config.audience;
-  element<HTMLButtonElement>('api-call').addEventListener('click', () => void callApi(widget));
+  if (config.price !== undefined) {
+    element('api-audience').textContent = `${config.audience} (metered: ${config.price} a call)`;
+  }
+  element<HTMLButtonElement>('api-call').addEventListener('click', () => void callApi(widget, config.price));
 }
 
 void main();

@@ -9,7 +9,7 @@
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import { stringToU8a, u8aToHex } from '@polkadot/util';
 
-import type { SignedHeaderV2 } from './codec.js';
+import type { ChannelState, SignedHeaderV2 } from './codec.js';
 import type { Signer } from './signer.js';
 import type { SignRequest } from './signer-core.js';
 
@@ -217,6 +217,13 @@ export class Keystore {
     const record = await this.#db.get('keys', publicKey);
     if (!record) throw new Error(`No stored key ${publicKey}.`);
     return this.#signer.signRequest({ ...fields, publicKey, owner: record.owner, sealed: record.sealed });
+  }
+
+  /** The stored key `publicKey`'s signature over `state` (a metered call's next state). */
+  async signState(publicKey: string, state: ChannelState): Promise<Uint8Array> {
+    const record = await this.#db.get('keys', publicKey);
+    if (!record) throw new Error(`No stored key ${publicKey}.`);
+    return this.#signer.signState({ publicKey, owner: record.owner, sealed: record.sealed, state });
   }
 
   /** Wipes a key's record (its sealed seed with it). */

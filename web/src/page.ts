@@ -6,12 +6,14 @@ export interface PageConfig {
   node: string;
   audience: string;
   genesis: string;
+  /** The price of a call when the gateway meters calls (then each carries a signed state). */
+  price?: bigint;
 }
 
 /** Checks config.json's fields; every bad one is named. */
 export function parseConfig(json: unknown): PageConfig {
   const config = (json ?? {}) as Record<string, unknown>;
-  const { node, audience, genesis } = config;
+  const { node, audience, genesis, price } = config;
   if (typeof node !== 'string' || !/^wss?:\/\/[^\s/?#]+/.test(node)) {
     throw new Error(`config.json's node must be a ws:// or wss:// URL, not ${JSON.stringify(node)}.`);
   }
@@ -21,7 +23,24 @@ export function parseConfig(json: unknown): PageConfig {
   if (typeof genesis !== 'string' || !/^0x[0-9a-f]{64}$/.test(genesis)) {
     throw new Error(`config.json's genesis must be 0x and 64 lower-case hex digits, not ${JSON.stringify(genesis)}.`);
   }
-  return { node, audience, genesis };
+  if (price === undefined) return { node, audience, genesis };
+  if (typeof price !== 'string' || !/^[0-9]{1,39}$/.test(price)) {
+    throw new Error(`config.json's price must be a decimal string, not ${JSON.stringify(price)}.`);
+  }
+  return { node, audience, genesis, price: BigInt(price) };
+}
+
+/** What a 402 answer says the next state must be: `expectedNonce` and `minOwed`, if given. */
+export function expectedState(body: string): { nonce: bigint; minOwed: bigint } | undefined {
+  try {
+    const json = JSON.parse(body) as { expectedNonce?: unknown; minOwed?: unknown };
+    if (typeof json.expectedNonce !== 'number' || typeof json.minOwed !== 'string' || !/^[0-9]+$/.test(json.minOwed)) {
+      return undefined;
+    }
+    return { nonce: BigInt(json.expectedNonce), minOwed: BigInt(json.minOwed) };
+  } catch {
+    return undefined;
+  }
 }
 
 /** The answer's status line: `401 Unauthorized: KeyRevoked (the key was revoked)`. */

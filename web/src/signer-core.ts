@@ -7,8 +7,8 @@
 import { u8aToHex } from '@polkadot/util';
 import { cryptoWaitReady, decodeAddress } from '@polkadot/util-crypto';
 
-import { type SignedHeaderV2 } from './codec.js';
-import { generateSeed, ownershipProof, publicOf, signHeaderV2 } from './keys.js';
+import { type ChannelState, type SignedHeaderV2 } from './codec.js';
+import { generateSeed, ownershipProof, publicOf, signHeaderV2, signState } from './keys.js';
 import { type Sealed, type VaultRecord, newVault, open, recordAad, seal, unlockVault } from './keystore.js';
 
 /** The default idle time before the worker forgets the vault key. */
@@ -25,6 +25,15 @@ export interface SignRequest {
   resource: Uint8Array;
   query: Uint8Array;
   contentDigest: Uint8Array;
+}
+
+/** What the page asks to have signed for a metered call: the next channel state. */
+export interface SignStateRequest {
+  /** The stored key's id (`0x`-hex public key) and its owner's address: its record's binding. */
+  publicKey: string;
+  owner: string;
+  sealed: Sealed;
+  state: ChannelState;
 }
 
 /** A key made in the worker: what the page stores and registers. */
@@ -129,6 +138,25 @@ export class SignerCore {
       });
       if (u8aToHex(header.public) !== request.publicKey) throw new Error(`The sealed seed is not the key ${request.publicKey}.`);
       return header;
+    } finally {
+      seed.fill(0);
+    }
+  }
+
+  /**
+   * Signs a channel state (`sadj:state:v1\0\0\0` domain) for the pinned chain with the stored
+   * key: the state a metered call carries in `x-session-state`. Returns the signature.
+   */
+  async signState(request: SignStateRequest): Promise<Uint8Array> {
+    const key = this.#requireKey();
+    if (!this.#genesis) throw new Error('the signer is not configured with a chain');
+    const { nonce, owed, margin } = request.state;
+    if (nonce < 0n || owed < 0n || margin < 0n) throw new Error('a channel state has no negative field');
+    const seed = await open(key, request.sealed, recordAad(request.publicKey, request.owner));
+    if (!seed) throw new Error(`The stored key ${request.publicKey} is damaged or was tampered with; the other keys are unaffected.`);
+    try {
+      if (u8aToHex(publicOf(seed)) !== request.publicKey) throw new Error(`The sealed seed is not the key ${request.publicKey}.`);
+      return signState(seed, this.#genesis, { nonce, owed, margin });
     } finally {
       seed.fill(0);
     }

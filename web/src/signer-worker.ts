@@ -29,6 +29,8 @@ async function handle(call: SignerCall): Promise<unknown> {
       return core.newKey(call.owner);
     case 'signRequest':
       return core.signRequest(call.request);
+    case 'signState':
+      return core.signState(call.request);
     default:
       throw new Error(`unknown signer operation ${(call as { op: string }).op}`);
   }

@@ -4,7 +4,7 @@
 
 import type { SignedHeaderV2 } from './codec.js';
 import { WrongPassphrase, type VaultRecord } from './keystore.js';
-import type { NewKey, SignRequest } from './signer-core.js';
+import type { NewKey, SignRequest, SignStateRequest } from './signer-core.js';
 
 /** A request to the worker. */
 export type SignerCall = { id: number } & (
@@ -15,6 +15,7 @@ export type SignerCall = { id: number } & (
   | { op: 'touch' }
   | { op: 'newKey'; owner: string }
   | { op: 'signRequest'; request: SignRequest }
+  | { op: 'signState'; request: SignStateRequest }
 );
 
 /** An answer from the worker, or an event it sends by itself. */
@@ -107,6 +108,10 @@ export class Signer {
 
   async signRequest(request: SignRequest): Promise<SignedHeaderV2> {
     return (await this.#call('signRequest', { request })) as SignedHeaderV2;
+  }
+
+  async signState(request: SignStateRequest): Promise<Uint8Array> {
+    return (await this.#call('signState', { request })) as Uint8Array;
   }
 
   /** Stops the worker: whatever it held is gone. */

@@ -15,7 +15,7 @@ import type { ApiPromise } from '@polkadot/api';
 import { decodeAddress } from '@polkadot/util-crypto';
 import { formatBalance, stringToU8a, u8aToHex, u8aToString, hexToU8a } from '@polkadot/util';
 
-import { encodeHeaderV2 } from './codec.js';
+import { type ChannelState, encodeHeaderV2, encodeStateHeader } from './codec.js';
 import {
   ChainError,
   type KeyState,
@@ -92,6 +92,8 @@ export class SessionKeyWidget extends HTMLElement {
   // through the element.
   #keystore: Keystore | undefined;
   #signer: Signer | undefined;
+  /** The last channel state signed per key (`0x` public key), for metered calls. */
+  #lastStates = new Map<string, ChannelState>();
   #lastTouch = 0;
   #onActivity = (event: Event) => {
     // Only the user's own input keeps the keystore open; a script's calls do not.
@@ -180,6 +182,44 @@ export class SessionKeyWidget extends HTMLElement {
       contentDigest: bound.contentDigest,
     });
     return encodeHeaderV2(header);
+  }
+
+  /**
+   * A metered call's two header values for the request `method url` with `body`, as
+   * `authorize` signs them, by the same key: `auth` (`x-session-auth`) and `state`
+   * (`x-session-state`), the key's next channel state (nonce one above the last this widget
+   * signed, owed `price` more), which then becomes the last. After a 402, `resumeMetered` sets
+   * the last state from the gateway's `expectedNonce` and `minOwed`.
+   */
+  async authorizeMetered(
+    method: string,
+    url: string | URL,
+    body: Uint8Array | string,
+    price: bigint,
+  ): Promise<{ auth: string; state: string; channelState: ChannelState }> {
+    const live = [...this.keys].reverse().find((key) => key.state.phase === 'live');
+    if (!live) throw new Error('No live session key: create one first.');
+    const publicKey = live.record.public;
+    const auth = await this.authorize(method, url, body);
+    if ([...this.keys].reverse().find((key) => key.state.phase === 'live')?.record.public !== publicKey) {
+      throw new Error('The live key changed while signing: try again.');
+    }
+    const last = this.#lastStates.get(publicKey) ?? { nonce: 0n, owed: 0n, margin: 0n };
+    const next = { nonce: last.nonce + 1n, owed: last.owed + price, margin: last.margin };
+    const signature = await this.requireUnlocked().signState(publicKey, next);
+    this.#lastStates.set(publicKey, next);
+    return { auth, state: encodeStateHeader(next, signature), channelState: next };
+  }
+
+  /**
+   * After a 402 naming `expectedNonce` and `minOwed` for a call at `price`: the newest live
+   * key's last state is the one before them, so the next call carries what the gateway expects.
+   */
+  resumeMetered(expectedNonce: bigint, minOwed: bigint, price: bigint): void {
+    const live = [...this.keys].reverse().find((key) => key.state.phase === 'live');
+    if (!live || expectedNonce < 1n || minOwed < price) return;
+    const margin = this.#lastStates.get(live.record.public)?.margin ?? 0n;
+    this.#lastStates.set(live.record.public, { nonce: expectedNonce - 1n, owed: minOwed - price, margin });
   }
 
   // ---- actions -------------------------------------------------------------------------
