@@ -18,7 +18,7 @@ pub struct Cli {
 	pub store: Option<PathBuf>,
 	/// Read the passphrase from this file (else $SESSION_KEYS_KEEPER_PASSPHRASE, else a prompt).
 	/// Prefer it for `run`: a passphrase in the environment stays readable in
-	/// /proc/<pid>/environ for as long as the daemon runs.
+	/// `/proc/<pid>/environ` for as long as the daemon runs.
 	#[arg(long, global = true, value_name = "FILE")]
 	pub passphrase_file: Option<PathBuf>,
 	/// What to do.
