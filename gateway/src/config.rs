@@ -119,6 +119,20 @@ pub struct Cli {
 	/// backlog until one closes [default: 1024].
 	#[arg(long, value_name = "CONNECTIONS")]
 	pub max_connections: Option<NonZeroUsize>,
+	/// The most connections open at once from one address (an IPv6 /64); more are closed at
+	/// once, so one client cannot take every slot [default: 64].
+	#[arg(long, value_name = "CONNECTIONS")]
+	pub max_connections_per_address: Option<NonZeroUsize>,
+	/// Seconds a request's body may take to arrive once its head is read; 408 BodyTimeout
+	/// beyond it [default: 10].
+	#[arg(long, value_name = "SECONDS")]
+	pub body_read_timeout: Option<u64>,
+	/// A host name (with its port, if clients send one) this gateway is reached by (repeat
+	/// for more): a request naming another `Host` is refused (421), and the upstream's
+	/// `Forwarded: host=` and `X-Forwarded-Host` name it. Without any, the client's `Host` is
+	/// not forwarded at all: it is the client's word, not something the gateway checked.
+	#[arg(long = "public-host", value_name = "HOST")]
+	pub public_hosts: Vec<String>,
 	/// Forward only this request header (repeat for more; replaces the file's list), besides
 	/// Content-Type, Content-Length, Accept and the gateway's own. Without any, every header
 	/// is forwarded but method overrides, URL rewrites and client-sent forwarding headers.
@@ -180,6 +194,10 @@ pub struct FileConfig {
 	header_read_timeout: Option<u64>,
 	http2_keep_alive: Option<u64>,
 	max_connections: Option<NonZeroUsize>,
+	max_connections_per_address: Option<NonZeroUsize>,
+	body_read_timeout: Option<u64>,
+	#[serde(default)]
+	public_hosts: Vec<String>,
 	#[serde(default)]
 	forward_headers: Vec<String>,
 	cache_size: Option<NonZeroUsize>,
@@ -369,6 +387,19 @@ impl Cli {
 		if let Some(connections) = self.max_connections.or(file.max_connections) {
 			serve.max_connections = connections.get();
 		}
+		if let Some(connections) =
+			self.max_connections_per_address.or(file.max_connections_per_address)
+		{
+			serve.max_connections_per_address = connections.get();
+		}
+		if let Some(seconds) = self.body_read_timeout.or(file.body_read_timeout) {
+			settings.body_read_timeout = Duration::from_secs(seconds.max(1));
+		}
+		serve.public_hosts =
+			if self.public_hosts.is_empty() { file.public_hosts } else { self.public_hosts }
+				.into_iter()
+				.map(|host| host.to_ascii_lowercase())
+				.collect();
 		serve.forward_headers = if self.forward_headers.is_empty() {
 			file.forward_headers
 				.iter()

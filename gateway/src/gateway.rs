@@ -56,6 +56,8 @@ pub struct Settings {
 	pub min_collateral: Option<Balance>,
 	/// The largest body accepted (buffered to be hashed); 413 beyond it.
 	pub max_body_bytes: usize,
+	/// How long the whole body may take to arrive once the head is read; 408 beyond it.
+	pub body_read_timeout: Duration,
 	/// Requests a second from one address (an IPv6 /64) whose key the gateway has not cached:
 	/// each costs a node read.
 	pub unknown_key_rate: NonZeroU32,
@@ -81,6 +83,7 @@ impl Settings {
 			counterparts: Vec::new(),
 			min_collateral: None,
 			max_body_bytes: 1024 * 1024,
+			body_read_timeout: Duration::from_secs(10),
 			unknown_key_rate: NonZeroU32::new(20).expect("not zero"),
 			unknown_key_burst: NonZeroU32::new(40).expect("not zero"),
 			node_read_timeout: Duration::from_secs(2),
@@ -243,13 +246,24 @@ struct Claimed {
 	digest: Option<ContentDigest>,
 }
 
-/// The name of a `_method` parameter (any case) in a canonical query, if there is one: a
-/// method override that frameworks (Rails, Laravel, Symfony, Express's method-override) would
-/// honour.
+/// The name of a `_method` parameter in a canonical query, if there is one: a method override
+/// that frameworks (Rails, Laravel, Symfony, Express's method-override) would honour. Names are
+/// compared as PHP reads them: form-decoded (`+` a space, then escapes), leading spaces dropped,
+/// spaces, dots and `[` read as `_`, any case (so ` _method`, `.method` and `%5Fmethod` count
+/// too).
 fn method_override(query: &[u8]) -> Option<String> {
 	query.split(|byte| *byte == b'&').find_map(|parameter| {
 		let name = parameter.split(|byte| *byte == b'=').next().unwrap_or_default();
-		name.eq_ignore_ascii_case(b"_method").then(|| shown(name))
+		// Form decoding: `+` is a space, then the escapes.
+		let plus_as_space: Vec<u8> =
+			name.iter().map(|byte| if *byte == b'+' { b' ' } else { *byte }).collect();
+		let decoded: Vec<u8> = percent_encoding::percent_decode(&plus_as_space).collect();
+		let start = decoded.iter().position(|byte| *byte != b' ').unwrap_or(decoded.len());
+		let folded: Vec<u8> = decoded[start..]
+			.iter()
+			.map(|byte| if matches!(byte, b' ' | b'.' | b'[') { b'_' } else { *byte })
+			.collect();
+		folded.eq_ignore_ascii_case(b"_method").then(|| shown(name))
 	})
 }
 
@@ -349,6 +363,18 @@ impl<C: Chain> Gateway<C> {
 	/// say), under its label.
 	pub fn count_refusal(&self, refusal: &Refusal) {
 		self.metrics.requests.with_label_values(&[refusal.label()]).inc();
+	}
+
+	/// What can be refused of a request's `x-session-auth` header before its body is read:
+	/// a missing or malformed header, or a version 1 header this gateway does not accept. A
+	/// client cannot make the gateway buffer a body behind a header that could never pass.
+	pub fn check_header_form(&self, header: Option<&HeaderValue>) -> Result<(), Refusal> {
+		let text = header.ok_or(Refusal::MissingHeader)?;
+		let text = text.to_str().map_err(|_| Refusal::Malformed(HeaderFormatError::NotBase64))?;
+		match parse_any_header(text).map_err(Refusal::Malformed)? {
+			AnyHeader::V1(_) if !self.settings.accept_v1 => Err(Refusal::VersionOneRefused),
+			_ => Ok(()),
+		}
 	}
 
 	async fn check(&self, request: &Inbound<'_>) -> Result<Session, Refusal> {
@@ -768,6 +794,36 @@ impl<C: Chain> Gateway<C> {
 			cached_keys: view.keys.len(),
 			registered_keys: view.keys.registered(),
 			rate_buckets: self.limiter.tracked(),
+		}
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::method_override;
+	use session_keys_primitives::canonical_query;
+
+	fn overridden(raw: &str) -> bool {
+		method_override(&canonical_query(raw.as_bytes()).expect("well formed")).is_some()
+	}
+
+	#[test]
+	fn method_overrides_are_found_in_every_spelling_php_reads_as_one() {
+		for raw in [
+			"_method=DELETE",
+			"_METHOD=put",
+			"%5Fmethod=DELETE",
+			"%20_method=DELETE",
+			"+_method=DELETE",
+			".method=DELETE",
+			"%2Emethod=DELETE",
+			"[method=DELETE",
+			"a=1&_method=PATCH",
+		] {
+			assert!(overridden(raw), "{raw}");
+		}
+		for raw in ["method=DELETE", "x_method=1", "_methods=1", "q=_method"] {
+			assert!(!overridden(raw), "{raw}");
 		}
 	}
 }

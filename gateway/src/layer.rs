@@ -164,20 +164,26 @@ where
 				tracing::debug!(reason = refusal.label(), path, "refused: {refusal}");
 				Ok(refusal.response().map(Either::Right))
 			};
-			// What can be refused without the body is refused before reading it.
-			if !parts.headers.contains_key(HTTP_HEADER) {
-				return refuse(Refusal::MissingHeader, false);
+			// What can be refused without the body is refused before reading it: a missing,
+			// malformed or unaccepted header, a declared length over the limit.
+			if let Err(refusal) = gateway.check_header_form(parts.headers.get(HTTP_HEADER)) {
+				return refuse(refusal, false);
 			}
 			let limit = gateway.settings().max_body_bytes;
 			if declared_length(&parts.headers).is_some_and(|length| length > limit as u64) {
 				return refuse(Refusal::PayloadTooLarge { limit }, false);
 			}
-			let body = match Limited::new(body, limit).collect().await {
-				Ok(collected) => collected.to_bytes(),
-				Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
+			// A body sent slowly would hold the connection and its buffer: it has a deadline.
+			let deadline = gateway.settings().body_read_timeout;
+			let body = match tokio::time::timeout(deadline, Limited::new(body, limit).collect())
+				.await
+			{
+				Err(_) => return refuse(Refusal::BodyTimeout(deadline), false),
+				Ok(Ok(collected)) => collected.to_bytes(),
+				Ok(Err(error)) if error.downcast_ref::<LengthLimitError>().is_some() => {
 					return refuse(Refusal::PayloadTooLarge { limit }, false)
 				}
-				Err(error) => return refuse(Refusal::BodyUnreadable(error.to_string()), false),
+				Ok(Err(error)) => return refuse(Refusal::BodyUnreadable(error.to_string()), false),
 			};
 			let peer = parts.extensions.get::<PeerAddr>().map(|peer| peer.0.ip());
 			let inbound =

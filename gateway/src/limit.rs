@@ -187,7 +187,7 @@ impl PeerLimiter {
 }
 
 /// The bucket of an address: itself for IPv4 (and IPv4-mapped IPv6), its /64 for IPv6.
-fn bucket_of(peer: IpAddr) -> IpAddr {
+pub(crate) fn bucket_of(peer: IpAddr) -> IpAddr {
 	match peer {
 		IpAddr::V4(v4) => IpAddr::V4(v4),
 		IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

@@ -27,9 +27,10 @@
 //! closed when a ping goes unanswered.
 
 use std::{
+	collections::HashMap,
 	convert::Infallible,
 	future::Future,
-	net::SocketAddr,
+	net::{IpAddr, SocketAddr},
 	sync::{
 		atomic::{AtomicBool, Ordering},
 		Arc,
@@ -120,20 +121,29 @@ pub struct ServeOptions {
 	pub http2_keep_alive_timeout: Duration,
 	/// The most connections open at once; the accept loop waits beyond it.
 	pub max_connections: usize,
+	/// The most connections open at once from one address (an IPv6 /64); more are closed as
+	/// they are accepted.
+	pub max_connections_per_address: usize,
+	/// The host names (lower case, with the port if clients send one) the gateway is reached
+	/// by: a request naming another is refused (421), and only these are forwarded as
+	/// `Forwarded: host=` / `X-Forwarded-Host`. Empty: no host is forwarded.
+	pub public_hosts: Vec<String>,
 	/// When not empty, the only request headers forwarded (besides `Content-Type`,
 	/// `Content-Length`, `Accept` and the gateway's own).
 	pub forward_headers: Vec<HeaderName>,
 }
 
 impl Default for ServeOptions {
-	/// 10 s for a head, HTTP/2 pings every 20 s answered within 10 s, 1024 connections, every
-	/// header forwarded but the [`STRIPPED`] ones.
+	/// 10 s for a head, HTTP/2 pings every 20 s answered within 10 s, 1024 connections (64
+	/// from one address), every header forwarded but the [`STRIPPED`] ones, no public host.
 	fn default() -> Self {
 		Self {
 			header_read_timeout: Duration::from_secs(10),
 			http2_keep_alive_interval: Duration::from_secs(20),
 			http2_keep_alive_timeout: Duration::from_secs(10),
 			max_connections: 1024,
+			max_connections_per_address: 64,
+			public_hosts: Vec::new(),
 			forward_headers: Vec::new(),
 		}
 	}
@@ -145,6 +155,7 @@ pub struct Upstream {
 	base: Uri,
 	client: HttpClient<HttpConnector, AuthBody>,
 	allowed: Arc<Vec<HeaderName>>,
+	public_hosts: Arc<Vec<String>>,
 }
 
 impl Upstream {
@@ -152,7 +163,23 @@ impl Upstream {
 	/// header but the [`STRIPPED`] ones, or with `allowed` not empty only those.
 	pub fn new(base: Uri, allowed: Vec<HeaderName>) -> Self {
 		let client = HttpClient::builder(TokioExecutor::new()).build_http();
-		Self { base, client, allowed: Arc::new(allowed) }
+		Self { base, client, allowed: Arc::new(allowed), public_hosts: Arc::new(Vec::new()) }
+	}
+
+	/// Forwards the request's host (`Forwarded: host=`, `X-Forwarded-Host`) when it is one of
+	/// `hosts` (lower case); without any, no host is forwarded: the `Host` header is the
+	/// client's word.
+	pub fn with_public_hosts(mut self, hosts: Vec<String>) -> Self {
+		self.public_hosts = Arc::new(hosts);
+		self
+	}
+
+	/// Whether a request naming `host` may be served: any host when no public host is set.
+	fn serves_host(&self, host: Option<&str>) -> bool {
+		self.public_hosts.is_empty()
+			|| host.is_some_and(|host| {
+				self.public_hosts.iter().any(|public| public.eq_ignore_ascii_case(host))
+			})
 	}
 
 	/// The upstream URI of a request for `path_and_query`.
@@ -303,7 +330,10 @@ impl Service<Request<AuthBody>> for Upstream {
 					return Ok(bad_gateway(format!("cannot build the upstream URI: {error}")))
 				}
 			};
-			let host = seen_host(&parts.headers, &parts.uri);
+			// Only a host the operator named is forwarded: `Host` is the client's word.
+			let host = seen_host(&parts.headers, &parts.uri).filter(|host| {
+				!upstream.public_hosts.is_empty() && upstream.serves_host(Some(host))
+			});
 			let peer = parts.extensions.get::<PeerAddr>().map(|peer| peer.0);
 			let headers = &mut parts.headers;
 			strip_hop_by_hop(headers);
@@ -374,10 +404,36 @@ async fn route<C: Chain>(
 			gateway.health();
 			Ok(plain(StatusCode::OK, "text/plain; version=0.0.4", gateway.metrics.render()))
 		}
+		_ if !upstream.serves_host(seen_host(request.headers(), request.uri()).as_deref()) => {
+			let body = serde_json::json!({
+				"error": "Misdirected Request",
+				"reason": "UnknownHost",
+				"detail": "this gateway serves only the hosts its operator named (--public-host)",
+			});
+			Ok(plain(StatusCode::MISDIRECTED_REQUEST, "application/json", body.to_string()))
+		}
 		_ => {
 			request.extensions_mut().insert(PeerAddr(peer));
 			let answer = SessionAuthLayer::new(gateway).layer(upstream).oneshot(request).await;
 			answer.map(|response| response.map(Either::Left))
+		}
+	}
+}
+
+/// A connection counted against its address; uncounted when dropped.
+struct AddressSlot {
+	open: Arc<parking_lot::Mutex<HashMap<IpAddr, usize>>>,
+	address: IpAddr,
+}
+
+impl Drop for AddressSlot {
+	fn drop(&mut self) {
+		let mut open = self.open.lock();
+		if let Some(count) = open.get_mut(&self.address) {
+			*count = count.saturating_sub(1);
+			if *count == 0 {
+				open.remove(&self.address);
+			}
 		}
 	}
 }
@@ -392,7 +448,8 @@ pub async fn serve<C: Chain>(
 	options: ServeOptions,
 	shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-	let upstream = Upstream::new(upstream, options.forward_headers.clone());
+	let upstream = Upstream::new(upstream, options.forward_headers.clone())
+		.with_public_hosts(options.public_hosts.clone());
 	let mut builder = auto::Builder::new(TokioExecutor::new());
 	builder
 		.http1()
@@ -400,10 +457,13 @@ pub async fn serve<C: Chain>(
 		.header_read_timeout(options.header_read_timeout)
 		.http2()
 		.timer(TokioTimer::new())
+		// Each stream may buffer a body up to the limit: a few per connection, not hyper's 200.
+		.max_concurrent_streams(32)
 		.keep_alive_interval(options.http2_keep_alive_interval)
 		.keep_alive_timeout(options.http2_keep_alive_timeout);
 	let graceful = GracefulShutdown::new();
 	let slots = Arc::new(Semaphore::new(options.max_connections.max(1)));
+	let per_address = Arc::new(parking_lot::Mutex::new(HashMap::<IpAddr, usize>::new()));
 	let first_head = options.header_read_timeout;
 	tokio::pin!(shutdown);
 	loop {
@@ -427,6 +487,18 @@ pub async fn serve<C: Chain>(
 			},
 			() = &mut shutdown => break,
 		};
+		// One client may not take every slot: beyond its share, its connections are closed.
+		let address = crate::limit::bucket_of(peer.ip());
+		{
+			let mut open = per_address.lock();
+			let count = open.entry(address).or_insert(0);
+			if *count >= options.max_connections_per_address.max(1) {
+				tracing::debug!(%peer, "too many connections from this address; closed");
+				continue;
+			}
+			*count += 1;
+		}
+		let address_slot = AddressSlot { open: per_address.clone(), address };
 		let gateway = gateway.clone();
 		let upstream = upstream.clone();
 		let ui = ui.clone();
@@ -441,7 +513,7 @@ pub async fn serve<C: Chain>(
 		let connection = builder.serve_connection(TokioIo::new(stream), service).into_owned();
 		let connection = graceful.watch(connection);
 		tokio::spawn(async move {
-			let _slot = slot;
+			let (_slot, _address_slot) = (slot, address_slot);
 			metrics_gateway.metrics.connections.inc();
 			// Before its first head a connection is still being told apart (HTTP/1 or 2), which
 			// hyper does not time: the gateway does.

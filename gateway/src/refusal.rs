@@ -57,6 +57,10 @@ pub enum Refusal {
 	/// The body could not be read (the client stopped sending it, say).
 	#[error("the request's body could not be read: {0}")]
 	BodyUnreadable(String),
+	/// The body did not arrive within `--body-read-timeout`: a client may not hold a
+	/// connection and its buffer by sending its body slowly.
+	#[error("the request's body did not arrive within {0:?}")]
+	BodyTimeout(std::time::Duration),
 	/// The key is live, but its counterpart is not one this gateway serves (`--counterpart`).
 	#[error(
 		"the key's counterpart {counterpart} is not one this service accepts; register a key \
@@ -124,6 +128,7 @@ impl Refusal {
 			| Refusal::VersionOneRefused
 			| Refusal::Replayed => StatusCode::UNAUTHORIZED,
 			Refusal::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+			Refusal::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
 			Refusal::RateLimited { .. } | Refusal::UnknownKeyRateLimited { .. } => {
 				StatusCode::TOO_MANY_REQUESTS
 			}
@@ -170,6 +175,7 @@ impl Refusal {
 			Refusal::MethodOverride(_) => "MethodOverride",
 			Refusal::PayloadTooLarge { .. } => "PayloadTooLarge",
 			Refusal::BodyUnreadable(_) => "BodyUnreadable",
+			Refusal::BodyTimeout(_) => "BodyTimeout",
 			Refusal::WrongCounterpart { .. } => "WrongCounterpart",
 			Refusal::CollateralTooLow { .. } => "CollateralTooLow",
 			Refusal::UnknownKeyRateLimited { .. } => "UnknownKeyRateLimited",

@@ -276,16 +276,16 @@ async fn the_upstream_sees_exactly_what_was_authenticated() {
 	for name in stripped {
 		assert!(seen.headers.get(name).is_none(), "{name} reached the upstream");
 	}
-	// Whatever the client sent under the gateway's own names, the values are the gateway's.
-	let host = proxy.address.to_string();
+	// Whatever the client sent under the gateway's own names, the values are the gateway's;
+	// with no public host named, the client's `Host` (its word, not checked) is not forwarded.
 	let value = |name: &str| {
 		let values: Vec<_> = seen.headers.get_all(name).iter().collect();
 		assert_eq!(values.len(), 1, "{name}: {values:?}");
 		values[0].to_str().unwrap().to_owned()
 	};
-	assert_eq!(value("forwarded"), format!("for=127.0.0.1;host=\"{host}\";proto=http"));
+	assert_eq!(value("forwarded"), "for=127.0.0.1;proto=http");
 	assert_eq!(value("x-forwarded-for"), "127.0.0.1");
-	assert_eq!(value("x-forwarded-host"), host);
+	assert!(seen.headers.get("x-forwarded-host").is_none());
 	assert_eq!(value("x-forwarded-proto"), "http");
 	assert_eq!(value("x-session-owner"), proxy.owner.to_string());
 	assert_eq!(value("x-session-counterpart"), proxy.counterpart.to_string());
@@ -445,4 +445,99 @@ async fn connections_beyond_the_cap_wait_for_a_free_slot() {
 	);
 	assert!(waited <= timeout + Duration::from_millis(500), "served after {waited:?}");
 	drop(holders);
+}
+
+#[tokio::test]
+async fn only_a_public_host_is_served_and_forwarded() {
+	let options =
+		ServeOptions { public_hosts: vec!["api.example".into()], ..ServeOptions::default() };
+	let proxy = Proxy::start(settings(), options).await;
+	let header = proxy.header("GET /a", b"");
+	// A client naming another host (to poison reset links or reach another tenant) is refused
+	// before anything is authenticated or forwarded.
+	let answer = proxy
+		.send(Method::GET, "/a", &[("x-session-auth", &header), ("host", "evil.example")], b"")
+		.await;
+	assert_eq!(answer.status(), StatusCode::MISDIRECTED_REQUEST);
+	assert!(proxy.seen.lock().is_empty());
+	let answer = proxy
+		.send(Method::GET, "/a", &[("x-session-auth", &header), ("host", "API.example")], b"")
+		.await;
+	assert_eq!(answer.status(), StatusCode::OK, "{:?}", answer.body());
+	let seen = proxy.last_seen();
+	assert_eq!(seen.headers["x-forwarded-host"], "API.example");
+	assert_eq!(seen.headers["forwarded"], "for=127.0.0.1;host=API.example;proto=http");
+}
+
+#[tokio::test]
+async fn a_body_sent_slowly_is_cut_off_at_the_body_read_timeout() {
+	let mut settings = settings();
+	settings.body_read_timeout = Duration::from_secs(1);
+	let proxy = Proxy::start(settings, ServeOptions::default()).await;
+	// A well-formed header and a declared body of 10 bytes (within the limit), of which 3 arrive.
+	let header = proxy.header("POST /a", b"");
+	let request: &'static [u8] = Box::leak(
+		format!(
+			"POST /a HTTP/1.1\r\nHost: x\r\nx-session-auth: {header}\r\nContent-Length: 10\r\n\r\nabc"
+		)
+		.into_bytes()
+		.into_boxed_slice(),
+	);
+	let answer = tokio::task::spawn_blocking(move || {
+		let mut stream = std::net::TcpStream::connect(proxy.address).unwrap();
+		stream.write_all(request).unwrap();
+		let sent = Instant::now();
+		stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+		let mut answer = vec![0; 512];
+		let read = stream.read(&mut answer).unwrap_or(0);
+		(String::from_utf8_lossy(&answer[..read]).into_owned(), sent.elapsed())
+	})
+	.await
+	.unwrap();
+	assert!(answer.0.starts_with("HTTP/1.1 408"), "{}", answer.0);
+	assert!(answer.0.contains("BodyTimeout"), "{}", answer.0);
+	assert!(answer.1 <= Duration::from_millis(1500), "answered after {:?}", answer.1);
+}
+
+#[tokio::test]
+async fn a_malformed_header_is_refused_before_its_body_is_read() {
+	let proxy = Proxy::start(settings(), ServeOptions::default()).await;
+	let request: &'static [u8] =
+		b"POST /a HTTP/1.1\r\nHost: x\r\nx-session-auth: junk\r\nContent-Length: 10\r\n\r\n";
+	// No body is sent at all: the refusal comes without waiting for it.
+	let answer = tokio::task::spawn_blocking(move || {
+		let mut stream = std::net::TcpStream::connect(proxy.address).unwrap();
+		stream.write_all(request).unwrap();
+		stream.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+		let mut answer = vec![0; 512];
+		let read = stream.read(&mut answer).unwrap_or(0);
+		String::from_utf8_lossy(&answer[..read]).into_owned()
+	})
+	.await
+	.unwrap();
+	assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+	assert!(answer.contains("MalformedHeader"), "{answer}");
+}
+
+#[tokio::test]
+async fn one_address_cannot_take_every_connection() {
+	let options = ServeOptions {
+		header_read_timeout: Duration::from_secs(5),
+		max_connections_per_address: 2,
+		..ServeOptions::default()
+	};
+	let proxy = Proxy::start(settings(), options).await;
+	let holders: Vec<_> =
+		(0..2).map(|_| std::net::TcpStream::connect(proxy.address).unwrap()).collect();
+	tokio::time::sleep(Duration::from_millis(200)).await;
+	// A third from the same address is closed at once, long before the header-read timeout.
+	let third = closed_after(proxy.address, b"", Duration::from_secs(3)).await;
+	let closed = third.expect("the third connection is closed");
+	assert!(closed <= Duration::from_millis(500), "closed after {closed:?}");
+	// Once one closes, the address may connect again.
+	drop(holders);
+	tokio::time::sleep(Duration::from_millis(200)).await;
+	let header = proxy.header("GET /a", b"");
+	let answer = proxy.send(Method::GET, "/a", &[("x-session-auth", &header)], b"").await;
+	assert_eq!(answer.status(), StatusCode::OK);
 }
