@@ -165,6 +165,14 @@ mod tests {
 	}
 
 	#[test]
+	fn encoded_bytes_that_are_not_utf8_are_refused() {
+		// Overlong dots: `..` to a legacy decoder, nothing to UTF-8.
+		assert!(!is_canonical_resource(&get("/orders/%C0%AE%C0%AE/admin")));
+		assert!(!is_canonical_resource(&get("/orders/%FF")));
+		assert!(is_canonical_resource(&get("/caf%C3%A9")));
+	}
+
+	#[test]
 	fn an_encoded_control_byte_is_refused() {
 		assert!(!is_canonical_resource(&get("/orders/17%00")));
 		assert!(!is_canonical_resource(&get("/orders%0a")));

@@ -250,8 +250,9 @@ pub fn scope_allows<Item: AsRef<[u8]>>(scope: &[Item], resource: &[u8]) -> bool 
 /// Whether `resource` is in canonical form, the only form a verifier matches against a scope.
 ///
 /// A resource is split at `/` into segments. It is canonical when no segment is `.` or `..`, no
-/// segment but the first and the last is empty (no `//`), and it holds no `%`, no `\`, no `;`
-/// and no control byte. So `orders/17`, `GET /orders/17` and `orders/` are canonical, and
+/// segment but the first and the last is empty (no `//`), it holds no `%`, no `\`, no `;`
+/// and no control byte, and it is UTF-8 (an overlong `C0 AE` is a `.` to legacy decoders).
+/// So `orders/17`, `GET /orders/17` and `orders/` are canonical, and
 /// `orders/../admin`, `orders//17`, `orders/%2e%2e/admin`, `orders\..\admin` and
 /// `orders/..;/admin` are not: matched raw, each would pass a prefix scope such as `orders/*`
 /// while a server that normalizes paths (or, for `;`, strips path parameters, as Java servlet
@@ -259,6 +260,11 @@ pub fn scope_allows<Item: AsRef<[u8]>>(scope: &[Item], resource: &[u8]) -> bool 
 /// derives the resource, so an encoded separator or dot segment reaches this check decoded.
 pub fn is_canonical_resource(resource: &[u8]) -> bool {
 	if resource.iter().any(|byte| matches!(byte, b'%' | b'\\' | b';') || byte.is_ascii_control()) {
+		return false;
+	}
+	// Only UTF-8: an overlong form such as `C0 AE` (`%C0%AE` in a path) is no character here,
+	// but a legacy decoder reads it as `.`, and `%C0%AE%C0%AE` as `..`.
+	if core::str::from_utf8(resource).is_err() {
 		return false;
 	}
 	let segments = resource.split(|byte| *byte == b'/').count();
@@ -439,7 +445,7 @@ mod tests {
 			b"GET /orders/17",
 			b"GET /",
 			b"orders/..17/.x/x.",
-			b"caf\xc3\xa9/\xff",
+			b"caf\xc3\xa9/x",
 		] {
 			assert!(is_canonical_resource(resource), "{:?}", core::str::from_utf8(resource));
 		}
@@ -465,6 +471,9 @@ mod tests {
 			b"orders/\x7f",
 			b"orders/..;/admin",
 			b"orders/17;jsessionid=1",
+			// Not UTF-8: overlong dots a legacy decoder reads as `..`, a stray byte.
+			b"orders/\xc0\xae\xc0\xae/admin",
+			b"caf\xc3\xa9/\xff",
 		] {
 			assert!(!is_canonical_resource(resource), "{:?}", core::str::from_utf8(resource));
 		}
