@@ -52,14 +52,26 @@ export function describeSpan(ms: number): string {
 
 const STAYS_ENCODED = new Set([0x2f, 0x5c, 0x25]);
 
+/** The methods `fetch` upper-cases whatever their case (the Fetch standard's "normalize"). */
+const NORMALIZED_METHODS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT']);
+
 /**
- * The resource a gateway checks for `method` and `path`: `METHOD /path`, the path as the
+ * `method` as `fetch` sends it: these six in capitals, whatever their case, and every other
+ * (`patch`, say) exactly as given, so what is signed is the method the gateway receives.
+ */
+export function fetchMethod(method: string): string {
+  const upper = method.toUpperCase();
+  return NORMALIZED_METHODS.has(upper) ? upper : method;
+}
+
+/**
+ * The resource a gateway checks for `method` (as `fetch` sends it) and `path`: `METHOD /path`, the path as the
  * browser sends it (resolved, percent-encoded), then percent-decoded except `%2F`, `%5C` and
  * `%25`, which stay encoded (the gateway's `resource_of`). The query string is not part of it.
  */
 export function resourceOf(method: string, path: string): Uint8Array {
   const sent = new URL(path, 'http://gateway.invalid').pathname;
-  const bytes: number[] = [...stringToU8a(`${method.toUpperCase()} `)];
+  const bytes: number[] = [...stringToU8a(`${fetchMethod(method)} `)];
   const raw = stringToU8a(sent);
   for (let index = 0; index < raw.length; index += 1) {
     const hex = raw[index] === 0x25 ? String.fromCharCode(raw[index + 1] ?? 0, raw[index + 2] ?? 0) : '';

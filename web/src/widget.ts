@@ -172,7 +172,7 @@ export class SessionKeyWidget extends HTMLElement {
     const live = [...this.keys].reverse().find((key) => key.state.phase === 'live');
     if (!live) throw new Error('No live session key: create one first.');
     const bytes = typeof body === 'string' ? stringToU8a(body) : body;
-    const bound = await bindRequest(method.toUpperCase(), url, bytes, document.baseURI);
+    const bound = await bindRequest(method, url, bytes, document.baseURI);
     const blockHash = await headerBlockHash(api);
     const header = await keystore.signRequest(live.record.public, {
       blockHash,

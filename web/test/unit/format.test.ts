@@ -16,6 +16,10 @@ test('the resource is the method and the decoded path, as the gateway derives it
   assert.equal(resource('GET', '/orders/%2e%2e/admin'), 'GET /admin');
   assert.equal(resource('GET', '/orders/%2e%2ex/admin'), 'GET /orders/..x/admin');
   assert.equal(resource('GET', '/a%zz'), 'GET /a%zz');
+  // Only the six methods fetch normalizes are upper-cased: `patch` is sent as `patch`.
+  assert.equal(resource('patch', '/orders/17'), 'patch /orders/17');
+  assert.equal(resource('PATCH', '/orders/17'), 'PATCH /orders/17');
+  assert.equal(resource('pUt', '/orders/17'), 'PUT /orders/17');
 });
 
 test('amounts are parsed exactly', () => {
