@@ -3,8 +3,9 @@
 //!
 //! - [`store`]: the SQLite store of the signing key, the profiles and the session keys, every
 //!   secret sealed by a [`sealer::Sealer`] ([`sealer::PassphraseSealer`]: Argon2id and
-//!   XChaCha20-Poly1305), every profile and the owner record authenticated by it (HMAC-SHA256
-//!   under an HKDF subkey);
+//!   XChaCha20-Poly1305; or [`sealer::Pkcs11Sealer`]: AES-256-GCM inside a PKCS#11 token),
+//!   every profile and the owner record authenticated by it (HMAC-SHA256, under an HKDF subkey
+//!   or in the token);
 //! - [`plan`]: what to do next for a profile (pure: the rules, unit-tested);
 //! - [`daemon`]: following the best block, recording the finalized one, and doing it;
 //!   [`chain`]: the reads and calls;

@@ -2,18 +2,22 @@
 //! record that is not secret but steers what the keeper registers (a profile, the owner) is
 //! authenticated by it ([`Sealer::authenticate`]).
 //!
-//! The one implemented is [`PassphraseSealer`]: XChaCha20-Poly1305 under a 256-bit key derived
+//! Two are implemented. [`PassphraseSealer`]: XChaCha20-Poly1305 under a 256-bit key derived
 //! from the user's passphrase with Argon2id. A random 24-byte nonce is drawn per seal (XChaCha's
 //! nonce is long enough for random draws), and every seal binds associated data naming the
 //! record it belongs to, so a sealed secret copied into another row does not open there. Its
 //! records are authenticated with HMAC-SHA256 under a subkey derived from the sealing key with
-//! HKDF-SHA256 (the sealing key itself never keys two algorithms).
+//! HKDF-SHA256 (the sealing key itself never keys two algorithms). [`Pkcs11Sealer`]: AES-256-GCM
+//! and HMAC-SHA256 computed inside a PKCS#11 token (an HSM, or SoftHSM2) under keys that never
+//! leave it; the store then opens with the token's PIN and no passphrase (see [`pkcs11`]).
 //!
 //! # Other backends
 //!
 //! A KMS or a Vault transit engine fits behind the same trait: `seal` sends the plaintext and
-//! the associated data to the service and stores what it returns, `open` sends that back. To
-//! add one:
+//! the associated data to the service and stores what it returns, `open` sends that back (for
+//! Vault's transit engine: `encrypt` and `decrypt` with the associated data as their
+//! `associated_data`, and `hmac` for [`Sealer::authenticate`]). To add one (as
+//! [`Pkcs11Sealer`] was):
 //! 1. a variant of [`SealerSettings`] holding what the store must record to reach the backend
 //!    again (a key's name, never a secret), and its columns in the store's `meta` row (a
 //!    schema migration);
@@ -35,6 +39,10 @@ use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use zeroize::Zeroizing;
+
+pub mod pkcs11;
+
+pub use pkcs11::{Pkcs11Sealer, Pkcs11Settings};
 
 /// Length of a record's MAC ([`Sealer::authenticate`]).
 pub const MAC_LEN: usize = 32;
@@ -65,6 +73,10 @@ pub enum SealError {
 	/// The backend failed to seal.
 	#[error("sealing failed")]
 	SealFailed,
+	/// The backend (a token, a service) failed or refused, for another reason than a value
+	/// that does not open.
+	#[error("the sealer's backend failed: {0}")]
+	Backend(String),
 }
 
 /// Seals and opens secrets; see the module documentation for other backends.
@@ -93,6 +105,9 @@ pub trait Sealer {
 pub enum SealerSettings {
 	/// [`PassphraseSealer`], with its key derivation's parameters and salt.
 	Passphrase(KdfParams),
+	/// [`Pkcs11Sealer`], with the module, token and key label it finds its keys by (never the
+	/// PIN).
+	Pkcs11(Pkcs11Settings),
 }
 
 impl SealerSettings {
@@ -100,6 +115,7 @@ impl SealerSettings {
 	pub fn backend(&self) -> &'static str {
 		match self {
 			SealerSettings::Passphrase(_) => PassphraseSealer::BACKEND,
+			SealerSettings::Pkcs11(_) => Pkcs11Sealer::BACKEND,
 		}
 	}
 }

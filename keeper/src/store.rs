@@ -13,7 +13,10 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBe
 use session_keys_client::{AccountId, Balance, BlockNumber, CryptoKind, SessionPublic};
 use zeroize::Zeroizing;
 
-use crate::sealer::{KdfParams, PassphraseSealer, SealError, Sealer, SealerSettings, SALT_LEN};
+use crate::sealer::{
+	pkcs11::Pkcs11Error, KdfParams, PassphraseSealer, Pkcs11Sealer, Pkcs11Settings, SealError,
+	Sealer, SealerSettings, SALT_LEN,
+};
 
 /// The domain of a profile row's MAC ([`ProfileRow::record`]).
 const PROFILE_MAC_DOMAIN: &[u8] = b"session-keys-keeper/profile/v1";
@@ -24,8 +27,9 @@ const OWNER_MAC_DOMAIN: &[u8] = b"session-keys-keeper/owner/v1";
 /// owner record's `proxy_of` column to `delegate_of` (the hot key is the owner's delegate now,
 /// not a proxy: an older keeper, which would wrap calls in `proxy.proxy`, refuses the file); 4
 /// added a MAC to every profile and to the owner record (an older keeper would write rows
-/// without one, which this build refuses).
-pub const SCHEMA_VERSION: u32 = 4;
+/// without one, which this build refuses); 5 added the `meta` columns of a store sealed in a
+/// PKCS#11 token (an older keeper would take such a store for a damaged one).
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// The associated data of the check value, which tells a wrong passphrase from a damaged record.
 const CHECK_AAD: &[u8] = b"session-keys-keeper/check";
@@ -76,6 +80,29 @@ pub enum StoreError {
 	/// The passphrase does not open the store.
 	#[error("wrong passphrase for {0}: nothing was changed")]
 	WrongPassphrase(PathBuf),
+	/// The sealer's keys (not a passphrase's) do not open the store's check value: keys of the
+	/// same labels, but not the ones the store was sealed with.
+	#[error("{keys} do not open {path} (another key of the same label?): nothing was changed")]
+	WrongKeys {
+		/// The store's file.
+		path: PathBuf,
+		/// The keys, for example ``the keys `k` in token `t` ``.
+		keys: String,
+	},
+	/// A passphrase was given for a store sealed by another backend.
+	#[error(
+		"{path} is sealed by its {backend} backend, not a passphrase: open it with that backend's \
+		 settings (for pkcs11, the token's PIN: --pkcs11-pin-file)"
+	)]
+	NotPassphraseSealed {
+		/// The store's file.
+		path: PathBuf,
+		/// The backend that seals it.
+		backend: &'static str,
+	},
+	/// The PKCS#11 token could not be reached or used.
+	#[error(transparent)]
+	Pkcs11(#[from] Pkcs11Error),
 	/// One record's sealed secret does not open: it was changed or moved.
 	#[error(
 		"the sealed secret of {record} does not open: the record was changed or damaged ({source})"
@@ -316,12 +343,28 @@ impl Store {
 	}
 
 	/// Opens the store at `path` with `passphrase`, migrating an older schema.
+	/// [`StoreError::NotPassphraseSealed`] if another backend seals it.
 	pub fn open(path: &Path, passphrase: &[u8]) -> Result<Store> {
 		Self::open_with(path, |settings| match settings {
 			SealerSettings::Passphrase(params) => {
 				Ok(Box::new(PassphraseSealer::derive(passphrase, params)?))
 			}
+			other => Err(StoreError::NotPassphraseSealed {
+				path: path.to_owned(),
+				backend: other.backend(),
+			}),
 		})
+	}
+
+	/// How the store at `path` is sealed, as its file records it, read without opening it:
+	/// to know whether to ask for a passphrase or a PIN before [`Store::open_with`].
+	pub fn sealer_settings(path: &Path) -> Result<SealerSettings> {
+		if !path.exists() {
+			return Err(StoreError::Missing(path.to_owned()));
+		}
+		let connection = connect(path)?;
+		let version = schema_version(&connection, path)?;
+		Ok(read_sealer_settings(&connection, path, version)?.0)
 	}
 
 	/// Opens the store at `path` with the sealer `unlock` returns for the settings recorded in
@@ -336,48 +379,25 @@ impl Store {
 		}
 		let mut connection = connect(path)?;
 		let sqlite = |source| StoreError::Sqlite { path: path.to_owned(), source };
-		let version: u32 =
-			connection.query_row("PRAGMA user_version", [], |row| row.get(0)).map_err(sqlite)?;
-		if version > SCHEMA_VERSION {
-			return Err(StoreError::NewerSchema {
-				path: path.to_owned(),
-				found: version,
-				supported: SCHEMA_VERSION,
-			});
-		}
-		// `init` writes version 1 and up: 0 is a file the keeper did not make.
-		if version == 0 {
-			return Err(StoreError::NotAStore(path.to_owned()));
-		}
-		let (kdf, memory_kib, iterations, parallelism, salt, check): (
-			String,
-			u32,
-			u32,
-			u32,
-			Vec<u8>,
-			Vec<u8>,
-		) = connection
-			.query_row(
-				"SELECT kdf, memory_kib, iterations, parallelism, salt, check_value FROM meta WHERE id = 1",
-				[],
-				|row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?)),
-			)
-			.optional()
-			.map_err(sqlite)?
-			.ok_or_else(|| corrupt(path, "key derivation parameters (no meta row)"))?;
-		let settings = match kdf.as_str() {
-			PassphraseSealer::BACKEND => {
-				let salt: [u8; SALT_LEN] = salt.try_into().map_err(|_| corrupt(path, "salt"))?;
-				SealerSettings::Passphrase(KdfParams { memory_kib, iterations, parallelism, salt })
-			}
-			other => return Err(corrupt(path, &format!("sealer backend {other:?}"))),
-		};
+		let version = schema_version(&connection, path)?;
+		let (settings, check) = read_sealer_settings(&connection, path, version)?;
 		let sealer = unlock(&settings)?;
 		match sealer.open(CHECK_AAD, &check) {
 			Ok(plain) if plain.as_slice() == CHECK_PLAINTEXT => {}
 			Ok(_) => return Err(corrupt(path, "check value")),
 			Err(SealError::DoesNotOpen) => {
-				return Err(StoreError::WrongPassphrase(path.to_owned()))
+				return Err(match &settings {
+					SealerSettings::Passphrase(_) => StoreError::WrongPassphrase(path.to_owned()),
+					SealerSettings::Pkcs11(token) => StoreError::WrongKeys {
+						path: path.to_owned(),
+						keys: format!(
+							"the keys {:?} and {:?} in token {:?}",
+							token.key,
+							token.mac_key_label(),
+							token.token
+						),
+					},
+				})
 			}
 			Err(error) => return Err(error.into()),
 		}
@@ -941,30 +961,123 @@ impl Store {
 	}
 }
 
+/// The file's schema version, refusing a newer one and a file the keeper did not make.
+fn schema_version(connection: &Connection, path: &Path) -> Result<u32> {
+	let version: u32 = connection
+		.query_row("PRAGMA user_version", [], |row| row.get(0))
+		.map_err(|source| StoreError::Sqlite { path: path.to_owned(), source })?;
+	if version > SCHEMA_VERSION {
+		return Err(StoreError::NewerSchema {
+			path: path.to_owned(),
+			found: version,
+			supported: SCHEMA_VERSION,
+		});
+	}
+	// `init` writes version 1 and up: 0 is a file the keeper did not make.
+	if version == 0 {
+		return Err(StoreError::NotAStore(path.to_owned()));
+	}
+	Ok(version)
+}
+
+/// How the store is sealed and its check value, from the `meta` row of a file at schema
+/// `version` (the PKCS#11 columns came with version 5).
+fn read_sealer_settings(
+	connection: &Connection,
+	path: &Path,
+	version: u32,
+) -> Result<(SealerSettings, Vec<u8>)> {
+	type Meta =
+		(String, u32, u32, u32, Vec<u8>, Vec<u8>, Option<String>, Option<String>, Option<String>);
+	let columns = if version < 5 {
+		"kdf, memory_kib, iterations, parallelism, salt, check_value, NULL, NULL, NULL"
+	} else {
+		"kdf, memory_kib, iterations, parallelism, salt, check_value, pkcs11_module, \
+		 pkcs11_token, pkcs11_key"
+	};
+	let (kdf, memory_kib, iterations, parallelism, salt, check, module, token, key): Meta =
+		connection
+			.query_row(&format!("SELECT {columns} FROM meta WHERE id = 1"), [], |row| {
+				Ok((
+					row.get(0)?,
+					row.get(1)?,
+					row.get(2)?,
+					row.get(3)?,
+					row.get(4)?,
+					row.get(5)?,
+					row.get(6)?,
+					row.get(7)?,
+					row.get(8)?,
+				))
+			})
+			.optional()
+			.map_err(|source| StoreError::Sqlite { path: path.to_owned(), source })?
+			.ok_or_else(|| corrupt(path, "key derivation parameters (no meta row)"))?;
+	let settings = match kdf.as_str() {
+		PassphraseSealer::BACKEND => {
+			let salt: [u8; SALT_LEN] = salt.try_into().map_err(|_| corrupt(path, "salt"))?;
+			SealerSettings::Passphrase(KdfParams { memory_kib, iterations, parallelism, salt })
+		}
+		Pkcs11Sealer::BACKEND => match (module, token, key) {
+			(Some(module), Some(token), Some(key)) => {
+				SealerSettings::Pkcs11(Pkcs11Settings { module: module.into(), token, key })
+			}
+			_ => return Err(corrupt(path, "PKCS#11 settings (module, token or key missing)")),
+		},
+		other => return Err(corrupt(path, &format!("sealer backend {other:?}"))),
+	};
+	Ok((settings, check))
+}
+
 /// Records how the store is sealed, and the check value sealed that way, in the `meta` row
-/// (made by the first call, updated by later ones).
+/// (made by the first call, updated by later ones). A backend's columns that do not apply
+/// hold zeros, an empty salt, or NULL.
 fn write_sealer_settings(
 	tx: &Transaction<'_>,
 	settings: &SealerSettings,
 	check: &[u8],
 ) -> rusqlite::Result<()> {
-	match settings {
-		SealerSettings::Passphrase(params) => tx.execute(
-			"INSERT INTO meta (id, kdf, memory_kib, iterations, parallelism, salt, check_value)
-			 VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)
-			 ON CONFLICT (id) DO UPDATE SET kdf = excluded.kdf, memory_kib = excluded.memory_kib,
-			 iterations = excluded.iterations, parallelism = excluded.parallelism,
-			 salt = excluded.salt, check_value = excluded.check_value",
-			params![
-				settings.backend(),
-				params.memory_kib,
-				params.iterations,
-				params.parallelism,
-				&params.salt[..],
-				check
-			],
-		)?,
+	let (memory_kib, iterations, parallelism, salt, module, token, key) = match settings {
+		SealerSettings::Passphrase(params) => (
+			params.memory_kib,
+			params.iterations,
+			params.parallelism,
+			&params.salt[..],
+			None,
+			None,
+			None,
+		),
+		SealerSettings::Pkcs11(token) => (
+			0,
+			0,
+			0,
+			&[][..],
+			Some(token.module.to_string_lossy().into_owned()),
+			Some(token.token.as_str()),
+			Some(token.key.as_str()),
+		),
 	};
+	tx.execute(
+		"INSERT INTO meta (id, kdf, memory_kib, iterations, parallelism, salt, check_value,
+		 pkcs11_module, pkcs11_token, pkcs11_key)
+		 VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+		 ON CONFLICT (id) DO UPDATE SET kdf = excluded.kdf, memory_kib = excluded.memory_kib,
+		 iterations = excluded.iterations, parallelism = excluded.parallelism,
+		 salt = excluded.salt, check_value = excluded.check_value,
+		 pkcs11_module = excluded.pkcs11_module, pkcs11_token = excluded.pkcs11_token,
+		 pkcs11_key = excluded.pkcs11_key",
+		params![
+			settings.backend(),
+			memory_kib,
+			iterations,
+			parallelism,
+			salt,
+			check,
+			module,
+			token,
+			key
+		],
+	)?;
 	Ok(())
 }
 
@@ -1084,6 +1197,14 @@ fn migrate(tx: &Transaction<'_>, from: u32) -> rusqlite::Result<()> {
 		tx.execute_batch(
 			"ALTER TABLE profiles ADD COLUMN mac BLOB;
 			 ALTER TABLE owner ADD COLUMN mac BLOB;",
+		)?;
+	}
+	if from < 5 {
+		// Where a store sealed in a PKCS#11 token finds its keys (NULL for a passphrase's).
+		tx.execute_batch(
+			"ALTER TABLE meta ADD COLUMN pkcs11_module TEXT;
+			 ALTER TABLE meta ADD COLUMN pkcs11_token TEXT;
+			 ALTER TABLE meta ADD COLUMN pkcs11_key TEXT;",
 		)?;
 	}
 	tx.pragma_update(None, "user_version", SCHEMA_VERSION)

@@ -397,11 +397,15 @@ fn a_first_version_store_is_migrated_on_open_and_keeps_its_keys() {
 	let (path, mut store) = new_store(&dir);
 	store.add_profile(&profile("api")).unwrap();
 	let key = store.add_pending_key("api", public(1), &[1; 64], 0).unwrap();
-	// Back to the first schema: no pause columns, the owner's column named `proxy_of`, no MACs.
+	// Back to the first schema: no pause columns, the owner's column named `proxy_of`, no MACs,
+	// no PKCS#11 columns.
 	store
 		.connection
 		.execute_batch(
-			"ALTER TABLE meta DROP COLUMN paused_at;
+			"ALTER TABLE meta DROP COLUMN pkcs11_module;
+			 ALTER TABLE meta DROP COLUMN pkcs11_token;
+			 ALTER TABLE meta DROP COLUMN pkcs11_key;
+			 ALTER TABLE meta DROP COLUMN paused_at;
 			 ALTER TABLE meta DROP COLUMN pause_seen_at;
 			 ALTER TABLE owner RENAME COLUMN delegate_of TO proxy_of;
 			 ALTER TABLE profiles DROP COLUMN mac;
@@ -433,7 +437,10 @@ fn a_proxy_record_of_the_second_version_becomes_a_delegate_record() {
 	store
 		.connection
 		.execute_batch(
-			"ALTER TABLE owner RENAME COLUMN delegate_of TO proxy_of;
+			"ALTER TABLE meta DROP COLUMN pkcs11_module;
+			 ALTER TABLE meta DROP COLUMN pkcs11_token;
+			 ALTER TABLE meta DROP COLUMN pkcs11_key;
+			 ALTER TABLE owner RENAME COLUMN delegate_of TO proxy_of;
 			 ALTER TABLE profiles DROP COLUMN mac;
 			 ALTER TABLE owner DROP COLUMN mac;
 			 PRAGMA user_version = 2;",
@@ -512,7 +519,9 @@ fn another_sealer_plugs_in_through_create_sealed_open_with_and_reseal() {
 	let path = dir.path().join("keeper.db");
 	let first = SealerSettings::Passphrase(fast());
 	let sealer = |settings: &SealerSettings, passphrase: &[u8]| -> Box<dyn Sealer + Send> {
-		let SealerSettings::Passphrase(params) = settings;
+		let SealerSettings::Passphrase(params) = settings else {
+			panic!("a passphrase store, not {settings:?}")
+		};
 		Box::new(PassphraseSealer::derive(passphrase, params).unwrap())
 	};
 	let mut store = Store::create_sealed(&path, &first, sealer(&first, b"one")).unwrap();
@@ -551,6 +560,42 @@ fn another_sealer_plugs_in_through_create_sealed_open_with_and_reseal() {
 		Err(StoreError::Corrupt { what, .. }) => assert!(what.contains("vault"), "{what}"),
 		other => panic!("expected an unknown backend, got {other:?}"),
 	}
+}
+
+/// The settings of a store sealed in a PKCS#11 token are recorded and read back (the sealing
+/// itself is tested against SoftHSM2 in `tests/pkcs11.rs`); a passphrase does not open it.
+#[test]
+fn a_token_sealers_settings_are_recorded_and_a_passphrase_is_refused() {
+	let dir = tempfile::tempdir().unwrap();
+	let path = dir.path().join("keeper.db");
+	let token = SealerSettings::Pkcs11(Pkcs11Settings {
+		module: "/usr/lib/softhsm/libsofthsm2.so".into(),
+		token: "keeper".into(),
+		key: "session-keys-keeper".into(),
+	});
+	// Any sealer will do for the settings' round trip.
+	let sealer = PassphraseSealer::derive(PASSPHRASE, &fast()).unwrap();
+	drop(Store::create_sealed(&path, &token, Box::new(sealer)).unwrap());
+	assert_eq!(Store::sealer_settings(&path).unwrap(), token);
+	assert!(matches!(
+		Store::open(&path, PASSPHRASE),
+		Err(StoreError::NotPassphraseSealed { backend: "pkcs11", .. })
+	));
+	// The backend named without its columns is damage, named.
+	Connection::open(&path).unwrap().execute("UPDATE meta SET pkcs11_token = NULL", []).unwrap();
+	match Store::sealer_settings(&path) {
+		Err(StoreError::Corrupt { what, .. }) => assert!(what.contains("PKCS#11"), "{what}"),
+		other => panic!("expected damaged settings, got {other:?}"),
+	}
+	// A passphrase store records none of them.
+	let other = dir.path().join("other.db");
+	drop(Store::create_with(&other, PASSPHRASE, fast()).unwrap());
+	assert_eq!(Store::sealer_settings(&other).unwrap(), SealerSettings::Passphrase(fast()));
+	let module: Option<String> = Connection::open(&other)
+		.unwrap()
+		.query_row("SELECT pkcs11_module FROM meta", [], |row| row.get(0))
+		.unwrap();
+	assert_eq!(module, None);
 }
 
 #[cfg(unix)]
