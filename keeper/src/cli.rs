@@ -2,14 +2,15 @@
 
 use std::{net::SocketAddr, path::PathBuf};
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use session_keys_client::{AccountId, Balance, BlockNumber};
 
-use crate::daemon::HaltPoint;
+use crate::{daemon::HaltPoint, sealer::pkcs11::DEFAULT_KEY_LABEL};
 
 /// The key keeper: keeps each profile covered by a live session key. It generates keys,
 /// registers them with their ownership proofs, renews and rotates them without a gap, and
-/// keeps every secret encrypted at rest (Argon2id and XChaCha20-Poly1305 in one SQLite file).
+/// keeps every secret encrypted at rest in one SQLite file (Argon2id and XChaCha20-Poly1305
+/// under a passphrase, or AES-256-GCM inside a PKCS#11 token).
 #[derive(Debug, Parser)]
 #[command(name = "session-keys-keeper", version, after_help = EXAMPLES)]
 pub struct Cli {
@@ -21,6 +22,21 @@ pub struct Cli {
 	/// `/proc/<pid>/environ` for as long as the daemon runs.
 	#[arg(long, global = true, value_name = "FILE")]
 	pub passphrase_file: Option<PathBuf>,
+	/// The PKCS#11 module (an absolute path) of the token that seals a new store (`init
+	/// --sealer pkcs11`, `reseal --sealer pkcs11`). A store sealed in a token records it.
+	#[arg(long, global = true, value_name = "PATH")]
+	pub pkcs11_module: Option<PathBuf>,
+	/// The token's label (`init --sealer pkcs11`, `reseal --sealer pkcs11`).
+	#[arg(long, global = true, value_name = "LABEL")]
+	pub pkcs11_token: Option<String>,
+	/// The label of the token's AES sealing key; the HMAC key is labelled with it and `-mac`.
+	/// `init` and `reseal` make them when absent.
+	#[arg(long, global = true, value_name = "LABEL", default_value = DEFAULT_KEY_LABEL)]
+	pub pkcs11_key: String,
+	/// Read the token's PIN from this file (else $SESSION_KEYS_KEEPER_PKCS11_PIN, else a
+	/// prompt), for a store sealed in a token.
+	#[arg(long, global = true, value_name = "FILE")]
+	pub pkcs11_pin_file: Option<PathBuf>,
 	/// What to do.
 	#[command(subcommand)]
 	pub command: Command,
@@ -41,14 +57,30 @@ A hot key bounded by the owner's terms (the owner's key stays on the owner's mac
     --max-spending-limit 1000000000000 --max-total-collateral 15000000000000 --max-duration 28800 --max-keys 3
   session-keys-keeper --store hot.db owner import --file hot.key --delegate-of 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
 
+/// What seals a store's secrets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SealerKind {
+	/// A passphrase (Argon2id, XChaCha20-Poly1305).
+	Passphrase,
+	/// A PKCS#11 token (AES-256-GCM and HMAC-SHA256 inside it): --pkcs11-module,
+	/// --pkcs11-token, --pkcs11-key, --pkcs11-pin-file.
+	Pkcs11,
+}
+
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-	/// Create the store, sealed under a new passphrase.
-	#[command(
-		after_help = "Example:\n  SESSION_KEYS_KEEPER_PASSPHRASE=… session-keys-keeper --store k.db init"
-	)]
-	Init,
+	/// Create the store, sealed under a new passphrase, or (--sealer pkcs11) by keys in a
+	/// PKCS#11 token, which are generated there if absent.
+	#[command(after_help = "Examples:\n  \
+		SESSION_KEYS_KEEPER_PASSPHRASE=… session-keys-keeper --store k.db init\n  \
+		session-keys-keeper --store k.db --pkcs11-module /usr/lib/softhsm/libsofthsm2.so \\\n    \
+		--pkcs11-token keeper --pkcs11-pin-file pin.txt init --sealer pkcs11")]
+	Init {
+		/// What seals the store.
+		#[arg(long, value_enum, default_value_t = SealerKind::Passphrase)]
+		sealer: SealerKind,
+	},
 	/// Re-seal every secret under a new passphrase (from --new-passphrase-file,
 	/// $SESSION_KEYS_KEEPER_NEW_PASSPHRASE or a prompt), in one transaction.
 	#[command(
@@ -56,6 +88,21 @@ pub enum Command {
 	)]
 	ChangePassphrase {
 		/// Read the new passphrase from this file.
+		#[arg(long, value_name = "FILE")]
+		new_passphrase_file: Option<PathBuf>,
+	},
+	/// Move every secret to another sealer, in one transaction: a new passphrase, or keys in a
+	/// PKCS#11 token (--pkcs11-module, --pkcs11-token, --pkcs11-key; generated there if
+	/// absent, the token's PIN read as --pkcs11-pin-file says).
+	#[command(after_help = "Examples:\n  \
+		session-keys-keeper --pkcs11-module /usr/lib/softhsm/libsofthsm2.so --pkcs11-token keeper \\\n    \
+		--pkcs11-pin-file pin.txt reseal --sealer pkcs11\n  \
+		session-keys-keeper --pkcs11-pin-file pin.txt reseal --sealer passphrase --new-passphrase-file new.txt")]
+	Reseal {
+		/// What seals the store from now on.
+		#[arg(long, value_enum)]
+		sealer: SealerKind,
+		/// Read the new passphrase from this file (--sealer passphrase).
 		#[arg(long, value_name = "FILE")]
 		new_passphrase_file: Option<PathBuf>,
 	},

@@ -1,6 +1,9 @@
 //! What each command does.
 
-use std::{path::PathBuf, sync::Arc};
+use std::{
+	path::{Path, PathBuf},
+	sync::Arc,
+};
 
 use codec::Encode;
 use session_keys_client::{
@@ -13,14 +16,22 @@ use zeroize::Zeroizing;
 use crate::{
 	chain::{self, KeeperError},
 	cli::{
-		Cli, Command, KeyChoice, OwnerCommand, ProfileArgs, ProfileCommand, ProfileEdit, TermsCheck,
+		Cli, Command, KeyChoice, OwnerCommand, ProfileArgs, ProfileCommand, ProfileEdit,
+		SealerKind, TermsCheck,
 	},
 	daemon::{self, unix_now, Options},
 	metrics::{self, Metrics},
 	passphrase::{self, PassphraseError, NEW_PASSPHRASE_ENV, PASSPHRASE_ENV},
 	plan::OnChain,
+	sealer::{
+		pkcs11::{self, Pkcs11Sealer, Pkcs11Settings},
+		PassphraseSealer, Sealer, SealerSettings,
+	},
 	signer::OwnerSigner,
-	store::{crypto_name, hex, parse_crypto, KeyStatus, OwnerRecord, Profile, Store, StoredKey},
+	store::{
+		crypto_name, hex, parse_crypto, KeyStatus, OwnerRecord, Profile, Store, StoreError,
+		StoredKey,
+	},
 	terms::{self, TermsError},
 };
 
@@ -72,19 +83,92 @@ fn open(cli: &Cli) -> Result<Store, CommandError> {
 	Ok(open_with_source(cli)?.0)
 }
 
-/// The store, opened, and where its passphrase came from.
-fn open_with_source(cli: &Cli) -> Result<(Store, passphrase::Source), CommandError> {
+/// Where the secret that unlocked a store (its passphrase, or its token's PIN) came from.
+struct Unlocked {
+	/// The file, the environment or a prompt.
+	source: passphrase::Source,
+	/// The environment variable it is read from when it comes from the environment.
+	variable: &'static str,
+}
+
+/// The store, opened with what its file says seals it (a passphrase, or a PKCS#11 token's
+/// PIN), and where that secret came from.
+fn open_with_source(cli: &Cli) -> Result<(Store, Unlocked), CommandError> {
 	let path = store_path(cli)?;
 	if !path.exists() {
-		return Err(crate::store::StoreError::Missing(path).into());
+		return Err(StoreError::Missing(path).into());
 	}
-	let (passphrase, source) = passphrase::read_with_source(
-		cli.passphrase_file.as_deref(),
-		PASSPHRASE_ENV,
-		"Passphrase: ",
-		false,
-	)?;
-	Ok((Store::open(&path, &passphrase)?, source))
+	let settings = Store::sealer_settings(&path)?;
+	let (sealer, unlocked): (Box<dyn Sealer + Send>, _) = match &settings {
+		SealerSettings::Passphrase(params) => {
+			let (passphrase, source) = passphrase::read_with_source(
+				cli.passphrase_file.as_deref(),
+				PASSPHRASE_ENV,
+				"Passphrase: ",
+				false,
+			)?;
+			let sealer = PassphraseSealer::derive(&passphrase, params).map_err(StoreError::from)?;
+			(Box::new(sealer), Unlocked { source, variable: PASSPHRASE_ENV })
+		}
+		SealerSettings::Pkcs11(token) => {
+			let (pin, source) = pkcs11::read_pin(cli.pkcs11_pin_file.as_deref(), &token.token)
+				.map_err(StoreError::from)?;
+			let sealer = Pkcs11Sealer::open(token, &pin).map_err(StoreError::from)?;
+			(Box::new(sealer), Unlocked { source, variable: pkcs11::PIN_ENV })
+		}
+	};
+	Ok((Store::open_with(&path, |_| Ok(sealer))?, unlocked))
+}
+
+/// The token settings of `--pkcs11-module`, `--pkcs11-token` and `--pkcs11-key`, for `command`.
+fn pkcs11_settings(cli: &Cli, command: &str) -> Result<Pkcs11Settings, CommandError> {
+	let missing =
+		|flag: &str| CommandError::Invalid(format!("`{command} --sealer pkcs11` needs {flag}"));
+	let module = cli.pkcs11_module.clone().ok_or_else(|| missing("--pkcs11-module PATH"))?;
+	let token = cli.pkcs11_token.clone().ok_or_else(|| missing("--pkcs11-token LABEL"))?;
+	if cli.pkcs11_key.is_empty() {
+		return Err(CommandError::Invalid("--pkcs11-key must not be empty".into()));
+	}
+	Ok(Pkcs11Settings { module, token, key: cli.pkcs11_key.clone() })
+}
+
+/// A sealer in the token `settings` name, logged in with the PIN `--pkcs11-pin-file` (or the
+/// environment, or a prompt) gives; its keys are generated if absent, and the user is told.
+fn token_sealer(cli: &Cli, settings: &Pkcs11Settings) -> Result<Pkcs11Sealer, CommandError> {
+	let (pin, _) = pkcs11::read_pin(cli.pkcs11_pin_file.as_deref(), &settings.token)
+		.map_err(StoreError::from)?;
+	let (sealer, made) = Pkcs11Sealer::create(settings, &pin).map_err(StoreError::from)?;
+	for (generated, kind, label) in
+		[(made.seal, "AES-256", settings.key.clone()), (made.mac, "HMAC", settings.mac_key_label())]
+	{
+		println!(
+			"{} the {kind} key {label:?} in token {:?}",
+			if generated { "generated" } else { "using" },
+			settings.token
+		);
+	}
+	Ok(sealer)
+}
+
+/// `init`: a new store at `path`, sealed as `sealer` says.
+fn init(cli: &Cli, path: &Path, sealer: SealerKind) -> Result<(), CommandError> {
+	match sealer {
+		SealerKind::Passphrase => {
+			let passphrase = passphrase::read(
+				cli.passphrase_file.as_deref(),
+				PASSPHRASE_ENV,
+				"New passphrase: ",
+				true,
+			)?;
+			Store::create(path, &passphrase)?;
+		}
+		SealerKind::Pkcs11 => {
+			let settings = pkcs11_settings(cli, "init")?;
+			let sealer = token_sealer(cli, &settings)?;
+			Store::create_sealed(path, &SealerSettings::Pkcs11(settings), Box::new(sealer))?;
+		}
+	}
+	Ok(())
 }
 
 /// Runs `cli`'s command.
@@ -96,19 +180,44 @@ pub async fn execute(mut cli: Cli) -> Result<(), CommandError> {
 		_ => None,
 	};
 	match &cli.command {
-		Command::Init => {
+		Command::Init { sealer } => {
 			let path = store_path(&cli)?;
 			if path.exists() {
-				return Err(crate::store::StoreError::Exists(path).into());
+				return Err(StoreError::Exists(path).into());
 			}
-			let passphrase = passphrase::read(
-				cli.passphrase_file.as_deref(),
-				PASSPHRASE_ENV,
+			init(&cli, &path, *sealer)?;
+			println!("created {}", path.display());
+			Ok(())
+		}
+		Command::Reseal { sealer: SealerKind::Passphrase, new_passphrase_file } => {
+			let mut store = open(&cli)?;
+			let new = passphrase::read(
+				new_passphrase_file.as_deref(),
+				NEW_PASSPHRASE_ENV,
 				"New passphrase: ",
 				true,
 			)?;
-			Store::create(&path, &passphrase)?;
-			println!("created {}", path.display());
+			store.change_passphrase(&new)?;
+			println!(
+				"every secret in {} is sealed under the new passphrase",
+				store.path().display()
+			);
+			Ok(())
+		}
+		Command::Reseal { sealer: SealerKind::Pkcs11, new_passphrase_file: _ } => {
+			let mut store = open(&cli)?;
+			// Refused before the token is touched if a daemon runs; `reseal` asks again.
+			drop(store.lock_daemon()?);
+			let settings = pkcs11_settings(&cli, "reseal")?;
+			let sealer = token_sealer(&cli, &settings)?;
+			store.reseal(&SealerSettings::Pkcs11(settings.clone()), Box::new(sealer))?;
+			println!(
+				"every secret in {} is sealed by the keys {:?} and {:?} in token {:?}",
+				store.path().display(),
+				settings.key,
+				settings.mac_key_label(),
+				settings.token
+			);
 			Ok(())
 		}
 		Command::ChangePassphrase { new_passphrase_file } => {
@@ -291,13 +400,19 @@ pub async fn execute(mut cli: Cli) -> Result<(), CommandError> {
 			Ok(())
 		}
 		Command::Run { node, metrics: address, poll_ms, halt_after } => {
-			let (mut store, source) = open_with_source(&cli)?;
-			if source == passphrase::Source::Environment {
+			let (mut store, unlocked) = open_with_source(&cli)?;
+			if unlocked.source == passphrase::Source::Environment {
 				tracing::warn!(
-					"the passphrase came from {PASSPHRASE_ENV}: it stays readable in \
-					 /proc/{}/environ (to this user and root) for as long as the daemon runs; \
-					 use --passphrase-file FILE (mode 0600) instead",
-					std::process::id()
+					"the {} came from {}: it stays readable in /proc/{}/environ (to this user \
+					 and root) for as long as the daemon runs; use {} FILE (mode 0600) instead",
+					if unlocked.variable == PASSPHRASE_ENV { "passphrase" } else { "PIN" },
+					unlocked.variable,
+					std::process::id(),
+					if unlocked.variable == PASSPHRASE_ENV {
+						"--passphrase-file"
+					} else {
+						"--pkcs11-pin-file"
+					},
 				);
 			}
 			// One daemon per store; `change-passphrase` waits for it to stop.
