@@ -10,7 +10,9 @@ use http::HeaderName;
 use serde::Deserialize;
 use session_keys_client::{AccountId, Balance};
 
-use crate::{meter::MeterSettings, proxy::ServeOptions, ui::Ui, Settings, Tier};
+use crate::{
+	admission::RedisSettings, meter::MeterSettings, proxy::ServeOptions, ui::Ui, Settings, Tier,
+};
 
 /// The command line of `session-keys-gateway`.
 #[derive(Debug, Parser)]
@@ -38,7 +40,9 @@ use crate::{meter::MeterSettings, proxy::ServeOptions, ui::Ui, Settings, Tier};
 	              session-keys-gateway --upstream http://127.0.0.1:3000 --audience api.example \\\n    \
 	              --ui web/dist    # the browser widget at http://127.0.0.1:8080/ui/\n  \
 	              session-keys-gateway --upstream http://127.0.0.1:3000 --audience api.example \\\n    \
-	              --price 1 --watchtower http://127.0.0.1:9955    # metered calls\n\n\
+	              --price 1 --watchtower http://127.0.0.1:9955    # metered calls\n  \
+	              session-keys-gateway --config gateway.toml --listen 127.0.0.1:8081 \\\n    \
+	              --redis redis://127.0.0.1:6379/0    # replicas sharing limits and headers\n\n\
 	              A config file holds the same settings (flags override it):\n  \
 	              listen = \"127.0.0.1:8080\"\n  \
 	              upstream = \"http://127.0.0.1:3000\"\n  \
@@ -171,6 +175,29 @@ pub struct Cli {
 	/// [default: 2000].
 	#[arg(long, value_name = "MILLISECONDS")]
 	pub watchtower_timeout: Option<u64>,
+	/// Keep the owners' rate buckets and the used headers in this Redis server, e.g.
+	/// `redis://127.0.0.1:6379/0`, so every replica behind a load balancer shares them. While
+	/// it cannot be reached, requests are refused (503 SharedStateUnavailable). Without it,
+	/// each gateway keeps its own in memory.
+	#[arg(long, value_name = "URL", env = "SESSION_KEYS_GATEWAY_REDIS")]
+	pub redis: Option<String>,
+	/// Put before every Redis key [default: `sadj:<audience>:`].
+	#[arg(long, value_name = "PREFIX")]
+	pub redis_prefix: Option<String>,
+	/// Milliseconds a Redis call may take, connecting included [default: 250].
+	#[arg(long, value_name = "MILLISECONDS")]
+	pub redis_timeout: Option<u64>,
+	/// While Redis cannot be reached, let requests through without a rate limit rather than
+	/// refuse them. Only with --reusable-headers: one-time headers always fail closed.
+	#[arg(long)]
+	pub redis_rate_fail_open: bool,
+	/// The most signatures verified together under load (1: one at a time) [default: 64].
+	#[arg(long, value_name = "SIGNATURES")]
+	pub verify_batch: Option<NonZeroUsize>,
+	/// Microseconds a batch may wait to fill while requests are on their way to
+	/// verification; a lone request never waits [default: 200].
+	#[arg(long, value_name = "MICROSECONDS")]
+	pub verify_batch_wait: Option<u64>,
 }
 
 /// The config file's contents.
@@ -210,6 +237,12 @@ pub struct FileConfig {
 	price_tiers: Vec<String>,
 	watchtower: Option<String>,
 	watchtower_timeout: Option<u64>,
+	redis: Option<String>,
+	redis_prefix: Option<String>,
+	redis_timeout: Option<u64>,
+	redis_rate_fail_open: Option<bool>,
+	verify_batch: Option<NonZeroUsize>,
+	verify_batch_wait: Option<u64>,
 }
 
 /// Everything the binary needs, merged and checked.
@@ -229,6 +262,8 @@ pub struct Config {
 	pub ui: Option<Ui>,
 	/// The prices and the watchtower, when calls are metered.
 	pub meter: Option<MeterSettings>,
+	/// The Redis server the replicas share, if any.
+	pub redis: Option<RedisSettings>,
 }
 
 /// Why the configuration is refused.
@@ -265,6 +300,9 @@ pub enum ConfigError {
 	/// The watchtower is not an `http://` URL with a host.
 	#[error("the watchtower `{0}` is not an http:// URL with a host")]
 	BadWatchtower(String),
+	/// The Redis URL cannot be used.
+	#[error("--redis `{0}` is not a redis:// URL (redis://HOST:PORT/DB)")]
+	BadRedis(String),
 	/// The node the widget is told to connect to is not a `ws://` or `wss://` URL with a host.
 	#[error("--ui-node `{0}` is not a ws:// or wss:// URL with a host (and no credentials)")]
 	BadUiNode(String),
@@ -413,6 +451,37 @@ impl Cli {
 			settings.cache_size = size;
 		}
 		settings.tiers = if self.tiers.is_empty() { file.tiers } else { self.tiers };
+		if let Some(batch) = self.verify_batch.or(file.verify_batch) {
+			settings.batch.max_batch = batch.get();
+		}
+		if let Some(micros) = self.verify_batch_wait.or(file.verify_batch_wait) {
+			settings.batch.max_wait = Duration::from_micros(micros);
+		}
+		let redis = match self.redis.or(file.redis) {
+			Some(url) => {
+				if redis::Client::open(url.as_str()).is_err() || !url.starts_with("redis://") {
+					return Err(ConfigError::BadRedis(url));
+				}
+				let mut redis = RedisSettings::new(url, &settings.audience);
+				if let Some(prefix) = self.redis_prefix.or(file.redis_prefix) {
+					redis.prefix = prefix;
+				}
+				if let Some(millis) = self.redis_timeout.or(file.redis_timeout) {
+					redis.timeout = Duration::from_millis(millis.max(1));
+				}
+				redis.rate_fail_open =
+					self.redis_rate_fail_open || file.redis_rate_fail_open.unwrap_or(false);
+				if redis.rate_fail_open && settings.one_time_headers {
+					return Err(ConfigError::Invalid(
+						"--redis-rate-fail-open needs --reusable-headers: one-time headers \
+						 always fail closed, so nothing would pass while Redis is down"
+							.into(),
+					));
+				}
+				Some(redis)
+			}
+			None => None,
+		};
 		let node = self.node.or(file.node).unwrap_or_else(|| "ws://127.0.0.1:9944".into());
 		let price = match self.price {
 			Some(price) => Some(price),
@@ -475,6 +544,7 @@ impl Cli {
 			serve,
 			ui,
 			meter,
+			redis,
 		})
 	}
 }

@@ -16,17 +16,20 @@ use session_keys_client::{
 	content_digest_header, parse_any_header, AccountId, AnyHeader, AuthError, Balance, BlockNumber,
 	BoundRequest, HeaderFormatError, KeyRecord,
 };
-use session_keys_primitives::{check_request_with, ChannelState, ContentDigest, SessionPublic};
+use session_keys_primitives::{
+	check_request_claims, ChannelState, ContentDigest, SessionPublic, SignedRequest,
+};
 use sp_core::H256;
 
 use crate::{
+	admission::{Admission, OneTime, SharedStateHealth},
 	cache::{CachedKey, KeyCache},
 	chain::{Chain, ChainError},
-	limit::{Limited, Limiter, PeerLimiter, Tier},
+	limit::{PeerLimiter, Tier},
 	meter::Meter,
 	metrics::Metrics,
-	replay::SeenNonces,
 	ring::BlockRing,
+	verify::{BatchSettings, BatchVerifier, Item},
 	Refusal,
 };
 
@@ -66,6 +69,8 @@ pub struct Settings {
 	/// How long a node read, and the wait for a read slot, may take before the request is
 	/// answered 503.
 	pub node_read_timeout: Duration,
+	/// How signatures are batched for verification.
+	pub batch: BatchSettings,
 }
 
 impl Settings {
@@ -87,6 +92,7 @@ impl Settings {
 			unknown_key_rate: NonZeroU32::new(20).expect("not zero"),
 			unknown_key_burst: NonZeroU32::new(40).expect("not zero"),
 			node_read_timeout: Duration::from_secs(2),
+			batch: BatchSettings::default(),
 		}
 	}
 }
@@ -172,10 +178,13 @@ struct View {
 	balances: HashMap<AccountId, (Balance, BlockNumber)>,
 	/// Owners that authenticated since the last block: their balances are read again then.
 	active_owners: HashSet<AccountId>,
-	seen_nonces: SeenNonces,
 	/// Counts [`Gateway::forget_cached`]: a read started before a reorganization is not cached.
 	generation: u64,
 }
+
+/// The block time assumed until the chain's is read: longer than the dev chain's 3 s, so
+/// used headers are kept longer, never shorter, than needed.
+const DEFAULT_BLOCK_TIME_MS: u64 = 6_000;
 
 /// The most reads from the chain in flight for requests at once.
 const MAX_READS_IN_FLIGHT: usize = 32;
@@ -193,7 +202,13 @@ pub struct Gateway<C> {
 	settings: Settings,
 	genesis: OnceLock<H256>,
 	view: Mutex<View>,
-	limiter: Limiter,
+	/// The rate limits and used headers, in memory or shared through Redis.
+	admission: Admission,
+	/// Verifies the requests' signatures, in batches under load.
+	verifier: Arc<BatchVerifier>,
+	/// The chain's target block time (what a window of blocks lasts, for the headers kept in
+	/// Redis), in milliseconds.
+	block_time_ms: std::sync::atomic::AtomicU64,
 	/// Requests by keys not in the cache, per address.
 	unknown_keys: PeerLimiter,
 	/// Bounds the reads from the chain in flight for requests (cache misses), so headers by
@@ -232,8 +247,10 @@ pub struct Health {
 	pub cached_keys: usize,
 	/// Registered keys among them.
 	pub registered_keys: usize,
-	/// Owners with a rate bucket.
+	/// Owners with a rate bucket in this replica's memory.
 	pub rate_buckets: usize,
+	/// Where the rate buckets and used headers are kept, and whether it answers.
+	pub shared_state: SharedStateHealth,
 }
 
 /// What a header claimed, before the gateway filled in what the request is.
@@ -267,6 +284,11 @@ fn method_override(query: &[u8]) -> Option<String> {
 	})
 }
 
+/// The signature of `header` on `payload`, to verify.
+fn signed_item<H: SignedRequest<AccountId, H256>>(header: &H, payload: Vec<u8>) -> Item {
+	Item { public: *header.public(), signature: header.signature().clone(), payload }
+}
+
 /// Bytes a client sent, for a message or a log line: UTF-8 where it is, escaped (no line
 /// breaks or control characters), and cut at 200 characters.
 fn shown(bytes: &[u8]) -> String {
@@ -279,7 +301,13 @@ impl<C: Chain> Gateway<C> {
 	/// authenticates once it has the genesis hash ([`Gateway::set_genesis`]) and a recent block
 	/// ([`Gateway::record_block`]).
 	pub fn new(chain: C, settings: Settings, header_validity: BlockNumber) -> Self {
-		let limiter = Limiter::new(settings.tiers.clone());
+		let metrics = Metrics::new();
+		let verifier = Arc::new(BatchVerifier::new(
+			settings.batch,
+			metrics.verify_batch_size.clone(),
+			metrics.verify_batch_failures.clone(),
+		));
+		let admission = Admission::in_memory(settings.tiers.clone());
 		let unknown_keys = PeerLimiter::new(settings.unknown_key_rate, settings.unknown_key_burst);
 		let view = View {
 			ring: BlockRing::new(header_validity),
@@ -288,7 +316,6 @@ impl<C: Chain> Gateway<C> {
 			changed: HashMap::new(),
 			balances: HashMap::new(),
 			active_owners: HashSet::new(),
-			seen_nonces: SeenNonces::default(),
 			generation: 0,
 		};
 		Self {
@@ -296,13 +323,37 @@ impl<C: Chain> Gateway<C> {
 			settings,
 			genesis: OnceLock::new(),
 			view: Mutex::new(view),
-			limiter,
+			admission,
+			verifier,
+			block_time_ms: std::sync::atomic::AtomicU64::new(DEFAULT_BLOCK_TIME_MS),
 			unknown_keys,
 			reads: tokio::sync::Semaphore::new(MAX_READS_IN_FLIGHT),
 			key_reads: Mutex::new(HashMap::new()),
-			metrics: Metrics::new(),
+			metrics,
 			meter: None,
 		}
+	}
+
+	/// The same gateway keeping its rate limits and used headers in `admission` (Redis, so
+	/// replicas share them) instead of its own memory. The tiers are `admission`'s.
+	pub fn with_admission(mut self, admission: Admission) -> Self {
+		self.admission = admission;
+		self
+	}
+
+	/// Sets the chain's target block time (read from the chain by [`crate::follow`]).
+	pub fn set_block_time(&self, block_time: Duration) {
+		let millis = u64::try_from(block_time.as_millis()).unwrap_or(u64::MAX).max(1);
+		self.block_time_ms.store(millis, std::sync::atomic::Ordering::Relaxed);
+	}
+
+	/// How long a header may stay fresh when used headers are shared through Redis: the
+	/// window at the target block time. A header whose block arrived longer ago is refused as
+	/// stale there, and a used header is kept in Redis this long plus the head age allowed, so
+	/// it is never forgotten while any replica still finds it fresh.
+	pub fn header_lifetime(&self) -> Duration {
+		let millis = self.block_time_ms.load(std::sync::atomic::Ordering::Relaxed);
+		Duration::from_millis(millis.saturating_mul(u64::from(self.header_validity())))
 	}
 
 	/// The same gateway charging for calls with `meter`: each authenticated request must then
@@ -378,6 +429,8 @@ impl<C: Chain> Gateway<C> {
 	}
 
 	async fn check(&self, request: &Inbound<'_>) -> Result<Session, Refusal> {
+		// A batch being collected may wait for this request until it is verified or refused.
+		let approach = self.verifier.approach();
 		let text = request.header.ok_or(Refusal::MissingHeader)?;
 		let text = text.to_str().map_err(|_| Refusal::Malformed(HeaderFormatError::NotBase64))?;
 		// The key is checked once per cached key and handed to the shared rule, which refuses a
@@ -400,10 +453,18 @@ impl<C: Chain> Gateway<C> {
 			.get()
 			.ok_or_else(|| Refusal::Unavailable("not connected to the node yet".into()))?;
 		let public = header.public();
+		let shared = matches!(self.admission, Admission::Redis(_));
+		let lifetime = self.header_lifetime();
 		let (head, head_hash, fresh_number) = {
 			let view = self.view.lock();
 			let (head, head_hash) = self.serving_head(&view)?;
-			(head, head_hash, view.ring.fresh(&header.block_hash()))
+			let block_hash = header.block_hash();
+			let fresh = view.ring.fresh(&block_hash);
+			// Used headers shared through Redis are kept for a time, so freshness is bounded
+			// by time too (see `header_lifetime`).
+			let fresh =
+				fresh.filter(|_| !shared || view.ring.arrived_within(&block_hash, lifetime));
+			(head, head_hash, fresh)
 		};
 		let (key, binds) = self.key_state(public, head, head_hash, request.peer).await?;
 
@@ -412,7 +473,7 @@ impl<C: Chain> Gateway<C> {
 		// check.
 		let fresh = |_: &H256| fresh_number.is_some();
 		let audience = self.settings.audience.clone();
-		let (claimed, nonce, verdict) = match header {
+		let (claimed, nonce, claims) = match header {
 			AnyHeader::V1(mut header) => {
 				let claimed = Claimed {
 					audience: std::mem::replace(&mut header.audience, audience),
@@ -420,9 +481,10 @@ impl<C: Chain> Gateway<C> {
 					query: None,
 					digest: None,
 				};
-				let verdict =
-					check_request_with(&header, key.view(head), fresh, &genesis, |_| binds);
-				(claimed, header.nonce, verdict)
+				let claims =
+					check_request_claims(&header, key.view(head), fresh, &genesis, |_| binds)
+						.map(|payload| signed_item(&header, payload));
+				(claimed, header.nonce, claims)
 			}
 			AnyHeader::V2(mut header) => {
 				let claimed = Claimed {
@@ -434,10 +496,21 @@ impl<C: Chain> Gateway<C> {
 						bound.content_digest,
 					)),
 				};
-				let verdict =
-					check_request_with(&header, key.view(head), fresh, &genesis, |_| binds);
-				(claimed, header.nonce, verdict)
+				let claims =
+					check_request_claims(&header, key.view(head), fresh, &genesis, |_| binds)
+						.map(|payload| signed_item(&header, payload));
+				(claimed, header.nonce, claims)
 			}
+		};
+		// The signature last, as `check_request_with` does: the same verdict, with the
+		// signature verified in a batch with the other requests verified at this moment.
+		drop(approach);
+		let verdict = match claims {
+			Ok(item) => match self.verifier.verify(item).await {
+				true => Ok(()),
+				false => Err(AuthError::BadSignature),
+			},
+			Err(reason) => Err(reason),
 		};
 		verdict.map_err(|reason| Refusal::NotAuthenticated {
 			reason,
@@ -470,27 +543,17 @@ impl<C: Chain> Gateway<C> {
 			}
 		}
 
-		// A replay is refused before it takes a token: replaying a captured header must not
-		// spend the owner's rate.
-		if self.settings.one_time_headers && self.view.lock().seen_nonces.contains(&public, nonce) {
-			return Err(Refusal::Replayed);
-		}
 		let free_balance = self.balance(&session.owner, head, head_hash).await?;
+		let one_time = self.settings.one_time_headers.then(|| OneTime {
+			public,
+			nonce,
+			fresh_until: fresh_number.unwrap_or(head).saturating_add(self.header_validity()),
+			ttl: lifetime.saturating_add(self.settings.max_head_age),
+		});
 		let tier =
-			self.limiter.check(&session.owner, free_balance).map_err(|limited| match limited {
-				Limited::Wait { tier, retry_after } => Refusal::RateLimited { tier, retry_after },
-				Limited::BelowLowestTier { min_balance } => {
-					Refusal::BelowLowestTier { min_balance }
-				}
-			})?;
-		if self.settings.one_time_headers {
-			let fresh_until = fresh_number.unwrap_or(head).saturating_add(self.header_validity());
-			if !self.view.lock().seen_nonces.first_use(public, nonce, fresh_until) {
-				return Err(Refusal::Replayed);
-			}
-		}
+			self.admission.admit(&session.owner, free_balance, one_time, &self.metrics).await?;
 		Ok(Session {
-			tier: tier.to_owned(),
+			tier,
 			owner: session.owner,
 			key: public,
 			counterpart: session.counterpart,
@@ -712,7 +775,7 @@ impl<C: Chain> Gateway<C> {
 		view.ring.push(block.number, block.hash);
 		view.head_seen_at = Some(Instant::now());
 		let head = block.number;
-		view.seen_nonces.forget_before(head);
+		self.admission.forget_before(head);
 		self.metrics.head.set(i64::from(head));
 		self.metrics.cache_size.set(view.keys.len() as i64);
 	}
@@ -723,10 +786,7 @@ impl<C: Chain> Gateway<C> {
 	/// block is not cached.
 	pub fn replace_window(&self, blocks: Vec<(BlockNumber, H256)>) {
 		let mut view = self.view.lock();
-		view.ring.clear();
-		for (number, hash) in blocks {
-			view.ring.push(number, hash);
-		}
+		view.ring.replace(blocks);
 		view.head_seen_at = view.ring.head().map(|_| Instant::now());
 		self.forget(&mut view);
 	}
@@ -774,7 +834,7 @@ impl<C: Chain> Gateway<C> {
 	/// Drops the rate buckets of quiet owners and the balances of owners not active for a
 	/// window.
 	pub fn forget_idle(&self, head: BlockNumber) {
-		self.limiter.forget_idle();
+		self.admission.forget_idle();
 		self.unknown_keys.forget_idle();
 		let mut view = self.view.lock();
 		let oldest = head.saturating_sub(view.ring.validity());
@@ -784,7 +844,9 @@ impl<C: Chain> Gateway<C> {
 	/// What `/healthz` reports.
 	pub fn health(&self) -> Health {
 		let view = self.view.lock();
-		let serving = self.genesis.get().is_some() && self.serving_head(&view).is_ok();
+		let serving = self.genesis.get().is_some()
+			&& self.serving_head(&view).is_ok()
+			&& self.admission.serving(self.settings.one_time_headers);
 		let head_age = view.head_seen_at.map(|seen| seen.elapsed());
 		self.metrics.head_age_ms.set(head_age.map_or(-1, |age| age.as_millis() as i64));
 		Health {
@@ -793,7 +855,8 @@ impl<C: Chain> Gateway<C> {
 			head_age_ms: head_age.map(|age| age.as_millis()),
 			cached_keys: view.keys.len(),
 			registered_keys: view.keys.registered(),
-			rate_buckets: self.limiter.tracked(),
+			rate_buckets: self.admission.tracked(),
+			shared_state: self.admission.health(),
 		}
 	}
 }

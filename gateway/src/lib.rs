@@ -16,10 +16,13 @@
 //! - [`Gateway`]: the verification, caches and rate limits; [`follow`] keeps it current from a
 //!   node;
 //! - [`SessionAuthLayer`]: the tower layer; [`Refusal`]: each refusal and its HTTP answer;
+//! - [`admission`]: rate limits and one-time headers, in memory or shared by replicas through
+//!   Redis; [`verify`]: signatures verified in batches under load;
 //! - [`meter`]: metered calls, paid by signed channel states handed to a watchtower;
 //! - [`proxy`]: the reverse proxy; [`ui`]: the browser widget's files at `/ui/`; [`config`]:
 //!   the binary's configuration.
 
+pub mod admission;
 mod cache;
 pub mod chain;
 pub mod config;
@@ -34,6 +37,7 @@ mod refusal;
 pub mod replay;
 pub mod ring;
 pub mod ui;
+pub mod verify;
 
 pub use chain::{Chain, ChainError, NodeChain};
 pub use follow::follow;

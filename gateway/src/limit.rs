@@ -123,11 +123,15 @@ impl Limiter {
 		self.tiers.iter().find(|(tier, _)| balance >= tier.min_balance)
 	}
 
+	/// The lowest tier's minimum balance.
+	pub fn lowest_min_balance(&self) -> Balance {
+		self.tiers.last().map_or(0, |(tier, _)| tier.min_balance)
+	}
+
 	/// Takes a token from `owner`'s bucket in the tier of `balance`; returns the tier's name.
 	pub fn check(&self, owner: &AccountId, balance: Balance) -> Result<&str, Limited> {
 		let Some((tier, bucket)) = self.tier_and_bucket(balance) else {
-			let min_balance = self.tiers.last().map_or(0, |(tier, _)| tier.min_balance);
-			return Err(Limited::BelowLowestTier { min_balance });
+			return Err(Limited::BelowLowestTier { min_balance: self.lowest_min_balance() });
 		};
 		match bucket.check_key(owner) {
 			Ok(()) => Ok(&tier.name),

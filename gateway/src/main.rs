@@ -4,7 +4,11 @@
 use std::{io::IsTerminal, process::ExitCode, sync::Arc};
 
 use clap::Parser;
-use session_keys_gateway::{config::Cli, follow, proxy, Gateway, Meter, NodeChain};
+use session_keys_gateway::{
+	admission::{Admission, RedisAdmission},
+	config::Cli,
+	follow, proxy, Gateway, Meter, NodeChain,
+};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -76,6 +80,22 @@ async fn main() -> ExitCode {
 			"metered calls: each request must carry the next signed state (x-session-state)"
 		);
 		gateway = gateway.with_meter(Meter::new(meter, config.settings.cache_size));
+	}
+	if let Some(redis) = config.redis {
+		tracing::info!(
+			url = %redis.url,
+			prefix = %redis.prefix,
+			timeout = ?redis.timeout,
+			rate_fail_open = redis.rate_fail_open,
+			"rate buckets and used headers are shared through Redis"
+		);
+		match RedisAdmission::new(redis, config.settings.tiers.clone()) {
+			Ok(redis) => gateway = gateway.with_admission(Admission::Redis(redis)),
+			Err(error) => {
+				eprintln!("error: {error}");
+				return ExitCode::from(2);
+			}
+		}
 	}
 	let gateway = Arc::new(gateway);
 	let follower = tokio::spawn(follow(gateway.clone(), config.node, Default::default()));

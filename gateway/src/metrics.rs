@@ -35,6 +35,16 @@ pub struct Metrics {
 	/// Metered calls refused, by reason (`MissingState`, `WrongNonce`, `OwedTooLow`, the
 	/// watchtower's reason, ...).
 	pub metering_refusals: IntCounterVec,
+	/// Signatures verified together, per batch.
+	pub verify_batch_size: Histogram,
+	/// Batches with at least one bad signature (each then verified one by one).
+	pub verify_batch_failures: IntCounter,
+	/// Time of each call to Redis (`--redis`), in seconds.
+	pub redis_seconds: Histogram,
+	/// Calls to Redis that failed or timed out.
+	pub redis_errors: IntCounter,
+	/// 1 while the last call to Redis succeeded, 0 after a failure (1 without Redis).
+	pub redis_up: IntGauge,
 }
 
 impl Metrics {
@@ -84,6 +94,27 @@ impl Metrics {
 			&["reason"],
 		)
 		.expect("valid metric");
+		let verify_batch_size = Histogram::with_opts(
+			HistogramOpts::new("verify_batch_size", "Signatures verified together, per batch")
+				.buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0]),
+		)
+		.expect("valid metric");
+		let verify_batch_failures = IntCounter::new(
+			"verify_batch_failures_total",
+			"Batches with a bad signature, verified again one by one",
+		)
+		.expect("valid metric");
+		let redis_seconds = Histogram::with_opts(
+			HistogramOpts::new("redis_seconds", "Time of each call to Redis").buckets(vec![
+				0.000_1, 0.000_2, 0.000_5, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1, 0.25, 1.0,
+			]),
+		)
+		.expect("valid metric");
+		let redis_errors = IntCounter::new("redis_errors_total", "Calls to Redis that failed")
+			.expect("valid metric");
+		let redis_up = IntGauge::new("redis_up", "1 while the last call to Redis succeeded")
+			.expect("valid metric");
+		redis_up.set(1);
 		for metric in [
 			Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
 			Box::new(auth_seconds.clone()),
@@ -98,6 +129,11 @@ impl Metrics {
 			Box::new(connections.clone()),
 			Box::new(metered_calls.clone()),
 			Box::new(metering_refusals.clone()),
+			Box::new(verify_batch_size.clone()),
+			Box::new(verify_batch_failures.clone()),
+			Box::new(redis_seconds.clone()),
+			Box::new(redis_errors.clone()),
+			Box::new(redis_up.clone()),
 		] {
 			registry.register(metric).expect("names are distinct");
 		}
@@ -116,6 +152,11 @@ impl Metrics {
 			connections,
 			metered_calls,
 			metering_refusals,
+			verify_batch_size,
+			verify_batch_failures,
+			redis_seconds,
+			redis_errors,
+			redis_up,
 		}
 	}
 

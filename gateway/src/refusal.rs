@@ -113,6 +113,11 @@ pub enum Refusal {
 	/// The gateway cannot tell: it has no recent enough view of the chain. It fails closed.
 	#[error("unavailable: {0}")]
 	Unavailable(String),
+	/// The state the replicas share (Redis: the rate buckets and the used headers) cannot be
+	/// reached, and the gateway fails closed rather than accept a header another replica may
+	/// have accepted, or exceed an owner's rate.
+	#[error("unavailable: the shared state (Redis) cannot be reached: {0}")]
+	SharedStateUnavailable(String),
 }
 
 impl Refusal {
@@ -135,9 +140,10 @@ impl Refusal {
 			Refusal::BelowLowestTier { .. }
 			| Refusal::WrongCounterpart { .. }
 			| Refusal::CollateralTooLow { .. } => StatusCode::FORBIDDEN,
-			Refusal::Unavailable(_) | Refusal::ReadSlotTimeout(_) | Refusal::NodeReadTimeout(_) => {
-				StatusCode::SERVICE_UNAVAILABLE
-			}
+			Refusal::Unavailable(_)
+			| Refusal::SharedStateUnavailable(_)
+			| Refusal::ReadSlotTimeout(_)
+			| Refusal::NodeReadTimeout(_) => StatusCode::SERVICE_UNAVAILABLE,
 		}
 	}
 
@@ -185,6 +191,7 @@ impl Refusal {
 			Refusal::RateLimited { .. } => "RateLimited",
 			Refusal::BelowLowestTier { .. } => "BelowLowestTier",
 			Refusal::Unavailable(_) => "Unavailable",
+			Refusal::SharedStateUnavailable(_) => "SharedStateUnavailable",
 		}
 	}
 

@@ -338,6 +338,31 @@ where
 	Hash: Encode,
 	Item: AsRef<[u8]>,
 {
+	let payload = check_request_claims(header, key, is_recent, genesis_hash, key_binds)?;
+	if !header.public().verify(&payload, header.signature()) {
+		return Err(AuthError::BadSignature);
+	}
+	Ok(())
+}
+
+/// Every check of [`check_request_with`] but the signature's, in the same order; on success,
+/// the payload the header's signature must verify against (its key and signature are
+/// [`SignedRequest::public`] and [`SignedRequest::signature`]). A gateway that verifies many
+/// headers' signatures together (batch verification) runs this, then verifies, and refuses a
+/// header whose signature fails with [`AuthError::BadSignature`]: the verdict is then the
+/// same as [`check_request_with`]'s.
+pub fn check_request_claims<AccountId, Hash, Item>(
+	header: &impl SignedRequest<AccountId, Hash>,
+	key: KeyView<'_, AccountId, Item>,
+	is_recent: impl FnOnce(&Hash) -> bool,
+	genesis_hash: &Hash,
+	key_binds: impl FnOnce(&SessionPublic) -> bool,
+) -> Result<Vec<u8>, AuthError>
+where
+	AccountId: Encode + PartialEq,
+	Hash: Encode,
+	Item: AsRef<[u8]>,
+{
 	let (owner, scope) = match key {
 		KeyView::Unknown => return Err(AuthError::UnknownKey),
 		KeyView::Ended(reason) => return Err(AuthError::KeyEnded(reason)),
@@ -362,11 +387,10 @@ where
 	}
 	// A key that binds no one (registered before such keys were refused) proves nothing,
 	// whatever its signature.
-	let payload = header.signed_payload(genesis_hash);
-	if !key_binds(header.public()) || !header.public().verify(&payload, header.signature()) {
+	if !key_binds(header.public()) {
 		return Err(AuthError::BadSignature);
 	}
-	Ok(())
+	Ok(header.signed_payload(genesis_hash))
 }
 
 /// What a gateway learns about an authenticated request.

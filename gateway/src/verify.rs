@@ -1,0 +1,439 @@
+//! Batched signature verification: the signatures of requests that reach verification at the
+//! same moment are verified together, at a fraction of the cost of verifying them one by one
+//! (schnorrkel's batch verification for sr25519, ed25519-zebra's for ed25519; ecdsa has none).
+//!
+//! The answer for each signature is the one single verification gives
+//! ([`SessionPublic::verify`]): a batch that verifies proves every signature in it (a forged
+//! one passes a batch with probability about 2^-128, as batch verification's random
+//! coefficients make it), and a batch that fails is verified again one signature at a time,
+//! to find the bad ones. Ristretto (sr25519) has no small-order points and ed25519-zebra
+//! follows ZIP 215, so batch and single verification accept the same signatures.
+//!
+//! # When a request waits
+//!
+//! A request verifies its own signature at once when no batch is being verified; one that
+//! arrives while every verifier is busy queues, and the next batch takes it. A verifier
+//! collecting a batch waits for more only while other requests are on their way to
+//! verification ([`BatchVerifier::approach`]) and for at most [`BatchSettings::max_wait`], so
+//! a lone request never waits. At most one batch per core is verified at once.
+
+use std::{
+	collections::VecDeque,
+	sync::{
+		atomic::{AtomicUsize, Ordering},
+		Arc,
+	},
+	time::{Duration, Instant},
+};
+
+use parking_lot::Mutex;
+use prometheus::{Histogram, IntCounter};
+use session_keys_primitives::{SessionPublic, SessionSignature};
+use tokio::sync::oneshot;
+
+/// sp-core's signing context for sr25519 (`sp_core::sr25519::Pair::verify`'s).
+const SR25519_CONTEXT: &[u8] = b"substrate";
+
+/// One signature to verify: `signature` by `public` on `payload`.
+#[derive(Clone, Debug)]
+pub struct Item {
+	/// The signer's key.
+	pub public: SessionPublic,
+	/// The signature.
+	pub signature: SessionSignature,
+	/// What was signed.
+	pub payload: Vec<u8>,
+}
+
+impl Item {
+	/// Single verification, the reference every batch answer agrees with.
+	pub fn verify(&self) -> bool {
+		self.public.verify(&self.payload, &self.signature)
+	}
+}
+
+/// Verifies `items` together: the answer for each is [`Item::verify`]'s.
+pub fn verify_all(items: &[Item]) -> Vec<bool> {
+	if items.len() == 1 {
+		return vec![items[0].verify()];
+	}
+	let mut answers = vec![false; items.len()];
+	let mut sr25519 = Vec::new();
+	let mut ed25519 = Vec::new();
+	for (index, item) in items.iter().enumerate() {
+		match (&item.public, &item.signature) {
+			(SessionPublic::Sr25519(_), SessionSignature::Sr25519(_)) => sr25519.push(index),
+			(SessionPublic::Ed25519(_), SessionSignature::Ed25519(_)) => ed25519.push(index),
+			// ecdsa has no batch verification; a key and a signature of different kinds are
+			// refused by single verification without any work.
+			_ => answers[index] = item.verify(),
+		}
+	}
+	settle(items, &sr25519, batch_sr25519, &mut answers);
+	settle(items, &ed25519, batch_ed25519, &mut answers);
+	answers
+}
+
+/// Answers the items at `indices`: all valid if `batch` verifies them together, else each
+/// verified on its own.
+fn settle(items: &[Item], indices: &[usize], batch: fn(&[&Item]) -> bool, answers: &mut [bool]) {
+	match indices {
+		[] => {}
+		[index] => answers[*index] = items[*index].verify(),
+		_ => {
+			let group: Vec<&Item> = indices.iter().map(|index| &items[*index]).collect();
+			if batch(&group) {
+				for index in indices {
+					answers[*index] = true;
+				}
+			} else {
+				for index in indices {
+					answers[*index] = items[*index].verify();
+				}
+			}
+		}
+	}
+}
+
+/// Whether every sr25519 signature of `items` verifies (false if any key or signature does
+/// not even parse: single verification then finds which).
+fn batch_sr25519(items: &[&Item]) -> bool {
+	let mut publics = Vec::with_capacity(items.len());
+	let mut signatures = Vec::with_capacity(items.len());
+	let mut transcripts = Vec::with_capacity(items.len());
+	let context = schnorrkel::signing_context(SR25519_CONTEXT);
+	for item in items {
+		let (SessionPublic::Sr25519(public), SessionSignature::Sr25519(signature)) =
+			(&item.public, &item.signature)
+		else {
+			return false;
+		};
+		let (Ok(public), Ok(signature)) = (
+			schnorrkel::PublicKey::from_bytes(AsRef::<[u8]>::as_ref(public)),
+			schnorrkel::Signature::from_bytes(AsRef::<[u8]>::as_ref(signature)),
+		) else {
+			return false;
+		};
+		publics.push(public);
+		signatures.push(signature);
+		transcripts.push(context.bytes(&item.payload));
+	}
+	schnorrkel::verify_batch(transcripts, &signatures, &publics, false).is_ok()
+}
+
+/// Whether every ed25519 signature of `items` verifies, by ZIP 215's rules (sp-core's).
+fn batch_ed25519(items: &[&Item]) -> bool {
+	let mut batch = ed25519_zebra::batch::Verifier::new();
+	for item in items {
+		let (SessionPublic::Ed25519(public), SessionSignature::Ed25519(signature)) =
+			(&item.public, &item.signature)
+		else {
+			return false;
+		};
+		let (Ok(public), Ok(signature)) = (
+			ed25519_zebra::VerificationKeyBytes::try_from(AsRef::<[u8]>::as_ref(public)),
+			ed25519_zebra::Signature::try_from(AsRef::<[u8]>::as_ref(signature)),
+		) else {
+			return false;
+		};
+		batch.queue((public, signature, &item.payload));
+	}
+	batch.verify(rand_core::OsRng).is_ok()
+}
+
+/// How requests' signatures are batched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchSettings {
+	/// The most signatures verified together (1: each on its own, no batching).
+	pub max_batch: usize,
+	/// The longest a verifier waits for more requests to fill its batch (only while some are
+	/// on their way to verification).
+	pub max_wait: Duration,
+}
+
+impl Default for BatchSettings {
+	/// Batches of up to 64, waiting at most 200 µs.
+	fn default() -> Self {
+		Self { max_batch: 64, max_wait: Duration::from_micros(200) }
+	}
+}
+
+/// A signature waiting in the queue, with where its answer goes.
+struct Job {
+	item: Item,
+	answer: oneshot::Sender<bool>,
+}
+
+#[derive(Default)]
+struct Queue {
+	jobs: VecDeque<Job>,
+	/// Verifiers collecting or verifying a batch now.
+	verifiers: usize,
+}
+
+/// Verifies requests' signatures in batches; see the module documentation.
+pub struct BatchVerifier {
+	settings: BatchSettings,
+	max_verifiers: usize,
+	queue: Mutex<Queue>,
+	/// Requests between the start of their authentication and their verification.
+	approaching: AtomicUsize,
+	batch_sizes: Histogram,
+	batch_failures: IntCounter,
+}
+
+/// A request on its way to verification: while it lives, a verifier collecting a batch may
+/// wait for it.
+pub struct Approach<'a>(&'a AtomicUsize);
+
+impl Drop for Approach<'_> {
+	fn drop(&mut self) {
+		self.0.fetch_sub(1, Ordering::AcqRel);
+	}
+}
+
+impl BatchVerifier {
+	/// A verifier batching by `settings`, with one verifier per core at most, recording each
+	/// batch's size in `batch_sizes` and each batch that failed in `batch_failures`.
+	pub fn new(
+		settings: BatchSettings,
+		batch_sizes: Histogram,
+		batch_failures: IntCounter,
+	) -> Self {
+		let max_verifiers = std::thread::available_parallelism().map_or(1, |cores| cores.get());
+		Self {
+			settings: BatchSettings { max_batch: settings.max_batch.max(1), ..settings },
+			max_verifiers,
+			queue: Mutex::new(Queue::default()),
+			approaching: AtomicUsize::new(0),
+			batch_sizes,
+			batch_failures,
+		}
+	}
+
+	/// The settings.
+	pub fn settings(&self) -> BatchSettings {
+		self.settings
+	}
+
+	/// Marks a request on its way to verification until the returned guard is dropped.
+	pub fn approach(&self) -> Approach<'_> {
+		self.approaching.fetch_add(1, Ordering::AcqRel);
+		Approach(&self.approaching)
+	}
+
+	/// Verifies `item`, in a batch with the requests verified at the same moment; the answer
+	/// is [`Item::verify`]'s.
+	pub async fn verify(self: &Arc<Self>, item: Item) -> bool {
+		if self.settings.max_batch == 1 {
+			return item.verify();
+		}
+		let (answer, answered) = oneshot::channel();
+		let lead = {
+			let mut queue = self.queue.lock();
+			queue.jobs.push_back(Job { item, answer });
+			let lead = queue.verifiers < self.max_verifiers;
+			if lead {
+				queue.verifiers += 1;
+			}
+			lead
+		};
+		if lead {
+			self.lead(&answered).await;
+		}
+		// A verifier answers every job it takes, so the sender is never dropped unanswered; if
+		// it were, the request is refused rather than let through.
+		answered.await.unwrap_or(false)
+	}
+
+	/// Verifies batches until this request's own job is answered, then hands the queue (if
+	/// any is left) to a new verifier task, so a request is never held back verifying
+	/// others'.
+	async fn lead(self: &Arc<Self>, own: &oneshot::Receiver<bool>) {
+		loop {
+			self.verify_next_batch().await;
+			let mut queue = self.queue.lock();
+			if queue.jobs.is_empty() {
+				queue.verifiers -= 1;
+				return;
+			}
+			if !own.is_empty() {
+				drop(queue);
+				let verifier = self.clone();
+				tokio::spawn(async move { verifier.drain().await });
+				return;
+			}
+		}
+	}
+
+	/// Verifies batches until the queue is empty (a verifier with no request of its own).
+	async fn drain(self: Arc<Self>) {
+		loop {
+			self.verify_next_batch().await;
+			let mut queue = self.queue.lock();
+			if queue.jobs.is_empty() {
+				queue.verifiers -= 1;
+				return;
+			}
+		}
+	}
+
+	/// Takes the next batch from the queue (waiting briefly for it to fill while requests
+	/// are on their way) and answers each of its jobs.
+	async fn verify_next_batch(&self) {
+		let started = Instant::now();
+		while self.queue.lock().jobs.len() < self.settings.max_batch
+			&& self.approaching.load(Ordering::Acquire) > 0
+			&& started.elapsed() < self.settings.max_wait
+		{
+			// Lets the approaching requests on this thread run; the wait is bounded above.
+			tokio::task::yield_now().await;
+		}
+		let jobs: Vec<Job> = {
+			let mut queue = self.queue.lock();
+			let count = queue.jobs.len().min(self.settings.max_batch);
+			queue.jobs.drain(..count).collect()
+		};
+		if jobs.is_empty() {
+			return;
+		}
+		let items: Vec<Item> = jobs.iter().map(|job| job.item.clone()).collect();
+		self.batch_sizes.observe(items.len() as f64);
+		let answers = verify_all(&items);
+		if answers.iter().any(|valid| !valid) {
+			self.batch_failures.inc();
+		}
+		for (job, valid) in jobs.into_iter().zip(answers) {
+			let _ = job.answer.send(valid);
+		}
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use proptest::prelude::*;
+	use sp_core::{ecdsa, ed25519, sr25519, Pair};
+
+	/// A signed item: by an sr25519, ed25519 or ecdsa key (`kind` 0, 1, 2) from `seed`, on
+	/// `payload`, made invalid by `flaw` (0: none, 1: another payload, 2: a flipped signature
+	/// byte, 3: the signature of another key).
+	fn item(kind: u8, seed: u8, payload: Vec<u8>, flaw: u8) -> Item {
+		// A first byte of 1 or 2 keeps every seed (0 and 0xff included) a valid secret of
+		// every kind (below secp256k1's order, not zero).
+		let mut other_seed = [seed; 32];
+		other_seed[0] = 2;
+		let mut seed = [seed; 32];
+		seed[0] = 1;
+		let signed = if flaw == 1 { [payload.as_slice(), b"!"].concat() } else { payload.clone() };
+		let (public, mut signature) = match kind % 3 {
+			0 => {
+				let pair = sr25519::Pair::from_seed(&seed);
+				let other = sr25519::Pair::from_seed(&other_seed);
+				let signer = if flaw == 3 { &other } else { &pair };
+				(
+					SessionPublic::from(pair.public()),
+					SessionSignature::Sr25519(signer.sign(&signed)),
+				)
+			}
+			1 => {
+				let pair = ed25519::Pair::from_seed(&seed);
+				let other = ed25519::Pair::from_seed(&other_seed);
+				let signer = if flaw == 3 { &other } else { &pair };
+				(
+					SessionPublic::Ed25519(pair.public()),
+					SessionSignature::Ed25519(signer.sign(&signed)),
+				)
+			}
+			_ => {
+				let pair = ecdsa::Pair::from_seed(&seed);
+				let other = ecdsa::Pair::from_seed(&other_seed);
+				let signer = if flaw == 3 { &other } else { &pair };
+				(SessionPublic::Ecdsa(pair.public()), SessionSignature::Ecdsa(signer.sign(&signed)))
+			}
+		};
+		if flaw == 2 {
+			let bytes: &mut [u8] = match &mut signature {
+				SessionSignature::Sr25519(signature) => signature.as_mut(),
+				SessionSignature::Ed25519(signature) => signature.as_mut(),
+				SessionSignature::Ecdsa(signature) => signature.as_mut(),
+			};
+			bytes[7] ^= 0x20;
+		}
+		Item { public, signature, payload }
+	}
+
+	#[test]
+	fn a_good_batch_verifies_and_one_bad_signature_is_found() {
+		let mut items: Vec<Item> = (0..40).map(|n| item(n % 2, n, vec![n; 50], 0)).collect();
+		assert!(verify_all(&items).iter().all(|valid| *valid));
+		items[17] = item(1, 17, vec![17; 50], 2);
+		items[30] = item(0, 30, vec![30; 50], 1);
+		let answers = verify_all(&items);
+		for (index, valid) in answers.iter().enumerate() {
+			assert_eq!(*valid, index != 17 && index != 30, "item {index}");
+		}
+	}
+
+	#[test]
+	fn a_signature_of_another_kind_than_its_key_is_refused() {
+		let mut mixed = item(0, 1, b"x".to_vec(), 0);
+		mixed.signature = item(1, 1, b"x".to_vec(), 0).signature;
+		let good = item(0, 2, b"x".to_vec(), 0);
+		assert_eq!(verify_all(&[mixed, good]), vec![false, true]);
+	}
+
+	proptest! {
+		#![proptest_config(ProptestConfig::with_cases(64))]
+		/// Batches of good and bad signatures of every kind get exactly the answers of single
+		/// verification.
+		#[test]
+		fn batch_answers_agree_with_single_verification(
+			items in prop::collection::vec(
+				(0u8..3, any::<u8>(), prop::collection::vec(any::<u8>(), 0..80), 0u8..4),
+				1..48,
+			)
+		) {
+			let items: Vec<Item> = items
+				.into_iter()
+				.map(|(kind, seed, payload, flaw)| item(kind, seed, payload, flaw))
+				.collect();
+			let single: Vec<bool> = items.iter().map(Item::verify).collect();
+			prop_assert_eq!(verify_all(&items), single);
+		}
+	}
+
+	fn verifier(max_batch: usize) -> Arc<BatchVerifier> {
+		let sizes = Histogram::with_opts(prometheus::HistogramOpts::new("sizes", "sizes")).unwrap();
+		let failures = IntCounter::new("failures", "failures").unwrap();
+		Arc::new(BatchVerifier::new(
+			BatchSettings { max_batch, max_wait: Duration::from_micros(200) },
+			sizes,
+			failures,
+		))
+	}
+
+	#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+	async fn concurrent_requests_get_their_own_answers_in_batches() {
+		let verifier = verifier(16);
+		let mut tasks = Vec::new();
+		for n in 0..200u8 {
+			let flaw = if n % 7 == 0 { 2 } else { 0 };
+			let item = item(n % 3, n, vec![n; 40], flaw);
+			let verifier = verifier.clone();
+			tasks.push(tokio::spawn(async move {
+				let approach = verifier.approach();
+				let expected = item.verify();
+				drop(approach);
+				(verifier.verify(item).await, expected)
+			}));
+		}
+		for task in tasks {
+			let (answer, expected) = task.await.unwrap();
+			assert_eq!(answer, expected);
+		}
+		assert!(verifier.batch_sizes.get_sample_count() > 0);
+		assert_eq!(verifier.queue.lock().verifiers, 0, "every verifier finished");
+		assert!(verifier.queue.lock().jobs.is_empty());
+	}
+}
