@@ -255,6 +255,11 @@ impl Gateway {
 			.unwrap_or(0.0)
 	}
 
+	/// The process id.
+	pub fn pid(&self) -> u32 {
+		self.child.as_ref().map_or(0, Child::id)
+	}
+
 	/// The gateway's `host:port`.
 	pub fn address(&self) -> &str {
 		self.url.trim_start_matches("http://")
@@ -320,6 +325,16 @@ impl Gateway {
 		self.send(Method::GET, path, &[(session_keys_client::HTTP_HEADER, header)])
 			.await
 			.expect("the gateway answers")
+	}
+
+	/// Sends `GET path` with the session header `header` to `url` (a load balancer in front
+	/// of gateways, say).
+	pub async fn get_via(url: &str, path: &str, header: &str) -> Answer {
+		let client = Client::builder(TokioExecutor::new()).build_http();
+		let headers = [(session_keys_client::HTTP_HEADER, header)];
+		Self::send_with(&client, url, Method::GET, path, &headers, Bytes::new())
+			.await
+			.expect("it answers")
 	}
 
 	fn print_log_tail(&self) {

@@ -16,6 +16,7 @@ pub mod chain;
 pub mod gateway;
 pub mod keeper;
 pub mod node;
+pub mod services;
 pub mod testnet;
 pub mod watchtower;
 

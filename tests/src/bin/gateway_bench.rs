@@ -51,6 +51,7 @@ use session_keys_client::{
 use session_keys_e2e::{
 	account_of, build,
 	gateway::{Gateway as GatewayProcess, Upstream},
+	services::Redis,
 	Chain, Node,
 };
 use session_keys_gateway::{
@@ -312,11 +313,7 @@ fn in_process(args: &Args) -> String {
 			)
 		})
 		.collect();
-	let chain = Fixed(
-		keys.iter()
-			.map(|key| (key.public(), KeyRecord::Registered(registration(owner.clone()))))
-			.collect(),
-	);
+	let chain = chain_keys(&keys, &owner);
 	let mut settings = Settings::new(AUDIENCE);
 	settings.tiers = unlimited();
 	// Each header is reused (KIP_9), as the figures before version 2 were made.
@@ -384,7 +381,16 @@ fn in_process(args: &Args) -> String {
 		first.get_or_insert(verify_rate);
 	}
 	let verify_rate = first.unwrap_or(f64::NAN);
-	format!(
+	let concurrent = concurrency(
+		&runtime,
+		&kinds[0],
+		&chain_keys(&keys, &owner),
+		genesis,
+		block,
+		args.requests,
+		verify_rate,
+	);
+	let part = format!(
 		"## In process, one core\n\n{ROUNDS} rounds of each kind, each {} authentications \
 		 through `SessionAuthLayer` (warm caches, {} sr25519 keys, one thread, each header \
 		 reused) alternating with {} raw sr25519 verifications of the v2 GETs' payloads; the \
@@ -399,7 +405,142 @@ fn in_process(args: &Args) -> String {
 		1e6 / verify_rate,
 		per_request[0] - per_request[2],
 		per_request[1] - per_request[2],
+	);
+	part + &concurrent
+}
+
+/// The records the in-process gateways read: every key registered to `owner`.
+fn chain_keys(keys: &[SessionPair], owner: &AccountId) -> Fixed {
+	Fixed(
+		keys.iter()
+			.map(|key| (key.public(), KeyRecord::Registered(registration(owner.clone()))))
+			.collect(),
 	)
+}
+
+/// Part 1b: authentications per second on one core with 1, 8 and 64 requests at once, with
+/// signatures verified in batches (the default) and one at a time (`--verify-batch 1`),
+/// against raw single verification (`verify_rate`).
+fn concurrency(
+	runtime: &tokio::runtime::Runtime,
+	kind: &Kind,
+	chain: &Fixed,
+	genesis: H256,
+	block: H256,
+	requests: usize,
+	verify_rate: f64,
+) -> String {
+	let gateway = |max_batch: usize| {
+		let mut settings = Settings::new(AUDIENCE);
+		settings.tiers = unlimited();
+		settings.one_time_headers = false;
+		settings.unknown_key_rate = NonZeroU32::new(1_000_000).expect("not zero");
+		settings.unknown_key_burst = NonZeroU32::new(1_000_000).expect("not zero");
+		settings.batch.max_batch = max_batch;
+		let gateway = Arc::new(Gateway::new(Fixed(chain.0.clone()), settings, 100));
+		gateway.set_genesis(genesis);
+		gateway.record_block(NewBlock { number: 10, hash: block, changed: Vec::new() });
+		gateway.record_block(NewBlock {
+			number: 11,
+			hash: H256::repeat_byte(4),
+			changed: Vec::new(),
+		});
+		gateway
+	};
+	let mut rows = String::new();
+	for (label, max_batch) in
+		[("batched (up to 64)", 64), ("one at a time (`--verify-batch 1`)", 1)]
+	{
+		let gateway = gateway(max_batch);
+		let mut cells = Vec::new();
+		for concurrent in [1usize, 8, 64] {
+			let mut best = f64::MAX;
+			for _ in 0..3 {
+				best = best.min(time_concurrent(runtime, &gateway, kind, requests, concurrent));
+			}
+			let rate = requests as f64 / best;
+			cells.push(format!("{rate:.0} ({:.2})", rate / verify_rate));
+		}
+		let batches = gateway.metrics.verify_batch_size.get_sample_count();
+		let signatures = gateway.metrics.verify_batch_size.get_sample_sum();
+		rows.push_str(&format!(
+			"| {label} | {} | {:.1} |\n",
+			cells.join(" | "),
+			if batches > 0 { signatures / batches as f64 } else { 1.0 },
+		));
+	}
+	format!(
+		"## In process, one core, requests at once\n\n{requests} authentications of the v2 GETs \
+		 through `SessionAuthLayer` on a single-threaded runtime (one core), by 1, 8 or 64 tasks \
+		 at once; the fastest of 3 rounds. Each cell: authentications per second (ratio to raw \
+		 single sr25519 verification, {verify_rate:.0} a second; goal: 1.5 or more at 64, 0.8 or \
+		 more at 1).\n\n| verification | 1 at once | 8 at once | 64 at once | mean batch |\n\
+		 | --- | ---: | ---: | ---: | ---: |\n{rows}\n"
+	)
+}
+
+/// Seconds to authenticate `requests` requests of `kind`, `concurrent` at a time.
+fn time_concurrent(
+	runtime: &tokio::runtime::Runtime,
+	gateway: &Arc<Gateway<Fixed>>,
+	kind: &Kind,
+	requests: usize,
+	concurrent: usize,
+) -> f64 {
+	let requests_of = |task: usize| -> Vec<Request<Full<Bytes>>> {
+		(task..requests)
+			.step_by(concurrent)
+			.map(|i| {
+				let (method, path, body, value) = &kind.requests[i % kind.requests.len()];
+				Request::builder()
+					.method(method.clone())
+					.uri(path.as_str())
+					.header(session_keys_client::HTTP_HEADER, value.clone())
+					.body(Full::new(body.clone()))
+					.expect("a request")
+			})
+			.collect()
+	};
+	let batches: Vec<_> = (0..concurrent).map(requests_of).collect();
+	runtime.block_on(async {
+		// Warm the caches.
+		let _ = authenticate_all(
+			gateway,
+			requests_of(0).into_iter().take(kind.requests.len()).collect(),
+		)
+		.await;
+		let started = Instant::now();
+		let tasks: Vec<_> = batches
+			.into_iter()
+			.map(|batch| tokio::spawn(authenticate_all(gateway.clone(), batch)))
+			.collect();
+		for task in tasks {
+			assert!(task.await.expect("the task ends"), "every request is accepted");
+		}
+		started.elapsed().as_secs_f64()
+	})
+}
+
+/// Authenticates `requests` one after another through a layer; whether all were accepted.
+async fn authenticate_all(
+	gateway: impl std::borrow::Borrow<Arc<Gateway<Fixed>>>,
+	requests: Vec<Request<Full<Bytes>>>,
+) -> bool {
+	let service = tower::service_fn(|_: Request<AuthBody>| async {
+		Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::new())))
+	});
+	let mut layered = SessionAuthLayer::new(gateway.borrow().clone()).layer(service);
+	let mut all = true;
+	for request in requests {
+		let response = ServiceExt::<Request<AuthBody>>::ready(&mut layered)
+			.await
+			.expect("ready")
+			.call(request)
+			.await
+			.expect("answered");
+		all &= response.status() == StatusCode::OK;
+	}
+	all
 }
 
 /// Rounds of the in-process measurement.
@@ -482,7 +623,9 @@ async fn run(
 	for worker in 0..connections {
 		let (http, stop, headers, client) =
 			(http.clone(), stop.clone(), headers.clone(), client.clone());
-		let base = base.to_string();
+		// Several URLs (replicas) share the clients: each client sends to one, in turn.
+		let bases: Vec<&str> = base.split(' ').collect();
+		let base = bases[worker % bases.len()].to_string();
 		tasks.spawn(async move {
 			let (mut ok, mut failed, mut latencies) = (0, 0, Vec::new());
 			let mut errors: HashMap<String, usize> = HashMap::new();
@@ -573,6 +716,49 @@ fn resource_path(header: &HeaderV2) -> String {
 }
 
 /// Part 2: the proxy, the upstream directly, and authentication over RPC.
+/// Each key's version 2 header for `GET /orders/<n>?page=<n>`, naming block `recent`.
+fn sign_all(
+	keys: &[(usize, SessionPair)],
+	owners: &[Keypair],
+	genesis: H256,
+	recent: H256,
+) -> Arc<Vec<(String, HeaderV2)>> {
+	Arc::new(
+		keys.iter()
+			.enumerate()
+			.map(|(i, (owner, key))| {
+				let bound = BoundRequest::parse(&format!("GET /orders/{i}?page={i}"), b"")
+					.expect("a request line");
+				let header = key.sign_header_v2(
+					genesis,
+					&HeaderRequestV2 {
+						account: &account_of(&owners[*owner]),
+						block_hash: recent,
+						nonce: i as u64,
+						audience: AUDIENCE,
+						request: &bound,
+					},
+				);
+				(encode_header_v2(&header), header)
+			})
+			.collect(),
+	)
+}
+
+/// CPU seconds (user and system) process `pid` has used, from `/proc/<pid>/stat`.
+fn cpu_seconds(pid: u32) -> f64 {
+	let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+	// The fields after the command name (which may hold spaces) in parentheses.
+	let fields: Vec<&str> = stat
+		.rsplit_once(')')
+		.map(|(_, rest)| rest.split_whitespace().collect())
+		.unwrap_or_default();
+	let ticks = |index: usize| fields.get(index).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+	// utime and stime are fields 14 and 15 of the line, 12 and 13 after the name; in clock
+	// ticks, 100 a second on Linux (USER_HZ).
+	(ticks(11) + ticks(12)) / 100.0
+}
+
 async fn over_http(args: &Args) -> String {
 	let mut node = None;
 	let url = match &args.node {
@@ -622,26 +808,7 @@ async fn over_http(args: &Args) -> String {
 	}
 	let recent = chain.header_block_hash().await;
 	let genesis = chain.genesis_hash();
-	let headers: Arc<Vec<(String, HeaderV2)>> = Arc::new(
-		keys.iter()
-			.enumerate()
-			.map(|(i, (owner, key))| {
-				let bound = BoundRequest::parse(&format!("GET /orders/{i}?page={i}"), b"")
-					.expect("a request line");
-				let header = key.sign_header_v2(
-					genesis,
-					&HeaderRequestV2 {
-						account: &account_of(&owners[*owner]),
-						block_hash: recent,
-						nonce: i as u64,
-						audience: AUDIENCE,
-						request: &bound,
-					},
-				);
-				(encode_header_v2(&header), header)
-			})
-			.collect(),
-	);
+	let headers = sign_all(&keys, &owners, genesis, recent);
 	let upstream = Upstream::counting().await;
 	let gateway = GatewayProcess::start_logging(
 		"bench",
@@ -680,6 +847,48 @@ async fn over_http(args: &Args) -> String {
 		s,
 	)
 	.await;
+	let cpu_one = cpu_seconds(gateway.pid()) / proxied.ok.max(1) as f64;
+	// Two replicas sharing their buckets through Redis, each client sending to one of them.
+	let redis = Redis::start();
+	let replica_args = [
+		"--audience",
+		"bench.api",
+		"--tier",
+		"bench:0:4000000000:4000000000",
+		"--reusable-headers",
+		"--unknown-key-rate",
+		"100000",
+		"--unknown-key-burst",
+		"100000",
+		"--redis",
+		&redis.url(),
+	];
+	let replica_a =
+		GatewayProcess::start_logging("bench-a", &url, &upstream.url, &replica_args, "warn").await;
+	let replica_b =
+		GatewayProcess::start_logging("bench-b", &url, &upstream.url, &replica_args, "warn").await;
+	// Shared used headers bound freshness by time: the headers name a block the replicas saw
+	// arrive.
+	let seen_from = replica_a.head().await.max(replica_b.head().await) + 3;
+	while replica_a.head().await < seen_from || replica_b.head().await < seen_from {
+		tokio::time::sleep(Duration::from_millis(200)).await;
+	}
+	let recent = chain.header_block_hash().await;
+	let replica_headers = sign_all(&keys, &owners, genesis, recent);
+	let cpu_before = cpu_seconds(replica_a.pid()) + cpu_seconds(replica_b.pid());
+	let replicas = run(
+		"two replicas sharing state through Redis",
+		Mode::Gateway,
+		&format!("{} {}", replica_a.url, replica_b.url),
+		replica_headers,
+		None,
+		c,
+		s,
+	)
+	.await;
+	let cpu_two = (cpu_seconds(replica_a.pid()) + cpu_seconds(replica_b.pid()) - cpu_before)
+		/ replicas.ok.max(1) as f64;
+	drop((replica_a, replica_b, redis));
 	let metrics = gateway.metrics().await;
 	let accepted = metrics
 		.lines()
@@ -693,16 +902,31 @@ async fn over_http(args: &Args) -> String {
 		 accounts; {c} concurrent clients, {s} s per run, each request `GET /orders/<n>?page=<n>` \
 		 with its key's version 2 header (reused, `--reusable-headers`). Load generator, gateway, \
 		 upstream and node on the same machine.\n\n\
-		 | run | requests/s | p50 ms | p99 ms | failed |\n| --- | ---: | ---: | ---: | ---: |\n{}{}{}\n\
-		 {}Overhead of the gateway per request at p50: {:.2} ms. Gateway against authenticating \
-		 over RPC: **{:.1}x** the requests per second (goal > 20x).\n\nGateway metric: `{accepted}`\n",
+		 | run | requests/s | p50 ms | p99 ms | failed |\n| --- | ---: | ---: | ---: | ---: |\n{}{}{}{}\n\
+		 {}Added latency over the upstream directly: one gateway (state in memory) p50 {:.2} ms, \
+		 p99 {:.2} ms; two replicas sharing state through Redis p50 {:.2} ms, p99 {:.2} ms. \
+		 Gateway CPU time per proxied request (the processes' own utime + stime over the \
+		 requests served): one gateway {:.1} µs, two replicas with Redis {:.1} µs. Gateway \
+		 against authenticating over RPC: **{:.1}x** the requests per second (goal > 20x).\n\n\
+		 Gateway metric: `{accepted}`\n",
 		keys.len(),
 		direct.row(),
 		proxied.row(),
+		replicas.row(),
 		rpc.row(),
-		failures(&[&direct, &proxied, &rpc]),
-		(proxied.percentile(0.5).as_secs_f64() - direct.percentile(0.5).as_secs_f64()) * 1e3,
+		failures(&[&direct, &proxied, &replicas, &rpc]),
+		added(&proxied, &direct, 0.5),
+		added(&proxied, &direct, 0.99),
+		added(&replicas, &direct, 0.5),
+		added(&replicas, &direct, 0.99),
+		cpu_one * 1e6,
+		cpu_two * 1e6,
 		(proxied.ok as f64 / proxied.seconds)
 			/ (rpc.ok as f64 / rpc.seconds).max(f64::MIN_POSITIVE),
 	)
+}
+
+/// Milliseconds `run` adds over `base` at percentile `p`.
+fn added(run: &Run, base: &Run, p: f64) -> f64 {
+	(run.percentile(p).as_secs_f64() - base.percentile(p).as_secs_f64()) * 1e3
 }

@@ -7,6 +7,7 @@ mod gateway;
 mod keeper;
 mod keys;
 mod metering;
+mod replicas;
 mod rpc_errors;
 mod settlement;
 mod validator_keys;
