@@ -11,8 +11,9 @@
 //!
 //! # When a request waits
 //!
-//! A request verifies its own signature at once when no batch is being verified; one that
-//! arrives while every verifier is busy queues, and the next batch takes it. A verifier
+//! A request verifies its own signature at once when no batch is being verified (after one
+//! yield, so the requests ready to run beside it join its batch); one that arrives while
+//! every verifier is busy queues, and the next batch takes it. A verifier
 //! collecting a batch waits for more only while other requests are on their way to
 //! verification ([`BatchVerifier::approach`]) and for at most [`BatchSettings::max_wait`], so
 //! a lone request never waits. At most one batch per core is verified at once.
@@ -169,6 +170,9 @@ struct Queue {
 	jobs: VecDeque<Job>,
 	/// Verifiers collecting or verifying a batch now.
 	verifiers: usize,
+	/// Whether a verifier is collecting a batch (a new request then joins it rather than
+	/// start another).
+	collecting: bool,
 }
 
 /// Verifies requests' signatures in batches; see the module documentation.
@@ -232,9 +236,10 @@ impl BatchVerifier {
 		let lead = {
 			let mut queue = self.queue.lock();
 			queue.jobs.push_back(Job { item, answer });
-			let lead = queue.verifiers < self.max_verifiers;
+			let lead = !queue.collecting && queue.verifiers < self.max_verifiers;
 			if lead {
 				queue.verifiers += 1;
+				queue.collecting = true;
 			}
 			lead
 		};
@@ -282,15 +287,24 @@ impl BatchVerifier {
 	/// are on their way) and answers each of its jobs.
 	async fn verify_next_batch(&self) {
 		let started = Instant::now();
-		while self.queue.lock().jobs.len() < self.settings.max_batch
-			&& self.approaching.load(Ordering::Acquire) > 0
-			&& started.elapsed() < self.settings.max_wait
-		{
-			// Lets the approaching requests on this thread run; the wait is bounded above.
+		self.queue.lock().collecting = true;
+		// Yields while the batch grows (the requests ready to run beside this one reach
+		// verification and join it; a lone request pays one reschedule), or while requests are
+		// on their way, up to the batch's size and `max_wait`.
+		loop {
+			let before = self.queue.lock().jobs.len();
+			if before >= self.settings.max_batch || started.elapsed() >= self.settings.max_wait {
+				break;
+			}
 			tokio::task::yield_now().await;
+			let after = self.queue.lock().jobs.len();
+			if after == before && self.approaching.load(Ordering::Acquire) == 0 {
+				break;
+			}
 		}
 		let jobs: Vec<Job> = {
 			let mut queue = self.queue.lock();
+			queue.collecting = false;
 			let count = queue.jobs.len().min(self.settings.max_batch);
 			queue.jobs.drain(..count).collect()
 		};
