@@ -9,14 +9,20 @@ use crate::{daemon::HaltPoint, sealer::pkcs11::DEFAULT_KEY_LABEL};
 
 /// The key keeper: keeps each profile covered by a live session key. It generates keys,
 /// registers them with their ownership proofs, renews and rotates them without a gap, and
-/// keeps every secret encrypted at rest in one SQLite file (Argon2id and XChaCha20-Poly1305
-/// under a passphrase, or AES-256-GCM inside a PKCS#11 token).
+/// keeps every secret encrypted at rest in one SQLite file or a PostgreSQL database (Argon2id
+/// and XChaCha20-Poly1305 under a passphrase, or AES-256-GCM inside a PKCS#11 token).
 #[derive(Debug, Parser)]
 #[command(name = "session-keys-keeper", version, after_help = EXAMPLES)]
 pub struct Cli {
-	/// The store (SQLite) [default: the user's data directory, session-keys-keeper/keeper.db].
-	#[arg(long, global = true, value_name = "PATH", env = "SESSION_KEYS_KEEPER_STORE")]
+	/// The store: an SQLite file's path, or a PostgreSQL database's URL
+	/// (`postgres://user@host:port/database`; its password from --store-password-file,
+	/// $PGPASSWORD or ~/.pgpass, not the URL) [default: the user's data directory,
+	/// session-keys-keeper/keeper.db].
+	#[arg(long, global = true, value_name = "PATH|URL", env = "SESSION_KEYS_KEEPER_STORE")]
 	pub store: Option<PathBuf>,
+	/// Read the PostgreSQL store's password from this file (else $PGPASSWORD, else ~/.pgpass).
+	#[arg(long, global = true, value_name = "FILE")]
+	pub store_password_file: Option<PathBuf>,
 	/// Read the passphrase from this file (else $SESSION_KEYS_KEEPER_PASSPHRASE, else a prompt).
 	/// Prefer it for `run`: a passphrase in the environment stays readable in
 	/// `/proc/<pid>/environ` for as long as the daemon runs.
@@ -80,6 +86,29 @@ pub enum Command {
 		/// What seals the store.
 		#[arg(long, value_enum, default_value_t = SealerKind::Passphrase)]
 		sealer: SealerKind,
+	},
+	/// Write every row of the store, its secrets still sealed, to a new file: a backup, or a
+	/// move to another backend (`import` it there). No passphrase is needed, and a daemon may
+	/// run meanwhile (one snapshot is read).
+	#[command(after_help = "Examples:\n  \
+		session-keys-keeper --store k.db export --to keeper.export\n  \
+		PGPASSWORD=… session-keys-keeper --store postgres://keeper@127.0.0.1/keeper export --to keeper.export")]
+	Export {
+		/// The new file (never overwritten).
+		#[arg(long, value_name = "FILE")]
+		to: PathBuf,
+	},
+	/// Make a new store from an `export` file, in one transaction, its secrets still sealed:
+	/// it opens with what opened the exported store (the same passphrase, or token).
+	#[command(after_help = "Examples (SQLite to PostgreSQL and back):\n  \
+		session-keys-keeper --store k.db export --to keeper.export\n  \
+		session-keys-keeper --store postgres://keeper@127.0.0.1/keeper --store-password-file pg.pw \\\n    \
+		import --from keeper.export\n  \
+		session-keys-keeper --store k2.db import --from keeper.export")]
+	Import {
+		/// The file `export` wrote.
+		#[arg(long, value_name = "FILE")]
+		from: PathBuf,
 	},
 	/// Re-seal every secret under a new passphrase (from --new-passphrase-file,
 	/// $SESSION_KEYS_KEEPER_NEW_PASSPHRASE or a prompt), in one transaction.

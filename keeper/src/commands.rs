@@ -25,12 +25,12 @@ use crate::{
 	plan::OnChain,
 	sealer::{
 		pkcs11::{self, Pkcs11Sealer, Pkcs11Settings},
-		PassphraseSealer, Sealer, SealerSettings,
+		KdfParams, PassphraseSealer, Sealer, SealerSettings,
 	},
 	signer::OwnerSigner,
 	store::{
-		crypto_name, hex, parse_crypto, KeyStatus, OwnerRecord, Profile, Store, StoreError,
-		StoredKey,
+		crypto_name, hex, parse_crypto, Dump, KeyStatus, Location, OwnerRecord, Profile, Store,
+		StoreError, StoredKey,
 	},
 	terms::{self, TermsError},
 };
@@ -79,6 +79,52 @@ pub fn store_path(cli: &Cli) -> Result<PathBuf, CommandError> {
 	}
 }
 
+/// The store `--store` names: a `postgres://` URL (its password from `--store-password-file`
+/// if given), else an SQLite file ([`store_path`]).
+pub fn store_location(cli: &Cli) -> Result<Location, CommandError> {
+	match Location::parse(&store_path(cli)?) {
+		Location::Postgres(target) => match &cli.store_password_file {
+			Some(file) => {
+				let password =
+					passphrase::read(Some(file), "PGPASSWORD", "PostgreSQL password: ", false)?;
+				let password = std::str::from_utf8(&password).map_err(|_| {
+					CommandError::Invalid(format!("{} does not hold UTF-8 text", file.display()))
+				})?;
+				Ok(Location::Postgres(target.with_password(Zeroizing::new(password.to_owned()))))
+			}
+			None => Ok(Location::Postgres(target)),
+		},
+		Location::Sqlite(path) => {
+			if cli.store_password_file.is_some() {
+				return Err(CommandError::Invalid(
+					"--store-password-file is for a PostgreSQL store (--store postgres://…)".into(),
+				));
+			}
+			Ok(Location::Sqlite(path))
+		}
+	}
+}
+
+/// Writes `bytes` to a new file at `path` (never over one), readable by its user only.
+fn write_new_private(path: &Path, bytes: &[u8]) -> Result<(), CommandError> {
+	use std::io::Write;
+	let mut options = std::fs::OpenOptions::new();
+	options.write(true).create_new(true);
+	#[cfg(unix)]
+	std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+	let written = options.open(path).and_then(|mut file| {
+		file.write_all(bytes)?;
+		file.sync_all()
+	});
+	written.map_err(|error| CommandError::Io(format!("cannot write {}: {error}", path.display())))
+}
+
+/// Whether the SQLite file at `location` is absent (a PostgreSQL store says so itself, once
+/// reached).
+fn missing(location: &Location) -> bool {
+	location.path().is_some_and(|path| !path.exists())
+}
+
 fn open(cli: &Cli) -> Result<Store, CommandError> {
 	Ok(open_with_source(cli)?.0)
 }
@@ -94,11 +140,11 @@ struct Unlocked {
 /// The store, opened with what its file says seals it (a passphrase, or a PKCS#11 token's
 /// PIN), and where that secret came from.
 fn open_with_source(cli: &Cli) -> Result<(Store, Unlocked), CommandError> {
-	let path = store_path(cli)?;
-	if !path.exists() {
-		return Err(StoreError::Missing(path).into());
+	let location = store_location(cli)?;
+	if missing(&location) {
+		return Err(StoreError::Missing(location).into());
 	}
-	let settings = Store::sealer_settings(&path)?;
+	let settings = Store::sealer_settings_at(&location)?;
 	let (sealer, unlocked): (Box<dyn Sealer + Send>, _) = match &settings {
 		SealerSettings::Passphrase(params) => {
 			let (passphrase, source) = passphrase::read_with_source(
@@ -117,7 +163,7 @@ fn open_with_source(cli: &Cli) -> Result<(Store, Unlocked), CommandError> {
 			(Box::new(sealer), Unlocked { source, variable: pkcs11::PIN_ENV })
 		}
 	};
-	Ok((Store::open_with(&path, |_| Ok(sealer))?, unlocked))
+	Ok((Store::open_at_with(&location, |_| Ok(sealer))?, unlocked))
 }
 
 /// The token settings of `--pkcs11-module`, `--pkcs11-token` and `--pkcs11-key`, for `command`.
@@ -150,8 +196,8 @@ fn token_sealer(cli: &Cli, settings: &Pkcs11Settings) -> Result<Pkcs11Sealer, Co
 	Ok(sealer)
 }
 
-/// `init`: a new store at `path`, sealed as `sealer` says.
-fn init(cli: &Cli, path: &Path, sealer: SealerKind) -> Result<(), CommandError> {
+/// `init`: a new store at `location`, sealed as `sealer` says.
+fn init(cli: &Cli, location: &Location, sealer: SealerKind) -> Result<(), CommandError> {
 	match sealer {
 		SealerKind::Passphrase => {
 			let passphrase = passphrase::read(
@@ -160,12 +206,12 @@ fn init(cli: &Cli, path: &Path, sealer: SealerKind) -> Result<(), CommandError> 
 				"New passphrase: ",
 				true,
 			)?;
-			Store::create(path, &passphrase)?;
+			Store::create_at_with(location, &passphrase, KdfParams::generate())?;
 		}
 		SealerKind::Pkcs11 => {
 			let settings = pkcs11_settings(cli, "init")?;
 			let sealer = token_sealer(cli, &settings)?;
-			Store::create_sealed(path, &SealerSettings::Pkcs11(settings), Box::new(sealer))?;
+			Store::create_sealed_at(location, &SealerSettings::Pkcs11(settings), Box::new(sealer))?;
 		}
 	}
 	Ok(())
@@ -181,12 +227,44 @@ pub async fn execute(mut cli: Cli) -> Result<(), CommandError> {
 	};
 	match &cli.command {
 		Command::Init { sealer } => {
-			let path = store_path(&cli)?;
-			if path.exists() {
-				return Err(StoreError::Exists(path).into());
+			let location = store_location(&cli)?;
+			if location.path().is_some_and(Path::exists) {
+				return Err(StoreError::Exists(location).into());
 			}
-			init(&cli, &path, *sealer)?;
-			println!("created {}", path.display());
+			init(&cli, &location, *sealer)?;
+			println!("created {location}");
+			Ok(())
+		}
+		Command::Export { to } => {
+			let location = store_location(&cli)?;
+			if missing(&location) {
+				return Err(StoreError::Missing(location).into());
+			}
+			let dump = Store::export(&location)?;
+			write_new_private(to, &dump.to_export())?;
+			println!(
+				"exported {location} to {} ({} profile(s), {} key(s){}), every secret still sealed",
+				to.display(),
+				dump.profiles.len(),
+				dump.keys.len(),
+				if dump.owner.is_some() { ", the owner's key" } else { "" },
+			);
+			Ok(())
+		}
+		Command::Import { from } => {
+			let location = store_location(&cli)?;
+			let bytes = std::fs::read(from)
+				.map_err(|source| StoreError::ExportIo { path: from.clone(), source })?;
+			let dump = Dump::from_export(&bytes, from)?;
+			Store::import(&location, &dump)?;
+			println!(
+				"imported {} into {location} ({} profile(s), {} key(s){}): it opens with what \
+				 opened the exported store",
+				from.display(),
+				dump.profiles.len(),
+				dump.keys.len(),
+				if dump.owner.is_some() { ", the owner's key" } else { "" },
+			);
 			Ok(())
 		}
 		Command::Reseal { sealer: SealerKind::Passphrase, new_passphrase_file } => {
@@ -198,10 +276,7 @@ pub async fn execute(mut cli: Cli) -> Result<(), CommandError> {
 				true,
 			)?;
 			store.change_passphrase(&new)?;
-			println!(
-				"every secret in {} is sealed under the new passphrase",
-				store.path().display()
-			);
+			println!("every secret in {} is sealed under the new passphrase", store.location());
 			Ok(())
 		}
 		Command::Reseal { sealer: SealerKind::Pkcs11, new_passphrase_file: _ } => {
@@ -213,7 +288,7 @@ pub async fn execute(mut cli: Cli) -> Result<(), CommandError> {
 			store.reseal(&SealerSettings::Pkcs11(settings.clone()), Box::new(sealer))?;
 			println!(
 				"every secret in {} is sealed by the keys {:?} and {:?} in token {:?}",
-				store.path().display(),
+				store.location(),
 				settings.key,
 				settings.mac_key_label(),
 				settings.token
@@ -229,10 +304,7 @@ pub async fn execute(mut cli: Cli) -> Result<(), CommandError> {
 				true,
 			)?;
 			store.change_passphrase(&new)?;
-			println!(
-				"every secret in {} is sealed under the new passphrase",
-				store.path().display()
-			);
+			println!("every secret in {} is sealed under the new passphrase", store.location());
 			Ok(())
 		}
 		Command::Owner(OwnerCommand::Import { source: _, file, stdin, delegate_of }) => {
@@ -435,7 +507,7 @@ pub async fn execute(mut cli: Cli) -> Result<(), CommandError> {
 				halt_after: *halt_after,
 			};
 			let profiles = store.checked_profiles()?;
-			tracing::info!(store = %store.path().display(), profiles = profiles.len(), "keeper started");
+			tracing::info!(store = %store.location(), profiles = profiles.len(), "keeper started");
 			// A profile stored before today's limits still runs, with a warning. (One changed
 			// outside the keeper is refused by name, once, by the daemon, which skips it.)
 			for profile in profiles.into_iter().flatten() {

@@ -1,16 +1,22 @@
-//! The keeper's store: one SQLite file holding the key derivation's parameters, the owner's
-//! signing key, the profiles and every session key the keeper made, each secret sealed by a
-//! [`Sealer`].
+//! The keeper's store: the key derivation's parameters, the owner's signing key, the profiles
+//! and every session key the keeper made, each secret sealed by a [`Sealer`], kept by one of
+//! two backends behind the [`Backend`] trait:
+//! - [`sqlite`]: one SQLite file, the embedded default (`--store PATH`). Its schema's version is
+//!   SQLite's `user_version`; the file is in WAL mode.
+//! - [`postgres`]: a PostgreSQL database (`--store postgres://…`), its schema versioned by the
+//!   row of its `keeper_schema` table.
 //!
-//! The schema's version is SQLite's `user_version`; [`Store::open`] migrates an older file and
-//! refuses a newer one. The file is in WAL mode, and every change of a key's state is one
-//! transaction.
+//! [`Store`] applies the same rules over both: what is sealed with which associated data, what
+//! each MAC is over, when a row is refused. A backend only keeps rows, so a row's sealed bytes
+//! and MAC mean the same in either, and [`Dump`] moves them between backends unopened
+//! ([`Store::export`], [`Store::import`]). [`Store::open_with`] migrates an older schema and
+//! refuses a newer one; every change of a key's state is one transaction.
 
 use std::path::{Path, PathBuf};
 
 use codec::{Decode, Encode};
-use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use session_keys_client::{AccountId, Balance, BlockNumber, CryptoKind, SessionPublic};
+use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::sealer::{
@@ -18,22 +24,74 @@ use crate::sealer::{
 	Sealer, SealerSettings, SALT_LEN,
 };
 
+pub mod postgres;
+pub mod sqlite;
+
+pub use postgres::PostgresTarget;
+
 /// The domain of a profile row's MAC ([`ProfileRow::record`]).
 const PROFILE_MAC_DOMAIN: &[u8] = b"session-keys-keeper/profile/v1";
 /// The domain of the owner row's MAC ([`owner_record`]).
 const OWNER_MAC_DOMAIN: &[u8] = b"session-keys-keeper/owner/v1";
 
-/// The schema this build writes. Version 1 is the first; 2 added the pause; 3 renamed the
-/// owner record's `proxy_of` column to `delegate_of` (the hot key is the owner's delegate now,
-/// not a proxy: an older keeper, which would wrap calls in `proxy.proxy`, refuses the file); 4
-/// added a MAC to every profile and to the owner record (an older keeper would write rows
-/// without one, which this build refuses); 5 added the `meta` columns of a store sealed in a
-/// PKCS#11 token (an older keeper would take such a store for a damaged one).
+/// The SQLite schema this build writes. Version 1 is the first; 2 added the pause; 3 renamed
+/// the owner record's `proxy_of` column to `delegate_of` (the hot key is the owner's delegate
+/// now, not a proxy: an older keeper, which would wrap calls in `proxy.proxy`, refuses the
+/// file); 4 added a MAC to every profile and to the owner record (an older keeper would write
+/// rows without one, which this build refuses); 5 added the `meta` columns of a store sealed in
+/// a PKCS#11 token (an older keeper would take such a store for a damaged one). The PostgreSQL
+/// schema has its own versions ([`postgres::SCHEMA_VERSION`]).
 pub const SCHEMA_VERSION: u32 = 5;
 
 /// The associated data of the check value, which tells a wrong passphrase from a damaged record.
 const CHECK_AAD: &[u8] = b"session-keys-keeper/check";
 const CHECK_PLAINTEXT: &[u8] = b"session-keys-keeper passphrase check";
+
+/// Where a store is kept: an SQLite file, or a PostgreSQL database.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+	/// An SQLite file.
+	Sqlite(PathBuf),
+	/// A PostgreSQL database.
+	Postgres(PostgresTarget),
+}
+
+impl Location {
+	/// The store `--store` names: a `postgres://` or `postgresql://` URL is a PostgreSQL
+	/// database, anything else an SQLite file's path.
+	pub fn parse(given: &Path) -> Location {
+		match given.to_str() {
+			Some(url) if PostgresTarget::is_url(url) => {
+				Location::Postgres(PostgresTarget::new(url.to_owned()))
+			}
+			_ => Location::Sqlite(given.to_owned()),
+		}
+	}
+
+	/// The SQLite file's path, for a store kept in one.
+	pub fn path(&self) -> Option<&Path> {
+		match self {
+			Location::Sqlite(path) => Some(path),
+			Location::Postgres(_) => None,
+		}
+	}
+}
+
+impl From<&Path> for Location {
+	fn from(path: &Path) -> Self {
+		Location::Sqlite(path.to_owned())
+	}
+}
+
+impl std::fmt::Display for Location {
+	/// The file's path, or the URL without its password.
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		match self {
+			Location::Sqlite(path) => write!(f, "{}", path.display()),
+			Location::Postgres(target) => write!(f, "{target}"),
+		}
+	}
+}
 
 /// What can go wrong with the store.
 #[derive(Debug, thiserror::Error)]
@@ -47,25 +105,56 @@ pub enum StoreError {
 		#[source]
 		source: rusqlite::Error,
 	},
-	/// There is no store at the path.
+	/// PostgreSQL failed, or could not be reached.
+	#[error("store {store}: {source}")]
+	Postgres {
+		/// The store (its URL, without a password).
+		store: Location,
+		/// What PostgreSQL (or the connection) said.
+		#[source]
+		source: tokio_postgres::Error,
+	},
+	/// A PostgreSQL store's URL does not parse.
+	#[error("store {store}: not a PostgreSQL URL: {reason}")]
+	BadUrl {
+		/// The store, as given (without a password).
+		store: Location,
+		/// Why it does not parse.
+		reason: String,
+	},
+	/// There is no store there.
 	#[error("no store at {0}: create one with `session-keys-keeper init`")]
-	Missing(PathBuf),
-	/// `init` on an existing store.
+	Missing(Location),
+	/// `init` (or `import`) on an existing store.
 	#[error("a store already exists at {0}")]
-	Exists(PathBuf),
-	/// The file was written by a newer keeper.
+	Exists(Location),
+	/// The store was written by a newer keeper.
 	#[error("store {path} has schema version {found}; this keeper reads up to {supported}: upgrade the keeper")]
 	NewerSchema {
-		/// The store's file.
-		path: PathBuf,
-		/// The file's version.
+		/// The store.
+		path: Location,
+		/// The store's version.
 		found: u32,
 		/// The newest this build reads.
 		supported: u32,
 	},
+	/// The store is older than this build writes, and is exported before it was opened (and
+	/// so migrated) with its passphrase.
+	#[error(
+		"store {path} has schema version {found}, older than this keeper's {current}: open it \
+		 once (`session-keys-keeper status`) to migrate it, then export it"
+	)]
+	OlderSchema {
+		/// The store.
+		path: Location,
+		/// The store's version.
+		found: u32,
+		/// The version this build writes.
+		current: u32,
+	},
 	/// The file is an SQLite database the keeper did not make.
 	#[error("{0} is not a keeper store")]
-	NotAStore(PathBuf),
+	NotAStore(Location),
 	/// More than one stored key matches a prefix.
 	#[error("{count} stored keys start with {prefix:?}: give more of the key")]
 	AmbiguousKey {
@@ -76,16 +165,16 @@ pub enum StoreError {
 	},
 	/// A daemon runs on this store.
 	#[error("a daemon (`run`) holds {0}: stop it first")]
-	DaemonRunning(PathBuf),
+	DaemonRunning(Location),
 	/// The passphrase does not open the store.
 	#[error("wrong passphrase for {0}: nothing was changed")]
-	WrongPassphrase(PathBuf),
+	WrongPassphrase(Location),
 	/// The sealer's keys (not a passphrase's) do not open the store's check value: keys of the
 	/// same labels, but not the ones the store was sealed with.
 	#[error("{keys} do not open {path} (another key of the same label?): nothing was changed")]
 	WrongKeys {
-		/// The store's file.
-		path: PathBuf,
+		/// The store.
+		path: Location,
 		/// The keys, for example ``the keys `k` in token `t` ``.
 		keys: String,
 	},
@@ -95,8 +184,8 @@ pub enum StoreError {
 		 settings (for pkcs11, the token's PIN: --pkcs11-pin-file)"
 	)]
 	NotPassphraseSealed {
-		/// The store's file.
-		path: PathBuf,
+		/// The store.
+		path: Location,
 		/// The backend that seals it.
 		backend: &'static str,
 	},
@@ -115,8 +204,8 @@ pub enum StoreError {
 		source: SealError,
 	},
 	/// A profile or the owner record does not carry its MAC: someone with write access to the
-	/// file but not the passphrase changed it (to redirect the keys it registers, say). Nothing
-	/// is registered from it.
+	/// store but not the passphrase changed it (to redirect the keys it registers, say).
+	/// Nothing is registered from it.
 	#[error(
 		"{record} was changed outside the keeper: its MAC does not match. Nothing is registered \
 		 from it; {remedy}"
@@ -153,9 +242,35 @@ pub enum StoreError {
 	/// A row holds a value this build cannot read.
 	#[error("store {path}: unreadable {what}")]
 	Corrupt {
-		/// The store's file.
-		path: PathBuf,
+		/// The store.
+		path: Location,
 		/// What could not be read.
+		what: String,
+	},
+	/// A store's file or connection failed at the system's level.
+	#[error("store {store}: {source}")]
+	Io {
+		/// The store.
+		store: Location,
+		/// What the system said.
+		#[source]
+		source: std::io::Error,
+	},
+	/// An export file cannot be read or written.
+	#[error("export {path}: {source}")]
+	ExportIo {
+		/// The file.
+		path: PathBuf,
+		/// What the system said.
+		#[source]
+		source: std::io::Error,
+	},
+	/// A file is not an export this build reads.
+	#[error("{path} is not a keeper export this build reads: {what}")]
+	BadExport {
+		/// The file.
+		path: PathBuf,
+		/// What is wrong with it.
 		what: String,
 	},
 }
@@ -267,29 +382,354 @@ impl OwnerRecord {
 	}
 }
 
-/// The daemon lock of a store, held while it lives ([`Store::lock_daemon`]).
-#[derive(Debug)]
+/// The daemon lock of a store, held while it lives ([`Store::lock_daemon`]): a lock on a file
+/// next to an SQLite store, a PostgreSQL advisory lock held by a connection of its own.
 pub struct DaemonLock {
-	_file: std::fs::File,
+	_held: Box<dyn Send>,
 }
 
-/// The store, opened with its passphrase.
+impl DaemonLock {
+	/// A lock held for as long as `held` lives.
+	pub fn new(held: Box<dyn Send>) -> Self {
+		Self { _held: held }
+	}
+}
+
+impl std::fmt::Debug for DaemonLock {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		f.debug_struct("DaemonLock").finish_non_exhaustive()
+	}
+}
+
+/// The `meta` row as stored: how the store is sealed (the columns of every backend of
+/// [`SealerSettings`]; those that do not apply hold zeros, an empty salt or nothing), the check
+/// value sealed that way, and the pause.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct MetaRow {
+	/// The sealer's backend ([`SealerSettings::backend`]).
+	pub kdf: String,
+	/// Argon2id's memory, in KiB.
+	pub memory_kib: u32,
+	/// Argon2id's passes.
+	pub iterations: u32,
+	/// Argon2id's lanes.
+	pub parallelism: u32,
+	/// Argon2id's salt.
+	pub salt: Vec<u8>,
+	/// [`CHECK_PLAINTEXT`] sealed.
+	pub check_value: Vec<u8>,
+	/// The PKCS#11 module.
+	pub pkcs11_module: Option<String>,
+	/// The PKCS#11 token's label.
+	pub pkcs11_token: Option<String>,
+	/// The PKCS#11 key's label.
+	pub pkcs11_key: Option<String>,
+	/// When `revoke-all` paused the keeper (unix seconds).
+	pub paused_at: Option<i64>,
+	/// When a daemon saw the pause.
+	pub pause_seen_at: Option<i64>,
+}
+
+impl MetaRow {
+	/// The row of a store sealed as `settings` says, with its `check` value, not paused.
+	fn new(settings: &SealerSettings, check: Vec<u8>) -> Self {
+		let mut row = MetaRow {
+			kdf: settings.backend().into(),
+			memory_kib: 0,
+			iterations: 0,
+			parallelism: 0,
+			salt: Vec::new(),
+			check_value: check,
+			pkcs11_module: None,
+			pkcs11_token: None,
+			pkcs11_key: None,
+			paused_at: None,
+			pause_seen_at: None,
+		};
+		row.set_settings(settings);
+		row
+	}
+
+	/// Records `settings` (and clears the other backends' columns).
+	fn set_settings(&mut self, settings: &SealerSettings) {
+		self.kdf = settings.backend().into();
+		(self.memory_kib, self.iterations, self.parallelism, self.salt) = (0, 0, 0, Vec::new());
+		(self.pkcs11_module, self.pkcs11_token, self.pkcs11_key) = (None, None, None);
+		match settings {
+			SealerSettings::Passphrase(params) => {
+				self.memory_kib = params.memory_kib;
+				self.iterations = params.iterations;
+				self.parallelism = params.parallelism;
+				self.salt = params.salt.to_vec();
+			}
+			SealerSettings::Pkcs11(token) => {
+				self.pkcs11_module = Some(token.module.to_string_lossy().into_owned());
+				self.pkcs11_token = Some(token.token.clone());
+				self.pkcs11_key = Some(token.key.clone());
+			}
+		}
+	}
+
+	/// How the store is sealed.
+	fn settings(&self, store: &Location) -> Result<SealerSettings> {
+		Ok(match self.kdf.as_str() {
+			PassphraseSealer::BACKEND => {
+				let salt: [u8; SALT_LEN] =
+					self.salt.clone().try_into().map_err(|_| corrupt(store, "salt"))?;
+				SealerSettings::Passphrase(KdfParams {
+					memory_kib: self.memory_kib,
+					iterations: self.iterations,
+					parallelism: self.parallelism,
+					salt,
+				})
+			}
+			Pkcs11Sealer::BACKEND => {
+				match (&self.pkcs11_module, &self.pkcs11_token, &self.pkcs11_key) {
+					(Some(module), Some(token), Some(key)) => {
+						SealerSettings::Pkcs11(Pkcs11Settings {
+							module: module.into(),
+							token: token.clone(),
+							key: key.clone(),
+						})
+					}
+					_ => {
+						return Err(corrupt(
+							store,
+							"PKCS#11 settings (module, token or key missing)",
+						))
+					}
+				}
+			}
+			other => return Err(corrupt(store, &format!("sealer backend {other:?}"))),
+		})
+	}
+}
+
+/// The owner row as stored: its accounts (SCALE-encoded), its secret URI sealed under
+/// [`owner_aad`], and the MAC of [`owner_record`].
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct OwnerRow {
+	/// The signing account.
+	pub signer: Vec<u8>,
+	/// The owner it is a delegate of.
+	pub delegate_of: Option<Vec<u8>>,
+	/// The secret URI, sealed.
+	pub sealed_secret: Vec<u8>,
+	/// The row's MAC (absent in a row from before MACs).
+	pub mac: Option<Vec<u8>>,
+}
+
+/// A profile's row as stored, with its MAC.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct ProfileRow {
+	/// The profile's name.
+	pub name: String,
+	/// The counterpart, SCALE-encoded.
+	pub counterpart: Vec<u8>,
+	/// Each key's term.
+	pub duration: BlockNumber,
+	/// The spending limit, in decimal.
+	pub spending_limit: String,
+	/// The collateral, in decimal.
+	pub collateral: String,
+	/// The scope, SCALE-encoded.
+	pub scope: Vec<u8>,
+	/// The description.
+	pub description: String,
+	/// The scheme's name.
+	pub crypto: String,
+	/// The renew margin.
+	pub renew_margin: BlockNumber,
+	/// The rotation interval.
+	pub rotation_interval: BlockNumber,
+	/// The MAC of [`ProfileRow::record`] (absent in a row from before MACs).
+	pub mac: Option<Vec<u8>>,
+}
+
+/// A key's row as stored: its secret sealed under [`key_aad`] of its id and public key.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct KeyRow {
+	/// The row's id (part of the sealed secret's associated data: kept by a move).
+	pub id: i64,
+	/// The profile.
+	pub profile: String,
+	/// The public key, SCALE-encoded.
+	pub public: Vec<u8>,
+	/// The secret, sealed.
+	pub sealed_secret: Vec<u8>,
+	/// [`KeyStatus::as_str`].
+	pub status: String,
+	/// When it was made.
+	pub created_at: i64,
+	/// The block it was registered in.
+	pub registered_at: Option<BlockNumber>,
+	/// Its expiry (or revocation) block.
+	pub expires_at: Option<BlockNumber>,
+	/// Why it ended.
+	pub ended_reason: Option<String>,
+}
+
+/// Every row of a store, as stored: what `export` writes and `import` reads. Nothing in it is
+/// opened: the secrets stay sealed and the MACs are carried as they are.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Dump {
+	/// The `meta` row.
+	pub meta: MetaRow,
+	/// The owner row.
+	pub owner: Option<OwnerRow>,
+	/// Every profile, by name.
+	pub profiles: Vec<ProfileRow>,
+	/// Every key, by id.
+	pub keys: Vec<KeyRow>,
+	/// The highest key id ever handed out (0 for none): ids are never reused, also after a move.
+	pub key_id_high: i64,
+}
+
+/// Which keys [`Backend::keys`] reads.
+#[derive(Clone, Copy, Debug)]
+pub enum KeyFilter<'a> {
+	/// Every key.
+	All,
+	/// The key in this row.
+	Id(i64),
+	/// The keys of this profile that have not ended.
+	Open(&'a str),
+}
+
+/// A change of the pause ([`Backend::set_pause`]).
+#[derive(Clone, Copy, Debug)]
+pub enum PauseChange {
+	/// Paused at this time; not seen yet.
+	Pause(i64),
+	/// Lifted.
+	Resume,
+	/// A daemon saw it at this time (nothing if not paused).
+	Seen(i64),
+}
+
+/// What a store keeps its rows in. It stores and reads rows as they are; [`Store`] seals,
+/// authenticates and checks them, the same way over every backend. Each method that changes
+/// something is one transaction.
+pub trait Backend: Send {
+	/// Where the store is.
+	fn location(&self) -> &Location;
+	/// The store's schema version (this build's, once [`Backend::migrate`] ran).
+	fn version(&self) -> u32;
+	/// Brings an older schema to the current one, in one transaction; rows from before MACs
+	/// get theirs under `sealer`. Called only once the check value opened.
+	fn migrate(&mut self, sealer: &dyn Sealer) -> Result<()>;
+	/// The `meta` row.
+	fn meta(&self) -> Result<MetaRow>;
+	/// Changes the pause in the `meta` row.
+	fn set_pause(&mut self, change: PauseChange) -> Result<()>;
+	/// The owner row, if any.
+	fn owner(&self) -> Result<Option<OwnerRow>>;
+	/// Stores the owner row, replacing any before.
+	fn set_owner(&mut self, row: &OwnerRow) -> Result<()>;
+	/// The profiles (all, or the one named `name`), by name.
+	fn profiles(&self, name: Option<&str>) -> Result<Vec<ProfileRow>>;
+	/// Adds a profile; false (and nothing changed) if one of that name exists.
+	fn insert_profile(&mut self, row: &ProfileRow) -> Result<bool>;
+	/// Replaces the profile of that name; false if there is none.
+	fn update_profile(&mut self, row: &ProfileRow) -> Result<bool>;
+	/// Removes a profile and its keys, all ended ([`StoreError::ProfileInUse`] if not), in one
+	/// transaction.
+	fn remove_profile(&mut self, name: &str) -> Result<()>;
+	/// Adds a pending key of `profile` ([`StoreError::UnknownProfile`] if none), its secret
+	/// sealed by `seal` given the new row's id, in one transaction; the new id.
+	fn add_pending_key(
+		&mut self,
+		profile: &str,
+		public: &[u8],
+		created_at: i64,
+		seal: &mut dyn FnMut(i64) -> Result<Vec<u8>>,
+	) -> Result<i64>;
+	/// The keys `filter` selects, by id.
+	fn keys(&self, filter: KeyFilter<'_>) -> Result<Vec<KeyRow>>;
+	/// Records a key's status (and what is given of its blocks and reason); false if there is
+	/// no key `id`.
+	fn update_key(
+		&mut self,
+		id: i64,
+		status: &str,
+		registered_at: Option<BlockNumber>,
+		expires_at: Option<BlockNumber>,
+		ended_reason: Option<&str>,
+	) -> Result<bool>;
+	/// Takes the store's daemon lock ([`StoreError::DaemonRunning`] if held).
+	fn lock_daemon(&self) -> Result<DaemonLock>;
+	/// Every row, read in one consistent snapshot (a daemon may write meanwhile).
+	fn dump(&self) -> Result<Dump>;
+	/// Rewrites the sealed values, the MACs and the `meta` row in one transaction that no write
+	/// interleaves: `change` gets every row and returns them changed (ids, names, accounts and
+	/// statuses stay as they are).
+	fn reseal(&mut self, change: &mut dyn FnMut(Dump) -> Result<Dump>) -> Result<()>;
+	/// The SQLite connection, for the unit tests that change a file as an attacker would.
+	#[cfg(test)]
+	fn sqlite_connection(&self) -> Option<&rusqlite::Connection> {
+		None
+	}
+}
+
+/// The magic at the start of an export file.
+const EXPORT_MAGIC: &[u8] = b"session-keys-keeper export\n";
+/// The export format this build writes and reads.
+const EXPORT_VERSION: u32 = 1;
+
+impl Dump {
+	/// The export file's bytes: [`EXPORT_MAGIC`], then the SCALE encoding of
+	/// ([`EXPORT_VERSION`], the dump), then the SHA-256 of all that (against a truncated or
+	/// damaged copy; the rows carry their own MACs and sealed secrets against a changed one).
+	pub fn to_export(&self) -> Vec<u8> {
+		let mut bytes = EXPORT_MAGIC.to_vec();
+		(EXPORT_VERSION, self).encode_to(&mut bytes);
+		let digest = Sha256::digest(&bytes);
+		bytes.extend_from_slice(&digest);
+		bytes
+	}
+
+	/// Reads an export file's bytes ([`Dump::to_export`]); `path` names it in errors.
+	pub fn from_export(bytes: &[u8], path: &Path) -> Result<Dump> {
+		let bad = |what: &str| StoreError::BadExport { path: path.to_owned(), what: what.into() };
+		let body = bytes.strip_prefix(EXPORT_MAGIC).ok_or_else(|| bad("no export header"))?;
+		if bytes.len() < EXPORT_MAGIC.len() + 32 {
+			return Err(bad("truncated"));
+		}
+		let (signed, digest) = bytes.split_at(bytes.len() - 32);
+		if Sha256::digest(signed)[..] != *digest {
+			return Err(bad("its checksum does not match (truncated or damaged)"));
+		}
+		let mut body = &body[..body.len() - 32];
+		let version = u32::decode(&mut body).map_err(|_| bad("truncated"))?;
+		if version != EXPORT_VERSION {
+			return Err(bad(&format!(
+				"format version {version}, this build reads {EXPORT_VERSION}"
+			)));
+		}
+		let dump = Dump::decode(&mut body).map_err(|_| bad("its rows do not decode"))?;
+		if !body.is_empty() {
+			return Err(bad("bytes after the rows"));
+		}
+		Ok(dump)
+	}
+}
+
+/// The store, opened with its sealer.
 pub struct Store {
-	path: PathBuf,
-	connection: Connection,
+	backend: Box<dyn Backend>,
 	sealer: Box<dyn Sealer + Send>,
 }
 
 impl std::fmt::Debug for Store {
 	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-		f.debug_struct("Store").field("path", &self.path).finish_non_exhaustive()
+		f.debug_struct("Store").field("location", self.location()).finish_non_exhaustive()
 	}
 }
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 impl Store {
-	/// Creates a store at `path` sealed under `passphrase`, with fresh key-derivation
+	/// Creates an SQLite store at `path` sealed under `passphrase`, with fresh key-derivation
 	/// parameters.
 	pub fn create(path: &Path, passphrase: &[u8]) -> Result<Store> {
 		Self::create_with(path, passphrase, KdfParams::generate())
@@ -297,99 +737,110 @@ impl Store {
 
 	/// [`Store::create`] with chosen parameters (tests use the weakest accepted ones).
 	pub fn create_with(path: &Path, passphrase: &[u8], params: KdfParams) -> Result<Store> {
-		if path.exists() {
-			return Err(StoreError::Exists(path.to_owned()));
-		}
-		let sealer = PassphraseSealer::derive(passphrase, &params)?;
-		Self::create_sealed(path, &SealerSettings::Passphrase(params), Box::new(sealer))
+		Self::create_at_with(&Location::from(path), passphrase, params)
 	}
 
-	/// Creates a store at `path` whose secrets `sealer` seals; `settings` are recorded in the
-	/// file for [`Store::open_with`] (see [`crate::sealer`] on other backends).
+	/// [`Store::create_with`] at `location`, either backend.
+	pub fn create_at_with(
+		location: &Location,
+		passphrase: &[u8],
+		params: KdfParams,
+	) -> Result<Store> {
+		if let Location::Sqlite(path) = location {
+			if path.exists() {
+				return Err(StoreError::Exists(location.clone()));
+			}
+		}
+		let sealer = PassphraseSealer::derive(passphrase, &params)?;
+		Self::create_sealed_at(location, &SealerSettings::Passphrase(params), Box::new(sealer))
+	}
+
+	/// Creates an SQLite store at `path` whose secrets `sealer` seals; `settings` are recorded
+	/// in the store for [`Store::open_with`] (see [`crate::sealer`] on other backends).
 	pub fn create_sealed(
 		path: &Path,
 		settings: &SealerSettings,
 		sealer: Box<dyn Sealer + Send>,
 	) -> Result<Store> {
-		if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
-			std::fs::create_dir_all(parent).map_err(|error| StoreError::Sqlite {
-				path: path.to_owned(),
-				source: rusqlite::Error::ToSqlConversionFailure(Box::new(error)),
-			})?;
-		}
-		let check = sealer.seal(CHECK_AAD, CHECK_PLAINTEXT)?;
-		create_private(path)?;
-		let made = (|| {
-			let mut connection = connect(path)?;
-			let sqlite = |source| StoreError::Sqlite { path: path.to_owned(), source };
-			// WAL lets `status` read while the daemon writes.
-			connection.execute_batch("PRAGMA journal_mode = WAL;").map_err(sqlite)?;
-			let tx = connection.transaction().map_err(sqlite)?;
-			migrate(&tx, 0).map_err(sqlite)?;
-			write_sealer_settings(&tx, settings, &check).map_err(sqlite)?;
-			tx.commit().map_err(sqlite)?;
-			Ok(connection)
-		})();
-		match made {
-			Ok(connection) => Ok(Store { path: path.to_owned(), connection, sealer }),
-			// Nothing half-made is left for `init` to call an existing store.
-			Err(error) => {
-				for suffix in FILE_SUFFIXES {
-					let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-				}
-				Err(error)
-			}
-		}
+		Self::create_sealed_at(&Location::from(path), settings, sealer)
 	}
 
-	/// Opens the store at `path` with `passphrase`, migrating an older schema.
+	/// [`Store::create_sealed`] at `location`, either backend.
+	pub fn create_sealed_at(
+		location: &Location,
+		settings: &SealerSettings,
+		sealer: Box<dyn Sealer + Send>,
+	) -> Result<Store> {
+		let check = sealer.seal(CHECK_AAD, CHECK_PLAINTEXT)?;
+		let dump = Dump {
+			meta: MetaRow::new(settings, check),
+			owner: None,
+			profiles: Vec::new(),
+			keys: Vec::new(),
+			key_id_high: 0,
+		};
+		let backend = create_backend(location, &dump)?;
+		Ok(Store { backend, sealer })
+	}
+
+	/// Opens the SQLite store at `path` with `passphrase`, migrating an older schema.
 	/// [`StoreError::NotPassphraseSealed`] if another backend seals it.
 	pub fn open(path: &Path, passphrase: &[u8]) -> Result<Store> {
-		Self::open_with(path, |settings| match settings {
+		Self::open_at(&Location::from(path), passphrase)
+	}
+
+	/// [`Store::open`] at `location`, either backend.
+	pub fn open_at(location: &Location, passphrase: &[u8]) -> Result<Store> {
+		Self::open_at_with(location, |settings| match settings {
 			SealerSettings::Passphrase(params) => {
 				Ok(Box::new(PassphraseSealer::derive(passphrase, params)?))
 			}
 			other => Err(StoreError::NotPassphraseSealed {
-				path: path.to_owned(),
+				path: location.clone(),
 				backend: other.backend(),
 			}),
 		})
 	}
 
-	/// How the store at `path` is sealed, as its file records it, read without opening it:
+	/// How the SQLite store at `path` is sealed, as it records it, read without opening it:
 	/// to know whether to ask for a passphrase or a PIN before [`Store::open_with`].
 	pub fn sealer_settings(path: &Path) -> Result<SealerSettings> {
-		if !path.exists() {
-			return Err(StoreError::Missing(path.to_owned()));
-		}
-		let connection = connect(path)?;
-		let version = schema_version(&connection, path)?;
-		Ok(read_sealer_settings(&connection, path, version)?.0)
+		Self::sealer_settings_at(&Location::from(path))
 	}
 
-	/// Opens the store at `path` with the sealer `unlock` returns for the settings recorded in
-	/// the file, migrating an older schema. [`StoreError::WrongPassphrase`] if that sealer does
-	/// not open the store's check value.
+	/// [`Store::sealer_settings`] at `location`, either backend.
+	pub fn sealer_settings_at(location: &Location) -> Result<SealerSettings> {
+		let backend = open_backend(location)?;
+		backend.meta()?.settings(location)
+	}
+
+	/// Opens the SQLite store at `path` with the sealer `unlock` returns for the settings
+	/// recorded in it, migrating an older schema. [`StoreError::WrongPassphrase`] if that
+	/// sealer does not open the store's check value.
 	pub fn open_with(
 		path: &Path,
 		unlock: impl FnOnce(&SealerSettings) -> Result<Box<dyn Sealer + Send>>,
 	) -> Result<Store> {
-		if !path.exists() {
-			return Err(StoreError::Missing(path.to_owned()));
-		}
-		let mut connection = connect(path)?;
-		let sqlite = |source| StoreError::Sqlite { path: path.to_owned(), source };
-		let version = schema_version(&connection, path)?;
-		let (settings, check) = read_sealer_settings(&connection, path, version)?;
+		Self::open_at_with(&Location::from(path), unlock)
+	}
+
+	/// [`Store::open_with`] at `location`, either backend.
+	pub fn open_at_with(
+		location: &Location,
+		unlock: impl FnOnce(&SealerSettings) -> Result<Box<dyn Sealer + Send>>,
+	) -> Result<Store> {
+		let mut backend = open_backend(location)?;
+		let meta = backend.meta()?;
+		let settings = meta.settings(location)?;
 		let sealer = unlock(&settings)?;
-		match sealer.open(CHECK_AAD, &check) {
+		match sealer.open(CHECK_AAD, &meta.check_value) {
 			Ok(plain) if plain.as_slice() == CHECK_PLAINTEXT => {}
-			Ok(_) => return Err(corrupt(path, "check value")),
+			Ok(_) => return Err(corrupt(location, "check value")),
 			Err(SealError::DoesNotOpen) => {
 				return Err(match &settings {
-					SealerSettings::Passphrase(_) => StoreError::WrongPassphrase(path.to_owned()),
+					SealerSettings::Passphrase(_) => StoreError::WrongPassphrase(location.clone()),
 					SealerSettings::Pkcs11(token) => StoreError::WrongKeys {
-						path: path.to_owned(),
+						path: location.clone(),
 						keys: format!(
 							"the keys {:?} and {:?} in token {:?}",
 							token.key,
@@ -401,50 +852,55 @@ impl Store {
 			}
 			Err(error) => return Err(error.into()),
 		}
-		// Only a store its passphrase opens is migrated.
-		if version < SCHEMA_VERSION {
-			let tx = connection
-				.transaction_with_behavior(TransactionBehavior::Immediate)
-				.map_err(sqlite)?;
-			migrate(&tx, version).map_err(sqlite)?;
-			// Rows from before MACs get theirs now, as they are: the passphrase just opened the
-			// store, so whoever holds it vouches for them.
-			if version < 4 {
-				authenticate_rows(&tx, sealer.as_ref(), path, false)?;
-			}
-			tx.commit().map_err(sqlite)?;
+		// Only a store its sealer opens is migrated; rows from before MACs get theirs then, as
+		// they are: whoever holds the passphrase vouches for them.
+		backend.migrate(sealer.as_ref())?;
+		Ok(Store { backend, sealer })
+	}
+
+	/// Every row of the store at `location`, sealed as stored, read in one snapshot without
+	/// opening it (a daemon may run meanwhile): what `export` writes.
+	/// [`StoreError::OlderSchema`] if the store was not migrated to this build's schema yet.
+	pub fn export(location: &Location) -> Result<Dump> {
+		let backend = open_backend(location)?;
+		let current = match location {
+			Location::Sqlite(_) => SCHEMA_VERSION,
+			Location::Postgres(_) => postgres::SCHEMA_VERSION,
+		};
+		if backend.version() < current {
+			return Err(StoreError::OlderSchema {
+				path: location.clone(),
+				found: backend.version(),
+				current,
+			});
 		}
-		keep_private(path);
-		Ok(Store { path: path.to_owned(), connection, sealer })
+		backend.dump()
 	}
 
-	/// The store's file.
-	pub fn path(&self) -> &Path {
-		&self.path
+	/// Makes a store at `location` holding exactly `dump`'s rows, in one transaction
+	/// ([`StoreError::Exists`] if there is one): what `import` does. Nothing is opened; the
+	/// store then opens with what opened the exported one (the same passphrase, or token).
+	pub fn import(location: &Location, dump: &Dump) -> Result<()> {
+		dump.meta.settings(location)?;
+		create_backend(location, dump).map(drop)
 	}
 
-	/// Takes the store's daemon lock (a file next to it, released when the [`DaemonLock`] is
+	/// Where the store is.
+	pub fn location(&self) -> &Location {
+		self.backend.location()
+	}
+
+	/// The store's file, for an SQLite store.
+	pub fn path(&self) -> Option<&Path> {
+		self.location().path()
+	}
+
+	/// Takes the store's daemon lock (for SQLite, a file next to it; for PostgreSQL, an
+	/// advisory lock held by a connection of its own; released when the [`DaemonLock`] is
 	/// dropped or the process dies): one daemon per store, and no passphrase change under a
 	/// running daemon.
 	pub fn lock_daemon(&self) -> Result<DaemonLock> {
-		let lock_path = PathBuf::from(format!("{}.lock", self.path.display()));
-		let file = std::fs::OpenOptions::new()
-			.create(true)
-			.truncate(false)
-			.write(true)
-			.open(&lock_path)
-			.map_err(|error| StoreError::Sqlite {
-				path: lock_path.clone(),
-				source: rusqlite::Error::ToSqlConversionFailure(Box::new(error)),
-			})?;
-		match file.try_lock() {
-			Ok(()) => Ok(DaemonLock { _file: file }),
-			Err(_) => Err(StoreError::DaemonRunning(self.path.clone())),
-		}
-	}
-
-	fn sqlite(&self, source: rusqlite::Error) -> StoreError {
-		StoreError::Sqlite { path: self.path.clone(), source }
+		self.backend.lock_daemon()
 	}
 
 	// ---- the owner -----------------------------------------------------------------------
@@ -456,58 +912,49 @@ impl Store {
 		let (signer, delegate_of) =
 			(owner.signer.encode(), owner.delegate_of.as_ref().map(Encode::encode));
 		let mac = self.sealer.authenticate(&owner_record(&signer, delegate_of.as_deref()))?;
-		self.connection
-			.execute(
-				"INSERT OR REPLACE INTO owner (id, signer, delegate_of, sealed_secret, mac)
-				 VALUES (1, ?1, ?2, ?3, ?4)",
-				params![signer, delegate_of, sealed, &mac[..]],
-			)
-			.map_err(|error| self.sqlite(error))?;
-		Ok(())
+		self.backend.set_owner(&OwnerRow {
+			signer,
+			delegate_of,
+			sealed_secret: sealed,
+			mac: Some(mac.to_vec()),
+		})
 	}
 
 	/// The signing account, if one was imported; [`StoreError::Tampered`] if the record was
 	/// changed outside the keeper.
 	pub fn owner(&self) -> Result<Option<OwnerRecord>> {
-		let row: Option<(Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>)> = self
-			.connection
-			.query_row("SELECT signer, delegate_of, mac FROM owner WHERE id = 1", [], |row| {
-				Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-			})
-			.optional()
-			.map_err(|error| self.sqlite(error))?;
-		row.map(|(signer, delegate_of, mac)| {
-			let record = owner_record(&signer, delegate_of.as_deref());
-			if !self.sealer.verify(&record, mac.as_deref().unwrap_or_default())? {
-				return Err(StoreError::Tampered {
-					record: "the owner record".into(),
-					remedy: "import the signing key again (`owner import`) if the change was yours",
-				});
-			}
-			Ok(OwnerRecord {
-				signer: self.decode(&signer, "owner account")?,
-				delegate_of: delegate_of
-					.map(|bytes| self.decode(&bytes, "delegating owner"))
-					.transpose()?,
-			})
+		self.backend.owner()?.map(|row| self.checked_owner(&row)).transpose()
+	}
+
+	fn checked_owner(&self, row: &OwnerRow) -> Result<OwnerRecord> {
+		let record = owner_record(&row.signer, row.delegate_of.as_deref());
+		if !self.sealer.verify(&record, row.mac.as_deref().unwrap_or_default())? {
+			return Err(StoreError::Tampered {
+				record: "the owner record".into(),
+				remedy: "import the signing key again (`owner import`) if the change was yours",
+			});
+		}
+		Ok(OwnerRecord {
+			signer: self.decode(&row.signer, "owner account")?,
+			delegate_of: row
+				.delegate_of
+				.as_ref()
+				.map(|bytes| self.decode(bytes, "delegating owner"))
+				.transpose()?,
 		})
-		.transpose()
 	}
 
 	/// The signing key's secret URI, opened.
 	pub fn owner_secret(&self) -> Result<(OwnerRecord, Zeroizing<String>)> {
-		let owner = self.owner()?.ok_or(StoreError::NoOwner)?;
-		let sealed: Vec<u8> = self
-			.connection
-			.query_row("SELECT sealed_secret FROM owner WHERE id = 1", [], |row| row.get(0))
-			.map_err(|error| self.sqlite(error))?;
+		let row = self.backend.owner()?.ok_or(StoreError::NoOwner)?;
+		let owner = self.checked_owner(&row)?;
 		let plain = self
 			.sealer
-			.open(&owner_aad(&owner.signer), &sealed)
+			.open(&owner_aad(&owner.signer), &row.sealed_secret)
 			.map_err(|source| StoreError::Damaged { record: "owner".into(), source })?;
 		// Checked in place: the error of a conversion would carry a copy of the bytes.
 		let uri = std::str::from_utf8(&plain)
-			.map_err(|_| corrupt(&self.path, "owner secret (not UTF-8)"))?;
+			.map_err(|_| corrupt(self.location(), "owner secret (not UTF-8)"))?;
 		Ok((owner, Zeroizing::new(uri.to_owned())))
 	}
 
@@ -515,41 +962,18 @@ impl Store {
 
 	/// Adds a profile, with its MAC.
 	pub fn add_profile(&mut self, profile: &Profile) -> Result<()> {
-		if self.has_profile(&profile.name)? {
+		let row = self.profile_row(profile)?;
+		if !self.backend.insert_profile(&row)? {
 			return Err(StoreError::ProfileExists(profile.name.clone()));
 		}
-		self.write_profile(
-			"INSERT INTO profiles (name, counterpart, duration, spending_limit, collateral, scope,
-			   description, crypto, renew_margin, rotation_interval, mac)
-			 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-			profile,
-		)?;
 		Ok(())
 	}
 
-	/// Runs `sql` with `profile`'s columns as ?1..?10, in [`PROFILE_COLUMNS`]' order, and its
-	/// MAC as ?11; the number of rows it changed.
-	fn write_profile(&self, sql: &str, profile: &Profile) -> Result<usize> {
-		let row = ProfileRow::of(profile);
-		let mac = self.sealer.authenticate(&row.record())?;
-		self.connection
-			.execute(
-				sql,
-				params![
-					row.name,
-					row.counterpart,
-					row.duration,
-					row.spending_limit,
-					row.collateral,
-					row.scope,
-					row.description,
-					row.crypto,
-					row.renew_margin,
-					row.rotation_interval,
-					&mac[..],
-				],
-			)
-			.map_err(|error| self.sqlite(error))
+	/// The row `profile` is stored as, with its MAC.
+	fn profile_row(&self, profile: &Profile) -> Result<ProfileRow> {
+		let mut row = ProfileRow::of(profile);
+		row.mac = Some(self.sealer.authenticate(&row.record())?.to_vec());
+		Ok(row)
 	}
 
 	/// Every profile, by name; [`StoreError::Tampered`] naming the first one changed outside
@@ -561,66 +985,36 @@ impl Store {
 	/// Every profile by name, each checked on its own: a profile changed outside the keeper is
 	/// [`StoreError::Tampered`] and the others are read (the daemon keeps them covered).
 	pub fn checked_profiles(&self) -> Result<Vec<Result<Profile>>> {
-		let mut statement = self
-			.connection
-			.prepare(&format!("SELECT {PROFILE_COLUMNS}, mac FROM profiles ORDER BY name"))
-			.map_err(|error| self.sqlite(error))?;
-		let rows = statement
-			.query_map([], ProfileRow::read)
-			.map_err(|error| self.sqlite(error))?
-			.collect::<Result<Vec<_>, _>>()
-			.map_err(|error| self.sqlite(error))?;
-		Ok(rows.into_iter().map(|(row, mac)| self.checked(row, mac.as_deref())).collect())
+		Ok(self.backend.profiles(None)?.into_iter().map(|row| self.checked(row)).collect())
 	}
 
 	/// The profile named `name`; [`StoreError::Tampered`] if it was changed outside the keeper.
 	pub fn profile(&self, name: &str) -> Result<Profile> {
-		let (row, mac) = self
-			.connection
-			.query_row(
-				&format!("SELECT {PROFILE_COLUMNS}, mac FROM profiles WHERE name = ?1"),
-				[name],
-				ProfileRow::read,
-			)
-			.optional()
-			.map_err(|error| self.sqlite(error))?
+		let row = self
+			.backend
+			.profiles(Some(name))?
+			.pop()
 			.ok_or_else(|| StoreError::UnknownProfile(name.into()))?;
-		self.checked(row, mac.as_deref())
+		self.checked(row)
 	}
 
-	/// Whether a profile named `name` exists (its row is not checked).
-	fn has_profile(&self, name: &str) -> Result<bool> {
-		Ok(self
-			.connection
-			.query_row("SELECT 1 FROM profiles WHERE name = ?1", [name], |row| row.get::<_, i64>(0))
-			.optional()
-			.map_err(|error| self.sqlite(error))?
-			.is_some())
-	}
-
-	/// `row` parsed, if `mac` is its MAC.
-	fn checked(&self, row: ProfileRow, mac: Option<&[u8]>) -> Result<Profile> {
-		if !self.sealer.verify(&row.record(), mac.unwrap_or_default())? {
+	/// `row` parsed, if it carries its MAC.
+	fn checked(&self, row: ProfileRow) -> Result<Profile> {
+		if !self.sealer.verify(&row.record(), row.mac.as_deref().unwrap_or_default())? {
 			return Err(StoreError::Tampered {
 				record: format!("profile `{}`", row.name),
 				remedy: "if the change was yours, remove the profile (`profile remove`, once its \
 				         keys have ended) and add it again",
 			});
 		}
-		row.parse(&self.path)
+		row.parse(self.location())
 	}
 
 	/// Replaces the settings of the profile named `profile.name`; keys registered from now on
 	/// (a pending key's retry included) get the new terms, renewals the new duration.
 	pub fn update_profile(&mut self, profile: &Profile) -> Result<()> {
-		let changed = self.write_profile(
-			"UPDATE profiles SET counterpart = ?2, duration = ?3, spending_limit = ?4,
-			   collateral = ?5, scope = ?6, description = ?7, crypto = ?8, renew_margin = ?9,
-			   rotation_interval = ?10, mac = ?11
-			 WHERE name = ?1",
-			profile,
-		)?;
-		if changed == 0 {
+		let row = self.profile_row(profile)?;
+		if !self.backend.update_profile(&row)? {
 			return Err(StoreError::UnknownProfile(profile.name.clone()));
 		}
 		Ok(())
@@ -629,29 +1023,7 @@ impl Store {
 	/// Removes a profile whose keys have all ended (their records go with it). A profile
 	/// changed outside the keeper can be removed too: that registers nothing.
 	pub fn remove_profile(&mut self, name: &str) -> Result<()> {
-		if !self.has_profile(name)? {
-			return Err(StoreError::UnknownProfile(name.into()));
-		}
-		let path = self.path.clone();
-		let sqlite = |source| StoreError::Sqlite { path: path.clone(), source };
-		// Immediate, as a new key's insert is: the two are serialized, not refused as busy.
-		let tx = self
-			.connection
-			.transaction_with_behavior(TransactionBehavior::Immediate)
-			.map_err(sqlite)?;
-		let open: usize = tx
-			.query_row(
-				"SELECT COUNT(*) FROM keys WHERE profile = ?1 AND status != 'ended'",
-				[name],
-				|row| row.get(0),
-			)
-			.map_err(sqlite)?;
-		if open > 0 {
-			return Err(StoreError::ProfileInUse { name: name.into(), keys: open });
-		}
-		tx.execute("DELETE FROM keys WHERE profile = ?1", [name]).map_err(sqlite)?;
-		tx.execute("DELETE FROM profiles WHERE name = ?1", [name]).map_err(sqlite)?;
-		tx.commit().map_err(sqlite)
+		self.backend.remove_profile(name)
 	}
 
 	// ---- keys ----------------------------------------------------------------------------
@@ -665,39 +1037,19 @@ impl Store {
 		secret: &[u8],
 		created_at: i64,
 	) -> Result<StoredKey> {
-		let path = self.path.clone();
-		let sqlite = |source| StoreError::Sqlite { path: path.clone(), source };
-		// Immediate: the profile cannot be removed between the check and the insert.
-		let tx = self
-			.connection
-			.transaction_with_behavior(TransactionBehavior::Immediate)
-			.map_err(sqlite)?;
-		let known: Option<i64> = tx
-			.query_row("SELECT 1 FROM profiles WHERE name = ?1", [profile], |row| row.get(0))
-			.optional()
-			.map_err(sqlite)?;
-		if known.is_none() {
-			return Err(StoreError::UnknownProfile(profile.into()));
-		}
+		let sealer = &self.sealer;
 		// The row's id is part of the associated data, so the row is made first and sealed
 		// into in the same transaction.
-		tx.execute(
-			"INSERT INTO keys (profile, public, sealed_secret, status, created_at)
-			 VALUES (?1, ?2, x'', 'pending', ?3)",
-			params![profile, public.encode(), created_at],
-		)
-		.map_err(sqlite)?;
-		let id = tx.last_insert_rowid();
-		let sealed = self.sealer.seal(&key_aad(id, &public), secret)?;
-		tx.execute("UPDATE keys SET sealed_secret = ?1 WHERE id = ?2", params![sealed, id])
-			.map_err(sqlite)?;
-		tx.commit().map_err(sqlite)?;
+		let id =
+			self.backend.add_pending_key(profile, &public.encode(), created_at, &mut |id| {
+				Ok(sealer.seal(&key_aad(id, &public), secret)?)
+			})?;
 		self.key_by_id(id)
 	}
 
 	/// The key in row `id`.
 	pub fn key_by_id(&self, id: i64) -> Result<StoredKey> {
-		self.keys_where("id = ?1", params![id])?
+		self.keys_where(KeyFilter::Id(id))?
 			.pop()
 			.ok_or_else(|| StoreError::UnknownKey(format!("#{id}")))
 	}
@@ -727,80 +1079,40 @@ impl Store {
 
 	/// Every stored key, oldest first.
 	pub fn keys(&self) -> Result<Vec<StoredKey>> {
-		self.keys_where("1", params![])
+		self.keys_where(KeyFilter::All)
 	}
 
 	/// The keys of `profile` that have not ended, oldest first.
 	pub fn open_keys(&self, profile: &str) -> Result<Vec<StoredKey>> {
-		self.keys_where("profile = ?1 AND status != 'ended'", params![profile])
+		self.keys_where(KeyFilter::Open(profile))
 	}
 
-	fn keys_where(
-		&self,
-		condition: &str,
-		arguments: &[&dyn rusqlite::ToSql],
-	) -> Result<Vec<StoredKey>> {
-		let mut statement = self
-			.connection
-			.prepare(&format!(
-				"SELECT id, profile, public, status, created_at, registered_at, expires_at, ended_reason
-				 FROM keys WHERE {condition} ORDER BY id"
-			))
-			.map_err(|error| self.sqlite(error))?;
-		let rows = statement
-			.query_map(arguments, |row| {
-				Ok((
-					row.get::<_, i64>(0)?,
-					row.get::<_, String>(1)?,
-					row.get::<_, Vec<u8>>(2)?,
-					row.get::<_, String>(3)?,
-					row.get::<_, i64>(4)?,
-					row.get::<_, Option<BlockNumber>>(5)?,
-					row.get::<_, Option<BlockNumber>>(6)?,
-					row.get::<_, Option<String>>(7)?,
-				))
-			})
-			.map_err(|error| self.sqlite(error))?
-			.collect::<Result<Vec<_>, _>>()
-			.map_err(|error| self.sqlite(error))?;
-		rows.into_iter()
-			.map(
-				|(
-					id,
-					profile,
-					public,
-					status,
-					created_at,
-					registered_at,
-					expires_at,
-					ended_reason,
-				)| {
-					Ok(StoredKey {
-						id,
-						profile,
-						public: self.decode(&public, "public key")?,
-						status: KeyStatus::parse(&status).ok_or_else(|| {
-							corrupt(&self.path, &format!("key status {status:?}"))
-						})?,
-						created_at,
-						registered_at,
-						expires_at,
-						ended_reason,
-					})
-				},
-			)
-			.collect()
+	fn keys_where(&self, filter: KeyFilter<'_>) -> Result<Vec<StoredKey>> {
+		self.backend.keys(filter)?.into_iter().map(|row| self.stored_key(row)).collect()
+	}
+
+	fn stored_key(&self, row: KeyRow) -> Result<StoredKey> {
+		Ok(StoredKey {
+			id: row.id,
+			public: self.decode(&row.public, "public key")?,
+			status: KeyStatus::parse(&row.status)
+				.ok_or_else(|| corrupt(self.location(), &format!("key status {:?}", row.status)))?,
+			profile: row.profile,
+			created_at: row.created_at,
+			registered_at: row.registered_at,
+			expires_at: row.expires_at,
+			ended_reason: row.ended_reason,
+		})
 	}
 
 	/// The key's secret, opened.
 	pub fn key_secret(&self, key: &StoredKey) -> Result<Zeroizing<Vec<u8>>> {
-		let sealed: Vec<u8> = self
-			.connection
-			.query_row("SELECT sealed_secret FROM keys WHERE id = ?1", [key.id], |row| row.get(0))
-			.optional()
-			.map_err(|error| self.sqlite(error))?
+		let row = self
+			.backend
+			.keys(KeyFilter::Id(key.id))?
+			.pop()
 			.ok_or_else(|| StoreError::UnknownKey(hex(&key.public.encode())))?;
-		self.sealer.open(&key_aad(key.id, &key.public), &sealed).map_err(|source| {
+		self.sealer.open(&key_aad(key.id, &key.public), &row.sealed_secret).map_err(|source| {
 			StoreError::Damaged { record: format!("key {}", hex(&key.public.encode())), source }
 		})
 	}
@@ -814,16 +1126,7 @@ impl Store {
 		expires_at: Option<BlockNumber>,
 		ended_reason: Option<&str>,
 	) -> Result<()> {
-		let changed = self
-			.connection
-			.execute(
-				"UPDATE keys SET status = ?2, registered_at = COALESCE(?3, registered_at),
-				   expires_at = COALESCE(?4, expires_at), ended_reason = COALESCE(?5, ended_reason)
-				 WHERE id = ?1",
-				params![id, status.as_str(), registered_at, expires_at, ended_reason],
-			)
-			.map_err(|error| self.sqlite(error))?;
-		if changed == 0 {
+		if !self.backend.update_key(id, status.as_str(), registered_at, expires_at, ended_reason)? {
 			return Err(StoreError::UnknownKey(format!("#{id}")));
 		}
 		Ok(())
@@ -839,42 +1142,25 @@ impl Store {
 	/// Pauses the keeper (`revoke-all`): a running daemon registers, renews and revokes nothing
 	/// until [`Store::resume`]; it only records what the chain shows. `at` is unix seconds.
 	pub fn pause(&mut self, at: i64) -> Result<()> {
-		self.connection
-			.execute("UPDATE meta SET paused_at = ?1, pause_seen_at = NULL WHERE id = 1", [at])
-			.map_err(|error| self.sqlite(error))?;
-		Ok(())
+		self.backend.set_pause(PauseChange::Pause(at))
 	}
 
 	/// Lifts the pause.
 	pub fn resume(&mut self) -> Result<()> {
-		self.connection
-			.execute("UPDATE meta SET paused_at = NULL, pause_seen_at = NULL WHERE id = 1", [])
-			.map_err(|error| self.sqlite(error))?;
-		Ok(())
+		self.backend.set_pause(PauseChange::Resume)
 	}
 
 	/// The pause, if the keeper is paused: since when, and whether a daemon has seen it (it
 	/// then submits nothing more).
 	pub fn pause_state(&self) -> Result<Option<Pause>> {
-		let row: (Option<i64>, Option<i64>) = self
-			.connection
-			.query_row("SELECT paused_at, pause_seen_at FROM meta WHERE id = 1", [], |row| {
-				Ok((row.get(0)?, row.get(1)?))
-			})
-			.map_err(|error| self.sqlite(error))?;
-		Ok(row.0.map(|since| Pause { since, seen: row.1.is_some() }))
+		let meta = self.backend.meta()?;
+		Ok(meta.paused_at.map(|since| Pause { since, seen: meta.pause_seen_at.is_some() }))
 	}
 
 	/// The daemon's acknowledgement of the pause, written between steps: from here on it
 	/// submits nothing.
 	pub fn pause_seen(&mut self, at: i64) -> Result<()> {
-		self.connection
-			.execute(
-				"UPDATE meta SET pause_seen_at = ?1 WHERE id = 1 AND paused_at IS NOT NULL",
-				[at],
-			)
-			.map_err(|error| self.sqlite(error))?;
-		Ok(())
+		self.backend.set_pause(PauseChange::Seen(at))
 	}
 
 	// ---- the passphrase ------------------------------------------------------------------
@@ -898,7 +1184,8 @@ impl Store {
 	}
 
 	/// Re-seals every secret with `sealer`, recording `settings`, in one transaction: a new
-	/// passphrase, or a move to another backend.
+	/// passphrase, or a move to another backend. Every row is checked under the old sealer
+	/// before the new one vouches for it.
 	pub fn reseal(
 		&mut self,
 		settings: &SealerSettings,
@@ -906,391 +1193,82 @@ impl Store {
 	) -> Result<()> {
 		// A running daemon would go on sealing new keys with the old sealer.
 		let _lock = self.lock_daemon()?;
-		let path = self.path.clone();
-		let sqlite = |source| StoreError::Sqlite { path: path.clone(), source };
-		let keys = self.keys()?;
-		let owner = self.owner()?;
-		// Every profile is checked under the old sealer before the new one vouches for it.
-		self.profiles()?;
-		let tx = self
-			.connection
-			.transaction_with_behavior(TransactionBehavior::Immediate)
-			.map_err(sqlite)?;
-		for key in &keys {
-			let sealed: Vec<u8> = tx
-				.query_row("SELECT sealed_secret FROM keys WHERE id = ?1", [key.id], |row| {
-					row.get(0)
-				})
-				.map_err(sqlite)?;
-			let aad = key_aad(key.id, &key.public);
-			let plain = self.sealer.open(&aad, &sealed).map_err(|source| StoreError::Damaged {
-				record: format!("key {}", hex(&key.public.encode())),
-				source,
-			})?;
-			tx.execute(
-				"UPDATE keys SET sealed_secret = ?1 WHERE id = ?2",
-				params![sealer.seal(&aad, &plain)?, key.id],
-			)
-			.map_err(sqlite)?;
-		}
-		if let Some(owner) = owner {
-			let sealed: Vec<u8> = tx
-				.query_row("SELECT sealed_secret FROM owner WHERE id = 1", [], |row| row.get(0))
-				.map_err(sqlite)?;
-			let aad = owner_aad(&owner.signer);
-			let plain = self
-				.sealer
-				.open(&aad, &sealed)
-				.map_err(|source| StoreError::Damaged { record: "owner".into(), source })?;
-			tx.execute(
-				"UPDATE owner SET sealed_secret = ?1 WHERE id = 1",
-				params![sealer.seal(&aad, &plain)?],
-			)
-			.map_err(sqlite)?;
-		}
-		authenticate_rows(&tx, sealer.as_ref(), &path, true)?;
-		let check = sealer.seal(CHECK_AAD, CHECK_PLAINTEXT)?;
-		write_sealer_settings(&tx, settings, &check).map_err(sqlite)?;
-		tx.commit().map_err(sqlite)?;
+		let old = &self.sealer;
+		let new = &sealer;
+		let location = self.backend.location().clone();
+		let decode = |bytes: &[u8], what: &str| -> Result<SessionPublic> {
+			SessionPublic::decode(&mut &bytes[..]).map_err(|_| corrupt(&location, what))
+		};
+		self.backend.reseal(&mut |mut dump: Dump| {
+			for key in &mut dump.keys {
+				let public = decode(&key.public, "public key")?;
+				let aad = key_aad(key.id, &public);
+				let plain = old.open(&aad, &key.sealed_secret).map_err(|source| {
+					StoreError::Damaged { record: format!("key {}", hex(&key.public)), source }
+				})?;
+				key.sealed_secret = new.seal(&aad, &plain)?;
+			}
+			if let Some(owner) = &mut dump.owner {
+				let record = owner_record(&owner.signer, owner.delegate_of.as_deref());
+				if !old.verify(&record, owner.mac.as_deref().unwrap_or_default())? {
+					return Err(StoreError::Tampered {
+						record: "the owner record".into(),
+						remedy: "import the signing key again (`owner import`) if the change \
+						         was yours",
+					});
+				}
+				let signer = AccountId::decode(&mut &owner.signer[..])
+					.map_err(|_| corrupt(&location, "owner account"))?;
+				let aad = owner_aad(&signer);
+				let plain = old
+					.open(&aad, &owner.sealed_secret)
+					.map_err(|source| StoreError::Damaged { record: "owner".into(), source })?;
+				owner.sealed_secret = new.seal(&aad, &plain)?;
+				owner.mac = Some(new.authenticate(&record)?.to_vec());
+			}
+			for profile in &mut dump.profiles {
+				let record = profile.record();
+				if !old.verify(&record, profile.mac.as_deref().unwrap_or_default())? {
+					return Err(StoreError::Tampered {
+						record: format!("profile `{}`", profile.name),
+						remedy: "if the change was yours, remove the profile (`profile remove`, \
+						         once its keys have ended) and add it again",
+					});
+				}
+				profile.mac = Some(new.authenticate(&record)?.to_vec());
+			}
+			dump.meta.set_settings(settings);
+			dump.meta.check_value = new.seal(CHECK_AAD, CHECK_PLAINTEXT)?;
+			Ok(dump)
+		})?;
 		self.sealer = sealer;
 		Ok(())
 	}
 
 	fn decode<T: Decode>(&self, mut bytes: &[u8], what: &str) -> Result<T> {
-		T::decode(&mut bytes).map_err(|_| corrupt(&self.path, what))
+		T::decode(&mut bytes).map_err(|_| corrupt(self.location(), what))
 	}
 }
 
-/// The file's schema version, refusing a newer one and a file the keeper did not make.
-fn schema_version(connection: &Connection, path: &Path) -> Result<u32> {
-	let version: u32 = connection
-		.query_row("PRAGMA user_version", [], |row| row.get(0))
-		.map_err(|source| StoreError::Sqlite { path: path.to_owned(), source })?;
-	if version > SCHEMA_VERSION {
-		return Err(StoreError::NewerSchema {
-			path: path.to_owned(),
-			found: version,
-			supported: SCHEMA_VERSION,
-		});
-	}
-	// `init` writes version 1 and up: 0 is a file the keeper did not make.
-	if version == 0 {
-		return Err(StoreError::NotAStore(path.to_owned()));
-	}
-	Ok(version)
-}
-
-/// How the store is sealed and its check value, from the `meta` row of a file at schema
-/// `version` (the PKCS#11 columns came with version 5).
-fn read_sealer_settings(
-	connection: &Connection,
-	path: &Path,
-	version: u32,
-) -> Result<(SealerSettings, Vec<u8>)> {
-	type Meta =
-		(String, u32, u32, u32, Vec<u8>, Vec<u8>, Option<String>, Option<String>, Option<String>);
-	let columns = if version < 5 {
-		"kdf, memory_kib, iterations, parallelism, salt, check_value, NULL, NULL, NULL"
-	} else {
-		"kdf, memory_kib, iterations, parallelism, salt, check_value, pkcs11_module, \
-		 pkcs11_token, pkcs11_key"
-	};
-	let (kdf, memory_kib, iterations, parallelism, salt, check, module, token, key): Meta =
-		connection
-			.query_row(&format!("SELECT {columns} FROM meta WHERE id = 1"), [], |row| {
-				Ok((
-					row.get(0)?,
-					row.get(1)?,
-					row.get(2)?,
-					row.get(3)?,
-					row.get(4)?,
-					row.get(5)?,
-					row.get(6)?,
-					row.get(7)?,
-					row.get(8)?,
-				))
-			})
-			.optional()
-			.map_err(|source| StoreError::Sqlite { path: path.to_owned(), source })?
-			.ok_or_else(|| corrupt(path, "key derivation parameters (no meta row)"))?;
-	let settings = match kdf.as_str() {
-		PassphraseSealer::BACKEND => {
-			let salt: [u8; SALT_LEN] = salt.try_into().map_err(|_| corrupt(path, "salt"))?;
-			SealerSettings::Passphrase(KdfParams { memory_kib, iterations, parallelism, salt })
-		}
-		Pkcs11Sealer::BACKEND => match (module, token, key) {
-			(Some(module), Some(token), Some(key)) => {
-				SealerSettings::Pkcs11(Pkcs11Settings { module: module.into(), token, key })
-			}
-			_ => return Err(corrupt(path, "PKCS#11 settings (module, token or key missing)")),
-		},
-		other => return Err(corrupt(path, &format!("sealer backend {other:?}"))),
-	};
-	Ok((settings, check))
-}
-
-/// Records how the store is sealed, and the check value sealed that way, in the `meta` row
-/// (made by the first call, updated by later ones). A backend's columns that do not apply
-/// hold zeros, an empty salt, or NULL.
-fn write_sealer_settings(
-	tx: &Transaction<'_>,
-	settings: &SealerSettings,
-	check: &[u8],
-) -> rusqlite::Result<()> {
-	let (memory_kib, iterations, parallelism, salt, module, token, key) = match settings {
-		SealerSettings::Passphrase(params) => (
-			params.memory_kib,
-			params.iterations,
-			params.parallelism,
-			&params.salt[..],
-			None,
-			None,
-			None,
-		),
-		SealerSettings::Pkcs11(token) => (
-			0,
-			0,
-			0,
-			&[][..],
-			Some(token.module.to_string_lossy().into_owned()),
-			Some(token.token.as_str()),
-			Some(token.key.as_str()),
-		),
-	};
-	tx.execute(
-		"INSERT INTO meta (id, kdf, memory_kib, iterations, parallelism, salt, check_value,
-		 pkcs11_module, pkcs11_token, pkcs11_key)
-		 VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-		 ON CONFLICT (id) DO UPDATE SET kdf = excluded.kdf, memory_kib = excluded.memory_kib,
-		 iterations = excluded.iterations, parallelism = excluded.parallelism,
-		 salt = excluded.salt, check_value = excluded.check_value,
-		 pkcs11_module = excluded.pkcs11_module, pkcs11_token = excluded.pkcs11_token,
-		 pkcs11_key = excluded.pkcs11_key",
-		params![
-			settings.backend(),
-			memory_kib,
-			iterations,
-			parallelism,
-			salt,
-			check,
-			module,
-			token,
-			key
-		],
-	)?;
-	Ok(())
-}
-
-/// What SQLite adds to the store's path for its other files (the WAL, its index, a journal).
-const FILE_SUFFIXES: [&str; 4] = ["", "-wal", "-shm", "-journal"];
-
-/// Makes the empty file of a new store, readable and writable by its user only (SQLite gives
-/// its WAL and journal the same mode).
-fn create_private(path: &Path) -> Result<()> {
-	let mut options = std::fs::OpenOptions::new();
-	options.write(true).create_new(true);
-	#[cfg(unix)]
-	std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-	options.open(path).map(drop).map_err(|error| match error.kind() {
-		std::io::ErrorKind::AlreadyExists => StoreError::Exists(path.to_owned()),
-		_ => StoreError::Sqlite {
-			path: path.to_owned(),
-			source: rusqlite::Error::ToSqlConversionFailure(Box::new(error)),
-		},
+/// Opens the backend at `location`, refusing a newer schema and a database or file the keeper
+/// did not make.
+fn open_backend(location: &Location) -> Result<Box<dyn Backend>> {
+	Ok(match location {
+		Location::Sqlite(path) => Box::new(sqlite::SqliteBackend::open(path)?),
+		Location::Postgres(target) => Box::new(postgres::PostgresBackend::open(target)?),
 	})
 }
 
-/// Takes the group's and others' access away from the store's files, for a store made before
-/// new stores were made private ([`create_private`]); best effort.
-fn keep_private(path: &Path) {
-	#[cfg(unix)]
-	for suffix in FILE_SUFFIXES {
-		use std::os::unix::fs::PermissionsExt;
-		let file = format!("{}{suffix}", path.display());
-		if let Ok(metadata) = std::fs::metadata(&file) {
-			let mode = metadata.permissions().mode();
-			if mode & 0o077 != 0 {
-				let _ =
-					std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode & 0o700));
-			}
-		}
-	}
-	#[cfg(not(unix))]
-	let _ = path;
-}
-
-/// Opens the SQLite file with the settings every connection uses.
-fn connect(path: &Path) -> Result<Connection> {
-	let sqlite = |source| StoreError::Sqlite { path: path.to_owned(), source };
-	let connection = Connection::open(path).map_err(sqlite)?;
-	// FULL makes a committed state change survive a power cut, not only a crash of the
-	// process. The busy timeout covers two keeper processes touching the file at once. (WAL
-	// mode is set once, by `create`, and kept by the file: opening changes no byte.)
-	connection
-		.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
-		.map_err(sqlite)?;
-	connection.busy_timeout(std::time::Duration::from_secs(10)).map_err(sqlite)?;
-	Ok(connection)
-}
-
-/// Brings a file at schema `from` to [`SCHEMA_VERSION`], inside the caller's transaction.
-fn migrate(tx: &Transaction<'_>, from: u32) -> rusqlite::Result<()> {
-	if from < 1 {
-		tx.execute_batch(
-			"CREATE TABLE meta (
-				id INTEGER PRIMARY KEY CHECK (id = 1),
-				kdf TEXT NOT NULL,
-				memory_kib INTEGER NOT NULL,
-				iterations INTEGER NOT NULL,
-				parallelism INTEGER NOT NULL,
-				salt BLOB NOT NULL,
-				check_value BLOB NOT NULL
-			);
-			CREATE TABLE owner (
-				id INTEGER PRIMARY KEY CHECK (id = 1),
-				signer BLOB NOT NULL,
-				proxy_of BLOB,
-				sealed_secret BLOB NOT NULL
-			);
-			CREATE TABLE profiles (
-				name TEXT PRIMARY KEY,
-				counterpart BLOB NOT NULL,
-				duration INTEGER NOT NULL,
-				spending_limit TEXT NOT NULL,
-				collateral TEXT NOT NULL,
-				scope BLOB NOT NULL,
-				description TEXT NOT NULL,
-				crypto TEXT NOT NULL,
-				renew_margin INTEGER NOT NULL,
-				rotation_interval INTEGER NOT NULL
-			);
-			CREATE TABLE keys (
-				id INTEGER PRIMARY KEY AUTOINCREMENT,
-				profile TEXT NOT NULL REFERENCES profiles (name),
-				public BLOB NOT NULL UNIQUE,
-				sealed_secret BLOB NOT NULL,
-				status TEXT NOT NULL,
-				created_at INTEGER NOT NULL,
-				registered_at INTEGER,
-				expires_at INTEGER,
-				ended_reason TEXT
-			);
-			CREATE INDEX keys_by_profile ON keys (profile, status);",
-		)?;
-	}
-	if from < 2 {
-		// The pause `revoke-all` sets (unix seconds), and when a running daemon last saw it.
-		tx.execute_batch(
-			"ALTER TABLE meta ADD COLUMN paused_at INTEGER;
-			 ALTER TABLE meta ADD COLUMN pause_seen_at INTEGER;",
-		)?;
-	}
-	if from < 3 {
-		// The hot key signs as the owner's delegate (`register_for`, plain calls), no longer as
-		// its `SessionKeys` proxy: the column says so. A record made with `--proxy-of` names
-		// the same owner, which must now authorize the key with `authorize_delegate`.
-		tx.execute_batch("ALTER TABLE owner RENAME COLUMN proxy_of TO delegate_of;")?;
-	}
-	if from < 4 {
-		// Each profile's and the owner's MAC ([`authenticate_rows`] fills them in once the
-		// store is opened).
-		tx.execute_batch(
-			"ALTER TABLE profiles ADD COLUMN mac BLOB;
-			 ALTER TABLE owner ADD COLUMN mac BLOB;",
-		)?;
-	}
-	if from < 5 {
-		// Where a store sealed in a PKCS#11 token finds its keys (NULL for a passphrase's).
-		tx.execute_batch(
-			"ALTER TABLE meta ADD COLUMN pkcs11_module TEXT;
-			 ALTER TABLE meta ADD COLUMN pkcs11_token TEXT;
-			 ALTER TABLE meta ADD COLUMN pkcs11_key TEXT;",
-		)?;
-	}
-	tx.pragma_update(None, "user_version", SCHEMA_VERSION)
-}
-
-/// Writes every profile's and the owner's MAC under `sealer`, inside the caller's transaction:
-/// the rows as they are when `all`, else only those without one (a store migrated from before
-/// MACs; a row with a wrong MAC stays refused).
-fn authenticate_rows(
-	tx: &Transaction<'_>,
-	sealer: &dyn Sealer,
-	path: &Path,
-	all: bool,
-) -> Result<()> {
-	let sqlite = |source| StoreError::Sqlite { path: path.to_owned(), source };
-	let rows = {
-		let mut statement = tx
-			.prepare(&format!(
-				"SELECT {PROFILE_COLUMNS}, mac FROM profiles WHERE ?1 OR mac IS NULL"
-			))
-			.map_err(sqlite)?;
-		let rows = statement
-			.query_map([all], ProfileRow::read)
-			.map_err(sqlite)?
-			.collect::<Result<Vec<_>, _>>()
-			.map_err(sqlite)?;
-		rows
-	};
-	for (row, _) in rows {
-		let mac = sealer.authenticate(&row.record())?;
-		tx.execute("UPDATE profiles SET mac = ?1 WHERE name = ?2", params![&mac[..], row.name])
-			.map_err(sqlite)?;
-	}
-	let owner: Option<(Vec<u8>, Option<Vec<u8>>)> = tx
-		.query_row(
-			"SELECT signer, delegate_of FROM owner WHERE id = 1 AND (?1 OR mac IS NULL)",
-			[all],
-			|row| Ok((row.get(0)?, row.get(1)?)),
-		)
-		.optional()
-		.map_err(sqlite)?;
-	if let Some((signer, delegate_of)) = owner {
-		let mac = sealer.authenticate(&owner_record(&signer, delegate_of.as_deref()))?;
-		tx.execute("UPDATE owner SET mac = ?1 WHERE id = 1", params![&mac[..]]).map_err(sqlite)?;
-	}
-	Ok(())
-}
-
-const PROFILE_COLUMNS: &str = "name, counterpart, duration, spending_limit, collateral, scope, \
-	description, crypto, renew_margin, rotation_interval";
-
-/// A profile's row as stored.
-struct ProfileRow {
-	name: String,
-	counterpart: Vec<u8>,
-	duration: BlockNumber,
-	spending_limit: String,
-	collateral: String,
-	scope: Vec<u8>,
-	description: String,
-	crypto: String,
-	renew_margin: BlockNumber,
-	rotation_interval: BlockNumber,
+/// Makes a store at `location` holding `dump`'s rows, in one transaction.
+fn create_backend(location: &Location, dump: &Dump) -> Result<Box<dyn Backend>> {
+	Ok(match location {
+		Location::Sqlite(path) => Box::new(sqlite::SqliteBackend::create(path, dump)?),
+		Location::Postgres(target) => Box::new(postgres::PostgresBackend::create(target, dump)?),
+	})
 }
 
 impl ProfileRow {
-	/// The row [`PROFILE_COLUMNS`], then its MAC (absent in a row from before MACs).
-	fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Self, Option<Vec<u8>>)> {
-		Ok((
-			Self {
-				name: row.get(0)?,
-				counterpart: row.get(1)?,
-				duration: row.get(2)?,
-				spending_limit: row.get(3)?,
-				collateral: row.get(4)?,
-				scope: row.get(5)?,
-				description: row.get(6)?,
-				crypto: row.get(7)?,
-				renew_margin: row.get(8)?,
-				rotation_interval: row.get(9)?,
-			},
-			row.get(10)?,
-		))
-	}
-
-	/// The row `profile` is stored as.
+	/// The row `profile` is stored as, without its MAC.
 	fn of(profile: &Profile) -> Self {
 		Self {
 			name: profile.name.clone(),
@@ -1303,12 +1281,13 @@ impl ProfileRow {
 			crypto: crypto_name(profile.crypto).into(),
 			renew_margin: profile.renew_margin,
 			rotation_interval: profile.rotation_interval,
+			mac: None,
 		}
 	}
 
 	/// The canonical encoding its MAC is over: a domain, then every column as stored, each
 	/// SCALE-encoded (length-prefixed where variable), so no two rows encode alike.
-	fn record(&self) -> Vec<u8> {
+	pub fn record(&self) -> Vec<u8> {
 		let mut record = PROFILE_MAC_DOMAIN.to_vec();
 		self.name.encode_to(&mut record);
 		self.counterpart.encode_to(&mut record);
@@ -1323,8 +1302,8 @@ impl ProfileRow {
 		record
 	}
 
-	fn parse(self, path: &Path) -> Result<Profile> {
-		let what = |field: &str| corrupt(path, &format!("{field} of profile {:?}", self.name));
+	fn parse(self, store: &Location) -> Result<Profile> {
+		let what = |field: &str| corrupt(store, &format!("{field} of profile {:?}", self.name));
 		Ok(Profile {
 			counterpart: Decode::decode(&mut &self.counterpart[..])
 				.map_err(|_| what("counterpart"))?,
@@ -1360,7 +1339,9 @@ pub fn parse_crypto(name: &str) -> Option<CryptoKind> {
 	})
 }
 
-/// The associated data binding a key's sealed secret to its row and public key.
+/// The associated data binding a key's sealed secret to its row and public key. The row's id
+/// is the store's own counter, not a backend's row address: a move (`export`, `import`) keeps
+/// it, so the secret opens in the new store.
 fn key_aad(id: i64, public: &SessionPublic) -> Vec<u8> {
 	let mut aad = b"session-keys-keeper/key".to_vec();
 	aad.extend_from_slice(&id.to_le_bytes());
@@ -1369,7 +1350,7 @@ fn key_aad(id: i64, public: &SessionPublic) -> Vec<u8> {
 }
 
 /// The canonical encoding of the owner row (its accounts as stored) that its MAC is over.
-fn owner_record(signer: &[u8], delegate_of: Option<&[u8]>) -> Vec<u8> {
+pub fn owner_record(signer: &[u8], delegate_of: Option<&[u8]>) -> Vec<u8> {
 	let mut record = OWNER_MAC_DOMAIN.to_vec();
 	signer.encode_to(&mut record);
 	delegate_of.encode_to(&mut record);
@@ -1383,8 +1364,8 @@ fn owner_aad(signer: &AccountId) -> Vec<u8> {
 	aad
 }
 
-fn corrupt(path: &Path, what: &str) -> StoreError {
-	StoreError::Corrupt { path: path.to_owned(), what: what.into() }
+fn corrupt(store: &Location, what: &str) -> StoreError {
+	StoreError::Corrupt { path: store.clone(), what: what.into() }
 }
 
 /// `0x`-hex of `bytes`.

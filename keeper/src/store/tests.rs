@@ -1,4 +1,6 @@
 use super::*;
+use rusqlite::Connection;
+
 use crate::sealer::SALT_LEN;
 
 const PASSPHRASE: &[u8] = b"a passphrase for the tests";
@@ -241,7 +243,9 @@ fn a_profile_changed_outside_the_keeper_is_refused_by_name_and_the_others_read()
 	] {
 		let before = Store::open(&path, PASSPHRASE).unwrap();
 		let mac: Vec<u8> = before
-			.connection
+			.backend
+			.sqlite_connection()
+			.unwrap()
 			.query_row("SELECT mac FROM profiles WHERE name = 'api'", [], |row| row.get(0))
 			.unwrap();
 		drop(before);
@@ -319,7 +323,9 @@ fn a_row_written_under_another_passphrase_does_not_pass() {
 	let forged = Profile { counterpart: AccountId::from([6; 32]), ..profile("api") };
 	other.add_profile(&forged).unwrap();
 	let mac: Vec<u8> = other
-		.connection
+		.backend
+		.sqlite_connection()
+		.unwrap()
 		.query_row("SELECT mac FROM profiles WHERE name = 'api'", [], |row| row.get(0))
 		.unwrap();
 	drop(other);
@@ -400,7 +406,9 @@ fn a_first_version_store_is_migrated_on_open_and_keeps_its_keys() {
 	// Back to the first schema: no pause columns, the owner's column named `proxy_of`, no MACs,
 	// no PKCS#11 columns.
 	store
-		.connection
+		.backend
+		.sqlite_connection()
+		.unwrap()
 		.execute_batch(
 			"ALTER TABLE meta DROP COLUMN pkcs11_module;
 			 ALTER TABLE meta DROP COLUMN pkcs11_token;
@@ -415,8 +423,12 @@ fn a_first_version_store_is_migrated_on_open_and_keeps_its_keys() {
 		.unwrap();
 	drop(store);
 	let mut store = Store::open(&path, PASSPHRASE).unwrap();
-	let version: u32 =
-		store.connection.query_row("PRAGMA user_version", [], |row| row.get(0)).unwrap();
+	let version: u32 = store
+		.backend
+		.sqlite_connection()
+		.unwrap()
+		.query_row("PRAGMA user_version", [], |row| row.get(0))
+		.unwrap();
 	assert_eq!(version, SCHEMA_VERSION);
 	assert_eq!(store.pause_state().unwrap(), None);
 	store.pause(5).unwrap();
@@ -435,7 +447,9 @@ fn a_proxy_record_of_the_second_version_becomes_a_delegate_record() {
 	store.set_owner(&hot, "//Dave").unwrap();
 	// As a second-version keeper stored a `--proxy-of` hot key.
 	store
-		.connection
+		.backend
+		.sqlite_connection()
+		.unwrap()
 		.execute_batch(
 			"ALTER TABLE meta DROP COLUMN pkcs11_module;
 			 ALTER TABLE meta DROP COLUMN pkcs11_token;
@@ -448,8 +462,12 @@ fn a_proxy_record_of_the_second_version_becomes_a_delegate_record() {
 		.unwrap();
 	drop(store);
 	let store = Store::open(&path, PASSPHRASE).unwrap();
-	let version: u32 =
-		store.connection.query_row("PRAGMA user_version", [], |row| row.get(0)).unwrap();
+	let version: u32 = store
+		.backend
+		.sqlite_connection()
+		.unwrap()
+		.query_row("PRAGMA user_version", [], |row| row.get(0))
+		.unwrap();
 	assert_eq!(version, SCHEMA_VERSION);
 	let (record, uri) = store.owner_secret().unwrap();
 	assert_eq!((record, uri.as_str()), (hot, "//Dave"));
