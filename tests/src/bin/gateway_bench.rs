@@ -54,6 +54,7 @@ use session_keys_e2e::{
 	services::Redis,
 	Chain, Node,
 };
+use session_keys_gateway::verify::{verify_all, Item};
 use session_keys_gateway::{
 	AuthBody, Chain as GatewayChain, ChainError, Gateway, NewBlock, SessionAuthLayer, Settings,
 	Tier,
@@ -381,6 +382,7 @@ fn in_process(args: &Args) -> String {
 		first.get_or_insert(verify_rate);
 	}
 	let verify_rate = first.unwrap_or(f64::NAN);
+	let raw_batch = raw_batches(&payloads, args.requests);
 	let concurrent = concurrency(
 		&runtime,
 		&kinds[0],
@@ -406,7 +408,47 @@ fn in_process(args: &Args) -> String {
 		per_request[0] - per_request[2],
 		per_request[1] - per_request[2],
 	);
-	part + &concurrent
+	part + &raw_batch + &concurrent
+}
+
+/// Raw sr25519 verification of `requests` payloads, one by one and in batches of 8 and 64
+/// (`session_keys_gateway::verify::verify_all`): the most batching can gain.
+fn raw_batches(
+	payloads: &[(SessionPublic, Vec<u8>, session_keys_client::SessionSignature)],
+	requests: usize,
+) -> String {
+	let items: Vec<Item> = (0..requests)
+		.map(|i| {
+			let (public, payload, signature) = &payloads[i % payloads.len()];
+			Item { public: *public, signature: signature.clone(), payload: payload.clone() }
+		})
+		.collect();
+	let mut rows = String::new();
+	let mut single = f64::NAN;
+	for size in [1usize, 8, 64] {
+		let mut best = f64::MAX;
+		for _ in 0..ROUNDS {
+			let started = Instant::now();
+			for batch in items.chunks(size) {
+				assert!(std::hint::black_box(verify_all(batch)).iter().all(|valid| *valid));
+			}
+			best = best.min(started.elapsed().as_secs_f64());
+		}
+		let rate = requests as f64 / best;
+		if size == 1 {
+			single = rate;
+		}
+		rows.push_str(&format!(
+			"| {size} | {rate:.0} | {:.1} | {:.2} |\n",
+			1e6 / rate,
+			rate / single
+		));
+	}
+	format!(
+		"## Raw sr25519 verification, alone and in batches\n\n{requests} signatures, the \
+		 fastest of {ROUNDS} rounds, one core.\n\n| batch | per second | µs each | ratio to \
+		 one by one |\n| ---: | ---: | ---: | ---: |\n{rows}\n"
+	)
 }
 
 /// The records the in-process gateways read: every key registered to `owner`.
