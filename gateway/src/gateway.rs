@@ -121,6 +121,9 @@ pub struct Inbound<'a> {
 	pub header: Option<&'a HeaderValue>,
 	/// The address it came from, for the limit on unknown keys (`None`: one shared bucket).
 	pub peer: Option<IpAddr>,
+	/// Its header as [`Gateway::parse_header`] read it, if already read (else it is read
+	/// from `header`).
+	pub parsed: Option<&'a AnyHeader>,
 }
 
 impl<'a> Inbound<'a> {
@@ -131,7 +134,21 @@ impl<'a> Inbound<'a> {
 		header: Option<&'a HeaderValue>,
 		body: &'a [u8],
 	) -> Self {
-		Self { method, path: uri.path(), query: uri.query(), body, header, peer: None }
+		Self {
+			method,
+			path: uri.path(),
+			query: uri.query(),
+			body,
+			header,
+			peer: None,
+			parsed: None,
+		}
+	}
+
+	/// The same request, with its header as [`Gateway::parse_header`] read it from `header`
+	/// (so it is not read twice).
+	pub fn with_parsed(self, parsed: &'a AnyHeader) -> Self {
+		Self { parsed: Some(parsed), ..self }
 	}
 
 	/// The same request, from `peer`.
@@ -420,23 +437,34 @@ impl<C: Chain> Gateway<C> {
 	/// a missing or malformed header, or a version 1 header this gateway does not accept. A
 	/// client cannot make the gateway buffer a body behind a header that could never pass.
 	pub fn check_header_form(&self, header: Option<&HeaderValue>) -> Result<(), Refusal> {
+		self.parse_header(header).map(|_| ())
+	}
+
+	/// [`Gateway::check_header_form`], handing back the header read.
+	pub fn parse_header(&self, header: Option<&HeaderValue>) -> Result<AnyHeader, Refusal> {
 		let text = header.ok_or(Refusal::MissingHeader)?;
 		let text = text.to_str().map_err(|_| Refusal::Malformed(HeaderFormatError::NotBase64))?;
 		match parse_any_header(text).map_err(Refusal::Malformed)? {
 			AnyHeader::V1(_) if !self.settings.accept_v1 => Err(Refusal::VersionOneRefused),
-			_ => Ok(()),
+			header => Ok(header),
 		}
 	}
 
 	async fn check(&self, request: &Inbound<'_>) -> Result<Session, Refusal> {
 		// A batch being collected may wait for this request until it is verified or refused.
 		let approach = self.verifier.approach();
-		let text = request.header.ok_or(Refusal::MissingHeader)?;
-		let text = text.to_str().map_err(|_| Refusal::Malformed(HeaderFormatError::NotBase64))?;
 		// The key is checked once per cached key and handed to the shared rule, which refuses a
 		// weak key as the runtime does (`BadSignature`; `UnknownKey` since none can be
 		// registered any more).
-		let header = parse_any_header(text).map_err(Refusal::Malformed)?;
+		let header = match request.parsed {
+			Some(parsed) => parsed.clone(),
+			None => {
+				let text = request.header.ok_or(Refusal::MissingHeader)?;
+				let text =
+					text.to_str().map_err(|_| Refusal::Malformed(HeaderFormatError::NotBase64))?;
+				parse_any_header(text).map_err(Refusal::Malformed)?
+			}
+		};
 		let version = match header {
 			AnyHeader::V1(_) if !self.settings.accept_v1 => return Err(Refusal::VersionOneRefused),
 			AnyHeader::V1(_) => HeaderVersion::V1,

@@ -166,9 +166,10 @@ where
 			};
 			// What can be refused without the body is refused before reading it: a missing,
 			// malformed or unaccepted header, a declared length over the limit.
-			if let Err(refusal) = gateway.check_header_form(parts.headers.get(HTTP_HEADER)) {
-				return refuse(refusal, false);
-			}
+			let parsed = match gateway.parse_header(parts.headers.get(HTTP_HEADER)) {
+				Ok(parsed) => parsed,
+				Err(refusal) => return refuse(refusal, false),
+			};
 			let limit = gateway.settings().max_body_bytes;
 			if declared_length(&parts.headers).is_some_and(|length| length > limit as u64) {
 				return refuse(Refusal::PayloadTooLarge { limit }, false);
@@ -188,7 +189,8 @@ where
 			let peer = parts.extensions.get::<PeerAddr>().map(|peer| peer.0.ip());
 			let inbound =
 				Inbound::new(&parts.method, &parts.uri, parts.headers.get(HTTP_HEADER), &body)
-					.from_peer(peer);
+					.from_peer(peer)
+					.with_parsed(&parsed);
 			let session = match gateway.authenticate(&inbound).await {
 				Ok(session) => session,
 				Err(refusal) => return refuse(refusal, true),
