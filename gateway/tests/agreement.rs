@@ -641,34 +641,70 @@ async fn the_layer_and_the_runtime_give_the_same_verdict_on_every_case() {
 	let service = tower::service_fn(|_: Request<AuthBody>| async {
 		Ok::<_, Infallible>(http::Response::new(String::from("upstream")))
 	});
-	let layer = SessionAuthLayer::new(gateway);
-	let mut disagreements = Vec::new();
-	for (case, runtime) in cases.iter().zip(&verdicts) {
-		assert_eq!(runtime, &case.expected, "the runtime on `{}`", case.name);
+	let layer = SessionAuthLayer::new(gateway.clone());
+	let verdict_of = |case: &Case| {
 		let request = Request::builder()
 			.method(case.method.clone())
 			.uri(case.path)
 			.header(session_keys_client::HTTP_HEADER, encode_header_v2(&case.header))
 			.body(Full::new(Bytes::from_static(case.body)))
 			.unwrap();
-		let response = layer.layer(service).oneshot(request).await.unwrap();
-		let status = response.status();
-		let body = response.into_body().collect().await.unwrap().to_bytes();
-		let gateway = match status {
-			StatusCode::OK => Ok(()),
-			StatusCode::UNAUTHORIZED => {
-				let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
-				Err(serde_json::from_value::<AuthError>(body["reason"].clone()).unwrap())
+		let name = case.name;
+		let served = layer.layer(service).oneshot(request);
+		async move {
+			let response = served.await.unwrap();
+			let status = response.status();
+			let body = response.into_body().collect().await.unwrap().to_bytes();
+			match status {
+				StatusCode::OK => Ok(()),
+				StatusCode::UNAUTHORIZED => {
+					let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+					Err(serde_json::from_value::<AuthError>(body["reason"].clone()).unwrap())
+				}
+				other => {
+					panic!("`{name}`: unexpected {other}: {}", String::from_utf8_lossy(&body))
+				}
 			}
-			other => {
-				panic!("`{}`: unexpected {other}: {}", case.name, String::from_utf8_lossy(&body))
-			}
-		};
+		}
+	};
+	let mut disagreements = Vec::new();
+	for (case, runtime) in cases.iter().zip(&verdicts) {
+		assert_eq!(runtime, &case.expected, "the runtime on `{}`", case.name);
+		let gateway = verdict_of(case).await;
 		if &gateway != runtime {
 			disagreements.push(format!("{}: runtime {runtime:?}, gateway {gateway:?}", case.name));
 		}
 	}
 	assert!(disagreements.is_empty(), "disagreements:\n{}", disagreements.join("\n"));
+
+	// Every case at once, in several shuffled rounds: the signatures are verified in batches
+	// of good and bad ones together, and every verdict is still the runtime's.
+	let batches_before = gateway.metrics.verify_batch_size.get_sample_count();
+	let signatures_before = gateway.metrics.verify_batch_size.get_sample_sum();
+	for round in 0..4usize {
+		let mut order: Vec<usize> = (0..cases.len()).collect();
+		order.rotate_left(round * 7 % cases.len());
+		if round % 2 == 1 {
+			order.reverse();
+		}
+		let answers =
+			futures::future::join_all(order.iter().map(|index| verdict_of(&cases[*index]))).await;
+		for (index, gateway) in order.iter().zip(answers) {
+			if gateway != verdicts[*index] {
+				disagreements.push(format!(
+					"round {round}, {}: runtime {:?}, gateway {gateway:?}",
+					cases[*index].name, verdicts[*index]
+				));
+			}
+		}
+	}
+	assert!(disagreements.is_empty(), "disagreements in batches:\n{}", disagreements.join("\n"));
+	let batches = gateway.metrics.verify_batch_size.get_sample_count() - batches_before;
+	let signatures = gateway.metrics.verify_batch_size.get_sample_sum() - signatures_before;
+	assert!(
+		signatures / batches as f64 > 2.0,
+		"the concurrent rounds verified in batches ({signatures} signatures in {batches} batches)"
+	);
 	assert!(cases.len() >= 45, "the table covers every reason ({} cases)", cases.len());
 }
 
