@@ -680,6 +680,64 @@ mod tests {
 	}
 
 	#[test]
+	fn redis_and_batching_settings_are_read_and_checked() {
+		let base = ["--upstream", "http://x:1", "--audience", "api.example"];
+		let with = |extra: &[&str]| {
+			let mut args = base.to_vec();
+			args.extend(extra);
+			cli(&args).resolve()
+		};
+		let config = with(&[]).unwrap();
+		assert!(config.redis.is_none());
+		assert_eq!(config.settings.batch, crate::verify::BatchSettings::default());
+		let config = with(&[
+			"--redis",
+			"redis://127.0.0.1:6379/2",
+			"--redis-timeout",
+			"80",
+			"--verify-batch",
+			"16",
+			"--verify-batch-wait",
+			"50",
+		])
+		.unwrap();
+		let redis = config.redis.unwrap();
+		assert_eq!(redis.url, "redis://127.0.0.1:6379/2");
+		assert_eq!(redis.prefix, "sadj:api.example:");
+		assert_eq!(redis.timeout, Duration::from_millis(80));
+		assert!(!redis.rate_fail_open);
+		assert_eq!(config.settings.batch.max_batch, 16);
+		assert_eq!(config.settings.batch.max_wait, Duration::from_micros(50));
+		assert!(matches!(
+			with(&["--redis", "http://127.0.0.1:6379"]),
+			Err(ConfigError::BadRedis(_))
+		));
+		assert!(matches!(with(&["--redis", "not a url"]), Err(ConfigError::BadRedis(_))));
+		// Failing open makes sense only for reusable headers: one-time headers fail closed.
+		assert!(matches!(
+			with(&["--redis", "redis://127.0.0.1:6379", "--redis-rate-fail-open"]),
+			Err(ConfigError::Invalid(_))
+		));
+		let open = with(&[
+			"--redis",
+			"redis://127.0.0.1:6379",
+			"--redis-rate-fail-open",
+			"--reusable-headers",
+			"--redis-prefix",
+			"shared:",
+		])
+		.unwrap()
+		.redis
+		.unwrap();
+		assert!(open.rate_fail_open);
+		assert_eq!(open.prefix, "shared:");
+		assert!(Cli::try_parse_from(
+			["session-keys-gateway", "--verify-batch", "0"].into_iter().chain(base)
+		)
+		.is_err());
+	}
+
+	#[test]
 	fn a_price_needs_a_watchtower() {
 		let base = ["--upstream", "http://x:1", "--audience", "a"];
 		let with = |extra: &[&str]| {
