@@ -451,8 +451,6 @@ impl<C: Chain> Gateway<C> {
 	}
 
 	async fn check(&self, request: &Inbound<'_>) -> Result<Session, Refusal> {
-		// A batch being collected may wait for this request until it is verified or refused.
-		let approach = self.verifier.approach();
 		// The key is checked once per cached key and handed to the shared rule, which refuses a
 		// weak key as the runtime does (`BadSignature`; `UnknownKey` since none can be
 		// registered any more).
@@ -495,6 +493,9 @@ impl<C: Chain> Gateway<C> {
 			(head, head_hash, fresh)
 		};
 		let (key, binds) = self.key_state(public, head, head_hash, request.peer).await?;
+		// From here to its verification the request does not wait on anything: a batch being
+		// collected may wait for it.
+		let approach = self.verifier.approach();
 
 		// The gateway fills in what the request is, rather than trusting the header's claim: a
 		// header signed for another audience, resource, query or body then fails its signature

@@ -220,7 +220,9 @@ impl BatchVerifier {
 		self.settings
 	}
 
-	/// Marks a request on its way to verification until the returned guard is dropped.
+	/// Marks a request on its way to verification until the returned guard is dropped. Take
+	/// it only where nothing but computation is left before [`BatchVerifier::verify`].
+	#[must_use = "the mark lasts as long as the guard"]
 	pub fn approach(&self) -> Approach<'_> {
 		self.approaching.fetch_add(1, Ordering::AcqRel);
 		Approach(&self.approaching)
@@ -228,56 +230,59 @@ impl BatchVerifier {
 
 	/// Verifies `item`, in a batch with the requests verified at the same moment; the answer
 	/// is [`Item::verify`]'s.
+	///
+	/// The request only waits for its answer: batches are collected and verified by verifier
+	/// tasks of their own, so a request dropped while it waits (its client gone) leaves the
+	/// others' batches untouched.
 	pub async fn verify(self: &Arc<Self>, item: Item) -> bool {
 		if self.settings.max_batch == 1 {
 			return item.verify();
 		}
 		let (answer, answered) = oneshot::channel();
-		let lead = {
+		let start = {
 			let mut queue = self.queue.lock();
 			queue.jobs.push_back(Job { item, answer });
-			let lead = !queue.collecting && queue.verifiers < self.max_verifiers;
-			if lead {
+			let start = !queue.collecting && queue.verifiers < self.max_verifiers;
+			if start {
 				queue.verifiers += 1;
 				queue.collecting = true;
 			}
-			lead
+			start
 		};
-		if lead {
-			self.lead(&answered).await;
+		if start {
+			let verifier = self.clone();
+			tokio::spawn(async move { verifier.drain().await });
 		}
-		// A verifier answers every job it takes, so the sender is never dropped unanswered; if
-		// it were, the request is refused rather than let through.
+		// A verifier answers every job it takes (a panic drops the job, and the request is
+		// refused rather than let through).
 		answered.await.unwrap_or(false)
 	}
 
-	/// Verifies batches until this request's own job is answered, then hands the queue (if
-	/// any is left) to a new verifier task, so a request is never held back verifying
-	/// others'.
-	async fn lead(self: &Arc<Self>, own: &oneshot::Receiver<bool>) {
-		loop {
-			self.verify_next_batch().await;
-			let mut queue = self.queue.lock();
-			if queue.jobs.is_empty() {
-				queue.verifiers -= 1;
-				return;
-			}
-			if !own.is_empty() {
-				drop(queue);
-				let verifier = self.clone();
-				tokio::spawn(async move { verifier.drain().await });
-				return;
+	/// A verifier task: verifies batches until the queue is empty.
+	async fn drain(self: Arc<Self>) {
+		// Whatever ends this task (the queue empty, a panic, the runtime shutting down), the
+		// verifier's slot is given back, and jobs left behind get a new verifier.
+		struct Slot(Arc<BatchVerifier>);
+		impl Drop for Slot {
+			fn drop(&mut self) {
+				let mut queue = self.0.queue.lock();
+				queue.verifiers = queue.verifiers.saturating_sub(1);
+				queue.collecting = false;
+				if !queue.jobs.is_empty() && !std::thread::panicking() {
+					queue.verifiers += 1;
+					queue.collecting = true;
+					drop(queue);
+					let verifier = self.0.clone();
+					if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+						runtime.spawn(async move { verifier.drain().await });
+					}
+				}
 			}
 		}
-	}
-
-	/// Verifies batches until the queue is empty (a verifier with no request of its own).
-	async fn drain(self: Arc<Self>) {
+		let slot = Slot(self);
 		loop {
-			self.verify_next_batch().await;
-			let mut queue = self.queue.lock();
-			if queue.jobs.is_empty() {
-				queue.verifiers -= 1;
+			slot.0.verify_next_batch().await;
+			if slot.0.queue.lock().jobs.is_empty() {
 				return;
 			}
 		}
@@ -331,7 +336,8 @@ mod tests {
 
 	/// A signed item: by an sr25519, ed25519 or ecdsa key (`kind` 0, 1, 2) from `seed`, on
 	/// `payload`, made invalid by `flaw` (0: none, 1: another payload, 2: a flipped signature
-	/// byte, 3: the signature of another key).
+	/// byte, 3: the signature of another key, 4: a signature out of its encoding's rules, 5: a
+	/// key that is no key, or a degenerate one).
 	fn item(kind: u8, seed: u8, payload: Vec<u8>, flaw: u8) -> Item {
 		// A first byte of 1 or 2 keeps every seed (0 and 0xff included) a valid secret of
 		// every kind (below secp256k1's order, not zero).
@@ -366,14 +372,30 @@ mod tests {
 				(SessionPublic::Ecdsa(pair.public()), SessionSignature::Ecdsa(signer.sign(&signed)))
 			}
 		};
-		if flaw == 2 {
-			let bytes: &mut [u8] = match &mut signature {
-				SessionSignature::Sr25519(signature) => signature.as_mut(),
-				SessionSignature::Ed25519(signature) => signature.as_mut(),
-				SessionSignature::Ecdsa(signature) => signature.as_mut(),
-			};
-			bytes[7] ^= 0x20;
+		match (flaw, &mut signature) {
+			(2, SessionSignature::Sr25519(signature)) => AsMut::<[u8]>::as_mut(signature)[7] ^= 0x20,
+			(2, SessionSignature::Ed25519(signature)) => AsMut::<[u8]>::as_mut(signature)[7] ^= 0x20,
+			(2, SessionSignature::Ecdsa(signature)) => AsMut::<[u8]>::as_mut(signature)[7] ^= 0x20,
+			// schnorrkel's marker bit cleared (a pre-0.8 signature's form).
+			(4, SessionSignature::Sr25519(signature)) => AsMut::<[u8]>::as_mut(signature)[63] &= 0x7f,
+			// A non-canonical s (at or above the group order).
+			(4, SessionSignature::Ed25519(signature)) => AsMut::<[u8]>::as_mut(signature)[63] |= 0xf0,
+			// A recovery id out of range.
+			(4, SessionSignature::Ecdsa(signature)) => AsMut::<[u8]>::as_mut(signature)[64] = 9,
+			_ => {}
 		}
+		let public = match (flaw, public) {
+			// Bytes that are no point (sr25519), a small-order point (ed25519, which ZIP 215
+			// accepts as a key), a point off the curve (ecdsa).
+			(5, SessionPublic::Sr25519(_)) => SessionPublic::Sr25519([0xff; 32].into()),
+			(5, SessionPublic::Ed25519(_)) => {
+				let mut identity = [0u8; 32];
+				identity[0] = 1;
+				SessionPublic::Ed25519(identity.into())
+			}
+			(5, SessionPublic::Ecdsa(_)) => SessionPublic::Ecdsa([2; 33].into()),
+			(_, public) => public,
+		};
 		Item { public, signature, payload }
 	}
 
@@ -404,7 +426,7 @@ mod tests {
 		#[test]
 		fn batch_answers_agree_with_single_verification(
 			items in prop::collection::vec(
-				(0u8..3, any::<u8>(), prop::collection::vec(any::<u8>(), 0..80), 0u8..4),
+				(0u8..3, any::<u8>(), prop::collection::vec(any::<u8>(), 0..80), 0u8..6),
 				1..48,
 			)
 		) {
@@ -428,6 +450,27 @@ mod tests {
 	}
 
 	#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+	async fn a_request_dropped_while_waiting_leaves_the_others_answered() {
+		let verifier = verifier(16);
+		for round in 0..20u8 {
+			// Polled once (queued, a verifier started), then dropped: its client went away.
+			let dropped = verifier.verify(item(0, round, vec![round; 8], 2));
+			let mut dropped = Box::pin(dropped);
+			let _ = futures::poll!(dropped.as_mut());
+			drop(dropped);
+			let good = item(round % 3, round, vec![round; 8], 0);
+			let answer = tokio::time::timeout(Duration::from_secs(5), verifier.verify(good)).await;
+			assert_eq!(answer, Ok(true), "round {round}");
+		}
+		let deadline = Instant::now() + Duration::from_secs(2);
+		while verifier.queue.lock().verifiers > 0 {
+			assert!(Instant::now() < deadline, "every verifier slot given back");
+			tokio::time::sleep(Duration::from_millis(5)).await;
+		}
+		assert!(!verifier.queue.lock().collecting);
+	}
+
+	#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 	async fn concurrent_requests_get_their_own_answers_in_batches() {
 		let verifier = verifier(16);
 		let mut tasks = Vec::new();
@@ -447,7 +490,11 @@ mod tests {
 			assert_eq!(answer, expected);
 		}
 		assert!(verifier.batch_sizes.get_sample_count() > 0);
-		assert_eq!(verifier.queue.lock().verifiers, 0, "every verifier finished");
+		let deadline = Instant::now() + Duration::from_secs(2);
+		while verifier.queue.lock().verifiers > 0 {
+			assert!(Instant::now() < deadline, "every verifier finished");
+			tokio::time::sleep(Duration::from_millis(5)).await;
+		}
 		assert!(verifier.queue.lock().jobs.is_empty());
 	}
 }
