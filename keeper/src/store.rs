@@ -416,7 +416,7 @@ pub struct MetaRow {
 	pub parallelism: u32,
 	/// Argon2id's salt.
 	pub salt: Vec<u8>,
-	/// [`CHECK_PLAINTEXT`] sealed.
+	/// A known text, sealed: tells a wrong passphrase (or token) from a damaged record.
 	pub check_value: Vec<u8>,
 	/// The PKCS#11 module.
 	pub pkcs11_module: Option<String>,
@@ -506,7 +506,7 @@ impl MetaRow {
 }
 
 /// The owner row as stored: its accounts (SCALE-encoded), its secret URI sealed under
-/// [`owner_aad`], and the MAC of [`owner_record`].
+/// `owner_aad`, and the MAC of [`owner_record`].
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct OwnerRow {
 	/// The signing account.
@@ -546,7 +546,8 @@ pub struct ProfileRow {
 	pub mac: Option<Vec<u8>>,
 }
 
-/// A key's row as stored: its secret sealed under [`key_aad`] of its id and public key.
+/// A key's row as stored: its secret sealed under associated data naming its id and public
+/// key (`key_aad`).
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct KeyRow {
 	/// The row's id (part of the sealed secret's associated data: kept by a move).
@@ -672,9 +673,9 @@ pub trait Backend: Send {
 }
 
 /// The magic at the start of an export file.
-const EXPORT_MAGIC: &[u8] = b"session-keys-keeper export\n";
+pub const EXPORT_MAGIC: &[u8] = b"session-keys-keeper export\n";
 /// The export format this build writes and reads.
-const EXPORT_VERSION: u32 = 1;
+pub const EXPORT_VERSION: u32 = 1;
 
 impl Dump {
 	/// The export file's bytes: [`EXPORT_MAGIC`], then the SCALE encoding of

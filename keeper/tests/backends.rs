@@ -715,3 +715,83 @@ fn a_pg_dump_of_the_store_holds_no_secret() {
 	let public = pairs[0].public().encode();
 	assert!(contains(&dumped, &forms(&public)[1]), "the scan finds a public key");
 }
+
+// ---- the daemon on PostgreSQL --------------------------------------------------------------
+
+/// A `run` daemon on `store` (its node unreachable: it retries, holding the store), once it
+/// says it started.
+fn start_daemon(store: &str) -> std::process::Child {
+	use std::io::BufRead;
+	let mut child = Command::new(env!("CARGO_BIN_EXE_session-keys-keeper"))
+		.args(["--store", store, "run", "--node", "ws://127.0.0.1:9"])
+		.env("SESSION_KEYS_KEEPER_PASSPHRASE", CLI_PASSPHRASE)
+		.env("PGPASSWORD", support::PASSWORD)
+		.env("RUST_LOG", "info")
+		.env_remove("SESSION_KEYS_KEEPER_STORE")
+		.stdin(Stdio::null())
+		.stdout(Stdio::null())
+		.stderr(Stdio::piped())
+		.spawn()
+		.unwrap();
+	let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+	let (sender, receiver) = std::sync::mpsc::channel();
+	std::thread::spawn(move || {
+		for line in stderr.lines().map_while(Result::ok) {
+			if line.contains("keeper started") {
+				let _ = sender.send(());
+			}
+		}
+	});
+	if receiver.recv_timeout(std::time::Duration::from_secs(60)).is_err() {
+		let _ = child.kill();
+		panic!("the daemon did not start in 60 s");
+	}
+	child
+}
+
+#[test]
+fn a_daemon_holds_a_postgres_store_until_it_dies() {
+	let server = support::server();
+	let url = server.database("daemon_lock");
+	let dir = tempfile::tempdir().unwrap();
+	let sqlite = dir.path().join("keeper.db");
+	populated_sqlite_store(&sqlite);
+	let export = dir.path().join("keeper.export");
+	keeper_ok(
+		&["--store", sqlite.to_str().unwrap(), "export", "--to", export.to_str().unwrap()],
+		"",
+		&[],
+	);
+	let pgpassword = ("PGPASSWORD", support::PASSWORD);
+	keeper_ok(&["--store", &url, "import", "--from", export.to_str().unwrap()], "", &[pgpassword]);
+	keeper_ok(
+		&["--store", &url, "resume"],
+		"",
+		&[("SESSION_KEYS_KEEPER_PASSPHRASE", CLI_PASSPHRASE), pgpassword],
+	);
+
+	let mut daemon = start_daemon(&url);
+	// A second daemon, and a passphrase change, are refused while it runs.
+	let passphrase = ("SESSION_KEYS_KEEPER_PASSPHRASE", CLI_PASSPHRASE);
+	let (ok, _, stderr) = keeper(
+		&["--store", &url, "run", "--node", "ws://127.0.0.1:9"],
+		"",
+		&[passphrase, pgpassword],
+	);
+	assert!(!ok && stderr.contains("a daemon (`run`) holds"), "{stderr}");
+	let (ok, _, stderr) = keeper(
+		&["--store", &url, "change-passphrase"],
+		"",
+		&[passphrase, pgpassword, ("SESSION_KEYS_KEEPER_NEW_PASSPHRASE", "another")],
+	);
+	assert!(!ok && stderr.contains("a daemon (`run`) holds"), "{stderr}");
+	// A backup is taken while it runs.
+	let backup = dir.path().join("while-running.export");
+	keeper_ok(&["--store", &url, "export", "--to", backup.to_str().unwrap()], "", &[pgpassword]);
+	// Killed with -9, it lets go: the server sees its connection close.
+	daemon.kill().unwrap();
+	daemon.wait().unwrap();
+	let mut next = start_daemon(&url);
+	next.kill().unwrap();
+	next.wait().unwrap();
+}

@@ -32,7 +32,7 @@
 //! The store's API is synchronous, and the daemon calls it from its tokio tasks, where the
 //! synchronous `postgres` crate would panic (it drives its own runtime with `block_on`). So the
 //! connection is driven by a thread of its own ([`connect`]), and each query waits on the
-//! caller's thread with a plain executor ([`wait`]), as a call into SQLite blocks it.
+//! caller's thread with a plain executor (`wait`), as a call into SQLite blocks it.
 
 use std::{future::Future, path::PathBuf, time::Duration};
 
