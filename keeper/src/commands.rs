@@ -85,11 +85,20 @@ pub fn store_location(cli: &Cli) -> Result<Location, CommandError> {
 	match Location::parse(&store_path(cli)?) {
 		Location::Postgres(target) => match &cli.store_password_file {
 			Some(file) => {
-				let password =
-					passphrase::read(Some(file), "PGPASSWORD", "PostgreSQL password: ", false)?;
-				let password = std::str::from_utf8(&password).map_err(|_| {
-					CommandError::Invalid(format!("{} does not hold UTF-8 text", file.display()))
-				})?;
+				let contents = Zeroizing::new(std::fs::read_to_string(file).map_err(|error| {
+					CommandError::Io(format!(
+						"cannot read the store's password file {}: {error}",
+						file.display()
+					))
+				})?);
+				// A trailing newline, as an editor leaves it, is not part of it.
+				let password = contents.trim_end_matches(['\n', '\r']);
+				if password.is_empty() {
+					return Err(CommandError::Invalid(format!(
+						"the store's password file {} is empty",
+						file.display()
+					)));
+				}
 				Ok(Location::Postgres(target.with_password(Zeroizing::new(password.to_owned()))))
 			}
 			None => Ok(Location::Postgres(target)),

@@ -1,11 +1,11 @@
 //! The key keeper: the owner side's daemon that keeps every profile covered by a live session
 //! key, and the encrypted store it keeps the keys in.
 //!
-//! - [`store`]: the SQLite store of the signing key, the profiles and the session keys, every
-//!   secret sealed by a [`sealer::Sealer`] ([`sealer::PassphraseSealer`]: Argon2id and
-//!   XChaCha20-Poly1305; or [`sealer::Pkcs11Sealer`]: AES-256-GCM inside a PKCS#11 token),
-//!   every profile and the owner record authenticated by it (HMAC-SHA256, under an HKDF subkey
-//!   or in the token);
+//! - [`store`]: the store (an SQLite file, or a PostgreSQL database) of the signing key, the
+//!   profiles and the session keys, every secret sealed by a [`sealer::Sealer`]
+//!   ([`sealer::PassphraseSealer`]: Argon2id and XChaCha20-Poly1305; or
+//!   [`sealer::Pkcs11Sealer`]: AES-256-GCM inside a PKCS#11 token), every profile and the
+//!   owner record authenticated by it (HMAC-SHA256, under an HKDF subkey or in the token);
 //! - [`plan`]: what to do next for a profile (pure: the rules, unit-tested);
 //! - [`daemon`]: following the best block, recording the finalized one, and doing it;
 //!   [`chain`]: the reads and calls;

@@ -117,20 +117,19 @@ impl Backend for SqliteBackend {
 	}
 
 	fn set_pause(&mut self, change: PauseChange) -> Result<()> {
-		let (sql, at) = match change {
-			PauseChange::Pause(at) => {
-				("UPDATE meta SET paused_at = ?1, pause_seen_at = NULL WHERE id = 1", Some(at))
-			}
-			PauseChange::Resume => {
-				("UPDATE meta SET paused_at = NULL, pause_seen_at = NULL WHERE id = 1 AND ?1 IS NULL", None)
-			}
-			PauseChange::Seen(at) => (
+		let done = match change {
+			PauseChange::Pause(at) => self
+				.connection
+				.execute("UPDATE meta SET paused_at = ?1, pause_seen_at = NULL WHERE id = 1", [at]),
+			PauseChange::Resume => self
+				.connection
+				.execute("UPDATE meta SET paused_at = NULL, pause_seen_at = NULL WHERE id = 1", []),
+			PauseChange::Seen(at) => self.connection.execute(
 				"UPDATE meta SET pause_seen_at = ?1 WHERE id = 1 AND paused_at IS NOT NULL",
-				Some(at),
+				[at],
 			),
 		};
-		self.connection.execute(sql, [at]).map_err(|error| self.sqlite(error))?;
-		Ok(())
+		done.map(drop).map_err(|error| self.sqlite(error))
 	}
 
 	fn owner(&self) -> Result<Option<OwnerRow>> {
