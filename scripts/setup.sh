@@ -81,11 +81,13 @@ if [ -z "${CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
 fi
 # Services the tests start themselves, each on a free loopback port or in a temporary directory,
 # and always stop: Redis (the gateway's shared state across replicas), HAProxy (the replicas'
-# load balancer in the deployment test), SoftHSM2 (the keeper's PKCS#11 sealer).
+# load balancer in the deployment test), SoftHSM2 (the keeper's PKCS#11 sealer), PostgreSQL
+# (the keeper's PostgreSQL store; the tests run their own server with initdb and pg_dump).
 services=()
 command -v redis-server >/dev/null 2>&1 || services+=(redis-server)
 command -v haproxy >/dev/null 2>&1 || command -v /usr/sbin/haproxy >/dev/null 2>&1 || services+=(haproxy)
 command -v softhsm2-util >/dev/null 2>&1 || services+=(softhsm2)
+[ -x /usr/lib/postgresql/15/bin/initdb ] || services+=(postgresql-15)
 if [ "${#services[@]}" -gt 0 ]; then
 	echo "setup: installing ${services[*]} (Debian packages) for the service tests"
 	apt_install "${services[@]}"

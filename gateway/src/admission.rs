@@ -19,7 +19,7 @@
 //! [`RedisSettings::rate_fail_open`] (then, with reusable headers, requests pass unmetered).
 
 use std::{
-	sync::atomic::{AtomicBool, Ordering},
+	sync::atomic::{AtomicBool, AtomicU32, Ordering},
 	time::{Duration, Instant},
 };
 
@@ -27,6 +27,7 @@ use parking_lot::Mutex;
 use redis::{aio::ConnectionManager, Script};
 use session_keys_client::{AccountId, Balance, BlockNumber};
 use session_keys_primitives::SessionPublic;
+use sp_core::H256;
 
 use crate::{
 	limit::{Limited, Limiter, Tier},
@@ -35,16 +36,36 @@ use crate::{
 	Refusal,
 };
 
-/// The admission script. `KEYS[1]`: the owner's bucket; `KEYS[2]` (optional): the header's
-/// `(key, nonce)`. `ARGV[1]`: the emission interval (µs, one request's share of a second);
-/// `ARGV[2]`: the burst tolerance (µs, `burst` intervals); `ARGV[3]`: the header's time to live
-/// (ms). Answers `{1, 0}` admitted, `{0, wait_us}` rate limited, `{-1, 0}` replayed.
+/// The admission script. `KEYS[1]`: the owner's bucket; `KEYS[2]` and `KEYS[3]` (both or
+/// neither): the header's `(key, nonce)`, and the block it names. `ARGV[1]`: the emission
+/// interval (µs, one request's share of a second); `ARGV[2]`: the burst tolerance (µs,
+/// `burst` intervals); `ARGV[3]`: how long a block's headers stay fresh (µs), if this is the
+/// block's first use; `ARGV[4]`: the margin a used header is kept beyond that (ms); `ARGV[5]`:
+/// how long a block's first use is remembered (ms). Answers `{1, 0}` admitted,
+/// `{0, wait_us}` rate limited, `{-1, 0}` replayed, `{-2, 0}` stale.
+///
+/// A block's headers are fresh for the lifetime from the first use of any of them, on Redis'
+/// clock, whichever replica saw it: every replica then agrees when a used header can be
+/// forgotten, however late its own node saw the block.
 pub const ADMIT: &str = r"
-if KEYS[2] and redis.call('EXISTS', KEYS[2]) == 1 then
-	return {-1, 0}
-end
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+local used_ttl = 0
+if KEYS[2] then
+	redis.call('SET', KEYS[3], string.format('%d:%d', now, tonumber(ARGV[3])), 'NX', 'PX', ARGV[5])
+	local first_use = redis.call('GET', KEYS[3])
+	local colon = string.find(first_use, ':', 1, true)
+	local since = tonumber(string.sub(first_use, 1, colon - 1))
+	local lifetime = tonumber(string.sub(first_use, colon + 1))
+	local left = since + lifetime - now
+	if left < 0 then
+		return {-2, 0}
+	end
+	if redis.call('EXISTS', KEYS[2]) == 1 then
+		return {-1, 0}
+	end
+	used_ttl = math.ceil(left / 1000) + tonumber(ARGV[4])
+end
 local interval = tonumber(ARGV[1])
 local tolerance = tonumber(ARGV[2])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -58,10 +79,21 @@ if over > 0 then
 end
 redis.call('SET', KEYS[1], string.format('%d', next_tat), 'PX', math.ceil((next_tat - now) / 1000) + 1)
 if KEYS[2] then
-	redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
+	redis.call('SET', KEYS[2], '1', 'PX', used_ttl)
 end
 return {1, 0}
 ";
+
+/// How long a block's first use is remembered in Redis: far beyond any window, so a block
+/// whose headers went stale is never taken for a new one while a replica still holds it.
+const FIRST_USE_KEPT: Duration = Duration::from_secs(7 * 24 * 3600);
+/// How long a used header is kept beyond its block's lifetime.
+const USED_MARGIN: Duration = Duration::from_secs(1);
+/// Consecutive failed calls after which the connection is replaced (a peer gone silently
+/// leaves a connection that only times out).
+const FAILURES_BEFORE_RECONNECT: u32 = 3;
+/// How often the connection is checked (`PING`) while nothing else uses it.
+const PROBE_EVERY: Duration = Duration::from_secs(1);
 
 /// Where and how the replicas' shared state is kept.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,12 +110,12 @@ pub struct RedisSettings {
 }
 
 impl RedisSettings {
-	/// Settings for `url`: keys under `sadj:<audience>:`, calls of at most 250 ms, failing
-	/// closed.
+	/// Settings for `url`: keys under `sadj:<audience in hex>:`, calls of at most 250 ms,
+	/// failing closed.
 	pub fn new(url: impl Into<String>, audience: &[u8]) -> Self {
 		Self {
 			url: url.into(),
-			prefix: format!("sadj:{}:", String::from_utf8_lossy(audience)),
+			prefix: format!("sadj:{}:", sp_core::hexdisplay::HexDisplay::from(&audience)),
 			timeout: Duration::from_millis(250),
 			rate_fail_open: false,
 		}
@@ -97,10 +129,13 @@ pub struct OneTime {
 	pub public: SessionPublic,
 	/// Its nonce.
 	pub nonce: u64,
+	/// The block it names.
+	pub block: H256,
 	/// The last block at which it is fresh (kept in memory until then).
 	pub fresh_until: BlockNumber,
-	/// How long it is kept in Redis: past the longest it can stay fresh.
-	pub ttl: Duration,
+	/// How long a block's headers stay fresh in Redis, from the first use of one of them
+	/// (the window at the target block time).
+	pub lifetime: Duration,
 }
 
 /// What `/healthz` says of the shared state.
@@ -125,7 +160,7 @@ pub enum Admission {
 		seen: Mutex<SeenNonces>,
 	},
 	/// State shared by every replica.
-	Redis(RedisAdmission),
+	Redis(Box<RedisAdmission>),
 }
 
 impl Admission {
@@ -198,6 +233,13 @@ impl Admission {
 		}
 	}
 
+	/// Follows Redis' state (see [`RedisAdmission::probe`]); returns at once in memory.
+	pub async fn probe(&self, metrics: &Metrics) {
+		if let Self::Redis(redis) = self {
+			redis.probe(metrics).await;
+		}
+	}
+
 	/// Whether requests would be admitted now: in memory always, with Redis while it answers
 	/// (or when rate limits fail open and headers are reusable).
 	pub fn serving(&self, one_time_headers: bool) -> bool {
@@ -223,8 +265,15 @@ pub struct RedisAdmission {
 	settings: RedisSettings,
 	/// The tiers (its buckets are unused: the buckets are in Redis).
 	tiers: Limiter,
-	connection: ConnectionManager,
+	client: redis::Client,
+	config: redis::aio::ConnectionManagerConfig,
+	/// The connection (redis-rs reconnects it with backoff on I/O errors; it is replaced
+	/// after [`FAILURES_BEFORE_RECONNECT`] failures in a row, timeouts included).
+	connection: Mutex<ConnectionManager>,
+	/// Failed calls in a row.
+	failures: AtomicU32,
 	script: Script,
+	/// Whether the last call (a request's or the probe's) succeeded; false until one has.
 	up: AtomicBool,
 	last_error: Mutex<Option<String>>,
 }
@@ -242,10 +291,13 @@ pub enum RedisSetupError {
 	},
 }
 
+/// What a request is told when Redis fails (the details go to the log and `/healthz`).
+const UNREACHABLE: &str = "the gateway's shared state does not answer; try again shortly";
+
 impl RedisAdmission {
 	/// Admission against the server of `settings`, with `tiers`. It connects on first use,
 	/// and again with backoff whenever the connection is lost; the gateway starts (failing
-	/// closed) even while the server is down.
+	/// closed) even while the server is down. Run [`RedisAdmission::probe`] beside it.
 	pub fn new(settings: RedisSettings, tiers: Vec<Tier>) -> Result<Self, RedisSetupError> {
 		let client = redis::Client::open(settings.url.as_str())
 			.map_err(|error| RedisSetupError::BadUrl { url: settings.url.clone(), error })?;
@@ -256,21 +308,55 @@ impl RedisAdmission {
 			.set_max_delay(Duration::from_secs(2))
 			.set_number_of_retries(6);
 		// Connecting lazily: the manager needs a Tokio runtime, which the caller runs in.
-		let connection = ConnectionManager::new_lazy_with_config(client, config)
+		let connection = ConnectionManager::new_lazy_with_config(client.clone(), config.clone())
 			.map_err(|error| RedisSetupError::BadUrl { url: settings.url.clone(), error })?;
 		Ok(Self {
 			settings,
 			tiers: Limiter::new(tiers),
-			connection,
+			client,
+			config,
+			connection: Mutex::new(connection),
+			failures: AtomicU32::new(0),
 			script: Script::new(ADMIT),
-			up: AtomicBool::new(true),
-			last_error: Mutex::new(None),
+			up: AtomicBool::new(false),
+			last_error: Mutex::new(Some("not contacted yet".into())),
 		})
 	}
 
 	/// The settings.
 	pub fn settings(&self) -> &RedisSettings {
 		&self.settings
+	}
+
+	/// Checks the connection every second (`PING`), so `/healthz` and the metrics follow
+	/// Redis even while no request reaches this replica (a load balancer that took it out
+	/// puts it back once Redis answers). Runs until dropped.
+	pub async fn probe(&self, metrics: &Metrics) {
+		loop {
+			let started = Instant::now();
+			let mut connection = self.connection.lock().clone();
+			let ping = redis::cmd("PING");
+			let outcome = tokio::time::timeout(
+				self.call_timeout(),
+				ping.query_async::<String>(&mut connection),
+			)
+			.await;
+			metrics.redis_seconds.observe(started.elapsed().as_secs_f64());
+			match outcome {
+				Ok(Ok(_)) => self.answered(metrics),
+				Ok(Err(error)) => self.failed(error.to_string(), metrics),
+				Err(_) => {
+					self.failed(format!("no answer within {:?}", self.call_timeout()), metrics)
+				}
+			}
+			tokio::time::sleep(PROBE_EVERY).await;
+		}
+	}
+
+	/// A call's bound: longer than redis-rs's own response timeout, so redis-rs sees its
+	/// timeouts (and reconnects) rather than have its call dropped.
+	fn call_timeout(&self) -> Duration {
+		self.settings.timeout.saturating_mul(2)
 	}
 
 	async fn admit(
@@ -288,43 +374,55 @@ impl RedisAdmission {
 		let prefix = &self.settings.prefix;
 		let mut invocation = self.script.prepare_invoke();
 		invocation.key(format!("{prefix}rate:{}:{owner}", tier.name));
+		let mut lifetime_us = 0u64;
 		if let Some(once) = &one_time {
 			invocation.key(format!(
 				"{prefix}used:{}:{}",
 				sp_core::hexdisplay::HexDisplay::from(&codec::Encode::encode(&once.public)),
 				once.nonce
 			));
+			invocation.key(format!("{prefix}block:{:?}", once.block));
+			lifetime_us = u64::try_from(once.lifetime.as_micros()).unwrap_or(u64::MAX);
 		}
-		let ttl_ms = one_time.map_or(1, |once| once.ttl.as_millis().max(1));
-		invocation.arg(interval_us).arg(tolerance_us).arg(ttl_ms as u64);
+		invocation
+			.arg(interval_us)
+			.arg(tolerance_us)
+			.arg(lifetime_us)
+			.arg(USED_MARGIN.as_millis() as u64)
+			.arg(FIRST_USE_KEPT.as_millis() as u64);
 		let started = Instant::now();
-		let mut connection = self.connection.clone();
+		let mut connection = self.connection.lock().clone();
 		let outcome = tokio::time::timeout(
-			self.settings.timeout,
+			self.call_timeout(),
 			invocation.invoke_async::<(i64, i64)>(&mut connection),
 		)
 		.await;
 		metrics.redis_seconds.observe(started.elapsed().as_secs_f64());
 		let answer = match outcome {
 			Ok(Ok(answer)) => {
-				if !self.up.swap(true, Ordering::Relaxed) {
-					tracing::info!(url = %self.settings.url, "Redis reachable again");
-				}
-				*self.last_error.lock() = None;
-				metrics.redis_up.set(1);
+				self.answered(metrics);
 				answer
 			}
 			Ok(Err(error)) => {
-				return self.unreachable(error.to_string(), &tier.name, one_time, metrics)
+				self.failed(error.to_string(), metrics);
+				return self.unreachable(&tier.name, one_time);
 			}
 			Err(_) => {
-				let error = format!("no answer within {:?}", self.settings.timeout);
-				return self.unreachable(error, &tier.name, one_time, metrics);
+				self.failed(format!("no answer within {:?}", self.call_timeout()), metrics);
+				return self.unreachable(&tier.name, one_time);
 			}
 		};
 		match answer {
 			(1, _) => Ok(tier.name.clone()),
 			(-1, _) => Err(Refusal::Replayed),
+			(-2, _) => Err(Refusal::NotAuthenticated {
+				reason: session_keys_client::AuthError::StaleBlockHash,
+				detail: Some(
+					"the header's block was first used longer ago than the freshness window \
+					 (counted across the gateway's replicas); sign with a recent block"
+						.into(),
+				),
+			}),
 			(_, wait_us) => Err(Refusal::RateLimited {
 				tier: tier.name.clone(),
 				retry_after: Duration::from_micros(wait_us.max(1) as u64),
@@ -332,23 +430,39 @@ impl RedisAdmission {
 		}
 	}
 
-	/// Redis did not answer: fail closed, or open for the rate limit if so configured.
-	fn unreachable(
-		&self,
-		error: String,
-		tier: &str,
-		one_time: Option<OneTime>,
-		metrics: &Metrics,
-	) -> Result<String, Refusal> {
+	fn answered(&self, metrics: &Metrics) {
+		self.failures.store(0, Ordering::Relaxed);
+		if !self.up.swap(true, Ordering::Relaxed) {
+			tracing::info!(url = %self.settings.url, "Redis answers");
+		}
+		*self.last_error.lock() = None;
+		metrics.redis_up.set(1);
+	}
+
+	/// Records a failed call; after a few in a row, replaces the connection.
+	fn failed(&self, error: String, metrics: &Metrics) {
 		metrics.redis_errors.inc();
 		metrics.redis_up.set(0);
 		if self.up.swap(false, Ordering::Relaxed) {
 			tracing::warn!(url = %self.settings.url, %error, "Redis unreachable");
 		}
-		*self.last_error.lock() = Some(error.clone());
+		*self.last_error.lock() = Some(error);
+		if self.failures.fetch_add(1, Ordering::Relaxed) + 1 >= FAILURES_BEFORE_RECONNECT {
+			self.failures.store(0, Ordering::Relaxed);
+			if let Ok(connection) =
+				ConnectionManager::new_lazy_with_config(self.client.clone(), self.config.clone())
+			{
+				tracing::info!(url = %self.settings.url, "replacing the Redis connection");
+				*self.connection.lock() = connection;
+			}
+		}
+	}
+
+	/// Redis did not answer: fail closed, or open for the rate limit if so configured.
+	fn unreachable(&self, tier: &str, one_time: Option<OneTime>) -> Result<String, Refusal> {
 		if one_time.is_none() && self.settings.rate_fail_open {
 			return Ok(tier.to_owned());
 		}
-		Err(Refusal::SharedStateUnavailable(error))
+		Err(Refusal::SharedStateUnavailable(UNREACHABLE.into()))
 	}
 }

@@ -181,7 +181,7 @@ pub struct Cli {
 	/// each gateway keeps its own in memory.
 	#[arg(long, value_name = "URL", env = "SESSION_KEYS_GATEWAY_REDIS")]
 	pub redis: Option<String>,
-	/// Put before every Redis key [default: `sadj:<audience>:`].
+	/// Put before every Redis key (default: `sadj:`, the audience in hex, `:`).
 	#[arg(long, value_name = "PREFIX")]
 	pub redis_prefix: Option<String>,
 	/// Milliseconds a Redis call may take, connecting included [default: 250].
@@ -703,7 +703,7 @@ mod tests {
 		.unwrap();
 		let redis = config.redis.unwrap();
 		assert_eq!(redis.url, "redis://127.0.0.1:6379/2");
-		assert_eq!(redis.prefix, "sadj:api.example:");
+		assert_eq!(redis.prefix, "sadj:6170692e6578616d706c65:", "the audience in hex");
 		assert_eq!(redis.timeout, Duration::from_millis(80));
 		assert!(!redis.rate_fail_open);
 		assert_eq!(config.settings.batch.max_batch, 16);

@@ -40,14 +40,21 @@ pub async fn follow(gateway: Arc<Gateway<NodeChain>>, url: String, options: Conn
 			}
 		}
 	}
-	// Aura's slot is twice the timestamp's minimum period; without it, the longer default
-	// stays (used headers shared through Redis are then kept longer, never shorter).
-	match client.constant::<u64>("Timestamp", "MinimumPeriod").await {
-		Ok(period) if period > 0 => {
-			gateway.set_block_time(Duration::from_millis(period.saturating_mul(2)));
+	// Aura's slot is twice the timestamp's minimum period. Every replica sharing used headers
+	// through Redis must agree on the window's length, so it is read, not assumed.
+	let mut backoff = Duration::from_millis(500);
+	loop {
+		match client.constant::<u64>("Timestamp", "MinimumPeriod").await {
+			Ok(period) => {
+				gateway.set_block_time(Duration::from_millis(period.saturating_mul(2)));
+				break;
+			}
+			Err(error) => {
+				tracing::warn!(%error, "cannot read Timestamp.MinimumPeriod; retrying in {backoff:?}");
+				tokio::time::sleep(backoff).await;
+				backoff = (backoff * 2).min(MAX_BACKOFF);
+			}
 		}
-		Ok(_) => {}
-		Err(error) => tracing::warn!(%error, "cannot read Timestamp.MinimumPeriod"),
 	}
 	tracing::info!(node = %url, genesis = ?client.genesis_hash(), "following the best chain");
 	let mut blocks = client.best_blocks();

@@ -358,6 +358,12 @@ impl<C: Chain> Gateway<C> {
 		self
 	}
 
+	/// Follows the shared state's health (Redis: a `PING` a second) until dropped; returns at
+	/// once when the state is in memory.
+	pub async fn probe_shared_state(&self) {
+		self.admission.probe(&self.metrics).await;
+	}
+
 	/// Sets the chain's target block time (read from the chain by [`crate::follow`]).
 	pub fn set_block_time(&self, block_time: Duration) {
 		let millis = u64::try_from(block_time.as_millis()).unwrap_or(u64::MAX).max(1);
@@ -365,9 +371,8 @@ impl<C: Chain> Gateway<C> {
 	}
 
 	/// How long a header may stay fresh when used headers are shared through Redis: the
-	/// window at the target block time. A header whose block arrived longer ago is refused as
-	/// stale there, and a used header is kept in Redis this long plus the head age allowed, so
-	/// it is never forgotten while any replica still finds it fresh.
+	/// window at the target block time, counted on Redis' clock from the first use of any
+	/// header naming the same block (see [`crate::admission`]).
 	pub fn header_lifetime(&self) -> Duration {
 		let millis = self.block_time_ms.load(std::sync::atomic::Ordering::Relaxed);
 		Duration::from_millis(millis.saturating_mul(u64::from(self.header_validity())))
@@ -479,18 +484,11 @@ impl<C: Chain> Gateway<C> {
 			.get()
 			.ok_or_else(|| Refusal::Unavailable("not connected to the node yet".into()))?;
 		let public = header.public();
-		let shared = matches!(self.admission, Admission::Redis(_));
-		let lifetime = self.header_lifetime();
+		let header_block = header.block_hash();
 		let (head, head_hash, fresh_number) = {
 			let view = self.view.lock();
 			let (head, head_hash) = self.serving_head(&view)?;
-			let block_hash = header.block_hash();
-			let fresh = view.ring.fresh(&block_hash);
-			// Used headers shared through Redis are kept for a time, so freshness is bounded
-			// by time too (see `header_lifetime`).
-			let fresh =
-				fresh.filter(|_| !shared || view.ring.arrived_within(&block_hash, lifetime));
-			(head, head_hash, fresh)
+			(head, head_hash, view.ring.fresh(&header.block_hash()))
 		};
 		let (key, binds) = self.key_state(public, head, head_hash, request.peer).await?;
 		// From here to its verification the request does not wait on anything: a batch being
@@ -576,8 +574,9 @@ impl<C: Chain> Gateway<C> {
 		let one_time = self.settings.one_time_headers.then(|| OneTime {
 			public,
 			nonce,
+			block: header_block,
 			fresh_until: fresh_number.unwrap_or(head).saturating_add(self.header_validity()),
-			ttl: lifetime.saturating_add(self.settings.max_head_age),
+			lifetime: self.header_lifetime(),
 		});
 		let tier =
 			self.admission.admit(&session.owner, free_balance, one_time, &self.metrics).await?;
@@ -815,7 +814,10 @@ impl<C: Chain> Gateway<C> {
 	/// block is not cached.
 	pub fn replace_window(&self, blocks: Vec<(BlockNumber, H256)>) {
 		let mut view = self.view.lock();
-		view.ring.replace(blocks);
+		view.ring.clear();
+		for (number, hash) in blocks {
+			view.ring.push(number, hash);
+		}
 		view.head_seen_at = view.ring.head().map(|_| Instant::now());
 		self.forget(&mut view);
 	}

@@ -90,7 +90,7 @@ async fn main() -> ExitCode {
 			"rate buckets and used headers are shared through Redis"
 		);
 		match RedisAdmission::new(redis, config.settings.tiers.clone()) {
-			Ok(redis) => gateway = gateway.with_admission(Admission::Redis(redis)),
+			Ok(redis) => gateway = gateway.with_admission(Admission::Redis(Box::new(redis))),
 			Err(error) => {
 				eprintln!("error: {error}");
 				return ExitCode::from(2);
@@ -99,11 +99,16 @@ async fn main() -> ExitCode {
 	}
 	let gateway = Arc::new(gateway);
 	let follower = tokio::spawn(follow(gateway.clone(), config.node, Default::default()));
+	let prober = {
+		let gateway = gateway.clone();
+		tokio::spawn(async move { gateway.probe_shared_state().await })
+	};
 	// The widget's config.json pins the chain's genesis hash once the follower learns it.
 	let ui = config.ui.map(|ui| ui.following(gateway.clone()));
 	let served =
 		proxy::serve(listener, gateway, config.upstream, ui, config.serve, shutdown_signal()).await;
 	follower.abort();
+	prober.abort();
 	match served {
 		Ok(()) => ExitCode::SUCCESS,
 		Err(error) => {

@@ -5,10 +5,7 @@
 //! the same window to the newest block it knows, so the gateway and the runtime agree on every
 //! header (a header naming the newest block is accepted from the next block on, on both).
 
-use std::{
-	collections::{HashMap, VecDeque},
-	time::{Duration, Instant},
-};
+use std::collections::{HashMap, VecDeque};
 
 use session_keys_client::BlockNumber;
 use sp_core::H256;
@@ -22,15 +19,12 @@ pub struct BlockRing {
 	blocks: VecDeque<(BlockNumber, H256)>,
 	/// The numbers of the hashes in `blocks`.
 	numbers: HashMap<H256, BlockNumber>,
-	/// When each block was first seen arriving as the newest ([`BlockRing::push`]); a block
-	/// learned of only in bulk ([`BlockRing::replace`]) has no time.
-	arrived: HashMap<H256, Instant>,
 }
 
 impl BlockRing {
 	/// An empty ring whose window is `validity` blocks.
 	pub fn new(validity: BlockNumber) -> Self {
-		Self { validity, blocks: VecDeque::new(), numbers: HashMap::new(), arrived: HashMap::new() }
+		Self { validity, blocks: VecDeque::new(), numbers: HashMap::new() }
 	}
 
 	/// The window: how many blocks before the newest one are fresh.
@@ -42,25 +36,6 @@ impl BlockRing {
 	/// one (a reorganization) drops the blocks from that number on first; a gap (blocks missed)
 	/// drops everything before it, so the ring never holds a hash of another branch.
 	pub fn push(&mut self, number: BlockNumber, hash: H256) {
-		let arrived = self.arrived.get(&hash).copied();
-		self.insert(number, hash);
-		self.arrived.insert(hash, arrived.unwrap_or_else(Instant::now));
-	}
-
-	/// Replaces the blocks by `blocks` (consecutive, oldest first). A block the ring held keeps
-	/// the time it arrived; the others get none: their age is unknown.
-	pub fn replace(&mut self, blocks: Vec<(BlockNumber, H256)>) {
-		let arrived = std::mem::take(&mut self.arrived);
-		self.clear();
-		for (number, hash) in blocks {
-			if let Some(at) = arrived.get(&hash) {
-				self.arrived.insert(hash, *at);
-			}
-			self.insert(number, hash);
-		}
-	}
-
-	fn insert(&mut self, number: BlockNumber, hash: H256) {
 		while self.blocks.back().is_some_and(|(newest, _)| *newest >= number) {
 			self.pop_newest();
 		}
@@ -73,7 +48,6 @@ impl BlockRing {
 		while self.blocks.front().is_some_and(|(oldest, _)| *oldest < oldest_kept) {
 			if let Some((_, hash)) = self.blocks.pop_front() {
 				self.numbers.remove(&hash);
-				self.arrived.remove(&hash);
 			}
 		}
 	}
@@ -81,7 +55,6 @@ impl BlockRing {
 	fn pop_newest(&mut self) {
 		if let Some((_, hash)) = self.blocks.pop_back() {
 			self.numbers.remove(&hash);
-			self.arrived.remove(&hash);
 		}
 	}
 
@@ -89,15 +62,6 @@ impl BlockRing {
 	pub fn clear(&mut self) {
 		self.blocks.clear();
 		self.numbers.clear();
-		self.arrived.clear();
-	}
-
-	/// Whether block `hash` arrived (was pushed as the newest) at most `age` ago. The
-	/// replicas sharing used headers in Redis keep them for a time, not a number of blocks, so
-	/// they also bound a header's freshness by time: a block whose arrival this gateway did
-	/// not see (learned of at startup or after a gap) does not pass.
-	pub fn arrived_within(&self, hash: &H256, age: Duration) -> bool {
-		self.arrived.get(hash).is_some_and(|at| at.elapsed() <= age)
 	}
 
 	/// The newest block, if any.
@@ -178,20 +142,6 @@ mod tests {
 		ring.push(10, H256::repeat_byte(0xf1));
 		assert_eq!(ring.fresh(&fork), Some(9));
 		assert_eq!(ring.hash_of(9), Some(fork));
-	}
-
-	#[test]
-	fn a_block_has_an_arrival_time_only_if_it_arrived_as_the_newest() {
-		let mut ring = ring_to(10, 5);
-		assert!(ring.arrived_within(&hash(8), Duration::from_secs(60)));
-		// Replaced in bulk: the blocks it held keep their time, the others have none.
-		let fork = H256::repeat_byte(0xf0);
-		ring.replace(vec![(7, hash(7)), (8, hash(8)), (9, fork)]);
-		assert!(ring.arrived_within(&hash(8), Duration::from_secs(60)));
-		assert!(!ring.arrived_within(&fork, Duration::from_secs(60)));
-		assert!(!ring.arrived_within(&hash(10), Duration::from_secs(60)), "retracted");
-		ring.push(10, hash(10));
-		assert!(ring.arrived_within(&hash(10), Duration::from_secs(60)));
 	}
 
 	#[test]
