@@ -373,13 +373,21 @@ mod tests {
 			}
 		};
 		match (flaw, &mut signature) {
-			(2, SessionSignature::Sr25519(signature)) => AsMut::<[u8]>::as_mut(signature)[7] ^= 0x20,
-			(2, SessionSignature::Ed25519(signature)) => AsMut::<[u8]>::as_mut(signature)[7] ^= 0x20,
+			(2, SessionSignature::Sr25519(signature)) => {
+				AsMut::<[u8]>::as_mut(signature)[7] ^= 0x20
+			}
+			(2, SessionSignature::Ed25519(signature)) => {
+				AsMut::<[u8]>::as_mut(signature)[7] ^= 0x20
+			}
 			(2, SessionSignature::Ecdsa(signature)) => AsMut::<[u8]>::as_mut(signature)[7] ^= 0x20,
 			// schnorrkel's marker bit cleared (a pre-0.8 signature's form).
-			(4, SessionSignature::Sr25519(signature)) => AsMut::<[u8]>::as_mut(signature)[63] &= 0x7f,
+			(4, SessionSignature::Sr25519(signature)) => {
+				AsMut::<[u8]>::as_mut(signature)[63] &= 0x7f
+			}
 			// A non-canonical s (at or above the group order).
-			(4, SessionSignature::Ed25519(signature)) => AsMut::<[u8]>::as_mut(signature)[63] |= 0xf0,
+			(4, SessionSignature::Ed25519(signature)) => {
+				AsMut::<[u8]>::as_mut(signature)[63] |= 0xf0
+			}
 			// A recovery id out of range.
 			(4, SessionSignature::Ecdsa(signature)) => AsMut::<[u8]>::as_mut(signature)[64] = 9,
 			_ => {}
