@@ -818,10 +818,23 @@ async fn a_delegate_registers_and_renews_for_the_owner_within_its_terms_and_no_f
 	// The chain, not only the keeper, holds the delegate to the terms: its plain calls are
 	// bounded, and another counterpart is refused by name.
 	let signer = OwnerSigner::from_uri("//Dave", Some(alice.clone())).unwrap();
-	let renewed = signer
-		.submit(&chain.client, session_keys_client::build::renew(api.0, Some(300)), Wait::Finalized)
-		.await
-		.expect("the delegate renews its key");
+	let renew = || {
+		signer.submit(
+			&chain.client,
+			session_keys_client::build::renew(api.0, Some(300)),
+			Wait::Finalized,
+		)
+	};
+	// A loaded node may end the status stream of a transaction (`chainHead_follow` stopped);
+	// a renewal is safe to send again, and the assertion reads the one that is followed.
+	let renewed = match renew().await {
+		Err(session_keys_client::Error::StatusUnknown(error)) => {
+			eprintln!("the renewal's status was lost ({error}); renewing again");
+			renew().await
+		}
+		other => other,
+	}
+	.expect("the delegate renews its key");
 	let expires_at = chain.registration(&api.0).await.unwrap().expires_at;
 	assert_eq!(expires_at, renewed.block_number + 300);
 	let error = signer
