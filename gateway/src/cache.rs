@@ -8,19 +8,24 @@ use session_keys_primitives::SessionPublic;
 
 use session_keys_client::KeyRecord;
 
+use crate::verify::KeyPoint;
+
 /// A cached key: its state as of the newest block the gateway recorded.
 #[derive(Clone, Debug)]
 pub(crate) struct CachedKey {
 	pub(crate) state: KeyRecord,
 	/// Whether the key binds someone (`SessionPublic::check_key`), checked once when cached.
 	pub(crate) binds: bool,
+	/// A live sr25519 key's point, decompressed once for batch verification.
+	pub(crate) point: Option<KeyPoint>,
 }
 
 impl CachedKey {
 	pub(crate) fn new(public: &SessionPublic, state: KeyRecord) -> Self {
 		// Asked only of a live key, so only a registered key's point is worth checking.
 		let binds = matches!(state, KeyRecord::Registered(_)) && public.check_key().is_ok();
-		Self { state, binds }
+		let point = if binds { KeyPoint::of(public) } else { None };
+		Self { state, binds, point }
 	}
 }
 

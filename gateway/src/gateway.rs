@@ -29,7 +29,7 @@ use crate::{
 	meter::Meter,
 	metrics::Metrics,
 	ring::BlockRing,
-	verify::{BatchSettings, BatchVerifier, Item},
+	verify::{BatchSettings, BatchVerifier, Item, KeyPoint},
 	Refusal,
 };
 
@@ -207,7 +207,7 @@ const DEFAULT_BLOCK_TIME_MS: u64 = 6_000;
 const MAX_READS_IN_FLIGHT: usize = 32;
 
 /// The outcome of one key read, shared by every request that waited for it.
-type KeyRead = Arc<tokio::sync::OnceCell<Result<(KeyRecord, bool), Refusal>>>;
+type KeyRead = Arc<tokio::sync::OnceCell<Result<(KeyRecord, bool, Option<KeyPoint>), Refusal>>>;
 
 /// How many blocks the `changed` marks are kept: far longer than a read takes.
 const CHANGED_KEPT: BlockNumber = 64;
@@ -301,9 +301,14 @@ fn method_override(query: &[u8]) -> Option<String> {
 	})
 }
 
-/// The signature of `header` on `payload`, to verify.
-fn signed_item<H: SignedRequest<AccountId, H256>>(header: &H, payload: Vec<u8>) -> Item {
-	Item { public: *header.public(), signature: header.signature().clone(), payload }
+/// The signature of `header` on `payload`, to verify; `point` is the cached point of the
+/// header's key.
+fn signed_item<H: SignedRequest<AccountId, H256>>(
+	header: &H,
+	payload: Vec<u8>,
+	point: Option<KeyPoint>,
+) -> Item {
+	Item { public: *header.public(), signature: header.signature().clone(), payload, point }
 }
 
 /// Bytes a client sent, for a message or a log line: UTF-8 where it is, escaped (no line
@@ -490,7 +495,7 @@ impl<C: Chain> Gateway<C> {
 			let (head, head_hash) = self.serving_head(&view)?;
 			(head, head_hash, view.ring.fresh(&header.block_hash()))
 		};
-		let (key, binds) = self.key_state(public, head, head_hash, request.peer).await?;
+		let (key, binds, point) = self.key_state(public, head, head_hash, request.peer).await?;
 		// From here to its verification the request does not wait on anything: a batch being
 		// collected may wait for it.
 		let approach = self.verifier.approach();
@@ -510,7 +515,7 @@ impl<C: Chain> Gateway<C> {
 				};
 				let claims =
 					check_request_claims(&header, key.view(head), fresh, &genesis, |_| binds)
-						.map(|payload| signed_item(&header, payload));
+						.map(|payload| signed_item(&header, payload, point));
 				(claimed, header.nonce, claims)
 			}
 			AnyHeader::V2(mut header) => {
@@ -525,7 +530,7 @@ impl<C: Chain> Gateway<C> {
 				};
 				let claims =
 					check_request_claims(&header, key.view(head), fresh, &genesis, |_| binds)
-						.map(|payload| signed_item(&header, payload));
+						.map(|payload| signed_item(&header, payload, point));
 				(claimed, header.nonce, claims)
 			}
 		};
@@ -681,10 +686,10 @@ impl<C: Chain> Gateway<C> {
 		head: BlockNumber,
 		head_hash: H256,
 		peer: Option<IpAddr>,
-	) -> Result<(KeyRecord, bool), Refusal> {
+	) -> Result<(KeyRecord, bool, Option<KeyPoint>), Refusal> {
 		if let Some(cached) = self.view.lock().keys.get(&public) {
 			self.metrics.cache_hits.inc();
-			return Ok((cached.state.clone(), cached.binds));
+			return Ok((cached.state.clone(), cached.binds, cached.point));
 		}
 		self.metrics.cache_misses.inc();
 		self.unknown_keys
@@ -716,7 +721,7 @@ impl<C: Chain> Gateway<C> {
 		public: SessionPublic,
 		head: BlockNumber,
 		head_hash: H256,
-	) -> Result<(KeyRecord, bool), Refusal> {
+	) -> Result<(KeyRecord, bool, Option<KeyPoint>), Refusal> {
 		let (mut at, mut at_hash) = (head, head_hash);
 		for _ in 0..3 {
 			let generation = self.view.lock().generation;
@@ -726,10 +731,10 @@ impl<C: Chain> Gateway<C> {
 				&& view.changed.get(&public).is_none_or(|changed| *changed <= at);
 			if current {
 				let cached = CachedKey::new(&public, state.clone());
-				let binds = cached.binds;
+				let (binds, point) = (cached.binds, cached.point);
 				view.keys.put(public, cached);
 				self.metrics.cache_size.set(view.keys.len() as i64);
-				return Ok((state, binds));
+				return Ok((state, binds, point));
 			}
 			(at, at_hash) = self.serving_head(&view)?;
 		}

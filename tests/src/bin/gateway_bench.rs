@@ -420,7 +420,12 @@ fn raw_batches(
 	let items: Vec<Item> = (0..requests)
 		.map(|i| {
 			let (public, payload, signature) = &payloads[i % payloads.len()];
-			Item { public: *public, signature: signature.clone(), payload: payload.clone() }
+			Item {
+				public: *public,
+				signature: signature.clone(),
+				payload: payload.clone(),
+				point: None,
+			}
 		})
 		.collect();
 	let mut rows = String::new();
