@@ -443,14 +443,10 @@ impl<C: Chain> Gateway<C> {
 		self.metrics.requests.with_label_values(&[refusal.label()]).inc();
 	}
 
-	/// What can be refused of a request's `x-session-auth` header before its body is read:
-	/// a missing or malformed header, or a version 1 header this gateway does not accept. A
-	/// client cannot make the gateway buffer a body behind a header that could never pass.
-	pub fn check_header_form(&self, header: Option<&HeaderValue>) -> Result<(), Refusal> {
-		self.parse_header(header).map(|_| ())
-	}
-
-	/// [`Gateway::check_header_form`], handing back the header read.
+	/// Reads a request's `x-session-auth` header, refusing what can be refused before its
+	/// body is read: a missing or malformed header, or a version 1 header this gateway does
+	/// not accept. A client cannot make the gateway buffer a body behind a header that could
+	/// never pass.
 	pub fn parse_header(&self, header: Option<&HeaderValue>) -> Result<AnyHeader, Refusal> {
 		let text = header.ok_or(Refusal::MissingHeader)?;
 		let text = text.to_str().map_err(|_| Refusal::Malformed(HeaderFormatError::NotBase64))?;
@@ -466,12 +462,7 @@ impl<C: Chain> Gateway<C> {
 		// registered any more).
 		let header = match request.parsed {
 			Some(parsed) => parsed.clone(),
-			None => {
-				let text = request.header.ok_or(Refusal::MissingHeader)?;
-				let text =
-					text.to_str().map_err(|_| Refusal::Malformed(HeaderFormatError::NotBase64))?;
-				parse_any_header(text).map_err(Refusal::Malformed)?
-			}
+			None => self.parse_header(request.header)?,
 		};
 		let version = match header {
 			AnyHeader::V1(_) if !self.settings.accept_v1 => return Err(Refusal::VersionOneRefused),
