@@ -339,14 +339,15 @@ impl BatchVerifier {
 		if jobs.is_empty() {
 			return;
 		}
-		let items: Vec<Item> = jobs.iter().map(|job| job.item.clone()).collect();
+		let (items, senders): (Vec<Item>, Vec<_>) =
+			jobs.into_iter().map(|job| (job.item, job.answer)).unzip();
 		self.batch_sizes.observe(items.len() as f64);
 		let answers = verify_all(&items);
 		if answers.iter().any(|valid| !valid) {
 			self.batch_failures.inc();
 		}
-		for (job, valid) in jobs.into_iter().zip(answers) {
-			let _ = job.answer.send(valid);
+		for (answer, valid) in senders.into_iter().zip(answers) {
+			let _ = answer.send(valid);
 		}
 	}
 }
