@@ -560,9 +560,8 @@ mod tests {
 
 	#[test]
 	fn flags_override_the_file() {
-		let dir = std::env::temp_dir().join(format!("gateway-config-{}", std::process::id()));
-		std::fs::create_dir_all(&dir).unwrap();
-		let path = dir.join("gateway.toml");
+		let dir = tempfile::tempdir().unwrap();
+		let path = dir.path().join("gateway.toml");
 		std::fs::write(
 			&path,
 			"upstream = 'http://127.0.0.1:3000'\naudience = 'file'\nmax_head_age = 5\n\
@@ -622,11 +621,10 @@ mod tests {
 		assert_eq!(flagged.settings.counterparts, vec![parse_account(alice).unwrap()]);
 		assert_eq!(flagged.settings.min_collateral, Some(7));
 		assert_eq!(flagged.serve.forward_headers, vec![HeaderName::from_static("x-trace")]);
-		std::fs::write(dir.join("index.html"), "<!doctype html>").unwrap();
-		let ui = dir.to_str().unwrap();
+		std::fs::write(dir.path().join("index.html"), "<!doctype html>").unwrap();
+		let ui = dir.path().to_str().unwrap();
 		let served = cli(&["--config", path.to_str().unwrap(), "--ui", ui]).resolve().unwrap();
 		assert!(served.ui.is_some());
-		std::fs::remove_dir_all(dir).unwrap();
 	}
 
 	#[test]
@@ -653,30 +651,26 @@ mod tests {
 			cli(&["--upstream", "http://x:1", "--audience", "a", "--ui", "/nonexistent"]).resolve(),
 			Err(ConfigError::BadUi(_))
 		));
-		let widget = std::env::temp_dir().join(format!("gateway-ui-{}", std::process::id()));
-		std::fs::create_dir_all(&widget).unwrap();
-		std::fs::write(widget.join("index.html"), "<!doctype html>").unwrap();
+		let widget = tempfile::tempdir().unwrap();
+		std::fs::write(widget.path().join("index.html"), "<!doctype html>").unwrap();
 		for bad in ["http://127.0.0.1:9944", "ws://user:pw@node:9944", "not a url"] {
 			let args = ["--upstream", "http://x:1", "--audience", "a", "--ui"];
 			let mut args = args.to_vec();
-			args.extend([widget.to_str().unwrap(), "--ui-node", bad]);
+			args.extend([widget.path().to_str().unwrap(), "--ui-node", bad]);
 			assert!(
 				matches!(cli(&args).resolve(), Err(ConfigError::BadUiNode(_))),
 				"{bad} is refused at startup"
 			);
 		}
-		std::fs::remove_dir_all(&widget).unwrap();
 		let missing = cli(&["--config", "/nonexistent/gateway.toml"]).resolve();
 		assert!(matches!(missing, Err(ConfigError::Read { .. })));
-		let dir = std::env::temp_dir().join(format!("gateway-bad-{}", std::process::id()));
-		std::fs::create_dir_all(&dir).unwrap();
-		let path = dir.join("bad.toml");
+		let dir = tempfile::tempdir().unwrap();
+		let path = dir.path().join("bad.toml");
 		std::fs::write(&path, "upstrem = 'http://x'\n").unwrap();
 		assert!(matches!(
 			cli(&["--config", path.to_str().unwrap()]).resolve(),
 			Err(ConfigError::Parse { .. })
 		));
-		std::fs::remove_dir_all(dir).unwrap();
 	}
 
 	#[test]
@@ -768,9 +762,8 @@ mod tests {
 		assert!(parse_price_tier("gold").is_err());
 		assert!(parse_price_tier("=5").is_err());
 		assert!(parse_price_tier("gold=lots").is_err());
-		let dir = std::env::temp_dir().join(format!("gateway-price-{}", std::process::id()));
-		std::fs::create_dir_all(&dir).unwrap();
-		let path = dir.join("gateway.toml");
+		let dir = tempfile::tempdir().unwrap();
+		let path = dir.path().join("gateway.toml");
 		std::fs::write(
 			&path,
 			"upstream = 'http://127.0.0.1:3000'\naudience = 'a'\nprice = '3'\n\
@@ -781,6 +774,5 @@ mod tests {
 		let meter = cli(&["--config", path.to_str().unwrap()]).resolve().unwrap().meter.unwrap();
 		assert_eq!((meter.price, meter.price_for("gold")), (3, 1));
 		assert_eq!(meter.timeout, Duration::from_millis(500));
-		std::fs::remove_dir_all(dir).unwrap();
 	}
 }

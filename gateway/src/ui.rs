@@ -253,11 +253,13 @@ impl Ui {
 mod tests {
 	use super::*;
 
-	fn dir() -> PathBuf {
-		let dir = std::env::temp_dir().join(format!("gateway-ui-{}", std::process::id()));
-		std::fs::create_dir_all(dir.join("assets")).unwrap();
-		std::fs::write(dir.join("index.html"), "<!doctype html><p>widget</p>").unwrap();
-		std::fs::write(dir.join("assets/app.js"), "export {}").unwrap();
+	/// A directory of widget files of its own for each test: tests run at once, and one
+	/// rewriting files another is reading made the reader see an empty page.
+	fn dir() -> tempfile::TempDir {
+		let dir = tempfile::tempdir().unwrap();
+		std::fs::create_dir_all(dir.path().join("assets")).unwrap();
+		std::fs::write(dir.path().join("index.html"), "<!doctype html><p>widget</p>").unwrap();
+		std::fs::write(dir.path().join("assets/app.js"), "export {}").unwrap();
 		dir
 	}
 
@@ -272,8 +274,9 @@ mod tests {
 
 	#[tokio::test]
 	async fn serves_the_files_the_config_and_nothing_outside() {
+		let files = dir();
 		let genesis = H256::repeat_byte(0xab);
-		let ui = Ui::new(dir(), b"api.example", "ws://127.0.0.1:9944")
+		let ui = Ui::new(files.path().into(), b"api.example", "ws://127.0.0.1:9944")
 			.with_genesis(move || Some(genesis));
 		let index = get(&ui, "/ui/").await;
 		assert_eq!(index.status(), StatusCode::OK);
@@ -306,7 +309,8 @@ mod tests {
 
 	#[tokio::test]
 	async fn every_answer_carries_the_policy_headers() {
-		let ui = Ui::new(dir(), b"api.example", "wss://node.example:443/rpc")
+		let files = dir();
+		let ui = Ui::new(files.path().into(), b"api.example", "wss://node.example:443/rpc")
 			.with_genesis(|| Some(H256::repeat_byte(1)));
 		for path in ["/ui/", "/ui/assets/app.js", "/ui/config.json", "/ui", "/ui/missing.js"] {
 			let response = get(&ui, path).await;
@@ -335,7 +339,8 @@ mod tests {
 
 	#[tokio::test]
 	async fn the_config_waits_for_the_genesis_and_refuses_a_bad_node() {
-		let waiting = Ui::new(dir(), b"api.example", "ws://127.0.0.1:9944");
+		let files = dir();
+		let waiting = Ui::new(files.path().into(), b"api.example", "ws://127.0.0.1:9944");
 		let response = get(&waiting, "/ui/config.json").await;
 		assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
 		assert_eq!(response.headers()[header::RETRY_AFTER], "1");
@@ -347,7 +352,8 @@ mod tests {
 			["http://127.0.0.1:9944", "ws://user:pw@host:1", "ws:///path", "not a url", "ws://a b"]
 		{
 			assert!(node_origin(bad).is_err(), "{bad}");
-			let ui = Ui::new(dir(), b"api.example", bad).with_genesis(|| Some(H256::zero()));
+			let ui = Ui::new(files.path().into(), b"api.example", bad)
+				.with_genesis(|| Some(H256::zero()));
 			let response = get(&ui, "/ui/config.json").await;
 			assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR, "{bad}");
 			assert!(body(response).await.contains("ws://HOST"), "{bad}");
