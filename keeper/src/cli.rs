@@ -164,6 +164,11 @@ pub enum Command {
 		/// How often to look for a new finalized block, in milliseconds.
 		#[arg(long, value_name = "MS", default_value_t = 1000)]
 		poll_ms: u64,
+		/// On a PostgreSQL store several daemons may run, in failover: one leads and acts, the
+		/// others stand by. The leader holds a lease of this many milliseconds (by the
+		/// database's clock), extended every third of it; a standby takes over once it lapses.
+		#[arg(long, value_name = "MS", default_value_t = 6000, value_parser = clap::value_parser!(u64).range(1000..=600_000))]
+		lease_ms: u64,
 		/// Stop at this point and wait to be killed (for the crash tests).
 		#[arg(long, hide = true, value_enum)]
 		halt_after: Option<HaltPoint>,

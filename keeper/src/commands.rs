@@ -480,7 +480,7 @@ pub async fn execute(mut cli: Cli) -> Result<(), CommandError> {
 			println!("removed profile {name:?}");
 			Ok(())
 		}
-		Command::Run { node, metrics: address, poll_ms, halt_after } => {
+		Command::Run { node, metrics: address, poll_ms, lease_ms, halt_after } => {
 			let (mut store, unlocked) = open_with_source(&cli)?;
 			if unlocked.source == passphrase::Source::Environment {
 				tracing::warn!(
@@ -496,8 +496,9 @@ pub async fn execute(mut cli: Cli) -> Result<(), CommandError> {
 					},
 				);
 			}
-			// One daemon per store; `change-passphrase` waits for it to stop.
-			let _lock = store.lock_daemon()?;
+			// One daemon per SQLite store; on PostgreSQL, any number, one leading. Either way
+			// `change-passphrase` waits for them to stop.
+			let _lock = store.join_daemons()?;
 			let signer = signer_of(&store)?;
 			let metrics = Arc::new(Metrics::new());
 			let server = match address {
@@ -514,6 +515,7 @@ pub async fn execute(mut cli: Cli) -> Result<(), CommandError> {
 				node: node.node.clone(),
 				poll: std::time::Duration::from_millis(*poll_ms),
 				halt_after: *halt_after,
+				lease: std::time::Duration::from_millis(*lease_ms),
 			};
 			let profiles = store.checked_profiles()?;
 			tracing::info!(store = %store.location(), profiles = profiles.len(), "keeper started");

@@ -31,6 +31,7 @@ use sp_core::H256;
 
 use crate::{
 	chain::{self, KeeperError},
+	leader::Leadership,
 	metrics::Metrics,
 	plan::{plan, Action, Heights, Observed, OnChain, Timing},
 	signer::OwnerSigner,
@@ -58,6 +59,8 @@ pub struct Options {
 	pub poll: Duration,
 	/// Stop for good at this point (crash tests only).
 	pub halt_after: Option<HaltPoint>,
+	/// The lead's lease term, on a store daemons share in failover ([`crate::leader`]).
+	pub lease: Duration,
 }
 
 /// Runs until `shutdown` resolves, and stops between steps. A step that is only reading (say,
@@ -103,6 +106,34 @@ pub async fn run(
 	if signer.delegate_of().is_some() {
 		warn_about_terms(&client, store, signer).await;
 	}
+	let takeover = if store.shared() { takeover_blocks(&client, options).await } else { 0 };
+	let holder = format!("{}:{}", host_name(), std::process::id());
+	let leadership =
+		Leadership::start(store.lease(&holder, options.lease)?, options.lease, metrics.clone());
+	if store.shared() {
+		tracing::info!(
+			holder = %holder,
+			lease = ?options.lease,
+			takeover_blocks = takeover,
+			"sharing the store in failover: acting only while leading"
+		);
+	}
+	lead(store, signer, options, metrics, client, leadership, takeover, shutdown).await
+}
+
+/// The daemon's loop: a step at each new block while it leads, nothing on standby.
+#[allow(clippy::too_many_arguments)]
+async fn lead(
+	store: &mut Store,
+	signer: &OwnerSigner,
+	options: &Options,
+	metrics: &Arc<Metrics>,
+	client: Client,
+	mut leadership: Leadership,
+	takeover: BlockNumber,
+	shutdown: impl Future<Output = ()>,
+) -> Result<(), KeeperError> {
+	tokio::pin!(shutdown);
 	let mut daemon = Daemon {
 		client,
 		store,
@@ -120,34 +151,90 @@ pub async fn run(
 		paused: false,
 		stopping: Arc::new(AtomicBool::new(false)),
 		in_flight: Arc::new(AtomicBool::new(false)),
+		takeover,
+		token: None,
+		fenced: None,
 	};
 	let (stopping, in_flight) = (daemon.stopping.clone(), daemon.in_flight.clone());
 	let mut backoff = Duration::from_secs(1);
 	loop {
-		let step = daemon.tick();
-		tokio::pin!(step);
-		let outcome = tokio::select! {
-			outcome = &mut step => outcome,
-			_ = &mut shutdown => {
-				stopping.store(true, Ordering::SeqCst);
-				if !in_flight.load(Ordering::SeqCst) {
-					tracing::info!("stopping");
+		// Acting only while leading, with the fence of this lead on every write.
+		match leadership.role().token().filter(|token| daemon.fenced != Some(*token)) {
+			None => {
+				if let Some(token) = daemon.token.take() {
+					tracing::warn!(token, "no longer leading: standing by");
+				}
+				tokio::select! {
+					_ = &mut shutdown => {
+						tracing::info!("stopping");
+						leadership.stop();
+						return Ok(());
+					},
+					_ = leadership.changed(options.poll) => {},
+				}
+				continue;
+			}
+			Some(token) if daemon.token != Some(token) => daemon.lead_with(token),
+			Some(_) => {}
+		}
+		let outcome = {
+			let step = daemon.tick();
+			tokio::pin!(step);
+			tokio::select! {
+				outcome = &mut step => outcome,
+				_ = &mut shutdown => {
+					stopping.store(true, Ordering::SeqCst);
+					if !in_flight.load(Ordering::SeqCst) {
+						tracing::info!("stopping");
+						leadership.stop();
+						return Ok(());
+					}
+					tracing::info!(grace = ?STEP_GRACE, "stopping once the submission in flight is final");
+					if tokio::time::timeout(STEP_GRACE, &mut step).await.is_err() {
+						tracing::warn!("stopping with a submission in flight; the next start looks its key up on chain");
+					}
+					leadership.stop();
 					return Ok(());
-				}
-				tracing::info!(grace = ?STEP_GRACE, "stopping once the submission in flight is final");
-				if tokio::time::timeout(STEP_GRACE, &mut step).await.is_err() {
-					tracing::warn!("stopping with a submission in flight; the next start looks its key up on chain");
-				}
-				return Ok(());
-			},
+				},
+			}
 		};
 		match outcome {
 			Ok(()) => backoff = Duration::from_secs(1),
-			Err(KeeperError::Store(error)) => return Err(error.into()),
+			// Another daemon took over while this one was away (stopped, cut off): it stands
+			// by under this lead, whatever its lease thread still believes.
+			Err(KeeperError::Store(error @ StoreError::Fenced(_))) => {
+				tracing::warn!(%error, "fenced");
+				daemon.fenced = daemon.token.take();
+				continue;
+			}
+			// The database went away: reconnect and go on (the lease lapses meanwhile, and a
+			// standby with its database takes over).
+			Err(KeeperError::Store(error)) if error.is_connection() => {
+				tracing::warn!(%error, retry_in = ?backoff, "the store's database is unreachable; reconnecting");
+				tokio::select! {
+					_ = &mut shutdown => {
+						leadership.stop();
+						return Ok(());
+					},
+					_ = tokio::time::sleep(backoff) => {},
+				}
+				backoff = (backoff * 2).min(Duration::from_secs(30));
+				if let Err(error) = daemon.store.reconnect() {
+					tracing::warn!(%error, "cannot reconnect to the store's database yet");
+				}
+				continue;
+			}
+			Err(KeeperError::Store(error)) => {
+				leadership.stop();
+				return Err(error.into());
+			}
 			Err(error) => {
 				tracing::warn!(%error, retry_in = ?backoff, "step failed; retrying");
 				tokio::select! {
-					_ = &mut shutdown => return Ok(()),
+					_ = &mut shutdown => {
+						leadership.stop();
+						return Ok(());
+					},
 					_ = tokio::time::sleep(backoff) => {},
 				}
 				backoff = (backoff * 2).min(Duration::from_secs(30));
@@ -157,11 +244,38 @@ pub async fn run(
 		tokio::select! {
 			_ = &mut shutdown => {
 				tracing::info!("stopping");
+				leadership.stop();
 				return Ok(());
 			},
 			_ = tokio::time::sleep(options.poll) => {},
 		}
 	}
+}
+
+/// The blocks a standby may take to take over from a leader that died at once: its lease's
+/// term, a turn of the standby's lease thread, and a poll, in blocks of the chain's block time
+/// (twice `Timestamp.MinimumPeriod`), rounded up.
+async fn takeover_blocks(client: &Client, options: &Options) -> BlockNumber {
+	let seconds = options.lease + options.lease / 3 + options.poll;
+	let block_ms = match client.constant::<u64>("Timestamp", "MinimumPeriod").await {
+		Ok(period) if period > 0 => period.saturating_mul(2),
+		result => {
+			// (A chain without it: counted as one-second blocks, which over-counts.)
+			tracing::warn!(?result, "cannot read the block time; counting one-second blocks");
+			1000
+		}
+	};
+	let blocks = (seconds.as_millis() as u64).div_ceil(block_ms);
+	BlockNumber::try_from(blocks).unwrap_or(BlockNumber::MAX)
+}
+
+/// This machine's name, for the lease's holder (`host:pid`).
+fn host_name() -> String {
+	std::fs::read_to_string("/proc/sys/kernel/hostname")
+		.ok()
+		.map(|name| name.trim().to_owned())
+		.filter(|name| !name.is_empty())
+		.unwrap_or_else(|| "localhost".into())
 }
 
 /// Logs, once at the start, what in the owner's terms would refuse a delegate's keys: the
@@ -244,6 +358,12 @@ struct Daemon<'a> {
 	stopping: Arc<AtomicBool>,
 	/// Whether a submission is on its way (see [`in_flight`]).
 	in_flight: Arc<AtomicBool>,
+	/// Blocks a standby may take to take over ([`Timing::takeover`]).
+	takeover: BlockNumber,
+	/// The fencing token of the lead it acts under.
+	token: Option<i64>,
+	/// A lead it found taken over (a write refused): not acted under again.
+	fenced: Option<i64>,
 }
 
 /// Runs `submission` with `flag` set, so that a stop waits for it (cleared however it ends,
@@ -261,6 +381,27 @@ async fn in_flight<T>(flag: &AtomicBool, submission: impl Future<Output = T>) ->
 }
 
 impl Daemon<'_> {
+	/// Starts acting under the lead of `token`: every write checks it from now on, and what a
+	/// former leader (this one included) may have left is taken from the chain afresh.
+	fn lead_with(&mut self, token: i64) {
+		self.store.fence(Some(token));
+		self.token = Some(token);
+		self.last = None;
+		self.at_risk.clear();
+		self.held_back.clear();
+		tracing::info!(token, "leading: reconciling the store with the chain");
+	}
+
+	/// Refuses a submission once this daemon's lead is taken over or its lease lapsed, as the
+	/// database shows it (a fenced write would refuse it too, but the chain is not fenced).
+	fn ensure_leading(&self) -> Result<(), KeeperError> {
+		if self.store.leads()? {
+			Ok(())
+		} else {
+			Err(StoreError::Fenced(self.store.location().clone()).into())
+		}
+	}
+
 	/// Acts on the finalized head if it is new.
 	async fn tick(&mut self) -> Result<(), KeeperError> {
 		// Read between steps: once the pause is acknowledged, nothing more is submitted.
@@ -324,6 +465,7 @@ impl Daemon<'_> {
 		Timing {
 			finality_lag: self.lags.iter().copied().max().unwrap_or(0),
 			inclusion: self.inclusions.iter().copied().max().unwrap_or(1).max(1),
+			takeover: self.takeover,
 		}
 	}
 
@@ -460,6 +602,7 @@ impl Daemon<'_> {
 						}
 						break;
 					}
+					self.ensure_leading()?;
 					let renew = chain::renew(
 						&self.client,
 						self.signer,
@@ -517,6 +660,7 @@ impl Daemon<'_> {
 					}
 					let key = self.store.key_by_id(id)?;
 					let successor = self.store.key_by_id(successor)?;
+					self.ensure_leading()?;
 					let revoke =
 						chain::revoke(&self.client, self.signer, key.public, Wait::InBlock);
 					match in_flight(&self.in_flight, revoke).await {
@@ -607,6 +751,7 @@ impl Daemon<'_> {
 			tracing::info!(profile = %profile.name, key = %public, "registration in a block not yet final; waiting");
 			return Ok(());
 		}
+		self.ensure_leading()?;
 		tracing::info!(profile = %profile.name, key = %public, block = now, "registering");
 		let registered = async {
 			let submitted =

@@ -8,6 +8,7 @@
 //!   owner record authenticated by it (HMAC-SHA256, under an HKDF subkey or in the token);
 //! - [`plan`]: what to do next for a profile (pure: the rules, unit-tested);
 //! - [`daemon`]: following the best block, recording the finalized one, and doing it;
+//!   [`leader`]: which of several daemons sharing a store does it (failover);
 //!   [`chain`]: the reads and calls;
 //! - [`signer`]: the owner's key, or its delegate's (a hot key the owner authorized on chain
 //!   within terms: `authorize_delegate`); [`terms`]: those terms as the keeper checks and shows
@@ -18,6 +19,7 @@ pub mod chain;
 pub mod cli;
 pub mod commands;
 pub mod daemon;
+pub mod leader;
 pub mod metrics;
 pub mod passphrase;
 pub mod plan;

@@ -32,6 +32,10 @@ pub struct Metrics {
 	/// The renew margin in use per profile: the configured one, or more when the measured
 	/// finality lag and inclusion time need it.
 	pub renew_margin: IntGaugeVec,
+	/// 1 while this daemon leads the store's daemons (always, for a store of one daemon).
+	pub leading: IntGauge,
+	/// The fencing token of this daemon's latest lead.
+	pub fencing_token: IntGauge,
 }
 
 impl Metrics {
@@ -70,6 +74,11 @@ impl Metrics {
 			&["profile"],
 		)
 		.expect("valid metric");
+		let leading = IntGauge::new("leading", "1 while this daemon leads; 0 on standby")
+			.expect("valid metric");
+		let fencing_token =
+			IntGauge::new("fencing_token", "The fencing token of this daemon's latest lead")
+				.expect("valid metric");
 		for metric in [
 			Box::new(live_keys.clone()) as Box<dyn prometheus::core::Collector>,
 			Box::new(blocks_to_expiry.clone()),
@@ -81,6 +90,8 @@ impl Metrics {
 			Box::new(finalized.clone()),
 			Box::new(finality_lag.clone()),
 			Box::new(renew_margin.clone()),
+			Box::new(leading.clone()),
+			Box::new(fencing_token.clone()),
 		] {
 			registry.register(metric).expect("names are distinct");
 		}
@@ -96,6 +107,8 @@ impl Metrics {
 			finalized,
 			finality_lag,
 			renew_margin,
+			leading,
+			fencing_token,
 		}
 	}
 

@@ -126,22 +126,29 @@ pub struct Timing {
 	/// Blocks from the best block a submission was sent at to the block that included it (at
 	/// least 1).
 	pub inclusion: BlockNumber,
+	/// Blocks a standby may take to take the lead over from a leader that died (0 for a store
+	/// only one daemon runs on).
+	pub takeover: BlockNumber,
 }
 
 impl Default for Timing {
 	/// Before anything is measured: included in the next block, final at once.
 	fn default() -> Self {
-		Timing { finality_lag: 0, inclusion: 1 }
+		Timing { finality_lag: 0, inclusion: 1, takeover: 0 }
 	}
 }
 
 impl Timing {
-	/// The blocks a renewal needs before its key's expiry: to be included, to be seen final
-	/// (or refused: a refusal is seen in the including block), and, were it refused, for a
-	/// successor to be included, with the expiry block itself kept free.
+	/// The blocks a renewal needs before its key's expiry: for a standby to take over, were
+	/// the leader to die just then; to be included, to be seen final (or refused: a refusal is
+	/// seen in the including block), and, were it refused, for a successor to be included,
+	/// with the expiry block itself kept free.
 	pub fn needed(&self) -> BlockNumber {
 		let inclusion = self.inclusion.max(1);
-		self.finality_lag.saturating_add(inclusion.saturating_mul(2)).saturating_add(1)
+		self.finality_lag
+			.saturating_add(self.takeover)
+			.saturating_add(inclusion.saturating_mul(2))
+			.saturating_add(1)
 	}
 
 	/// The renew margin used for `profile`: its own, or [`Timing::needed`] when that is more,
@@ -343,7 +350,7 @@ mod tests {
 	/// Finality `lag` blocks behind `best`, and that lag measured.
 	fn plan_lagging(profile: &Profile, keys: &[Observed], best: u32, lag: u32) -> Vec<Action> {
 		let heights = Heights { best, finalized: best - lag };
-		plan(profile, keys, heights, Timing { finality_lag: lag, inclusion: 1 }, &[])
+		plan(profile, keys, heights, Timing { finality_lag: lag, inclusion: 1, takeover: 0 }, &[])
 	}
 
 	#[test]
@@ -445,7 +452,7 @@ mod tests {
 			vec![Action::Register { id: 2 }]
 		);
 		// Measured: two blocks to be included, so two blocks left is too late as well.
-		let slow = Timing { finality_lag: 0, inclusion: 2 };
+		let slow = Timing { finality_lag: 0, inclusion: 2, takeover: 0 };
 		let heights = Heights { best: 78, finalized: 78 };
 		assert_eq!(
 			plan(&profile(), &[live(1, 0, 80)], heights, slow, &[]),
@@ -456,7 +463,7 @@ mod tests {
 	#[test]
 	fn a_refused_renewal_falls_back_to_a_successor_at_once() {
 		let heights = Heights { best: 90, finalized: 88 };
-		let timing = Timing { finality_lag: 2, inclusion: 1 };
+		let timing = Timing { finality_lag: 2, inclusion: 1, takeover: 0 };
 		assert_eq!(
 			plan(&profile(), &[live(1, 0, 100)], heights, timing, &[]),
 			vec![Action::Renew { id: 1, blocks_left: 10 }]
@@ -485,14 +492,24 @@ mod tests {
 		let profile = short();
 		assert_eq!(Timing::default().renew_margin(&profile), 4, "the configured floor");
 		// The runs: GRANDPA three blocks behind, renewals in the next block.
-		let lagging = Timing { finality_lag: 3, inclusion: 1 };
+		let lagging = Timing { finality_lag: 3, inclusion: 1, takeover: 0 };
 		assert_eq!(lagging.needed(), 6);
 		assert_eq!(lagging.renew_margin(&profile), 6);
-		assert_eq!(Timing { finality_lag: 5, inclusion: 2 }.renew_margin(&profile), 10);
+		assert_eq!(
+			Timing { finality_lag: 5, inclusion: 2, takeover: 0 }.renew_margin(&profile),
+			10
+		);
 		// Never the whole term.
-		assert_eq!(Timing { finality_lag: 30, inclusion: 2 }.renew_margin(&profile), 11);
+		assert_eq!(
+			Timing { finality_lag: 30, inclusion: 2, takeover: 0 }.renew_margin(&profile),
+			11
+		);
 		// A margin set above what the chain needs stays.
 		assert_eq!(lagging.renew_margin(&Profile { renew_margin: 9, ..profile }), 9);
+		// In failover, a standby's takeover comes first.
+		let failover = Timing { takeover: 3, ..lagging };
+		assert_eq!(failover.needed(), 9);
+		assert_eq!(failover.renew_margin(&profile), 9);
 	}
 
 	/// The gap: planned at the finalized block #17 with 4 blocks left, the renewal of
@@ -557,7 +574,7 @@ mod tests {
 
 	fn simulate(lag: u32, inclusion: u32, at_finalized: bool) -> Result<(), String> {
 		let profile = short();
-		let timing = Timing { finality_lag: lag, inclusion };
+		let timing = Timing { finality_lag: lag, inclusion, takeover: 0 };
 		let case = format!("lag {lag}, inclusion {inclusion}");
 		// (key, the block it is in, registered_at, expires_at): the chain's history.
 		let mut chain: Vec<(i64, u32, u32, u32)> = vec![(1, 1, 1, 13)];

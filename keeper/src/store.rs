@@ -166,6 +166,13 @@ pub enum StoreError {
 	/// A daemon runs on this store.
 	#[error("a daemon (`run`) holds {0}: stop it first")]
 	DaemonRunning(Location),
+	/// Another daemon took the lead of this store over (its lease lapsed, and the fencing token
+	/// moved on): this one writes and submits nothing more until it leads again.
+	#[error(
+		"another keeper leads {0} now (this one's lease was taken over): nothing was written; \
+		 standing by"
+	)]
+	Fenced(Location),
 	/// The passphrase does not open the store.
 	#[error("wrong passphrase for {0}: nothing was changed")]
 	WrongPassphrase(Location),
@@ -273,6 +280,25 @@ pub enum StoreError {
 		/// What is wrong with it.
 		what: String,
 	},
+}
+
+impl StoreError {
+	/// Whether the database could not be reached or the connection to it was lost (rather
+	/// than refusing something): worth reconnecting and trying again.
+	pub fn is_connection(&self) -> bool {
+		match self {
+			StoreError::Postgres { source, .. } => {
+				// Class 08 (connection exception) and 57 (operator intervention: the server
+				// shutting down, the session terminated).
+				let class = source.code().map(|code| &code.code()[..2]);
+				source.is_closed()
+					|| source.as_db_error().is_none()
+					|| matches!(class, Some("08" | "57"))
+			}
+			StoreError::Io { .. } => true,
+			_ => false,
+		}
+	}
 }
 
 /// Where a stored key is in its life, as the keeper last saw it on chain.
@@ -398,6 +424,55 @@ impl DaemonLock {
 impl std::fmt::Debug for DaemonLock {
 	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
 		f.debug_struct("DaemonLock").finish_non_exhaustive()
+	}
+}
+
+/// Who leads the daemons sharing a store ([`Lease::current`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Leader {
+	/// The leading daemon (`host:pid`).
+	pub holder: String,
+	/// Its fencing token: bumped at every takeover, checked by every write it makes.
+	pub token: i64,
+	/// Milliseconds its lease runs on, by the database's clock (negative: lapsed).
+	pub lease_left_ms: i64,
+}
+
+/// The lead among the daemons sharing one store: exactly one holds an unlapsed lease, and each
+/// takeover hands out a new fencing token ([`Store::fence`]). Counted on the database's clock
+/// only, so the daemons' clocks need not agree.
+pub trait Lease: Send {
+	/// Takes the lead if no lease is held (none yet, released, or lapsed): the new fencing
+	/// token; None if another daemon's lease runs.
+	fn try_take(&mut self) -> Result<Option<i64>>;
+	/// Extends the lease of `token` by the term; false if another daemon took over.
+	fn extend(&mut self, token: i64) -> Result<bool>;
+	/// Ends the lease of `token` at once (a clean stop), so a standby takes over without
+	/// waiting for it to lapse.
+	fn release(&mut self, token: i64) -> Result<()>;
+	/// Who leads now, if anyone ever did.
+	fn current(&mut self) -> Result<Option<Leader>>;
+}
+
+/// The lease of a store only one daemon can run on (the SQLite store's file lock sees to
+/// that): always held, with token 0.
+pub struct SoleDaemon;
+
+impl Lease for SoleDaemon {
+	fn try_take(&mut self) -> Result<Option<i64>> {
+		Ok(Some(0))
+	}
+
+	fn extend(&mut self, _token: i64) -> Result<bool> {
+		Ok(true)
+	}
+
+	fn release(&mut self, _token: i64) -> Result<()> {
+		Ok(())
+	}
+
+	fn current(&mut self) -> Result<Option<Leader>> {
+		Ok(None)
 	}
 }
 
@@ -659,6 +734,33 @@ pub trait Backend: Send {
 	) -> Result<bool>;
 	/// Takes the store's daemon lock ([`StoreError::DaemonRunning`] if held).
 	fn lock_daemon(&self) -> Result<DaemonLock>;
+	/// The lock a `run` daemon holds while it lives. Where daemons can share the store in
+	/// failover ([`Backend::shared`]), a lock they all hold at once, which
+	/// [`Backend::lock_daemon`] still waits for; otherwise [`Backend::lock_daemon`].
+	fn join_daemons(&self) -> Result<DaemonLock> {
+		self.lock_daemon()
+	}
+	/// Whether several daemons may run on this store, one leading ([`Backend::lease`]).
+	fn shared(&self) -> bool {
+		false
+	}
+	/// The lease the daemons of this store contend for, held by `holder` for `term` at a time,
+	/// over a connection of its own.
+	fn lease(&self, _holder: &str, _term: std::time::Duration) -> Result<Box<dyn Lease>> {
+		Ok(Box::new(SoleDaemon))
+	}
+	/// From now on, every write checks that `token` still leads, in its own transaction
+	/// ([`StoreError::Fenced`] if not); None: no check (the one-shot commands).
+	fn set_fence(&mut self, _token: Option<i64>) {}
+	/// Whether the fencing token set leads, with its lease unlapsed (asked before each
+	/// submission to the chain).
+	fn leads(&self) -> Result<bool> {
+		Ok(true)
+	}
+	/// Replaces a lost connection to the database (nothing to do for a file).
+	fn reconnect(&mut self) -> Result<()> {
+		Ok(())
+	}
 	/// Every row, read in one consistent snapshot (a daemon may write meanwhile).
 	fn dump(&self) -> Result<Dump>;
 	/// Rewrites the sealed values, the MACs and the `meta` row in one transaction that no write
@@ -902,6 +1004,38 @@ impl Store {
 	/// running daemon.
 	pub fn lock_daemon(&self) -> Result<DaemonLock> {
 		self.backend.lock_daemon()
+	}
+
+	/// The lock a `run` daemon holds: [`Store::lock_daemon`], except on a store daemons share
+	/// in failover ([`Store::shared`]), where all of them hold it at once.
+	pub fn join_daemons(&self) -> Result<DaemonLock> {
+		self.backend.join_daemons()
+	}
+
+	/// Whether several daemons may run on this store in failover (PostgreSQL), one leading.
+	pub fn shared(&self) -> bool {
+		self.backend.shared()
+	}
+
+	/// The lease the store's daemons contend for ([`Lease`]), as `holder`, `term` at a time.
+	pub fn lease(&self, holder: &str, term: std::time::Duration) -> Result<Box<dyn Lease>> {
+		self.backend.lease(holder, term)
+	}
+
+	/// Every write from now on is refused ([`StoreError::Fenced`]) unless `token` still
+	/// leads; None lifts the check.
+	pub fn fence(&mut self, token: Option<i64>) {
+		self.backend.set_fence(token);
+	}
+
+	/// Whether the fencing token set still leads, its lease unlapsed.
+	pub fn leads(&self) -> Result<bool> {
+		self.backend.leads()
+	}
+
+	/// Replaces a lost database connection.
+	pub fn reconnect(&mut self) -> Result<()> {
+		self.backend.reconnect()
 	}
 
 	// ---- the owner -----------------------------------------------------------------------

@@ -19,7 +19,9 @@ use session_keys_client::{AccountId, CryptoKind, SessionPair, SessionPublic};
 use session_keys_keeper::{
 	rusqlite::Connection,
 	sealer::{KdfParams, PassphraseSealer, SealError, Sealer, SealerSettings, MAC_LEN, SALT_LEN},
-	store::{hex, KeyStatus, Location, OwnerRecord, PostgresTarget, Profile, Store, StoreError},
+	store::{
+		hex, KeyStatus, Lease, Location, OwnerRecord, PostgresTarget, Profile, Store, StoreError,
+	},
 };
 use support::Server;
 use zeroize::Zeroizing;
@@ -750,7 +752,7 @@ fn start_daemon(store: &str) -> std::process::Child {
 }
 
 #[test]
-fn a_daemon_holds_a_postgres_store_until_it_dies() {
+fn daemons_hold_a_postgres_store_until_they_die() {
 	let server = support::server();
 	let url = server.database("daemon_lock");
 	let dir = tempfile::tempdir().unwrap();
@@ -771,14 +773,10 @@ fn a_daemon_holds_a_postgres_store_until_it_dies() {
 	);
 
 	let mut daemon = start_daemon(&url);
-	// A second daemon, and a passphrase change, are refused while it runs.
+	// A second daemon joins it (in failover, one of them leads); a passphrase change is
+	// refused while either runs.
+	let mut standby = start_daemon(&url);
 	let passphrase = ("SESSION_KEYS_KEEPER_PASSPHRASE", CLI_PASSPHRASE);
-	let (ok, _, stderr) = keeper(
-		&["--store", &url, "run", "--node", "ws://127.0.0.1:9"],
-		"",
-		&[passphrase, pgpassword],
-	);
-	assert!(!ok && stderr.contains("a daemon (`run`) holds"), "{stderr}");
 	let (ok, _, stderr) = keeper(
 		&["--store", &url, "change-passphrase"],
 		"",
@@ -788,10 +786,90 @@ fn a_daemon_holds_a_postgres_store_until_it_dies() {
 	// A backup is taken while it runs.
 	let backup = dir.path().join("while-running.export");
 	keeper_ok(&["--store", &url, "export", "--to", backup.to_str().unwrap()], "", &[pgpassword]);
-	// Killed with -9, it lets go: the server sees its connection close.
+	// Killed with -9, they let go: the server sees their connections close.
 	daemon.kill().unwrap();
 	daemon.wait().unwrap();
+	let (ok, _, stderr) = keeper(
+		&["--store", &url, "change-passphrase"],
+		"",
+		&[passphrase, pgpassword, ("SESSION_KEYS_KEEPER_NEW_PASSPHRASE", "another")],
+	);
+	assert!(!ok && stderr.contains("a daemon (`run`) holds"), "the standby holds it: {stderr}");
+	standby.kill().unwrap();
+	standby.wait().unwrap();
 	let mut next = start_daemon(&url);
 	next.kill().unwrap();
 	next.wait().unwrap();
+}
+
+// ---- failover: the lease and the fence -----------------------------------------------------
+
+/// Waits (polling, at most 30 s) until `take` takes the lead: its token.
+fn take_when_lapsed(lease: &mut dyn Lease) -> i64 {
+	let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+	loop {
+		if let Some(token) = lease.try_take().unwrap() {
+			return token;
+		}
+		assert!(std::time::Instant::now() < deadline, "the lease did not lapse in 30 s");
+		std::thread::sleep(std::time::Duration::from_millis(50));
+	}
+}
+
+/// One lead at a time; a takeover only once the lease lapsed, with a new fencing token; the
+/// former leader's writes and its submission check are refused from then on, and change
+/// nothing; a released lead is taken at once.
+#[test]
+fn one_daemon_leads_and_a_former_leader_is_fenced() {
+	let h = Harness::postgres("fencing");
+	let mut first = h.create();
+	first.add_profile(&profile("api")).unwrap();
+	let mut second = h.open().unwrap();
+	let term = std::time::Duration::from_millis(1500);
+	let mut lease_a = first.lease("a:1", term).unwrap();
+	let mut lease_b = second.lease("b:2", term).unwrap();
+
+	let token_a = lease_a.try_take().unwrap().expect("nobody leads yet");
+	assert_eq!(lease_b.try_take().unwrap(), None, "a's lease runs");
+	let leader = lease_b.current().unwrap().expect("a leads");
+	assert_eq!((leader.holder.as_str(), leader.token), ("a:1", token_a));
+	assert!(leader.lease_left_ms > 0 && leader.lease_left_ms <= 1500, "{leader:?}");
+	first.fence(Some(token_a));
+	assert!(first.leads().unwrap());
+	let key = first.add_pending_key("api", public(1), b"secret one", 1).unwrap();
+	assert!(lease_a.extend(token_a).unwrap());
+
+	// a stops extending (paused, cut off): b takes over once the lease lapsed.
+	let token_b = take_when_lapsed(&mut *lease_b);
+	assert!(token_b > token_a, "a takeover bumps the token");
+	assert_eq!(lease_b.current().unwrap().unwrap().holder, "b:2");
+	// a, back, can neither extend, nor write, nor submit.
+	assert!(!lease_a.extend(token_a).unwrap());
+	assert!(!first.leads().unwrap());
+	let before = second.keys().unwrap();
+	assert!(matches!(
+		first.add_pending_key("api", public(2), b"secret two", 2),
+		Err(StoreError::Fenced(_))
+	));
+	assert!(matches!(first.mark_revoked(key.id, 10), Err(StoreError::Fenced(_))));
+	assert!(matches!(first.pause(3), Err(StoreError::Fenced(_))));
+	assert_eq!(second.keys().unwrap(), before, "nothing changed");
+	assert_eq!(second.pause_state().unwrap(), None);
+	// b writes under its own token.
+	second.fence(Some(token_b));
+	second.mark_revoked(key.id, 10).unwrap();
+	assert_ne!(second.key_by_id(key.id).unwrap().status, KeyStatus::Pending);
+
+	// Released, the lead is taken at once, with a token newer still.
+	lease_b.release(token_b).unwrap();
+	let token_a2 = lease_a.try_take().unwrap().expect("released: free at once");
+	assert!(token_a2 > token_b);
+	first.fence(Some(token_a2));
+	assert!(first.leads().unwrap());
+	first.add_pending_key("api", public(3), b"secret three", 4).unwrap();
+	assert!(matches!(second.resume(), Err(StoreError::Fenced(_))), "b is fenced now");
+
+	// The one-shot commands (no fence) write whoever leads.
+	let mut command = h.open().unwrap();
+	command.add_profile(&profile("web")).unwrap();
 }

@@ -20,13 +20,15 @@
 //! its own async driver, and would not refuse a schema newer than the build the way the SQLite
 //! store does ([`StoreError::NewerSchema`]): a few lines here keep both backends' rules alike.
 //!
-//! # Failover (not built)
-//! Issue 33's second item, two `run` daemons on one database with one acting, fits in as
-//! schema version 2: a `leader` row (`id = 1`, the holder, a fencing token bumped at every
-//! takeover, a lease deadline), taken in place of today's advisory lock
-//! ([`Backend::lock_daemon`]), and a check of the daemon's token inside each write's
-//! transaction. Every write of the daemon already goes through one method of [`Backend`], in
-//! one transaction, which is where that check goes.
+//! # Failover
+//! Several `run` daemons may share one store; one leads ([`PostgresLease`]). The `leader` row
+//! holds the leader, a fencing token bumped at every takeover, and the lease's end, all on the
+//! database's clock. A daemon that leads sets its token as the store's fence
+//! ([`Backend::set_fence`]): each of its writes then runs in a transaction that first reads the
+//! `leader` row `FOR SHARE` and is refused ([`StoreError::Fenced`]) if the token moved on. The
+//! share lock makes a takeover wait for a write under way, so no write of a former leader lands
+//! after the takeover commits. Sessions drop a transaction left idle for longer than the lease
+//! (a leader stopped inside one), so that wait is bounded.
 //!
 //! # Blocking calls
 //! The store's API is synchronous, and the daemon calls it from its tokio tasks, where the
@@ -36,7 +38,9 @@
 
 use std::{future::Future, path::PathBuf, time::Duration};
 
-use tokio_postgres::{types::ToSql, Client, Config, GenericClient, IsolationLevel, NoTls, Row};
+use tokio_postgres::{
+	types::ToSql, Client, Config, GenericClient, IsolationLevel, NoTls, Row, Transaction,
+};
 use zeroize::Zeroizing;
 
 use super::{
@@ -96,6 +100,15 @@ pub const MIGRATIONS: &[&str] = &[
 		ended_reason TEXT
 	);
 	CREATE INDEX keys_by_profile ON keys (profile, status);",
+	// 2: the lead among the daemons in failover: who holds it, the fencing token every
+	// takeover bumps, and until when (by the database's clock; the epoch: nobody).
+	"CREATE TABLE leader (
+		id SMALLINT PRIMARY KEY CHECK (id = 1),
+		holder TEXT NOT NULL,
+		token BIGINT NOT NULL,
+		lease_until TIMESTAMPTZ NOT NULL
+	);
+	INSERT INTO leader (id, holder, token, lease_until) VALUES (1, '', 0, 'epoch');",
 ];
 
 /// The PostgreSQL schema this build writes (the SQLite store counts its own).
@@ -103,8 +116,13 @@ pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
 /// The advisory lock (transaction-scoped) under which a schema is made or migrated.
 const MIGRATION_LOCK: i64 = 0x7373_6b6b_6d69_6772; // "sskkmigr"
-/// The advisory lock (session-scoped) the running daemon holds.
+/// The advisory lock (session-scoped) every running daemon holds, shared; a command that needs
+/// no daemon running takes it exclusively.
 const DAEMON_LOCK: i64 = 0x7373_6b6b_6461_656d; // "sskkdaem"
+
+/// How long the server lets a transaction sit idle before it ends the session (the keeper's
+/// transactions take milliseconds; see [`connect`]).
+pub const IDLE_IN_TRANSACTION: Duration = Duration::from_secs(10);
 
 /// How long a connection may take to be made, when the URL does not say.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -218,7 +236,16 @@ pub fn connect(target: &PostgresTarget) -> Result<Client> {
 		})
 		.map_err(io)?;
 	match receiver.recv() {
-		Ok(Ok(client)) => Ok(client),
+		Ok(Ok(client)) => {
+			// A transaction left open (by a process stopped inside one) would hold the
+			// `leader` row from a takeover: the server ends it, and its session, after this.
+			wait(client.batch_execute(&format!(
+				"SET idle_in_transaction_session_timeout = {}",
+				IDLE_IN_TRANSACTION.as_millis()
+			)))
+			.map_err(|source| StoreError::Postgres { store: location.clone(), source })?;
+			Ok(client)
+		}
 		Ok(Err(Ok(source))) => Err(StoreError::Postgres { store: location.clone(), source }),
 		Ok(Err(Err(error))) => Err(io(error)),
 		Err(_) => Err(io(std::io::Error::other("the connection's thread ended"))),
@@ -289,6 +316,8 @@ pub struct PostgresBackend {
 	location: Location,
 	client: Client,
 	version: u32,
+	/// The fencing token every write checks ([`Backend::set_fence`]).
+	fence: Option<i64>,
 }
 
 impl PostgresBackend {
@@ -312,6 +341,7 @@ impl PostgresBackend {
 			location: location.clone(),
 			client,
 			version: SCHEMA_VERSION,
+			fence: None,
 		})
 	}
 
@@ -327,11 +357,29 @@ impl PostgresBackend {
 		if read_meta(&client, &location)?.is_none() {
 			return Err(StoreError::Missing(location));
 		}
-		Ok(Self { target: target.clone(), location, client, version })
+		Ok(Self { target: target.clone(), location, client, version, fence: None })
 	}
 
 	fn pg(&self) -> impl Fn(tokio_postgres::Error) -> StoreError + '_ {
 		pg_error(&self.location)
+	}
+
+	/// Starts a write's transaction: with a fence set, one that has checked, holding the
+	/// `leader` row shared until it ends, that the fencing token still leads.
+	fn begin(&mut self) -> Result<Transaction<'_>> {
+		let location = self.location.clone();
+		let fence = self.fence;
+		let tx = wait(self.client.transaction()).map_err(pg_error(&location))?;
+		if let Some(token) = fence {
+			let current: i64 =
+				wait(tx.query_one("SELECT token FROM leader WHERE id = 1 FOR SHARE", &[]))
+					.map_err(pg_error(&location))?
+					.get(0);
+			if current != token {
+				return Err(StoreError::Fenced(location));
+			}
+		}
+		Ok(tx)
 	}
 }
 
@@ -663,21 +711,24 @@ impl Backend for PostgresBackend {
 	}
 
 	fn set_pause(&mut self, change: PauseChange) -> Result<()> {
+		let location = self.location.clone();
+		let tx = self.begin()?;
 		let result = match change {
-			PauseChange::Pause(at) => wait(self.client.execute(
+			PauseChange::Pause(at) => wait(tx.execute(
 				"UPDATE meta SET paused_at = $1, pause_seen_at = NULL WHERE id = 1",
 				&[&at],
 			)),
-			PauseChange::Resume => wait(self.client.execute(
+			PauseChange::Resume => wait(tx.execute(
 				"UPDATE meta SET paused_at = NULL, pause_seen_at = NULL WHERE id = 1",
 				&[],
 			)),
-			PauseChange::Seen(at) => wait(self.client.execute(
+			PauseChange::Seen(at) => wait(tx.execute(
 				"UPDATE meta SET pause_seen_at = $1 WHERE id = 1 AND paused_at IS NOT NULL",
 				&[&at],
 			)),
 		};
-		result.map(drop).map_err(self.pg())
+		result.map_err(pg_error(&location))?;
+		wait(tx.commit()).map_err(pg_error(&location))
 	}
 
 	fn owner(&self) -> Result<Option<OwnerRow>> {
@@ -685,7 +736,9 @@ impl Backend for PostgresBackend {
 	}
 
 	fn set_owner(&mut self, row: &OwnerRow) -> Result<()> {
-		wait(self.client.execute(
+		let location = self.location.clone();
+		let tx = self.begin()?;
+		wait(tx.execute(
 			"INSERT INTO owner (id, signer, delegate_of, sealed_secret, mac)
 			 VALUES (1, $1, $2, $3, $4)
 			 ON CONFLICT (id) DO UPDATE SET signer = excluded.signer,
@@ -693,8 +746,8 @@ impl Backend for PostgresBackend {
 			   mac = excluded.mac",
 			&[&row.signer, &row.delegate_of, &row.sealed_secret, &row.mac],
 		))
-		.map(drop)
-		.map_err(self.pg())
+		.map_err(pg_error(&location))?;
+		wait(tx.commit()).map_err(pg_error(&location))
 	}
 
 	fn profiles(&self, name: Option<&str>) -> Result<Vec<ProfileRow>> {
@@ -707,7 +760,11 @@ impl Backend for PostgresBackend {
 			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 			 ON CONFLICT (name) DO NOTHING"
 		);
-		Ok(write_profile(&self.client, &sql, row, &self.location)? == 1)
+		let location = self.location.clone();
+		let tx = self.begin()?;
+		let written = write_profile(&tx, &sql, row, &location)?;
+		wait(tx.commit()).map_err(pg_error(&location))?;
+		Ok(written == 1)
 	}
 
 	fn update_profile(&mut self, row: &ProfileRow) -> Result<bool> {
@@ -715,13 +772,17 @@ impl Backend for PostgresBackend {
 			   collateral = $5, scope = $6, description = $7, crypto = $8, renew_margin = $9,
 			   rotation_interval = $10, mac = $11
 			 WHERE name = $1";
-		Ok(write_profile(&self.client, sql, row, &self.location)? == 1)
+		let location = self.location.clone();
+		let tx = self.begin()?;
+		let written = write_profile(&tx, sql, row, &location)?;
+		wait(tx.commit()).map_err(pg_error(&location))?;
+		Ok(written == 1)
 	}
 
 	fn remove_profile(&mut self, name: &str) -> Result<()> {
 		let location = self.location.clone();
 		let pg = pg_error(&location);
-		let tx = wait(self.client.transaction()).map_err(&pg)?;
+		let tx = self.begin()?;
 		// The row locked: a new key's insert (which shares the lock) waits, then finds no
 		// profile.
 		let known =
@@ -753,7 +814,7 @@ impl Backend for PostgresBackend {
 	) -> Result<i64> {
 		let location = self.location.clone();
 		let pg = pg_error(&location);
-		let tx = wait(self.client.transaction()).map_err(&pg)?;
+		let tx = self.begin()?;
 		// Shared: the profile cannot be removed between the check and the insert.
 		let known =
 			wait(tx.query_opt("SELECT 1 FROM profiles WHERE name = $1 FOR SHARE", &[&profile]))
@@ -787,7 +848,9 @@ impl Backend for PostgresBackend {
 		expires_at: Option<u32>,
 		ended_reason: Option<&str>,
 	) -> Result<bool> {
-		let changed = wait(self.client.execute(
+		let location = self.location.clone();
+		let tx = self.begin()?;
+		let changed = wait(tx.execute(
 			"UPDATE keys SET status = $2, registered_at = COALESCE($3, registered_at),
 			   expires_at = COALESCE($4, expires_at), ended_reason = COALESCE($5, ended_reason)
 			 WHERE id = $1",
@@ -799,7 +862,8 @@ impl Backend for PostgresBackend {
 				&ended_reason,
 			],
 		))
-		.map_err(self.pg())?;
+		.map_err(pg_error(&location))?;
+		wait(tx.commit()).map_err(pg_error(&location))?;
 		Ok(changed == 1)
 	}
 
@@ -815,6 +879,48 @@ impl Backend for PostgresBackend {
 			return Err(StoreError::DaemonRunning(self.location.clone()));
 		}
 		Ok(DaemonLock::new(Box::new(client)))
+	}
+
+	fn join_daemons(&self) -> Result<DaemonLock> {
+		// Shared among the daemons; waits for a command holding it exclusively (a reseal,
+		// say) to finish.
+		let client = connect(&self.target)?;
+		wait(client.execute("SELECT pg_advisory_lock_shared($1)", &[&DAEMON_LOCK]))
+			.map_err(self.pg())?;
+		Ok(DaemonLock::new(Box::new(client)))
+	}
+
+	fn shared(&self) -> bool {
+		true
+	}
+
+	fn lease(&self, holder: &str, term: Duration) -> Result<Box<dyn super::Lease>> {
+		Ok(Box::new(PostgresLease {
+			target: self.target.clone(),
+			location: self.location.clone(),
+			holder: holder.into(),
+			term_ms: term.as_secs_f64() * 1000.0,
+			client: Some(connect(&self.target)?),
+		}))
+	}
+
+	fn set_fence(&mut self, token: Option<i64>) {
+		self.fence = token;
+	}
+
+	fn leads(&self) -> Result<bool> {
+		let Some(token) = self.fence else { return Ok(true) };
+		let row = wait(self.client.query_one(
+			"SELECT token = $1 AND lease_until > now() FROM leader WHERE id = 1",
+			&[&token],
+		))
+		.map_err(self.pg())?;
+		Ok(row.get(0))
+	}
+
+	fn reconnect(&mut self) -> Result<()> {
+		self.client = connect(&self.target)?;
+		Ok(())
 	}
 
 	fn dump(&self) -> Result<Dump> {
@@ -883,6 +989,98 @@ impl Backend for PostgresBackend {
 		))
 		.map_err(&pg)?;
 		wait(tx.commit()).map_err(&pg)
+	}
+}
+
+/// The lease of a PostgreSQL store's `leader` row ([`super::Lease`]), over a connection of its
+/// own (made again after one is lost), so that it is extended while the daemon's own connection
+/// waits on a long step.
+pub struct PostgresLease {
+	target: PostgresTarget,
+	location: Location,
+	holder: String,
+	term_ms: f64,
+	client: Option<Client>,
+}
+
+impl PostgresLease {
+	/// Runs `query` on the lease's connection, connecting first if it has none; a connection
+	/// that failed is dropped, to be made again next time.
+	fn with_client<T>(&mut self, query: impl FnOnce(&mut Client) -> Result<T>) -> Result<T> {
+		let client = match &mut self.client {
+			Some(client) => client,
+			None => self.client.insert(connect(&self.target)?),
+		};
+		let result = query(client);
+		if result.as_ref().is_err_and(StoreError::is_connection) {
+			self.client = None;
+		}
+		result
+	}
+}
+
+impl super::Lease for PostgresLease {
+	fn try_take(&mut self) -> Result<Option<i64>> {
+		let (location, holder, term) = (self.location.clone(), self.holder.clone(), self.term_ms);
+		self.with_client(|client| {
+			let pg = pg_error(&location);
+			let tx = wait(client.transaction()).map_err(&pg)?;
+			// A leader stopped inside a write holds the row: try again later rather than wait.
+			wait(tx.batch_execute("SET LOCAL lock_timeout = '1s'")).map_err(&pg)?;
+			let taken = wait(tx.query_opt(
+				"UPDATE leader SET holder = $1, token = token + 1,
+				   lease_until = now() + $2 * interval '1 millisecond'
+				 WHERE id = 1 AND lease_until <= now() RETURNING token",
+				&[&holder, &term],
+			))
+			.map_err(&pg)?;
+			wait(tx.commit()).map_err(&pg)?;
+			Ok(taken.map(|row| row.get(0)))
+		})
+	}
+
+	fn extend(&mut self, token: i64) -> Result<bool> {
+		let (location, holder, term) = (self.location.clone(), self.holder.clone(), self.term_ms);
+		self.with_client(|client| {
+			let extended = wait(client.execute(
+				"UPDATE leader SET lease_until = now() + $3 * interval '1 millisecond'
+				 WHERE id = 1 AND token = $1 AND holder = $2",
+				&[&token, &holder, &term],
+			))
+			.map_err(pg_error(&location))?;
+			Ok(extended == 1)
+		})
+	}
+
+	fn release(&mut self, token: i64) -> Result<()> {
+		let location = self.location.clone();
+		self.with_client(|client| {
+			wait(client.execute(
+				"UPDATE leader SET lease_until = 'epoch' WHERE id = 1 AND token = $1",
+				&[&token],
+			))
+			.map(drop)
+			.map_err(pg_error(&location))
+		})
+	}
+
+	fn current(&mut self) -> Result<Option<super::Leader>> {
+		let location = self.location.clone();
+		self.with_client(|client| {
+			let row = wait(client.query_one(
+				"SELECT holder, token,
+				   (EXTRACT(EPOCH FROM lease_until - now()) * 1000)::BIGINT
+				 FROM leader WHERE id = 1",
+				&[],
+			))
+			.map_err(pg_error(&location))?;
+			let holder: String = row.get(0);
+			Ok((!holder.is_empty()).then(|| super::Leader {
+				holder,
+				token: row.get(1),
+				lease_left_ms: row.get(2),
+			}))
+		})
 	}
 }
 
