@@ -504,12 +504,12 @@ mod tests {
 			Timing { finality_lag: 30, inclusion: 2, takeover: 0 }.renew_margin(&profile),
 			11
 		);
-		// A margin set above what the chain needs stays.
-		assert_eq!(lagging.renew_margin(&Profile { renew_margin: 9, ..profile }), 9);
 		// In failover, a standby's takeover comes first.
 		let failover = Timing { takeover: 3, ..lagging };
 		assert_eq!(failover.needed(), 9);
 		assert_eq!(failover.renew_margin(&profile), 9);
+		// A margin set above what the chain needs stays.
+		assert_eq!(lagging.renew_margin(&Profile { renew_margin: 9, ..profile }), 9);
 	}
 
 	/// The gap: planned at the finalized block #17 with 4 blocks left, the renewal of
