@@ -31,7 +31,7 @@ use sp_core::H256;
 
 use crate::{
 	chain::{self, KeeperError},
-	leader::Leadership,
+	leader::{Leadership, Role},
 	metrics::Metrics,
 	plan::{plan, Action, Heights, Observed, OnChain, Timing},
 	signer::OwnerSigner,
@@ -154,6 +154,7 @@ async fn lead(
 		takeover,
 		token: None,
 		fenced: None,
+		role: leadership.watch(),
 	};
 	let (stopping, in_flight) = (daemon.stopping.clone(), daemon.in_flight.clone());
 	let mut backoff = Duration::from_secs(1);
@@ -364,6 +365,8 @@ struct Daemon<'a> {
 	token: Option<i64>,
 	/// A lead it found taken over (a write refused): not acted under again.
 	fenced: Option<i64>,
+	/// The role the lease thread last saw ([`Leadership::watch`]).
+	role: tokio::sync::watch::Receiver<Role>,
 }
 
 /// Runs `submission` with `flag` set, so that a stop waits for it (cleared however it ends,
@@ -392,10 +395,15 @@ impl Daemon<'_> {
 		tracing::info!(token, "leading: reconciling the store with the chain");
 	}
 
-	/// Refuses a submission once this daemon's lead is taken over or its lease lapsed, as the
-	/// database shows it (a fenced write would refuse it too, but the chain is not fenced).
+	/// Refuses a submission once this daemon's lead is taken over or its lease lapsed: as the
+	/// database shows it, then (the round trip may have taken long) as its own clock does.
+	/// The chain is not fenced: this check is what keeps a leader that was stopped or cut off
+	/// from sending once another leads. (What is left is a send already under way, or one
+	/// stopped between this check and the send; the chain refuses a key registered twice, and
+	/// a stale renewal or revocation only does what the plan had decided.)
 	fn ensure_leading(&self) -> Result<(), KeeperError> {
-		if self.store.leads()? {
+		if self.store.leads()? && self.role.borrow().token().is_some_and(|t| Some(t) == self.token)
+		{
 			Ok(())
 		} else {
 			Err(StoreError::Fenced(self.store.location().clone()).into())
@@ -603,6 +611,7 @@ impl Daemon<'_> {
 						break;
 					}
 					self.ensure_leading()?;
+					tracing::info!(profile = %profile.name, key = %hex(&key.public.encode()), block = now, blocks_left, "renewing");
 					let renew = chain::renew(
 						&self.client,
 						self.signer,
@@ -661,6 +670,7 @@ impl Daemon<'_> {
 					let key = self.store.key_by_id(id)?;
 					let successor = self.store.key_by_id(successor)?;
 					self.ensure_leading()?;
+					tracing::info!(profile = %profile.name, key = %hex(&key.public.encode()), block = now, "revoking the predecessor");
 					let revoke =
 						chain::revoke(&self.client, self.signer, key.public, Wait::InBlock);
 					match in_flight(&self.in_flight, revoke).await {

@@ -78,6 +78,12 @@ impl Leadership {
 		}
 	}
 
+	/// The role as the lease thread last saw it, to read without waiting (a lease lapsed
+	/// locally shows in [`Role::token`]).
+	pub fn watch(&self) -> watch::Receiver<Role> {
+		self.role.clone()
+	}
+
 	/// Waits until the role changes, or `timeout` passes.
 	pub async fn changed(&mut self, timeout: Duration) {
 		let _ = tokio::time::timeout(timeout, self.role.changed()).await;

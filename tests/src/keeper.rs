@@ -21,10 +21,14 @@ pub fn binary() -> PathBuf {
 	crate::node::binary().with_file_name("session-keys-keeper")
 }
 
-/// A store in a temporary directory, and the commands run on it.
+/// A store (in a temporary directory, or a PostgreSQL database), and the commands run on it.
 pub struct Keeper {
 	dir: tempfile::TempDir,
 	node: String,
+	/// `--store`: the SQLite file in `dir`, or a PostgreSQL URL.
+	store: String,
+	/// Variables every command gets (`PGPASSWORD`).
+	env: Vec<(&'static str, String)>,
 }
 
 impl Keeper {
@@ -36,12 +40,27 @@ impl Keeper {
 			"{} not found: build it first with `cargo build --workspace`",
 			binary.display()
 		);
-		let keeper = Keeper { dir: tempfile::tempdir().expect("a temp dir"), node: node_ws.into() };
+		let dir = tempfile::tempdir().expect("a temp dir");
+		let store = dir.path().join("keeper.db").to_str().expect("a UTF-8 path").to_owned();
+		let keeper = Keeper { dir, node: node_ws.into(), store, env: Vec::new() };
 		keeper.ok(&["init"]);
 		keeper
 	}
 
-	/// The store's file.
+	/// A new store (`init`) in the PostgreSQL database at `url`, logged in with `password`,
+	/// for the node at `node_ws`.
+	pub fn init_postgres(node_ws: &str, url: &str, password: &str) -> Keeper {
+		let keeper = Keeper {
+			dir: tempfile::tempdir().expect("a temp dir"),
+			node: node_ws.into(),
+			store: url.into(),
+			env: vec![("PGPASSWORD", password.into())],
+		};
+		keeper.ok(&["init"]);
+		keeper
+	}
+
+	/// The store's file (of a store made with [`Keeper::init`]).
 	pub fn store(&self) -> PathBuf {
 		self.dir.path().join("keeper.db")
 	}
@@ -61,7 +80,8 @@ impl Keeper {
 		let mut command = Command::new(binary());
 		command
 			.arg("--store")
-			.arg(self.store())
+			.arg(&self.store)
+			.envs(self.env.iter().map(|(name, value)| (name, value)))
 			.env("SESSION_KEYS_KEEPER_PASSPHRASE", passphrase)
 			.env("SESSION_KEYS_NODE", &self.node)
 			.env_remove("SESSION_KEYS_KEEPER_STORE")
@@ -193,6 +213,22 @@ impl Daemon {
 				self.log()
 			);
 			tokio::time::sleep(POLL).await;
+		}
+	}
+
+	/// Its process id, while it runs.
+	pub fn pid(&self) -> Option<u32> {
+		self.child.as_ref().map(Child::id)
+	}
+
+	/// Sends it `signal` (`STOP`, `CONT`, ...).
+	pub fn signal(&self, signal: &str) {
+		if let Some(pid) = self.pid() {
+			let sent = Command::new("kill")
+				.args([&format!("-{signal}"), &pid.to_string()])
+				.status()
+				.expect("kill runs");
+			assert!(sent.success(), "kill -{signal} {pid} failed");
 		}
 	}
 

@@ -34,16 +34,21 @@ use subxt_signer::sr25519::dev;
 use crate::{adjudicator_events, units};
 
 /// Generous: blocks are 3 s and a registration is final a few blocks after it is sent.
-const STEP: Duration = Duration::from_secs(90);
+pub(crate) const STEP: Duration = Duration::from_secs(90);
 
-fn bob() -> String {
+pub(crate) fn bob() -> String {
 	account_of(&dev::bob()).to_ss58check()
 }
 
 /// Every key the store holds, opened with the test passphrase: its public key, status and
 /// whether its secret opens to that public key.
 fn stored(keeper: &Keeper) -> Vec<(SessionPublic, KeyStatus, bool)> {
-	let store = Store::open(&keeper.store(), PASSPHRASE.as_bytes()).expect("the store opens");
+	stored_in(&Store::open(&keeper.store(), PASSPHRASE.as_bytes()).expect("the store opens"))
+}
+
+/// Every key `store` holds: its public key, status and whether its secret opens to that
+/// public key.
+pub(crate) fn stored_in(store: &Store) -> Vec<(SessionPublic, KeyStatus, bool)> {
 	store
 		.keys()
 		.expect("keys")
@@ -57,7 +62,7 @@ fn stored(keeper: &Keeper) -> Vec<(SessionPublic, KeyStatus, bool)> {
 }
 
 /// `SessionRegistered` events per key in blocks `from..=to`.
-async fn registrations(
+pub(crate) async fn registrations(
 	chain: &Chain,
 	from: BlockNumber,
 	to: BlockNumber,
@@ -93,7 +98,7 @@ fn scrape(address: &str) -> String {
 }
 
 /// The number in a log line's `name=value` field.
-fn field(line: &str, name: &str) -> u32 {
+pub(crate) fn field(line: &str, name: &str) -> u32 {
 	let start = line.find(&format!("{name}=")).unwrap_or_else(|| panic!("no {name} in {line}"))
 		+ name.len()
 		+ 1;

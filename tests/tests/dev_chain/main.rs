@@ -3,6 +3,7 @@
 mod authenticate;
 mod closing;
 mod delegation;
+mod failover;
 mod gateway;
 mod keeper;
 mod keys;
