@@ -1249,6 +1249,22 @@ async fn status(client: &Client, store: &Store, all: bool) -> Result<(), Command
 	let at = client.resolve(At::Best).await?;
 	let now = client.block_number(at).await?;
 	let block_ms = block_ms(client).await;
+	if store.shared() {
+		// (A short term: this lease is only read, never taken.)
+		match store.lease("status", std::time::Duration::from_secs(1))?.current()? {
+			Some(leader) if leader.lease_left_ms > 0 => println!(
+				"leader {} (fencing token {}), its lease runs {} more ms",
+				leader.holder, leader.token, leader.lease_left_ms
+			),
+			Some(leader) => println!(
+				"no daemon leads: the lease of {} (fencing token {}) lapsed {} ms ago",
+				leader.holder,
+				leader.token,
+				leader.lease_left_ms.saturating_neg()
+			),
+			None => println!("no daemon has led this store yet"),
+		}
+	}
 	let mut rows =
 		vec![row(&["PROFILE", "KEY", "PHASE", "EXPIRES", "COLLATERAL", "OWED", "CHECKPOINT"])];
 	for key in store.keys()? {
