@@ -873,3 +873,27 @@ fn one_daemon_leads_and_a_former_leader_is_fenced() {
 	let mut command = h.open().unwrap();
 	command.add_profile(&profile("web")).unwrap();
 }
+
+/// A connection the server ends (a restart, a failover of the database, an administrator) is
+/// told apart from a refusal, and made again: by the store on `reconnect` (the daemon calls it
+/// with backoff), and by the lease at its next call.
+#[test]
+fn a_lost_connection_is_told_apart_and_made_again() {
+	let h = Harness::postgres("reconnect");
+	let mut store = h.create();
+	store.add_profile(&profile("api")).unwrap();
+	let mut lease = store.lease("a:1", std::time::Duration::from_secs(5)).unwrap();
+	let token = lease.try_take().unwrap().expect("free");
+	h.raw_both(
+		"SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+	);
+	let error = store.profiles().unwrap_err();
+	assert!(error.is_connection(), "{error}");
+	assert!(!StoreError::UnknownProfile("api".into()).is_connection());
+	store.reconnect().unwrap();
+	assert_eq!(store.profiles().unwrap(), vec![profile("api")]);
+	// The lease's first call finds its connection gone; the next one makes it again.
+	assert!(lease.extend(token).is_err_and(|error| error.is_connection()));
+	assert!(lease.extend(token).unwrap(), "still the leader");
+}
