@@ -298,6 +298,16 @@ pub mod pallet {
 		OptionQuery,
 	>;
 
+	/// Keys registered under storage version 1 with an empty scope, which version 1 read as
+	/// every resource. The version 1 to 2 migration spelled their scope out as `*` and listed
+	/// them here: they keep that scope until they expire as registered, but are neither renewed
+	/// nor rotated ([`Error::LegacyWildcardScope`]), so no master key outlives the expiry it
+	/// had at the upgrade. Their owners register keys that name their scope. (Entries stay once
+	/// the key settles: keys are never reused, and no new entry is ever made.)
+	#[pallet::storage]
+	pub type LegacyWildcardKeys<T: Config> =
+		StorageMap<_, Blake2_128Concat, SessionPublic, (), OptionQuery>;
+
 	/// The challenge period chosen at genesis, when it differs from `Config::ChallengePeriod`.
 	/// Only the `development` preset sets it (to a few blocks), so a chain spec built from any
 	/// other preset gets the runtime's value. Read through [`Pallet::challenge_period`].
@@ -617,6 +627,10 @@ pub mod pallet {
 		/// The counterpart's account still cannot receive the held payment (for instance it
 		/// does not exist and the amount is below the existential deposit).
 		CounterpartCannotReceive,
+		/// The key was registered under storage version 1 with an empty scope (every resource,
+		/// then): it runs until its expiry, but is not renewed or rotated. Register a key that
+		/// names its scope.
+		LegacyWildcardScope,
 	}
 
 	#[pallet::hooks]
@@ -747,7 +761,7 @@ pub mod pallet {
 		/// O(1): the key's old queue entry is removed directly, no queue is scanned; the
 		/// worst-case placement search is charged up front and refunded when not used.
 		#[pallet::call_index(1)]
-		#[pallet::weight(T::WeightInfo::renew().saturating_add(Pallet::<T>::max_placement_weight()))]
+		#[pallet::weight(T::WeightInfo::renew().saturating_add(Pallet::<T>::max_placement_weight()).saturating_add(T::DbWeight::get().reads(1)))]
 		pub fn renew(
 			origin: OriginFor<T>,
 			public: SessionPublic,
@@ -756,6 +770,7 @@ pub mod pallet {
 			let who = ensure_signed(origin)?;
 			let duration = Self::checked_duration(duration)?;
 			let (mut session, now, actor) = Self::live_session_for(&public, &who)?;
+			Self::ensure_scope_named(&public, &session)?;
 			if let Actor::Delegate { authorization, .. } = &actor {
 				// Renewed only as it could be registered now: listed counterpart, limit and
 				// duration within the terms, and no later than the authorization's end.
@@ -869,7 +884,7 @@ pub mod pallet {
 		/// verification; the worst-case placement search is charged up front and refunded when
 		/// not used.
 		#[pallet::call_index(4)]
-		#[pallet::weight(Pallet::<T>::rotate_weight(new.kind()).saturating_add(Pallet::<T>::max_placement_weight()))]
+		#[pallet::weight(Pallet::<T>::rotate_weight(new.kind()).saturating_add(Pallet::<T>::max_placement_weight()).saturating_add(T::DbWeight::get().reads(1)))]
 		pub fn rotate(
 			origin: OriginFor<T>,
 			old: SessionPublic,
@@ -878,6 +893,7 @@ pub mod pallet {
 		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
 			let (session, now, actor) = Self::live_session_for(&old, &who)?;
+			Self::ensure_scope_named(&old, &session)?;
 			ensure!(!session.has_funds_at_stake(), Error::<T>::FundsAtStake);
 			let duration = session.duration.min(T::MaxDuration::get());
 			if let Actor::Delegate { delegate, authorization } = &actor {
@@ -1608,6 +1624,19 @@ pub mod pallet {
 				.into());
 			}
 			Ok((session, now, actor))
+		}
+
+		/// Refuses to extend a key version 1 registered with an empty scope
+		/// ([`LegacyWildcardKeys`]); only a scope of exactly `*` is looked up.
+		fn ensure_scope_named(
+			public: &SessionPublic,
+			session: &RegistrationOf<T>,
+		) -> Result<(), Error<T>> {
+			let wildcard = matches!(&session.scope[..], [item] if &item[..] == b"*");
+			if wildcard && LegacyWildcardKeys::<T>::contains_key(public) {
+				return Err(Error::<T>::LegacyWildcardScope);
+			}
+			Ok(())
 		}
 
 		/// The session (live or closing) of `public`, or why there is none.

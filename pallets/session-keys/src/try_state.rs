@@ -32,7 +32,7 @@ use sp_runtime::{
 
 use crate::{
 	BalanceOf, Config, DelegateUsageOf, DelegateUsages, Delegations, ExpiryAgenda, ExpiryQueue,
-	HeldPayments, HoldReason, OwnerSessions, Pallet, Retired, Sessions,
+	HeldPayments, HoldReason, LegacyWildcardKeys, OwnerSessions, Pallet, Retired, Sessions,
 };
 
 impl<T: Config> Pallet<T> {
@@ -44,6 +44,12 @@ impl<T: Config> Pallet<T> {
 		let mut delegate_usage: BTreeMap<(T::AccountId, T::AccountId), DelegateUsageOf<T>> =
 			BTreeMap::new();
 
+		for public in LegacyWildcardKeys::<T>::iter_keys() {
+			ensure!(
+				Sessions::<T>::contains_key(public) || Retired::<T>::contains_key(public),
+				"a legacy wildcard key was never registered"
+			);
+		}
 		for (public, session) in Sessions::<T>::iter() {
 			ensure!(!Retired::<T>::contains_key(public), "a key is both live and retired");
 			ensure!(

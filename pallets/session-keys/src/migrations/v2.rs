@@ -8,7 +8,9 @@
 //! settlement dropped because the counterpart could not receive it left no trace to recover).
 //! A v1 session with an empty scope could be used for every resource; version 2 reads an empty
 //! scope as none, so the migration spells such a scope out as `*` and the key keeps what its
-//! owner registered it for (its deposit, taken for the shorter scope, is left as it was).
+//! owner registered it for (its deposit, taken for the shorter scope, is left as it was), until
+//! its expiry: such keys are listed in `LegacyWildcardKeys`, and neither renewed nor rotated,
+//! so that no master key outlives the expiry it had at the upgrade.
 //! Holds and owners' indexes are unchanged.
 //!
 //! It runs in one block, reading every mark, queue entry, session and retired record once. That suits
@@ -24,7 +26,7 @@ use scale_info::TypeInfo;
 
 use crate::{
 	migrations::v3::v2::{Retired, RetiredV2, Sessions},
-	Config, DueMark, ExpiryAgenda, ExpiryQueue, Pallet,
+	Config, DueMark, ExpiryAgenda, ExpiryQueue, LegacyWildcardKeys, Pallet,
 };
 
 #[cfg(feature = "try-runtime")]
@@ -96,13 +98,15 @@ impl<T: Config> UncheckedOnRuntimeUpgrade for InnerMigrateV1ToV2<T> {
 			let mark = DueMark { carry_from: old.carry_from, queued };
 			(!mark.is_empty()).then_some(mark)
 		});
-		let mut sessions = 0u64;
+		let (mut sessions, mut wildcards) = (0u64, 0u64);
 		Sessions::<T>::translate::<crate::migrations::v3::v2::RegistrationV2Of<T>, _>(
-			|_, mut session| {
+			|public, mut session| {
 				sessions += 1;
 				if session.scope.is_empty() {
 					// Only a runtime whose `MaxScopeItems` is zero has no room for it.
 					let _ = session.scope.try_push(BoundedVec::truncate_from(b"*".to_vec()));
+					LegacyWildcardKeys::<T>::insert(public, ());
+					wildcards += 1;
 				}
 				Some(session)
 			},
@@ -122,8 +126,10 @@ impl<T: Config> UncheckedOnRuntimeUpgrade for InnerMigrateV1ToV2<T> {
 		});
 		// Each mark read and written with its queue read; each session read (and written); each
 		// record read and written.
-		T::DbWeight::get()
-			.reads_writes(2 * marks + entries + sessions + records, marks + sessions + records)
+		T::DbWeight::get().reads_writes(
+			2 * marks + entries + sessions + records,
+			marks + sessions + records + wildcards,
+		)
 	}
 
 	#[cfg(feature = "try-runtime")]

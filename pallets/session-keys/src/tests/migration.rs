@@ -158,11 +158,27 @@ fn v1_marks_are_counted_and_v1_records_say_what_was_paid() {
 		);
 		let record = crate::Retired::<Test>::get(retired).unwrap();
 		assert_eq!((record.owed, record.paid, record.nonce), (70, 70, 3));
-		// An empty v1 scope meant every resource: it is spelled out.
+		// An empty v1 scope meant every resource: it is spelled out, and the key runs until its
+		// expiry but is neither renewed nor rotated.
 		for key in &keys {
 			let scope = Sessions::<Test>::get(key).unwrap().scope;
 			assert_eq!(scope.iter().map(|i| i.to_vec()).collect::<Vec<_>>(), vec![b"*".to_vec()]);
+			assert!(crate::LegacyWildcardKeys::<Test>::contains_key(key));
 		}
+		check_invariants();
+		let (owner, old) = (ALICE, keys[0]);
+		frame_support::assert_noop!(
+			Adjudicator::renew(RuntimeOrigin::signed(owner), old, None),
+			crate::Error::<Test>::LegacyWildcardScope
+		);
+		let (new, proof) = sr_key(7, ALICE);
+		frame_support::assert_noop!(
+			Adjudicator::rotate(RuntimeOrigin::signed(owner), old, new, proof),
+			crate::Error::<Test>::LegacyWildcardScope
+		);
+		// A key registered since, with a scope of `*` its owner chose, renews as any.
+		let chosen = registration(BOB, 8).scope(&[b"*"]).register();
+		assert_ok!(Adjudicator::renew(RuntimeOrigin::signed(BOB), chosen, None));
 		// The migrated agenda keeps working under the cap.
 		ExpiryAgenda::<Test>::mutate(51, |m| m.as_mut().unwrap().carry_from = None);
 		run_to_block(51);
