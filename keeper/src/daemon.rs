@@ -35,6 +35,7 @@ use crate::{
 	metrics::Metrics,
 	plan::{plan, Action, Heights, Observed, OnChain, Timing},
 	signer::OwnerSigner,
+	store::postgres::IDLE_IN_TRANSACTION,
 	store::{hex, KeyStatus, Profile, Store, StoreError},
 	terms,
 };
@@ -168,7 +169,7 @@ async fn lead(
 				tokio::select! {
 					_ = &mut shutdown => {
 						tracing::info!("stopping");
-						leadership.stop();
+						leadership.stop().await;
 						return Ok(());
 					},
 					_ = leadership.changed(options.poll) => {},
@@ -187,14 +188,14 @@ async fn lead(
 					stopping.store(true, Ordering::SeqCst);
 					if !in_flight.load(Ordering::SeqCst) {
 						tracing::info!("stopping");
-						leadership.stop();
+						leadership.stop().await;
 						return Ok(());
 					}
 					tracing::info!(grace = ?STEP_GRACE, "stopping once the submission in flight is final");
 					if tokio::time::timeout(STEP_GRACE, &mut step).await.is_err() {
 						tracing::warn!("stopping with a submission in flight; the next start looks its key up on chain");
 					}
-					leadership.stop();
+					leadership.stop().await;
 					return Ok(());
 				},
 			}
@@ -208,44 +209,42 @@ async fn lead(
 				daemon.fenced = daemon.token.take();
 				continue;
 			}
-			// The database went away: reconnect and go on (the lease lapses meanwhile, and a
-			// standby with its database takes over).
-			Err(KeeperError::Store(error)) if error.is_connection() => {
-				tracing::warn!(%error, retry_in = ?backoff, "the store's database is unreachable; reconnecting");
-				tokio::select! {
-					_ = &mut shutdown => {
-						leadership.stop();
-						return Ok(());
-					},
-					_ = tokio::time::sleep(backoff) => {},
-				}
-				backoff = (backoff * 2).min(Duration::from_secs(30));
-				if let Err(error) = daemon.store.reconnect() {
-					tracing::warn!(%error, "cannot reconnect to the store's database yet");
-				}
-				continue;
+			// Its lease lapsed before a submission: nothing was sent; the next round looks
+			// at the lead again.
+			Err(KeeperError::Store(error @ StoreError::NotLeading(_))) => {
+				tracing::warn!(%error, "not sending");
 			}
-			Err(KeeperError::Store(error)) => {
-				leadership.stop();
-				return Err(error.into());
-			}
+			// Only the store failing stops the daemon; a lost database connection is made
+			// again (its lease lapses meanwhile, and a standby with its database takes over),
+			// and the rest (the node) retried, with backoff.
 			Err(error) => {
+				let reconnect =
+					matches!(&error, KeeperError::Store(error) if error.is_connection());
+				if matches!(error, KeeperError::Store(_)) && !reconnect {
+					leadership.stop().await;
+					return Err(error);
+				}
 				tracing::warn!(%error, retry_in = ?backoff, "step failed; retrying");
 				tokio::select! {
 					_ = &mut shutdown => {
-						leadership.stop();
+						leadership.stop().await;
 						return Ok(());
 					},
 					_ = tokio::time::sleep(backoff) => {},
 				}
 				backoff = (backoff * 2).min(Duration::from_secs(30));
+				if reconnect {
+					if let Err(error) = daemon.store.reconnect() {
+						tracing::warn!(%error, "cannot reconnect to the store's database yet");
+					}
+				}
 				continue;
 			}
 		}
 		tokio::select! {
 			_ = &mut shutdown => {
 				tracing::info!("stopping");
-				leadership.stop();
+				leadership.stop().await;
 				return Ok(());
 			},
 			_ = tokio::time::sleep(options.poll) => {},
@@ -253,11 +252,13 @@ async fn lead(
 	}
 }
 
-/// The blocks a standby may take to take over from a leader that died at once: its lease's
-/// term, a turn of the standby's lease thread, and a poll, in blocks of the chain's block time
-/// (twice `Timestamp.MinimumPeriod`), rounded up.
+/// The blocks a standby may take to take over from a leader that died: its lease's term, a
+/// turn of the standby's lease thread, a poll, and the time the server takes to end a
+/// transaction the leader died or stopped inside ([`IDLE_IN_TRANSACTION`]), in blocks of the
+/// chain's block time (twice `Timestamp.MinimumPeriod`), rounded up. Every daemon of a store
+/// runs with the same `--lease-ms`.
 async fn takeover_blocks(client: &Client, options: &Options) -> BlockNumber {
-	let seconds = options.lease + options.lease / 3 + options.poll;
+	let seconds = options.lease + options.lease / 3 + options.poll + IDLE_IN_TRANSACTION;
 	let block_ms = match client.constant::<u64>("Timestamp", "MinimumPeriod").await {
 		Ok(period) if period > 0 => period.saturating_mul(2),
 		result => {
@@ -406,7 +407,7 @@ impl Daemon<'_> {
 		{
 			Ok(())
 		} else {
-			Err(StoreError::Fenced(self.store.location().clone()).into())
+			Err(StoreError::NotLeading(self.store.location().clone()).into())
 		}
 	}
 

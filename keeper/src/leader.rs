@@ -86,14 +86,23 @@ impl Leadership {
 
 	/// Waits until the role changes, or `timeout` passes.
 	pub async fn changed(&mut self, timeout: Duration) {
-		let _ = tokio::time::timeout(timeout, self.role.changed()).await;
+		let changed = tokio::time::timeout(timeout, self.role.changed()).await;
+		if matches!(changed, Ok(Err(_))) {
+			// The lease thread ended (it only does when asked, or by a panic): no change will
+			// come, so wait the time out rather than spin.
+			tokio::time::sleep(timeout).await;
+		}
 	}
 
-	/// Stops contending; a lease held is released, so a standby takes over at once.
-	pub fn stop(mut self) {
+	/// Stops contending; a lease held is released, so a standby takes over at once. Waits
+	/// for that at most [`STOP_WAIT`], off the async threads (the release is a blocking call).
+	pub async fn stop(mut self) {
 		self.stop.store(true, Ordering::SeqCst);
 		if let Some(thread) = self.thread.take() {
-			let _ = thread.join();
+			let joined = tokio::task::spawn_blocking(move || thread.join());
+			if tokio::time::timeout(STOP_WAIT, joined).await.is_err() {
+				tracing::warn!("the lease was not released in time: it lapses instead");
+			}
 		}
 	}
 }
@@ -105,6 +114,12 @@ impl Drop for Leadership {
 	}
 }
 
+/// The lease of a daemon that is alone by construction (an SQLite store).
+const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// How long a stop waits for the lease to be released.
+const STOP_WAIT: Duration = Duration::from_secs(5);
+
 /// The lease thread's loop.
 fn contend(
 	mut lease: Box<dyn Lease>,
@@ -114,8 +129,9 @@ fn contend(
 	metrics: Arc<Metrics>,
 ) {
 	let turn = term / 3;
-	// Stop acting a tenth of the term early: the clocks' rates differ a little.
-	let usable = term - term / 10;
+	// Stop acting a tenth of the term early: the clocks' rates differ a little. A lease no
+	// other daemon can contend for never lapses.
+	let usable = if lease.exclusive() { FOREVER } else { term - term / 10 };
 	let mut seen: Option<String> = None;
 	while !stop.load(Ordering::SeqCst) {
 		let sent = Instant::now();

@@ -173,6 +173,10 @@ pub enum StoreError {
 		 standing by"
 	)]
 	Fenced(Location),
+	/// This daemon's lease lapsed (by the database's clock or its own) though no other daemon
+	/// took over yet: it sends nothing until it has extended it again.
+	#[error("this keeper's lease on {0} lapsed: nothing was sent; waiting to lead again")]
+	NotLeading(Location),
 	/// The passphrase does not open the store.
 	#[error("wrong passphrase for {0}: nothing was changed")]
 	WrongPassphrase(Location),
@@ -289,11 +293,11 @@ impl StoreError {
 		match self {
 			StoreError::Postgres { source, .. } => {
 				// Class 08 (connection exception) and 57 (operator intervention: the server
-				// shutting down, the session terminated).
+				// shutting down, the session terminated), or the socket failing.
 				let class = source.code().map(|code| &code.code()[..2]);
-				source.is_closed()
-					|| source.as_db_error().is_none()
-					|| matches!(class, Some("08" | "57"))
+				let io = std::error::Error::source(source)
+					.is_some_and(|inner| inner.downcast_ref::<std::io::Error>().is_some());
+				source.is_closed() || io || matches!(class, Some("08" | "57"))
 			}
 			StoreError::Io { .. } => true,
 			_ => false,
@@ -452,6 +456,11 @@ pub trait Lease: Send {
 	fn release(&mut self, token: i64) -> Result<()>;
 	/// Who leads now, if anyone ever did.
 	fn current(&mut self) -> Result<Option<Leader>>;
+	/// Whether no other daemon can ever contend (the store admits one daemon only): the lease
+	/// then never lapses.
+	fn exclusive(&self) -> bool {
+		false
+	}
 }
 
 /// The lease of a store only one daemon can run on (the SQLite store's file lock sees to
@@ -473,6 +482,10 @@ impl Lease for SoleDaemon {
 
 	fn current(&mut self) -> Result<Option<Leader>> {
 		Ok(None)
+	}
+
+	fn exclusive(&self) -> bool {
+		true
 	}
 }
 

@@ -27,8 +27,8 @@
 //! ([`Backend::set_fence`]): each of its writes then runs in a transaction that first reads the
 //! `leader` row `FOR SHARE` and is refused ([`StoreError::Fenced`]) if the token moved on. The
 //! share lock makes a takeover wait for a write under way, so no write of a former leader lands
-//! after the takeover commits. Sessions drop a transaction left idle for longer than the lease
-//! (a leader stopped inside one), so that wait is bounded.
+//! after the takeover commits. The server ends a session whose transaction sits idle for
+//! [`IDLE_IN_TRANSACTION`] (a leader stopped inside one), so that wait is bounded.
 //!
 //! # Blocking calls
 //! The store's API is synchronous, and the daemon calls it from its tokio tasks, where the
@@ -121,8 +121,13 @@ const MIGRATION_LOCK: i64 = 0x7373_6b6b_6d69_6772; // "sskkmigr"
 const DAEMON_LOCK: i64 = 0x7373_6b6b_6461_656d; // "sskkdaem"
 
 /// How long the server lets a transaction sit idle before it ends the session (the keeper's
-/// transactions take milliseconds; see [`connect`]).
-pub const IDLE_IN_TRANSACTION: Duration = Duration::from_secs(10);
+/// transactions take milliseconds; see [`connect`]). A leader stopped inside a write holds a
+/// takeover for at most this long.
+pub const IDLE_IN_TRANSACTION: Duration = Duration::from_secs(3);
+
+/// How long sent data may go unacknowledged, or an idle connection unanswered, before the
+/// connection is taken for dead.
+const DEAD_PEER: Duration = Duration::from_secs(10);
 
 /// How long a connection may take to be made, when the URL does not say.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -208,6 +213,13 @@ pub fn connect(target: &PostgresTarget) -> Result<Client> {
 	if config.get_connect_timeout().is_none() {
 		config.connect_timeout(CONNECT_TIMEOUT);
 	}
+	// A server that vanishes without closing the connection (a partition, a host down) fails
+	// the connection within these, rather than leaving a call waiting for the kernel's
+	// retransmissions (some 15 minutes): a leader then reconnects, or its lease lapses.
+	if config.get_tcp_user_timeout().is_none() {
+		config.tcp_user_timeout(DEAD_PEER);
+	}
+	config.keepalives_idle(DEAD_PEER);
 	let (sender, receiver) = std::sync::mpsc::sync_channel(1);
 	let io = |source| StoreError::Io { store: location.clone(), source };
 	std::thread::Builder::new()

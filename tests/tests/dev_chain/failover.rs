@@ -18,7 +18,7 @@ use sp_core::crypto::Ss58Codec;
 use subxt_signer::sr25519::dev;
 use zeroize::Zeroizing;
 
-use crate::keeper::{bob, field, registrations, stored_in, STEP};
+use crate::keeper::{bob, field, live_keys, registrations, stored_in, STEP};
 
 /// The PostgreSQL server the keeper's own store tests start.
 #[allow(dead_code)]
@@ -94,9 +94,15 @@ async fn two_keepers_on_postgres_fail_over_with_a_live_key_at_every_block() {
 	let mut takeovers = Vec::new();
 	for round in 1..=5 {
 		let leading = wait_for_leader(&server, database, &daemons, None).await;
-		// A random point: anywhere in the next five blocks (a new key every ten blocks, so
-		// some land while one is on its way).
-		let delay = Duration::from_millis(rng.gen_range(0..5 * BLOCK.as_millis() as u64));
+		// A random point: anywhere in the next five blocks, or (every other round) in the
+		// two blocks after the leader starts registering a key, while it is on its way.
+		let during_registration = round % 2 == 0;
+		if during_registration {
+			let seen = daemons[leading].lines(&["registering"]).len();
+			daemons[leading].wait_for(&["registering"], seen + 1, STEP).await;
+		}
+		let blocks = if during_registration { 2 } else { 5 };
+		let delay = Duration::from_millis(rng.gen_range(0..blocks * BLOCK.as_millis() as u64));
 		tokio::time::sleep(delay).await;
 		let killed = daemons[leading].pid();
 		let at = chain.block_number(chain.client.best_hash().await.unwrap()).await;
@@ -108,7 +114,9 @@ async fn two_keepers_on_postgres_fail_over_with_a_live_key_at_every_block() {
 		// Back, as the standby.
 		daemons[leading] = keeper.daemon(&args);
 		println!(
-			"round {round}: leader killed at block #{at} after {delay:?}; taken over in {took:?}"
+			"round {round}: leader killed at block #{at}, {delay:?} after {}; taken over in \
+			 {took:?}",
+			if during_registration { "it started registering a key" } else { "the round began" }
 		);
 		takeovers.push(took);
 	}
@@ -157,21 +165,26 @@ async fn two_keepers_on_postgres_fail_over_with_a_live_key_at_every_block() {
 	let keys = stored_in(&store);
 	assert!(keys.iter().all(|(_, _, opens)| *opens), "every secret opens: {keys:?}");
 	let publics: Vec<_> = keys.iter().map(|(public, ..)| *public).collect();
-	for number in from..=to {
-		let hash = chain.block_hash(number).await;
-		let mut live = false;
-		for public in &publics {
-			if let Some(registration) = chain.registration_at(public, hash).await {
-				live |= registration.registered_at <= number && number < registration.expires_at;
-			}
-		}
-		assert!(live, "no live key at block #{number}");
-	}
+	// A live key at every block, and never more than a key and its successor (a second
+	// successor would be a key registered twice over).
+	let live = live_keys(&chain, &publics, from, to).await;
+	let gap = live.iter().find(|(_, count)| **count == 0);
+	assert_eq!(gap, None, "no live key at that block");
+	let crowded = live.iter().find(|(_, count)| **count > 2);
+	assert_eq!(crowded, None, "more live keys than a key and its successor");
 	let counts = registrations(&chain, from, to).await;
 	for (public, count) in &counts {
 		assert_eq!(*count, 1, "{} registered {count} times", hex(&public.encode()));
 		assert!(publics.contains(public), "{} is registered but not stored", hex(&public.encode()));
 	}
+	// No pending key lost: every stored key but the newest was registered (the newest may be
+	// a successor made just before the stop).
+	let unregistered: Vec<_> = keys
+		.iter()
+		.filter(|(public, ..)| !counts.contains_key(public))
+		.map(|(public, status, _)| (hex(&public.encode()), *status))
+		.collect();
+	assert!(unregistered.len() <= 1, "stored keys never registered: {unregistered:?}");
 	let slowest = takeovers.iter().max().copied().unwrap_or_default();
 	println!(
 		"{}: a live key at each of blocks #{from}..=#{to}, {} keys, each registered once; \

@@ -79,6 +79,39 @@ pub(crate) async fn registrations(
 	counts
 }
 
+/// How many of `publics` were live at each block of `from..=to`.
+pub(crate) async fn live_keys(
+	chain: &Chain,
+	publics: &[SessionPublic],
+	from: BlockNumber,
+	to: BlockNumber,
+) -> BTreeMap<BlockNumber, usize> {
+	let mut live = BTreeMap::new();
+	for number in from..=to {
+		let hash = chain.block_hash(number).await;
+		let count = live.entry(number).or_default();
+		for public in publics {
+			if let Some(registration) = chain.registration_at(public, hash).await {
+				if registration.registered_at <= number && number < registration.expires_at {
+					*count += 1;
+				}
+			}
+		}
+	}
+	live
+}
+
+/// The first block of `from..=to` at which none of `publics` was live, if any.
+pub(crate) async fn block_without_a_live_key(
+	chain: &Chain,
+	publics: &[SessionPublic],
+	from: BlockNumber,
+	to: BlockNumber,
+) -> Option<BlockNumber> {
+	let live = live_keys(chain, publics, from, to).await;
+	live.into_iter().find(|(_, count)| *count == 0).map(|(number, _)| number)
+}
+
 /// What `log` holds after its first line containing `marker` (nothing if there is none).
 fn after<'a>(log: &'a str, marker: &str) -> &'a str {
 	match log.find(marker) {
@@ -174,16 +207,8 @@ async fn the_daemon_registers_renews_and_rotates_with_a_live_key_at_every_block(
 	let publics: Vec<_> = keys.iter().map(|(public, ..)| *public).collect();
 
 	// At every block from the first registration on, one of them is live.
-	for number in from..=to {
-		let hash = chain.block_hash(number).await;
-		let mut live = false;
-		for public in &publics {
-			if let Some(registration) = chain.registration_at(public, hash).await {
-				live |= registration.registered_at <= number && number < registration.expires_at;
-			}
-		}
-		assert!(live, "no live key of the profile at block #{number}");
-	}
+	let gap = block_without_a_live_key(&chain, &publics, from, to).await;
+	assert_eq!(gap, None, "no live key of the profile at that block");
 	println!("a live key at each of blocks #{from}..=#{to}");
 	let counts = registrations(&chain, from, to).await;
 	assert_eq!(
@@ -1060,16 +1085,8 @@ async fn a_key_the_delegate_did_not_register_runs_out_and_is_replaced_in_time() 
 	let new = keys.iter().find(|key| key.0 != old).expect("a successor").0;
 	assert_eq!(chain.registration(&new).await.expect("live").delegate, Some(dave));
 	let to = chain.block_number(chain.client.finalized_hash().await.unwrap()).await;
-	for number in from..=to {
-		let hash = chain.block_hash(number).await;
-		let mut live = false;
-		for public in [old, new] {
-			if let Some(registration) = chain.registration_at(&public, hash).await {
-				live |= registration.registered_at <= number && number < registration.expires_at;
-			}
-		}
-		assert!(live, "no live key of the profile at block #{number}");
-	}
+	let gap = block_without_a_live_key(&chain, &[old, new], from, to).await;
+	assert_eq!(gap, None, "no live key of the profile at that block");
 }
 
 /// The runs, many of them: a 12-block term with the default margin (4 blocks), against
@@ -1136,22 +1153,13 @@ async fn short_terms_with_finality_lagging_have_a_live_key_at_every_block_in_eve
 			let from = field(&first[0], "block");
 			let to = chain.block_number(chain.client.finalized_hash().await.unwrap()).await;
 			let publics: Vec<_> = stored(keeper).into_iter().map(|(public, ..)| public).collect();
-			for number in from..=to {
-				let hash = chain.block_hash(number).await;
-				let mut live = false;
-				for public in &publics {
-					if let Some(registration) = chain.registration_at(public, hash).await {
-						live |= registration.registered_at <= number
-							&& number < registration.expires_at;
-					}
-				}
-				assert!(
-					live,
-					"run {}: no live key at block #{number}; log:\n{}",
-					run + slot + 1,
-					daemon.log()
-				);
-			}
+			let gap = block_without_a_live_key(&chain, &publics, from, to).await;
+			assert!(
+				gap.is_none(),
+				"run {}: no live key at block #{gap:?}; log:\n{}",
+				run + slot + 1,
+				daemon.log()
+			);
 			let log = daemon.log();
 			assert!(
 				!log.contains("Expired"),
