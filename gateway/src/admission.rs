@@ -84,6 +84,15 @@ end
 return {1, 0}
 ";
 
+/// Which call an outcome came from ([`RedisAdmission::answered`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Source {
+	/// The `PING` every [`PROBE_EVERY`].
+	Probe,
+	/// A request's admission.
+	Request,
+}
+
 /// How long a block's first use is remembered in Redis: far beyond any window, so a block
 /// whose headers went stale is never taken for a new one while a replica still holds it.
 const FIRST_USE_KEPT: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -343,11 +352,13 @@ impl RedisAdmission {
 			.await;
 			metrics.redis_seconds.observe(started.elapsed().as_secs_f64());
 			match outcome {
-				Ok(Ok(_)) => self.answered(metrics),
-				Ok(Err(error)) => self.failed(error.to_string(), metrics),
-				Err(_) => {
-					self.failed(format!("no answer within {:?}", self.call_timeout()), metrics)
-				}
+				Ok(Ok(_)) => self.answered(metrics, Source::Probe),
+				Ok(Err(error)) => self.failed(error.to_string(), metrics, Source::Probe),
+				Err(_) => self.failed(
+					format!("no answer within {:?}", self.call_timeout()),
+					metrics,
+					Source::Probe,
+				),
 			}
 			tokio::time::sleep(PROBE_EVERY).await;
 		}
@@ -400,15 +411,16 @@ impl RedisAdmission {
 		metrics.redis_seconds.observe(started.elapsed().as_secs_f64());
 		let answer = match outcome {
 			Ok(Ok(answer)) => {
-				self.answered(metrics);
+				self.answered(metrics, Source::Request);
 				answer
 			}
 			Ok(Err(error)) => {
-				self.failed(error.to_string(), metrics);
+				self.failed(error.to_string(), metrics, Source::Request);
 				return self.unreachable(&tier.name, one_time);
 			}
 			Err(_) => {
-				self.failed(format!("no answer within {:?}", self.call_timeout()), metrics);
+				let error = format!("no answer within {:?}", self.call_timeout());
+				self.failed(error, metrics, Source::Request);
 				return self.unreachable(&tier.name, one_time);
 			}
 		};
@@ -430,23 +442,33 @@ impl RedisAdmission {
 		}
 	}
 
-	fn answered(&self, metrics: &Metrics) {
+	/// Records an answer. Only the probe moves `up` (and `/healthz`): a request that happened
+	/// to fail on a connection being replaced would otherwise take the replica out of its
+	/// load balancer until the next probe put it back.
+	fn answered(&self, metrics: &Metrics, source: Source) {
 		self.failures.store(0, Ordering::Relaxed);
-		if !self.up.swap(true, Ordering::Relaxed) {
-			tracing::info!(url = %self.settings.url, "Redis answers");
+		if source == Source::Probe {
+			if !self.up.swap(true, Ordering::Relaxed) {
+				tracing::info!(url = %self.settings.url, "Redis answers");
+			}
+			*self.last_error.lock() = None;
+			metrics.redis_up.set(1);
 		}
-		*self.last_error.lock() = None;
-		metrics.redis_up.set(1);
 	}
 
-	/// Records a failed call; after a few in a row, replaces the connection.
-	fn failed(&self, error: String, metrics: &Metrics) {
+	/// Records a failed call (the probe's also moves `up`); after a few in a row, of either
+	/// kind, replaces the connection.
+	fn failed(&self, error: String, metrics: &Metrics, source: Source) {
 		metrics.redis_errors.inc();
-		metrics.redis_up.set(0);
-		if self.up.swap(false, Ordering::Relaxed) {
-			tracing::warn!(url = %self.settings.url, %error, "Redis unreachable");
+		if source == Source::Probe {
+			metrics.redis_up.set(0);
+			if self.up.swap(false, Ordering::Relaxed) {
+				tracing::warn!(url = %self.settings.url, %error, "Redis unreachable");
+			}
+			*self.last_error.lock() = Some(error);
+		} else {
+			tracing::debug!(url = %self.settings.url, %error, "a Redis call failed");
 		}
-		*self.last_error.lock() = Some(error);
 		if self.failures.fetch_add(1, Ordering::Relaxed) + 1 >= FAILURES_BEFORE_RECONNECT {
 			self.failures.store(0, Ordering::Relaxed);
 			if let Ok(connection) =
