@@ -95,7 +95,7 @@ impl Leadership {
 	}
 
 	/// Stops contending; a lease held is released, so a standby takes over at once. Waits
-	/// for that at most [`STOP_WAIT`], off the async threads (the release is a blocking call).
+	/// for that at most 5 s, off the async threads (the release is a blocking call).
 	pub async fn stop(mut self) {
 		self.stop.store(true, Ordering::SeqCst);
 		if let Some(thread) = self.thread.take() {
