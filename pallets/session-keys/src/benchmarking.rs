@@ -768,8 +768,8 @@ mod benchmarks {
 	/// the collateral and the deposit.
 	#[benchmark]
 	fn on_initialize_expire(
-		k: Linear<0, { T::MaxExpiriesPerBlock::get() }>,
-		s: Linear<0, { T::MaxExpiriesPerBlock::get() }>,
+		k: Linear<0, { Pallet::<T>::settlements_per_block() }>,
+		s: Linear<0, { Pallet::<T>::settlements_per_block() }>,
 	) {
 		let start = frame_system::Pallet::<T>::block_number();
 		let duration: BlockNumberFor<T> = (s + 1).into();

@@ -11,8 +11,12 @@
 //! counterpart's window only grows. A flood of keys aimed at one block therefore spreads over the
 //! following blocks at scheduling time, and `on_initialize` never carries a backlog in normal
 //! operation. `register`, `renew` and `rotate` fail with `SettlementAgendaFull` when no block in
-//! reach has room; a revocation never fails: without room in reach the key keeps the block it
-//! was queued in, so the cap holds and the counterpart's window only grows.
+//! reach has room. A revocation never fails: when every block in reach is full to the cap, it
+//! takes the first of them with a slot left in the `ClosingReserve` (slots only revocations
+//! take), so a flood of registrations cannot keep a revoked key's collateral held until the end
+//! of its term; only when the reserve in reach is full too does the key keep the block it was
+//! queued in (the counterpart's window then only grows). A block thus holds at most
+//! `MaxExpiriesPerBlock + ClosingReserve` keys, and `on_initialize` settles that many.
 //!
 //! The carry-over stays as the safety net: a block settles at most `MaxExpiriesPerBlock`
 //! sessions; when more are due, the mark of the next block records the oldest block still
@@ -35,6 +39,18 @@ use crate::{
 /// estimate of one item (2,475 bytes).
 const MARK_KEY_OVERHEAD: usize = 32 + 8 + 2475;
 
+/// Which slots of a block a placement may take.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Slots {
+	/// Only under `MaxExpiriesPerBlock` (`register`, `renew`, `rotate`).
+	Cap,
+	/// Under the cap, else one of the `ClosingReserve` (a revocation).
+	CapThenReserve,
+	/// Under the cap, else the last block in reach whatever its count (a failed settlement's
+	/// retry, a defensive path).
+	CapOrLast,
+}
+
 /// Where a key was queued, and how many agenda marks were read to find the block.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) struct Placement<BlockNumber> {
@@ -51,24 +67,31 @@ impl<T: Config> Pallet<T> {
 		public: &SessionPublic,
 		due: BlockNumberFor<T>,
 	) -> Result<Placement<BlockNumberFor<T>>, Error<T>> {
-		Self::place(public, due, false).ok_or(Error::<T>::SettlementAgendaFull)
+		Self::place(public, due, Slots::Cap).ok_or(Error::<T>::SettlementAgendaFull)
 	}
 
 	/// Queues a revoked key as [`Self::schedule`] does, but never fails: when no block in reach
-	/// has room, the key keeps `fallback`, the block it was queued in before (which the caller
-	/// just freed by unscheduling it there, and which is never earlier than `due`). The
-	/// counterpart's window then lasts longer; the cap holds either way.
+	/// has room under the cap, the key takes the first with a slot of the closing reserve left
+	/// (found in the same search); when none has, it keeps `fallback`, the block it was queued
+	/// in before (which the caller just freed by unscheduling it there, and which is never
+	/// earlier than `due`). The counterpart's window then lasts longer; the bound holds either
+	/// way.
 	pub(crate) fn schedule_closing(
 		public: &SessionPublic,
 		due: BlockNumberFor<T>,
 		fallback: BlockNumberFor<T>,
 	) -> Placement<BlockNumberFor<T>> {
-		Self::place(public, due, false).unwrap_or_else(|| {
+		Self::place(public, due, Slots::CapThenReserve).unwrap_or_else(|| {
 			// The whole reach read, then the fallback's mark.
 			let probes = T::MaxSettlementDelay::get().saturating_add(2);
 			Self::queue_at(public, fallback);
 			Placement { at: fallback, probes }
 		})
+	}
+
+	/// The most keys one block settles (and holds): the cap and the closing reserve.
+	pub fn settlements_per_block() -> u32 {
+		T::MaxExpiriesPerBlock::get().saturating_add(T::ClosingReserve::get())
 	}
 
 	/// Queues a key whose settlement failed again, in the first block with room after `now`
@@ -79,7 +102,7 @@ impl<T: Config> Pallet<T> {
 		now: BlockNumberFor<T>,
 	) -> BlockNumberFor<T> {
 		let due = now.saturating_add(One::one());
-		Self::place(public, due, true).map_or(due, |placement| placement.at)
+		Self::place(public, due, Slots::CapOrLast).map_or(due, |placement| placement.at)
 	}
 
 	/// Queues `public` in block `at` and counts it there, whatever the count.
@@ -90,25 +113,36 @@ impl<T: Config> Pallet<T> {
 		ExpiryQueue::<T>::insert(at, public, ());
 	}
 
+	/// Queues `public` in the first block from `due` on, within the reach, with a slot of the
+	/// kind `slots` allows; each block's mark is read once.
 	fn place(
 		public: &SessionPublic,
 		due: BlockNumberFor<T>,
-		overflow: bool,
+		slots: Slots,
 	) -> Option<Placement<BlockNumberFor<T>>> {
 		let cap = T::MaxExpiriesPerBlock::get();
+		let with_reserve = Self::settlements_per_block();
 		let reach = T::MaxSettlementDelay::get();
 		let mut at = due;
 		let mut probes = 0u32;
+		// The first block in reach with a reserve slot left, kept while looking for room
+		// under the cap.
+		let mut reserve: Option<BlockNumberFor<T>> = None;
 		loop {
 			let queued = ExpiryAgenda::<T>::get(at).map_or(0, |mark| mark.queued);
 			probes.saturating_inc();
 			let last = probes > reach;
-			if queued < cap || (last && overflow) {
+			if queued < cap || (last && slots == Slots::CapOrLast) {
 				Self::queue_at(public, at);
 				return Some(Placement { at, probes });
 			}
+			if slots == Slots::CapThenReserve && reserve.is_none() && queued < with_reserve {
+				reserve = Some(at);
+			}
 			if last {
-				return None;
+				let at = reserve?;
+				Self::queue_at(public, at);
+				return Some(Placement { at, probes });
 			}
 			at.saturating_inc();
 		}
@@ -170,7 +204,7 @@ impl<T: Config> Pallet<T> {
 		let Some(mark) = ExpiryAgenda::<T>::take(now) else {
 			return T::WeightInfo::on_initialize_idle();
 		};
-		let max = T::MaxExpiriesPerBlock::get();
+		let max = Self::settlements_per_block();
 		let mut block = mark.carry_from.unwrap_or(now);
 		let mut ended = 0u32;
 		// Queued blocks stepped past after the first, each one read of an empty queue.

@@ -157,6 +157,14 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxExpiriesPerBlock: Get<u32>;
 
+		/// Slots per block beyond `MaxExpiriesPerBlock` that only revocations take, once every
+		/// block in reach is full to the cap: a revoked key still settles within
+		/// `MaxSettlementDelay` blocks of `ChallengePeriod` after its revocation, rather than at
+		/// the end of its term. `on_initialize` settles up to `MaxExpiriesPerBlock` plus this
+		/// many keys a block, and is weighed for it.
+		#[pallet::constant]
+		type ClosingReserve: Get<u32>;
+
 		/// Most blocks past its due block a settlement is placed when the blocks before are
 		/// full: scheduling reads at most `MaxSettlementDelay + 1` agenda marks, and `register`,
 		/// `renew` and `rotate` fail with `SettlementAgendaFull` when none has room.
@@ -661,11 +669,11 @@ pub mod pallet {
 				T::RecordFeePerByte::get() >= T::DepositPerByte::get(),
 				"a record kept forever must cost at least a deposit's price per byte"
 			);
-			let max = T::MaxExpiriesPerBlock::get();
+			let max = Self::settlements_per_block();
 			let max_block = T::BlockWeights::get().max_block;
 			assert!(
 				T::WeightInfo::on_initialize_expire(max, max).all_lte(max_block),
-				"on_initialize at MaxExpiriesPerBlock must fit in a block"
+				"on_initialize at MaxExpiriesPerBlock + ClosingReserve must fit in a block"
 			);
 			assert!(
 				Self::revoke_all_weight(T::MaxKeysPerOwner::get()).all_lte(max_block)

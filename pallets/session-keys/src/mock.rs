@@ -91,6 +91,7 @@ parameter_types! {
 	pub static TestChallengePeriod: u64 = CHALLENGE_PERIOD;
 	pub static MaxKeysPerOwner: u32 = 4;
 	pub static MaxExpiriesPerBlock: u32 = 3;
+	pub static ClosingReserve: u32 = 2;
 	pub static MaxSettlementDelay: u32 = 8;
 	pub static HeaderValidity: u64 = 5;
 	pub static ExistentialDeposit: Balance = 1;
@@ -104,6 +105,7 @@ impl pallet_session_keys::Config for Test {
 	type ChallengePeriod = TestChallengePeriod;
 	type MaxKeysPerOwner = MaxKeysPerOwner;
 	type MaxExpiriesPerBlock = MaxExpiriesPerBlock;
+	type ClosingReserve = ClosingReserve;
 	type MaxSettlementDelay = MaxSettlementDelay;
 	type MaxDelegateCounterparts = frame_support::traits::ConstU32<3>;
 	type MaxDescriptionLen = frame_support::traits::ConstU32<32>;

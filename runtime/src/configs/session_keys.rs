@@ -19,6 +19,9 @@ parameter_types! {
 	pub const SessionKeyMaxKeysPerOwner: u32 = 32;
 	/// Keys settled per block, and the most scheduled to settle in one block.
 	pub const SessionKeyMaxExpiriesPerBlock: u32 = 128;
+	/// Slots a block keeps for revocations beyond the 128: a flood of registrations cannot keep
+	/// a revoked key's collateral held to the end of its term.
+	pub const SessionKeyClosingReserve: u32 = 32;
 	/// A settlement whose block is full goes at most five minutes of blocks later; beyond,
 	/// registering fails with `SettlementAgendaFull`.
 	pub const SessionKeyMaxSettlementDelay: u32 = 5 * MINUTES;
@@ -50,6 +53,7 @@ impl pallet_session_keys::Config for Runtime {
 	type ChallengePeriod = SessionKeyChallengePeriod;
 	type MaxKeysPerOwner = SessionKeyMaxKeysPerOwner;
 	type MaxExpiriesPerBlock = SessionKeyMaxExpiriesPerBlock;
+	type ClosingReserve = SessionKeyClosingReserve;
 	type MaxSettlementDelay = SessionKeyMaxSettlementDelay;
 	type MaxDelegateCounterparts = SessionKeyMaxDelegateCounterparts;
 	type MaxDescriptionLen = SessionKeyMaxDescriptionLen;

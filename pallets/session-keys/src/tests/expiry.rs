@@ -30,6 +30,9 @@ fn session_settles_when_its_window_ends_and_releases_holds() {
 #[test]
 fn more_keys_due_than_the_cap_all_end_over_the_following_blocks() {
 	ExtBuilder::default().build_and_execute(|| {
+		// A block's budget is the cap plus the closing reserve: without a reserve here, the
+		// budget is the cap these backlogs are built against.
+		ClosingReserve::set(0);
 		let cap = MaxExpiriesPerBlock::get() as usize; // 3
 		let owners = [ALICE, BOB, CLEARING, 4, 5];
 		let mut keys = vec![];
@@ -84,6 +87,9 @@ fn weight_of_a_block_follows_the_work_done() {
 #[test]
 fn backlog_weight_counts_keys_steps_and_the_carry() {
 	ExtBuilder::default().build_and_execute(|| {
+		// A block's budget is the cap plus the closing reserve: without a reserve here, the
+		// budget is the cap these backlogs are built against.
+		ClosingReserve::set(0);
 		let cap = MaxExpiriesPerBlock::get();
 		with_cap(cap + 1, || {
 			for seed in 0..=cap as u8 {
@@ -156,6 +162,9 @@ fn idle_block_reads_exactly_one_storage_item() {
 #[test]
 fn long_backlog_is_stepped_through_within_the_bound() {
 	ExtBuilder::default().build_and_execute(|| {
+		// A block's budget is the cap plus the closing reserve: without a reserve here, the
+		// budget is the cap these backlogs are built against.
+		ClosingReserve::set(0);
 		// cap = 3: fifteen keys due at block 13 take blocks 13 to 17, and block 17 leaves the
 		// backlog at 14. Block 18 then walks from 14 to 18, more empty blocks than the step
 		// bound allows, so a key due at 18 waits a block.
@@ -189,6 +198,9 @@ fn long_backlog_is_stepped_through_within_the_bound() {
 #[test]
 fn a_full_block_that_is_drained_carries_nothing() {
 	ExtBuilder::default().build_and_execute(|| {
+		// A block's budget is the cap plus the closing reserve: without a reserve here, the
+		// budget is the cap these backlogs are built against.
+		ClosingReserve::set(0);
 		let cap = MaxExpiriesPerBlock::get();
 		for seed in 0..cap as u8 {
 			register_with(4, 10 + seed, Some(2), 0);
@@ -296,10 +308,49 @@ fn placement_search_is_bounded_and_charged() {
 	});
 }
 
+/// The attack: the blocks a revocation would settle in are filled to the cap with
+/// registrations. The revocation takes a slot of the closing reserve there, so the revoked key
+/// settles about `ChallengePeriod` after its revocation, not at the end of its term.
+#[test]
+fn a_revocation_into_blocks_full_to_the_cap_takes_a_reserve_slot() {
+	ExtBuilder::default().build_and_execute(|| {
+		MaxSettlementDelay::set(1);
+		let public = register_with(CLEARING, 1, Some(50), 0);
+		let term_end = Sessions::<Test>::get(public).unwrap().settles_at;
+		// Blocks 2 + CHALLENGE_PERIOD and the next, the whole reach of a revocation at block
+		// 2, are full to the cap; registrations can no longer go there.
+		flood(20..26, 1);
+		assert_noop!(
+			registration(ALICE, 30).duration(Some(1)).submit(),
+			Error::<Test>::SettlementAgendaFull
+		);
+		run_to_block(2);
+		let info = Adjudicator::revoke(RuntimeOrigin::signed(CLEARING), public).unwrap();
+		let due = 2 + CHALLENGE_PERIOD;
+		let session = Sessions::<Test>::get(public).unwrap();
+		assert_eq!(session.settles_at, due, "in the reserve of its due block");
+		assert!(due < term_end);
+		// The whole reach read once: the reserve block was found on the way.
+		assert_eq!(
+			info.actual_weight,
+			Some(<() as WeightInfo>::revoke() + Adjudicator::placement_weight(2))
+		);
+		let bound = MaxExpiriesPerBlock::get() + ClosingReserve::get();
+		assert_eq!(ExpiryAgenda::<Test>::get(due).unwrap().queued, MaxExpiriesPerBlock::get() + 1);
+		check_invariants();
+		// The block settles all of them, reserve included, in its own on_initialize.
+		run_to_block(due);
+		assert!(!Sessions::<Test>::contains_key(public), "settled at its block");
+		assert!(!pallet_events().iter().any(|e| matches!(e, Event::ExpiryCarriedOver { .. })));
+		assert!(ExpiryAgenda::<Test>::iter().all(|(_, mark)| mark.queued <= bound));
+	});
+}
+
 #[test]
 fn a_revocation_without_room_keeps_its_block_and_the_cap_holds() {
 	ExtBuilder::default().build_and_execute(|| {
 		MaxSettlementDelay::set(1);
+		ClosingReserve::set(0);
 		let public = register_with(CLEARING, 1, Some(50), 0);
 		let before = Sessions::<Test>::get(public).unwrap().settles_at;
 		// Blocks 2 + CHALLENGE_PERIOD and the next, where a revocation at block 2 would

@@ -20,7 +20,9 @@ fn integrity_test_rejects_a_zero_expiry_bound() {
 }
 
 #[test]
-#[should_panic(expected = "on_initialize at MaxExpiriesPerBlock must fit in a block")]
+#[should_panic(
+	expected = "on_initialize at MaxExpiriesPerBlock + ClosingReserve must fit in a block"
+)]
 fn integrity_test_rejects_an_expiry_bound_that_overflows_a_block() {
 	ExtBuilder::default().build().execute_with(|| {
 		MaxExpiriesPerBlock::set(1_000_000);

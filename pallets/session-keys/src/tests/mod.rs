@@ -62,8 +62,10 @@ pub(crate) fn with_cap<R>(cap: u32, f: impl FnOnce() -> R) -> R {
 /// Registers one key more than a block may settle (under a raised cap, see [`with_cap`]), all
 /// owned by account 4 with `collateral`, expiring at block 3 and so settling at
 /// `3 + CHALLENGE_PERIOD`, runs to that block, and returns the seed and key of one that still
-/// waits in the carried-over backlog.
+/// waits in the carried-over backlog. The closing reserve is set to none for the rest of the
+/// test, so a block settles the cap.
 pub(crate) fn key_waiting_in_backlog(collateral: Balance) -> (u8, SessionPublic) {
+	ClosingReserve::set(0);
 	let cap = MaxExpiriesPerBlock::get() as u8;
 	let seeds: Vec<u8> = (0..=cap).map(|i| 10 + i).collect();
 	let keys: Vec<_> = with_cap(cap as u32 + 1, || {

@@ -7,7 +7,9 @@
 //! must pass.
 //!
 //! The model predicts settlement itself: where each session is placed (the first block with room
-//! from its due block, at most `MaxExpiriesPerBlock` a block, within `MaxSettlementDelay`),
+//! from its due block, at most `MaxExpiriesPerBlock` a block, within `MaxSettlementDelay`; a
+//! revocation that finds none takes the first with a `ClosingReserve` slot left, else keeps its
+//! block),
 //! which sessions settle in which block (at their `settles_at`, oldest first, the rest carried
 //! over), and compares the whole retired record. The run uses a small cap and reach, so full
 //! agendas are common.
@@ -778,13 +780,18 @@ impl Model {
 		}
 	}
 
-	/// Queues a key in the first block from `due` with room, within the reach.
-	fn place(&mut self, due: u64) -> Option<u64> {
-		let cap = MaxExpiriesPerBlock::get();
+	/// Queues a key in the first block from `due` with fewer than `limit` keys, within the
+	/// reach.
+	fn place_under(&mut self, due: u64, limit: u32) -> Option<u64> {
 		let at = (due..=due + MaxSettlementDelay::get() as u64)
-			.find(|at| self.marks.get(at).map_or(0, |m| m.1) < cap)?;
+			.find(|at| self.marks.get(at).map_or(0, |m| m.1) < limit)?;
 		self.queue_at(at);
 		Some(at)
+	}
+
+	/// Queues a key in the first block from `due` with room under the cap, within the reach.
+	fn place(&mut self, due: u64) -> Option<u64> {
+		self.place_under(due, MaxExpiriesPerBlock::get())
 	}
 
 	fn queue_at(&mut self, at: u64) {
@@ -814,10 +821,14 @@ impl Model {
 		let now = self.now;
 		let old = self.live[&key].settles_at;
 		self.unschedule(old);
-		let settles_at = self.place(now + PERIOD).unwrap_or_else(|| {
-			self.queue_at(old);
-			old
-		});
+		let reserve = MaxExpiriesPerBlock::get() + ClosingReserve::get();
+		let settles_at = self
+			.place(now + PERIOD)
+			.or_else(|| self.place_under(now + PERIOD, reserve))
+			.unwrap_or_else(|| {
+				self.queue_at(old);
+				old
+			});
 		let s = self.live.get_mut(&key).unwrap();
 		s.expires_at = now;
 		s.settles_at = settles_at;
@@ -844,7 +855,7 @@ impl Model {
 		let Some((carry_from, _)) = self.marks.remove(&now) else {
 			return vec![];
 		};
-		let max = MaxExpiriesPerBlock::get();
+		let max = MaxExpiriesPerBlock::get() + ClosingReserve::get();
 		let mut block = carry_from.unwrap_or(now);
 		let (mut ended, mut stepped) = (0u32, 0u32);
 		let mut settled = vec![];
@@ -1382,6 +1393,7 @@ proptest! {
 		funded.build_and_execute(|| {
 			TestChallengePeriod::set(PERIOD);
 			MaxExpiriesPerBlock::set(2);
+			ClosingReserve::set(1);
 			MaxSettlementDelay::set(1);
 			let issuance = Balances::total_issuance();
 			let mut model = Model::new();
