@@ -84,7 +84,7 @@ end
 return {1, 0}
 ";
 
-/// Which call an outcome came from ([`RedisAdmission::answered`]).
+/// Which call a failure came from ([`RedisAdmission::failed`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Source {
 	/// The `PING` every [`PROBE_EVERY`].
@@ -342,25 +342,28 @@ impl RedisAdmission {
 	/// puts it back once Redis answers). Runs until dropped.
 	pub async fn probe(&self, metrics: &Metrics) {
 		loop {
-			let started = Instant::now();
-			let mut connection = self.connection.lock().clone();
-			let ping = redis::cmd("PING");
-			let outcome = tokio::time::timeout(
-				self.call_timeout(),
-				ping.query_async::<String>(&mut connection),
-			)
-			.await;
-			metrics.redis_seconds.observe(started.elapsed().as_secs_f64());
-			match outcome {
-				Ok(Ok(_)) => self.answered(metrics, Source::Probe),
-				Ok(Err(error)) => self.failed(error.to_string(), metrics, Source::Probe),
-				Err(_) => self.failed(
-					format!("no answer within {:?}", self.call_timeout()),
-					metrics,
-					Source::Probe,
-				),
-			}
+			self.probe_once(metrics).await;
 			tokio::time::sleep(PROBE_EVERY).await;
+		}
+	}
+
+	/// One `PING`: the only call whose failure takes the replica's health down.
+	pub async fn probe_once(&self, metrics: &Metrics) {
+		let started = Instant::now();
+		let mut connection = self.connection.lock().clone();
+		let ping = redis::cmd("PING");
+		let outcome =
+			tokio::time::timeout(self.call_timeout(), ping.query_async::<String>(&mut connection))
+				.await;
+		metrics.redis_seconds.observe(started.elapsed().as_secs_f64());
+		match outcome {
+			Ok(Ok(_)) => self.answered(metrics),
+			Ok(Err(error)) => self.failed(error.to_string(), metrics, Source::Probe),
+			Err(_) => self.failed(
+				format!("no answer within {:?}", self.call_timeout()),
+				metrics,
+				Source::Probe,
+			),
 		}
 	}
 
@@ -411,7 +414,7 @@ impl RedisAdmission {
 		metrics.redis_seconds.observe(started.elapsed().as_secs_f64());
 		let answer = match outcome {
 			Ok(Ok(answer)) => {
-				self.answered(metrics, Source::Request);
+				self.answered(metrics);
 				answer
 			}
 			Ok(Err(error)) => {
@@ -442,22 +445,20 @@ impl RedisAdmission {
 		}
 	}
 
-	/// Records an answer. Only the probe moves `up` (and `/healthz`): a request that happened
-	/// to fail on a connection being replaced would otherwise take the replica out of its
-	/// load balancer until the next probe put it back.
-	fn answered(&self, metrics: &Metrics, source: Source) {
+	/// Records an answer: Redis is up, whichever call heard it.
+	fn answered(&self, metrics: &Metrics) {
 		self.failures.store(0, Ordering::Relaxed);
-		if source == Source::Probe {
-			if !self.up.swap(true, Ordering::Relaxed) {
-				tracing::info!(url = %self.settings.url, "Redis answers");
-			}
-			*self.last_error.lock() = None;
-			metrics.redis_up.set(1);
+		if !self.up.swap(true, Ordering::Relaxed) {
+			tracing::info!(url = %self.settings.url, "Redis answers");
 		}
+		*self.last_error.lock() = None;
+		metrics.redis_up.set(1);
 	}
 
-	/// Records a failed call (the probe's also moves `up`); after a few in a row, of either
-	/// kind, replaces the connection.
+	/// Records a failed call; after a few in a row, of either kind, replaces the connection.
+	/// Only the probe's failure takes `up` (and `/healthz`) down: a request that happened to
+	/// fail on a connection being replaced would otherwise take the replica out of its load
+	/// balancer until the next probe put it back.
 	fn failed(&self, error: String, metrics: &Metrics, source: Source) {
 		metrics.redis_errors.inc();
 		if source == Source::Probe {

@@ -253,7 +253,7 @@ async fn the_admission_script_keeps_bursts_replays_and_lifetimes_in_redis() {
 	};
 	use std::num::NonZeroU32;
 
-	let redis = Redis::start();
+	let mut redis = Redis::start();
 	let tier = Tier {
 		name: "base".into(),
 		min_balance: 10,
@@ -329,4 +329,22 @@ async fn the_admission_script_keeps_bursts_replays_and_lifetimes_in_redis() {
 	assert_eq!(&answer, b"+OK\r\n");
 	assert!(admit(Some(once(20, 60_000))).await.is_ok());
 	assert!(admission.health().up);
+
+	// Redis gone: a request fails closed at once, but only the probe takes the replica's
+	// health down (a request failing on a connection being replaced must not take it out of
+	// its balancer); an answer brings it back up.
+	let Admission::Redis(inner) = &admission else { unreachable!() };
+	redis.stop();
+	assert!(matches!(admit(Some(once(21, 60_000))).await, Err(Refusal::SharedStateUnavailable(_))));
+	assert!(admission.health().up, "a request's failure leaves the health to the probe");
+	inner.probe_once(&metrics).await;
+	assert!(!admission.health().up, "the probe takes it down");
+	redis.restart();
+	let deadline = std::time::Instant::now() + Duration::from_secs(30);
+	while !admission.health().up {
+		assert!(std::time::Instant::now() < deadline, "Redis did not answer again in 30 s");
+		inner.probe_once(&metrics).await;
+		tokio::time::sleep(Duration::from_millis(100)).await;
+	}
+	assert!(admit(Some(once(22, 60_000))).await.is_ok());
 }
