@@ -147,6 +147,8 @@ async fn lead(
 		at_risk: HashSet::new(),
 		margins: HashMap::new(),
 		refused: HashSet::new(),
+		shortened: HashMap::new(),
+		settlement_reach: None,
 		held_back: Default::default(),
 		not_ours: Default::default(),
 		paused: false,
@@ -349,6 +351,12 @@ struct Daemon<'a> {
 	margins: HashMap<String, BlockNumber>,
 	/// The refusals of profiles changed outside the keeper, each logged once.
 	refused: HashSet<String>,
+	/// Per profile, blocks taken off the term of its next registration: the chain refused
+	/// the full term because every block its settlement could go to was full
+	/// (`SettlementAgendaFull`, see [`shorter_term`]).
+	shortened: HashMap<String, BlockNumber>,
+	/// The blocks a settlement may be placed over (`MaxSettlementDelay + 1`), read once.
+	settlement_reach: Option<BlockNumber>,
 	/// Per profile and kind of submission, the failed one's next try.
 	held_back: HashMap<(String, Submission), Retry>,
 	/// Stored keys this delegate did not register (by the owner, or through an older keeper's
@@ -763,10 +771,13 @@ impl Daemon<'_> {
 			return Ok(());
 		}
 		self.ensure_leading()?;
-		tracing::info!(profile = %profile.name, key = %public, block = now, "registering");
+		// The term, shortened if the chain found no room for the full one's settlement.
+		let cut = self.shortened.get(&profile.name).copied().unwrap_or(0);
+		let term = Profile { duration: profile.duration.saturating_sub(cut), ..profile.clone() };
+		tracing::info!(profile = %profile.name, key = %public, block = now, duration = term.duration, "registering");
 		let registered = async {
 			let submitted =
-				chain::send_register(&self.client, self.signer, self.store, profile, &key).await?;
+				chain::send_register(&self.client, self.signer, self.store, &term, &key).await?;
 			tracing::info!(profile = %profile.name, key = %public, extrinsic = ?submitted.hash(), "registration submitted");
 			self.halt_if(HaltPoint::Submitted).await;
 			Ok::<_, KeeperError>(self.client.wait(submitted, Wait::Finalized).await?)
@@ -775,7 +786,8 @@ impl Daemon<'_> {
 			Ok(included) => {
 				self.observe_inclusion(now, included.block_number);
 				self.halt_if(HaltPoint::Registered).await;
-				let expires_at = included.block_number.saturating_add(profile.duration);
+				self.shortened.remove(&profile.name);
+				let expires_at = included.block_number.saturating_add(term.duration);
 				self.store.update_key(
 					id,
 					KeyStatus::Live,
@@ -793,6 +805,37 @@ impl Daemon<'_> {
 					"registered and finalized"
 				);
 				Ok(())
+			}
+			// Every block the full term's settlement could go to is full (a flood, or a busy
+			// chain): a term shorter by the search's reach settles in other blocks. Tried at the
+			// next step, not held back; a profile too short for that backs off as for any
+			// refusal.
+			Err(KeeperError::Chain(ClientError::Dispatch(failure)))
+				if failure.name.as_deref() == Some("SettlementAgendaFull") =>
+			{
+				let reach = self.settlement_reach().await;
+				match shorter_term(profile.duration, cut, reach, profile.renew_margin) {
+					Some(next_cut) => {
+						tracing::warn!(
+							profile = %profile.name,
+							key = %public,
+							duration = profile.duration - next_cut,
+							"the chain's settlement agenda is full around this term's end; \
+							 registering with a shorter term"
+						);
+						self.shortened.insert(profile.name.clone(), next_cut);
+						Ok(())
+					}
+					None => {
+						self.shortened.remove(&profile.name);
+						self.failed(
+							profile,
+							Submission::Register,
+							KeeperError::Chain(ClientError::Dispatch(failure)),
+							now,
+						)
+					}
+				}
 			}
 			Err(KeeperError::Chain(ClientError::Dispatch(failure)))
 				if failure.name.as_deref() == Some("AlreadyRegistered") =>
@@ -829,6 +872,23 @@ impl Daemon<'_> {
 			// pending key stays, and is looked up and retried a few blocks on.
 			Err(error) => self.failed(profile, Submission::Register, error, now),
 		}
+	}
+
+	/// The blocks a settlement may be placed over: the chain's `MaxSettlementDelay` and one
+	/// (read once; 101, the runtime's, if it cannot be read).
+	async fn settlement_reach(&mut self) -> BlockNumber {
+		if let Some(reach) = self.settlement_reach {
+			return reach;
+		}
+		let reach = match self.client.constant::<u32>("Adjudicator", "MaxSettlementDelay").await {
+			Ok(delay) => delay.saturating_add(1),
+			Err(error) => {
+				tracing::warn!(%error, "cannot read MaxSettlementDelay; taking 100");
+				101
+			}
+		};
+		self.settlement_reach = Some(reach);
+		reach
 	}
 
 	/// Logs and counts a failed call, and holds that kind of submission back for the profile
@@ -901,6 +961,20 @@ impl Daemon<'_> {
 			std::future::pending::<()>().await;
 		}
 	}
+}
+
+/// The next cut off a term of `duration` whose settlement found no room with `cut` taken off
+/// already: one more `reach` (the blocks the chain searched), so the settlement lands past the
+/// blocks found full. None once the term would be no longer than twice `margin` (a key that
+/// short would renew almost at once).
+fn shorter_term(
+	duration: BlockNumber,
+	cut: BlockNumber,
+	reach: BlockNumber,
+	margin: BlockNumber,
+) -> Option<BlockNumber> {
+	let next = cut.checked_add(reach)?;
+	(duration.saturating_sub(next) > margin.saturating_mul(2)).then_some(next)
 }
 
 /// How long a submission in flight may take to be final after the signal to stop (one is
@@ -1058,6 +1132,21 @@ pub(crate) fn unix_now() -> i64 {
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	/// A full settlement agenda around a term's end: the next registration's term is shorter
+	/// by the chain's reach, then by twice it, until the term would be too short to keep.
+	#[test]
+	fn a_full_agenda_shortens_the_term_by_the_reach_while_it_stays_useful() {
+		// A day's term, the runtime's reach, a margin of a quarter of an hour.
+		assert_eq!(shorter_term(14_400, 0, 101, 300), Some(101));
+		assert_eq!(shorter_term(14_400, 101, 101, 300), Some(202));
+		// A short term has no room for it: it backs off as for any refusal.
+		assert_eq!(shorter_term(12, 0, 101, 4), None);
+		assert_eq!(shorter_term(300, 0, 101, 100), None, "199 left is not above 200");
+		assert_eq!(shorter_term(302, 0, 101, 100), Some(101), "201 left is");
+		assert_eq!(shorter_term(302, 0, 101, 101), None);
+		assert_eq!(shorter_term(100, BlockNumber::MAX, 1, 4), None, "no overflow");
+	}
 
 	#[test]
 	fn a_refused_registration_backs_off_and_a_renewal_or_a_lost_connection_does_not() {
