@@ -6,9 +6,9 @@
 # exiting on its own.
 #
 # Environment (all optional):
-#   SESSION_KEYS_NODE  the node binary; when set, nothing is installed or built. Otherwise the
-#                      script installs what is missing (scripts/setup.sh) and builds exactly as
-#                      scripts/test.sh does.
+#   SESSION_KEYS_NODE_BIN  the node binary; when set, nothing is installed or built. Otherwise
+#                      the script installs what is missing (scripts/setup.sh) and builds
+#                      exactly as scripts/test.sh does.
 #   TESTNET_DIR        where the nodes keep their data and logs (<name>/, <name>.log); kept on
 #                      exit. Default: a new temporary directory, removed on exit.
 #   TESTNET_RPC_PORT   Alice's RPC port; Bob, Charlie and Dave take the next three (9944).
@@ -16,12 +16,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [[ -z "${SESSION_KEYS_NODE:-}" ]]; then
+if [[ -z "${SESSION_KEYS_NODE_BIN:-}" ]]; then
 	bash scripts/setup.sh
 	cargo build --workspace --all-targets
-	SESSION_KEYS_NODE="${CARGO_TARGET_DIR:-target}/debug/session-keys-node"
+	SESSION_KEYS_NODE_BIN="${CARGO_TARGET_DIR:-target}/debug/session-keys-node"
 fi
-node=$SESSION_KEYS_NODE
+node=$SESSION_KEYS_NODE_BIN
 rpc_base=${TESTNET_RPC_PORT:-9944}
 p2p_base=${TESTNET_P2P_PORT:-30333}
 if [[ -n "${TESTNET_DIR:-}" ]]; then

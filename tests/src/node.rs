@@ -29,10 +29,11 @@ const LOG_TAIL: usize = 60;
 /// Legacy (`chain_*`, `system_*`) RPC methods for our chain.
 pub type Rpc = LegacyRpcMethods<RpcConfigFor<SubstrateConfig>>;
 
-/// The node binary: `SESSION_KEYS_NODE`, or `session-keys-node` in the target profile directory
-/// cargo built the running binary into (test binaries live in its `deps/`).
+/// The node binary: `SESSION_KEYS_NODE_BIN`, or `session-keys-node` in the target profile
+/// directory cargo built the running binary into (test binaries live in its `deps/`).
+/// (`SESSION_KEYS_NODE`, for the keeper and the watchtower, is a node's URL.)
 pub fn binary() -> PathBuf {
-	if let Some(path) = std::env::var_os("SESSION_KEYS_NODE") {
+	if let Some(path) = std::env::var_os("SESSION_KEYS_NODE_BIN") {
 		return path.into();
 	}
 	let exe = std::env::current_exe().expect("the running binary has a path");
@@ -110,7 +111,7 @@ impl Node {
 		assert!(
 			binary.exists(),
 			"{} not found: build it first with `cargo build --workspace` (or set \
-			 SESSION_KEYS_NODE)",
+			 SESSION_KEYS_NODE_BIN)",
 			binary.display()
 		);
 		let log = File::options()

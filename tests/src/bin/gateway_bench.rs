@@ -4,7 +4,7 @@
 //! ```sh
 //! SKIP_WASM_BUILD=1 cargo build --release -p session-keys-e2e -p session-keys-gateway \
 //!     --bin session-keys-gateway-bench --bin session-keys-gateway
-//! SESSION_KEYS_NODE=target/release/session-keys-node target/release/session-keys-gateway-bench
+//! SESSION_KEYS_NODE_BIN=target/release/session-keys-node target/release/session-keys-gateway-bench
 //! ```
 //!
 //! In one run, on the machine it runs on:
@@ -17,7 +17,7 @@
 //!    binding costs: the same requests with version 1 headers (`--accept-v1`), and `POST`s
 //!    with a 1 KiB body.
 //! 2. **Over HTTP, against a dev node** (started on loopback ports unless `--node` names one;
-//!    `SESSION_KEYS_NODE` or the node binary next to this one): `--keys` keys registered across
+//!    `SESSION_KEYS_NODE_BIN` or the node binary next to this one): `--keys` keys registered across
 //!    the dev accounts, then `--connections` concurrent clients for `--seconds` each against
 //!    the upstream directly, through the gateway binary (next to this one, or
 //!    `SESSION_KEYS_GATEWAY`), and authenticating each request with the node's

@@ -5,7 +5,7 @@
 //! cargo build --workspace --bins && target/debug/session-keys-load [COUNT] [ws://127.0.0.1:9944]
 //! ```
 //!
-//! Without a URL it starts its own dev node (`SESSION_KEYS_NODE`, or the node binary next to
+//! Without a URL it starts its own dev node (`SESSION_KEYS_NODE_BIN`, or the node binary next to
 //! this one) on free loopback ports, with a pool large enough for both sets. It funds
 //! `COUNT / MaxKeysPerOwner` owner accounts (the runtime's limit of keys per owner), then pre-signs `COUNT`
 //! `register` extrinsics (fresh sr25519 keys, each with its ownership proof) and `COUNT`

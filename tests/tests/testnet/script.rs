@@ -56,7 +56,7 @@ async fn the_testnet_script_starts_four_validators_and_stops_them_all() {
 	let mut script = Script(
 		Command::new("bash")
 			.arg(&path)
-			.env("SESSION_KEYS_NODE", binary())
+			.env("SESSION_KEYS_NODE_BIN", binary())
 			.env("TESTNET_DIR", dir.path())
 			.env("TESTNET_RPC_PORT", rpc_base.to_string())
 			.env("TESTNET_P2P_PORT", p2p_base.to_string())
