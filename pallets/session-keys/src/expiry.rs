@@ -106,7 +106,7 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Queues `public` in block `at` and counts it there, whatever the count.
-	fn queue_at(public: &SessionPublic, at: BlockNumberFor<T>) {
+	pub(crate) fn queue_at(public: &SessionPublic, at: BlockNumberFor<T>) {
 		ExpiryAgenda::<T>::mutate(at, |mark| {
 			mark.get_or_insert_with(DueMark::default).queued.saturating_inc();
 		});
