@@ -173,3 +173,12 @@ pub async fn revoke(
 ) -> Result<Included, KeeperError> {
 	Ok(signer.submit(client, build::revoke(public), wait).await?)
 }
+
+/// How long a block is, in milliseconds: twice `Timestamp.MinimumPeriod`; None if the chain
+/// does not say.
+pub async fn block_ms(client: &Client) -> Option<u64> {
+	match client.constant::<u64>("Timestamp", "MinimumPeriod").await {
+		Ok(period) if period > 0 => Some(period.saturating_mul(2)),
+		_ => None,
+	}
+}

@@ -1374,9 +1374,9 @@ async fn status(client: &Client, store: &Store, all: bool) -> Result<(), Command
 	}
 }
 
-/// About how long a block is, in milliseconds (twice the timestamp's minimum period).
+/// About how long a block is, in milliseconds ([`chain::block_ms`]; 3 s if unknown).
 async fn block_ms(client: &Client) -> u64 {
-	client.constant::<u64>("Timestamp", "MinimumPeriod").await.map_or(3000, |period| period * 2)
+	chain::block_ms(client).await.unwrap_or(3000)
 }
 
 /// Prints `what: value` rows, the values aligned.

@@ -261,14 +261,11 @@ async fn lead(
 /// runs with the same `--lease-ms`.
 async fn takeover_blocks(client: &Client, options: &Options) -> BlockNumber {
 	let seconds = options.lease + options.lease / 3 + options.poll + IDLE_IN_TRANSACTION;
-	let block_ms = match client.constant::<u64>("Timestamp", "MinimumPeriod").await {
-		Ok(period) if period > 0 => period.saturating_mul(2),
-		result => {
-			// (A chain without it: counted as one-second blocks, which over-counts.)
-			tracing::warn!(?result, "cannot read the block time; counting one-second blocks");
-			1000
-		}
-	};
+	let block_ms = chain::block_ms(client).await.unwrap_or_else(|| {
+		// Counted as one-second blocks, which over-counts.
+		tracing::warn!("cannot read the block time; counting one-second blocks");
+		1000
+	});
 	let blocks = (seconds.as_millis() as u64).div_ceil(block_ms);
 	BlockNumber::try_from(blocks).unwrap_or(BlockNumber::MAX)
 }
