@@ -11,21 +11,21 @@ use sp_runtime::DispatchError;
 use std::sync::Arc;
 use subxt::{
 	client::OnlineClientAtBlockImpl,
-	config::SubstrateExtrinsicParamsBuilder,
 	error::TransactionStatusError,
 	transactions::{TransactionProgress, TransactionStatus},
-	SubstrateConfig,
 };
 
 use crate::{
-	connection::Connection, AccountId, AdjudicatorEvent, Balance, BlockNumber, Client,
-	DelegateTerms, DispatchFailure, Error, Result,
+	connection::Connection,
+	extensions::{self, ChainConfig},
+	AccountId, AdjudicatorEvent, Balance, BlockNumber, Client, DelegateTerms, DispatchFailure,
+	Error, Result,
 };
 
 /// The signer of an extrinsic: any subxt signer for Substrate chains
 /// (`subxt_signer::sr25519::Keypair`, ...).
-pub trait Signer: subxt::transactions::Signer<SubstrateConfig> + Sync {}
-impl<T: subxt::transactions::Signer<SubstrateConfig> + Sync> Signer for T {}
+pub trait Signer: subxt::transactions::Signer<ChainConfig> + Sync {}
+impl<T: subxt::transactions::Signer<ChainConfig> + Sync> Signer for T {}
 
 /// How long [`Client::submit`] waits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -446,7 +446,8 @@ impl Client {
 		// know is refused here, before anything is signed.
 		let payload =
 			transactions.from_call_data_bytes(&call.encode()).map_err(Error::submission)?;
-		let params = SubstrateExtrinsicParamsBuilder::<SubstrateConfig>::new().nonce(nonce).build();
+		let metadata_hash = connection.metadata_hash(at.spec_version(), at.block_hash()).await?;
+		let params = extensions::params(nonce, metadata_hash);
 		let progress = transactions
 			.sign_and_submit_then_watch(&payload, signer, params)
 			.await
@@ -458,7 +459,7 @@ impl Client {
 /// An extrinsic the node's pool accepted (see [`Client::send`]), not yet known to be in a
 /// block; [`Client::wait`] follows it.
 pub struct Submitted {
-	progress: TransactionProgress<SubstrateConfig, OnlineClientAtBlockImpl<SubstrateConfig>>,
+	progress: TransactionProgress<ChainConfig, OnlineClientAtBlockImpl<ChainConfig>>,
 	connection: Arc<Connection>,
 }
 
@@ -577,46 +578,31 @@ impl Client {
 		&self,
 		calls: Vec<(&sp_core::sr25519::Pair, RuntimeCall, session_keys_runtime::Nonce)>,
 	) -> Result<Vec<(H256, Vec<u8>)>> {
-		use sp_core::Pair;
 		use sp_runtime::traits::{BlakeTwo256, Hash};
 		let genesis = self.genesis_hash;
 		let connection = self.connection().await?;
+		let best = connection
+			.legacy
+			.chain_get_block_hash(None)
+			.await
+			.map_err(|e| Error::rpc("chain_getBlockHash", e))?
+			.ok_or(Error::NotFound("the best block"))?;
 		let version = connection
 			.legacy
-			.state_get_runtime_version(None)
+			.state_get_runtime_version(Some(best))
 			.await
 			.map_err(|e| Error::rpc("state_getRuntimeVersion", e))?;
+		let metadata_hash = connection.metadata_hash(version.spec_version, best).await?;
+		let chain = extensions::OfflineChain {
+			spec_version: version.spec_version,
+			transaction_version: version.transaction_version,
+			genesis,
+			metadata_hash: metadata_hash.hash,
+		};
 		Ok(calls
 			.into_iter()
 			.map(|(signer, call, nonce)| {
-				let extension = session_keys_runtime::immortal_tx_extension(nonce);
-				// What the extensions add to the signed payload: versions, genesis, era's block,
-				// and no metadata hash (`CheckMetadataHash` disabled: this signer encodes with
-				// the runtime's own types, not from metadata it would need to trust).
-				let implicit = (
-					(),
-					version.spec_version,
-					version.transaction_version,
-					genesis,
-					genesis,
-					(),
-					(),
-					(),
-					None,
-					(),
-				);
-				let payload =
-					session_keys_runtime::SignedPayload::from_raw(call, extension, implicit);
-				let signature = payload.using_encoded(|bytes| signer.sign(bytes));
-				let (call, extension, _) = payload.deconstruct();
-				let sender = AccountId::from(signer.public());
-				let extrinsic = session_keys_runtime::UncheckedExtrinsic::new_signed(
-					call,
-					sender.into(),
-					signature.into(),
-					extension,
-				);
-				let encoded = extrinsic.encode();
+				let encoded = extensions::sign_immortal(signer, call, nonce, &chain);
 				(BlakeTwo256::hash(&encoded), encoded)
 			})
 			.collect())

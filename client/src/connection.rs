@@ -8,14 +8,17 @@ use jsonrpsee::{core::client::ClientT, ws_client::WsClientBuilder};
 use subxt::{
 	config::RpcConfigFor,
 	rpcs::{methods::LegacyRpcMethods, RpcClient},
-	OnlineClient, SubstrateConfig,
+	OnlineClient,
 };
 use tokio::sync::RwLock;
 
-use crate::{Error, Result};
+use crate::{
+	extensions::{ChainConfig, MetadataHash},
+	Error, Result,
+};
 
 /// Legacy (`chain_*`, `state_*`, `system_*`) RPC methods.
-pub(crate) type LegacyRpc = LegacyRpcMethods<RpcConfigFor<SubstrateConfig>>;
+pub(crate) type LegacyRpc = LegacyRpcMethods<RpcConfigFor<ChainConfig>>;
 
 /// How the client connects and reconnects.
 #[derive(Clone, Debug)]
@@ -46,9 +49,11 @@ pub(crate) struct Connection {
 	/// The raw jsonrpsee client: the typed `sessionKeys_*` methods run on it.
 	pub(crate) ws: Arc<jsonrpsee::core::client::Client>,
 	/// subxt over the same socket.
-	pub(crate) api: OnlineClient<SubstrateConfig>,
+	pub(crate) api: OnlineClient<ChainConfig>,
 	/// `chain_*`, `state_*`, `system_*`.
 	pub(crate) legacy: LegacyRpc,
+	/// The metadata hash of the runtime version last signed for, computed once per version.
+	metadata_hash: tokio::sync::Mutex<Option<MetadataHash>>,
 }
 
 impl Connection {
@@ -65,10 +70,33 @@ impl Connection {
 			.map_err(|e| connect(Box::new(e)))?;
 		let ws = Arc::new(ws);
 		let rpc = RpcClient::new(ws.clone());
-		let api = OnlineClient::<SubstrateConfig>::from_rpc_client(rpc.clone())
+		let api = OnlineClient::<ChainConfig>::from_rpc_client(rpc.clone())
 			.await
 			.map_err(|e| connect(Box::new(e)))?;
-		Ok(Connection { ws, api, legacy: LegacyRpc::new(rpc) })
+		Ok(Connection {
+			ws,
+			api,
+			legacy: LegacyRpc::new(rpc),
+			metadata_hash: tokio::sync::Mutex::new(None),
+		})
+	}
+
+	/// The metadata hash of runtime version `spec_version`, the runtime of block `at`: computed
+	/// from the node's metadata the first time that version signs anything.
+	pub(crate) async fn metadata_hash(
+		&self,
+		spec_version: u32,
+		at: sp_core::H256,
+	) -> Result<MetadataHash> {
+		let mut cached = self.metadata_hash.lock().await;
+		if let Some(hash) = *cached {
+			if hash.spec_version == spec_version {
+				return Ok(hash);
+			}
+		}
+		let hash = MetadataHash::of_block(&self.legacy, at).await?;
+		*cached = Some(hash);
+		Ok(hash)
 	}
 
 	fn is_connected(&self) -> bool {

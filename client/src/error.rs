@@ -61,6 +61,13 @@ pub enum Error {
 		#[source]
 		source: codec::Error,
 	},
+	/// The runtime's metadata hash, which every transaction signs (`CheckMetadataHash`), cannot
+	/// be computed from what the node serves.
+	#[error("cannot compute the runtime's metadata hash: {0}")]
+	MetadataHash(&'static str),
+	/// The node's metadata cannot be merkleized (RFC 78) for `CheckMetadataHash`.
+	#[error("cannot merkleize the node's metadata for its hash: {0}")]
+	MerkleizeMetadata(String),
 	/// Something expected is missing on chain (a block, a header).
 	#[error("not found on chain: {0}")]
 	NotFound(&'static str),

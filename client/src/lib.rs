@@ -59,6 +59,7 @@ pub mod blocks;
 pub mod calls;
 mod connection;
 mod error;
+pub mod extensions;
 pub mod header;
 pub mod keys;
 pub mod metered;

@@ -12,8 +12,11 @@ use session_keys_client::{
 	AccountData, At, AuthError, Authenticated, Client, ConnectOptions, CryptoKind, Error, Header,
 	Included, Registration, Retired, SessionPublic, Wait,
 };
-use session_keys_runtime::{AccountId, Balance, BlockNumber, RuntimeCall, RuntimeEvent};
+use session_keys_runtime::{
+	AccountId, Balance, BlockNumber, RuntimeCall, RuntimeEvent, TxExtension, UncheckedExtrinsic,
+};
 use sp_core::H256;
+use sp_runtime::generic::Preamble;
 use subxt_signer::sr25519::Keypair;
 
 use crate::node::{Node, Rpc};
@@ -158,6 +161,27 @@ impl Chain {
 	/// All events of the block `hash`, with their phases.
 	pub async fn events_at(&self, hash: H256) -> Vec<(Phase, RuntimeEvent)> {
 		self.client.events(hash).await.expect("the block's events")
+	}
+
+	/// The signer and the transaction extensions of each signed extrinsic in block `hash`,
+	/// decoded with the runtime's types.
+	pub async fn signed_extensions(&self, hash: H256) -> Vec<(AccountId, TxExtension)> {
+		let block = self.legacy.chain_get_block(Some(hash)).await.expect("chain_getBlock");
+		let block = block.unwrap_or_else(|| panic!("block {hash:?} exists"));
+		block
+			.block
+			.extrinsics
+			.iter()
+			.filter_map(|bytes| {
+				let extrinsic = UncheckedExtrinsic::decode(&mut &bytes.0[..]).expect("decodes");
+				match extrinsic.preamble {
+					Preamble::Signed(sp_runtime::MultiAddress::Id(signer), _, extension) => {
+						Some((signer, extension))
+					}
+					_ => None,
+				}
+			})
+			.collect()
 	}
 
 	/// The number of the block `hash`.

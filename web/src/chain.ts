@@ -3,13 +3,16 @@
 // adjudicator's calls with their progress and their errors by the pallet's names, and reading
 // what the chain holds of a key (`sessionKeys_keyState`).
 
+import { merkleizeMetadata } from '@polkadot-api/merkleize-metadata';
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import type { SubmittableExtrinsic } from '@polkadot/api/types';
 import { web3Accounts, web3Enable, web3FromAddress } from '@polkadot/extension-dapp';
 import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
+import type { Bytes, Option } from '@polkadot/types';
 import type { Codec } from '@polkadot/types/types';
 import type { DispatchError } from '@polkadot/types/interfaces';
+import { u8aToHex } from '@polkadot/util';
 
 import { sessionPublicHex } from './codec.js';
 import { type KeyRecordJson, type KeyState, keyStateFromJson } from './key-state.js';
@@ -148,6 +151,36 @@ export function describeDispatchError(api: ApiPromise, error: DispatchError): st
   return JSON.stringify(error.toHuman());
 }
 
+/** Each connection's metadata hash, with the runtime version it was computed for. */
+const metadataHashes = new WeakMap<ApiPromise, { specVersion: number; hash: Promise<`0x${string}`> }>();
+
+/**
+ * The hash of the runtime's metadata (RFC 78) for `CheckMetadataHash`: merkleized here from the
+ * metadata the node serves, with the chain's token properties. Every transaction signs it
+ * (`mode: 1`), and the runtime refuses one whose hash is not that of its own metadata, so a node
+ * that serves doctored metadata (to make a call read as another) gets nothing signed through.
+ */
+export function metadataHash(api: ApiPromise): Promise<`0x${string}`> {
+  const specVersion = api.runtimeVersion.specVersion.toNumber();
+  const cached = metadataHashes.get(api);
+  if (cached?.specVersion === specVersion) return cached.hash;
+  const hash = (async () => {
+    const metadata = (await api.call.metadata.metadataAtVersion(15)) as Option<Bytes>;
+    if (metadata.isNone) throw new Error('The node serves no metadata version 15, which CheckMetadataHash needs.');
+    const decimals = api.registry.chainDecimals[0];
+    const tokenSymbol = api.registry.chainTokens[0];
+    if (decimals === undefined || tokenSymbol === undefined) {
+      throw new Error('The chain names no token (tokenSymbol, tokenDecimals), which CheckMetadataHash needs.');
+    }
+    const merkleized = merkleizeMetadata(metadata.unwrap().toU8a(true), { decimals, tokenSymbol });
+    return u8aToHex(merkleized.digest());
+  })();
+  // A failure is not kept: the next transaction tries again.
+  hash.catch(() => metadataHashes.delete(api));
+  metadataHashes.set(api, { specVersion, hash });
+  return hash;
+}
+
 /** Signs `tx` as `owner`, submits it and resolves once it is finalized (or rejects, by name). */
 export async function submit(
   api: ApiPromise,
@@ -157,6 +190,13 @@ export async function submit(
 ): Promise<Included> {
   onProgress({ stage: 'signing' });
   const signer = owner.pair ? undefined : (await web3FromAddress(owner.address)).signer;
+  let hash: `0x${string}`;
+  try {
+    hash = await metadataHash(api);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new ChainError(`The runtime's metadata hash cannot be computed: ${message}`, true);
+  }
   const blockNumber = async (hash: Codec) => (await api.rpc.chain.getHeader(hash.toHex())).number.toNumber();
   return new Promise<Included>((resolve, reject) => {
     let unsubscribe: (() => void) | undefined;
@@ -167,7 +207,7 @@ export async function submit(
       unsubscribe?.();
       outcome();
     };
-    tx.signAndSend(owner.pair ?? owner.address, { signer, nonce: -1 }, (result) => {
+    tx.signAndSend(owner.pair ?? owner.address, { signer, nonce: -1, mode: 1, metadataHash: hash }, (result) => {
       const { status, dispatchError } = result;
       if ((status.isInBlock || status.isFinalized) && dispatchError) {
         finish(() => reject(new ChainError(describeDispatchError(api, dispatchError), true)));

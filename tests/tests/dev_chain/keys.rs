@@ -2,10 +2,13 @@
 //! the retired key can never be registered again.
 
 use pallet_session_keys::{Error, Event};
-use session_keys_client::{At, Wait};
+use session_keys_client::{
+	extensions::{sign_immortal, OfflineChain},
+	At, Wait,
+};
 use session_keys_e2e::{account_of, build, Chain, Node, SessionPair, Terms};
 use session_keys_primitives::{CryptoKind, EndReason, Phase};
-use session_keys_runtime::genesis_config_presets::DEV_CHALLENGE_PERIOD;
+use session_keys_runtime::{genesis_config_presets::DEV_CHALLENGE_PERIOD, Runtime, RuntimeCall};
 use subxt_signer::sr25519::dev;
 
 use crate::{adjudicator_events, settlement_events, units};
@@ -48,6 +51,15 @@ async fn generated_key_registers_and_reads_back() {
 		panic!("one SessionRegistered event, got {registered:?}");
 	};
 	assert_eq!((p, owner, counterpart, *collateral), (&public, &alice, &bob, units(10)));
+	// The client signed with `CheckMetadataHash` enabled, over the hash it computed from the
+	// node's metadata: the runtime would have refused any other hash.
+	let signed = chain.signed_extensions(included.block_hash).await;
+	let [(signer, extension)] = &signed[..] else {
+		panic!("one signed extrinsic in the block, got {}", signed.len());
+	};
+	assert_eq!(signer, &alice);
+	let enabled = frame_metadata_hash_extension::CheckMetadataHash::<Runtime>::new(true);
+	assert_eq!(extension.8, enabled, "CheckMetadataHash enabled");
 
 	let read = chain.registration(&public).await.expect("registered");
 	println!("read back: {read:?}");
@@ -62,6 +74,37 @@ async fn generated_key_registers_and_reads_back() {
 	assert_eq!(read.phase_at(included.block_number), Phase::Live);
 	assert_eq!(chain.keys_of(&alice).await, vec![public]);
 	assert!(chain.keys_of(&bob).await.is_empty());
+
+	// A transaction signed against another metadata hash, as a node serving doctored metadata
+	// would have a signer do, is refused: the runtime checks the hash of its own metadata. The
+	// same transaction signed offline with the hash the client computed goes through.
+	let version = chain.legacy.state_get_runtime_version(None).await.expect("runtime version");
+	let pair = <sp_core::sr25519::Pair as sp_core::Pair>::from_string("//Alice", None)
+		.expect("Alice's seed");
+	let transfer = RuntimeCall::Balances(pallet_balances::Call::transfer_keep_alive {
+		dest: bob.clone().into(),
+		value: units(1),
+	});
+	let nonce = u32::try_from(chain.next_nonce(&alice).await).expect("a small nonce");
+	let doctored = OfflineChain {
+		spec_version: version.spec_version,
+		transaction_version: version.transaction_version,
+		genesis: chain.genesis_hash(),
+		metadata_hash: [7; 32],
+	};
+	let refused = chain
+		.legacy
+		.author_submit_extrinsic(&sign_immortal(&pair, transfer.clone(), nonce, &doctored))
+		.await
+		.expect_err("signed against another metadata hash");
+	// The pool's answer: 1010, with the reason in the error's data.
+	assert!(format!("{refused:?}").contains("bad signature"), "{refused:?}");
+	let [(_, signed)] =
+		&chain.client.presign(vec![(&pair, transfer, nonce)]).await.expect("signed")[..]
+	else {
+		panic!("one extrinsic");
+	};
+	chain.legacy.author_submit_extrinsic(signed).await.expect("signed against the right hash");
 }
 
 #[tokio::test]

@@ -283,6 +283,13 @@ test('a key made in the browser is registered, live, and accepted by the gateway
   const registration = await session(first);
   assert.ok(registration, 'registered on chain');
   assert.equal(registration.owner.toString(), ALICE);
+  // The widget signed with `CheckMetadataHash` enabled: against the hash of the runtime's own
+  // metadata, or the runtime would have refused it.
+  const block = await api.rpc.chain.getBlock(await api.rpc.chain.getBlockHash(registration.registeredAt.toNumber()));
+  const registering = block.block.extrinsics.filter((ext) => ext.isSigned && ext.method.section === 'adjudicator');
+  assert.equal(registering.length, 1, 'the registration is in the block of its registered_at');
+  assert.equal(registering[0].signer.toString(), ALICE);
+  assert.equal(registering[0].mode.toNumber(), 1, 'CheckMetadataHash enabled');
   assert.deepEqual(JSON.parse(u8aToString(registration.description.toU8a(true))), {
     name: 'browser session',
     use_case: 'frontend_session_key',
