@@ -71,7 +71,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("session-keys-adjudicator"),
 	impl_name: alloc::borrow::Cow::Borrowed("session-keys-adjudicator"),
 	authoring_version: 1,
-	spec_version: 105,
+	spec_version: 106,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -165,7 +165,10 @@ pub type UncheckedExtrinsic =
 /// The payload signed in transactions.
 pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 
-/// Storage migrations run at the next runtime upgrade; each is versioned, so it runs once.
+/// Storage migrations run in the block of the next runtime upgrade; each is versioned, so it
+/// runs once. Retired records move to the current layout after it, over as many blocks as it
+/// takes, in the multi-block migrations that `MultiBlockMigrations` runs
+/// (`configs::migrations`).
 pub type Migrations = (
 	pallet_session_keys::migrations::v1::MigrateV0ToV1<Runtime>,
 	pallet_session_keys::migrations::v2::MigrateV1ToV2<Runtime>,
@@ -229,4 +232,7 @@ mod runtime {
 
 	#[runtime::pallet_index(9)]
 	pub type Proxy = pallet_proxy;
+
+	#[runtime::pallet_index(10)]
+	pub type MultiBlockMigrations = pallet_migrations;
 }

@@ -249,6 +249,7 @@ fn the_counterpart_proxy_makes_the_counterpart_calls_and_nothing_else() {
 				best_finalized_block_number: 1,
 			}),
 			RuntimeCall::Sudo(pallet_sudo::Call::remove_key {}),
+			RuntimeCall::MultiBlockMigrations(pallet_migrations::Call::force_onboard_mbms {}),
 			RuntimeCall::Proxy(pallet_proxy::Call::add_proxy {
 				delegate: account(Eve).into(),
 				proxy_type: ProxyType::Any,

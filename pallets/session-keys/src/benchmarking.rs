@@ -899,6 +899,40 @@ mod benchmarks {
 		assert!(index_full::<T>(&a.owner));
 	}
 
+	/// One record of the multi-block migration of retired records, at its worst: a version 1
+	/// record under the longest key (ecdsa), which the current and version 2 layouts fail to
+	/// decode before version 1's does, rewritten in the current layout.
+	#[benchmark]
+	fn migrate_retired_record() {
+		use crate::migrations::{retired::MigrateRetiredRecords, v2::v1::RetiredV1};
+		use frame_support::storage::{unhashed, StoragePrefixedMap};
+
+		// The record is the first after the map's prefix.
+		let _ = Retired::<T>::clear(u32::MAX, None);
+		let public = SessionPublic::Ecdsa(ecdsa::Public::from_raw([7; 33]));
+		let owed = collateral::<T>();
+		let key = Retired::<T>::hashed_key_for(public);
+		let old = RetiredV1 {
+			owner: account("owner", 0, SEED),
+			counterpart: counterpart::<T>(),
+			registered_at: One::one(),
+			ended_at: T::MaxDuration::get(),
+			reason: EndReason::Discontinued,
+			nonce: u64::MAX,
+			owed,
+		};
+		unhashed::put(&key, &old);
+		let start = Retired::<T>::final_prefix();
+		let done;
+		#[block]
+		{
+			done = MigrateRetiredRecords::<T>::migrate_after(&start);
+		}
+		assert_eq!(done, Some(key));
+		let record = Retired::<T>::get(public).expect("rewritten in the current layout");
+		assert_eq!((record.owner, record.paid, record.delegate), (old.owner, owed, None));
+	}
+
 	impl_benchmark_test_suite!(
 		Adjudicator,
 		crate::mock::ExtBuilder::default().build(),

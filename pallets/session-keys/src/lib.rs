@@ -106,7 +106,9 @@ pub mod pallet {
 	/// The in-code storage version: 1 added the closing window (`settles_at`, `revoked`) and
 	/// delayed limit decreases (`pending_limit`), see [`crate::migrations::v1`]; 2 counts the
 	/// keys due per block and records what each settlement paid, see [`crate::migrations::v2`];
-	/// 3 records the delegate that registered a key, see [`crate::migrations::v3`].
+	/// 3 records the delegate that registered a key, see [`crate::migrations::v3`]. Retired
+	/// records of versions 1 and 2 move to the current layout in the multi-block migration
+	/// [`crate::migrations::retired`].
 	pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(3);
 
 	/// An account lookup source, as calls take it.
@@ -664,6 +666,11 @@ pub mod pallet {
 			assert!(
 				T::HeaderValidity::get() <= T::BlockHashCount::get(),
 				"HeaderValidity must not exceed BlockHashCount: older hashes are pruned"
+			);
+			assert!(
+				crate::migrations::retired::layouts_are_told_apart::<T>(),
+				"the retired records' layouts must differ in length for their migration to tell \
+				 them apart"
 			);
 			assert!(
 				T::RecordFeePerByte::get() >= T::DepositPerByte::get(),

@@ -23,7 +23,11 @@
 //!    deposits.
 
 use alloc::collections::btree_map::BTreeMap;
-use frame_support::{ensure, traits::fungible::InspectHold};
+use frame_support::{
+	ensure,
+	storage::{PrefixIterator, StoragePrefixedMap},
+	traits::fungible::InspectHold,
+};
 use frame_system::pallet_prelude::BlockNumberFor;
 use sp_runtime::{
 	traits::{One, Saturating, Zero},
@@ -31,8 +35,9 @@ use sp_runtime::{
 };
 
 use crate::{
-	BalanceOf, Config, DelegateUsageOf, DelegateUsages, Delegations, ExpiryAgenda, ExpiryQueue,
-	HeldPayments, HoldReason, LegacyWildcardKeys, OwnerSessions, Pallet, Retired, Sessions,
+	migrations::retired::decode_record, BalanceOf, Config, DelegateUsageOf, DelegateUsages,
+	Delegations, ExpiryAgenda, ExpiryQueue, HeldPayments, HoldReason, LegacyWildcardKeys,
+	OwnerSessions, Pallet, Retired, Sessions,
 };
 
 impl<T: Config> Pallet<T> {
@@ -95,12 +100,18 @@ impl<T: Config> Pallet<T> {
 		}
 
 		// Owners whose sessions all ended must have nothing left on hold but what is held for
-		// their counterparts.
-		for (_, record) in Retired::<T>::iter() {
+		// their counterparts. Records are read in any layout: the multi-block migration may not
+		// have reached them yet.
+		let prefix = Retired::<T>::final_prefix().to_vec();
+		let records = PrefixIterator::<_>::new(prefix.clone(), prefix, |_, raw| {
+			Ok(decode_record::<T>(raw).map(|(_, record)| record))
+		});
+		for record in records.flatten() {
 			owed_holds.entry(record.owner).or_insert((Zero::zero(), 0));
 		}
 		for (public, held) in HeldPayments::<T>::iter() {
-			let record = Retired::<T>::get(public).ok_or("a held payment for a key not retired")?;
+			let record =
+				Pallet::<T>::retired(&public).ok_or("a held payment for a key not retired")?;
 			ensure!(
 				record.owner == held.owner && record.counterpart == held.counterpart,
 				"a held payment names another owner or counterpart than its key's record"

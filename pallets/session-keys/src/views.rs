@@ -2,7 +2,10 @@
 //! and request authentication.
 
 use alloc::vec::Vec;
-use frame_support::traits::{fungible::Inspect, Get};
+use frame_support::{
+	storage::unhashed,
+	traits::{fungible::Inspect, Get},
+};
 use frame_system::pallet_prelude::BlockNumberFor;
 use session_keys_primitives::{
 	check_request, AuthError, Authenticated, Delegation, KeyRecord, Registration, RequestHeader,
@@ -11,8 +14,8 @@ use session_keys_primitives::{
 use sp_runtime::traits::Saturating;
 
 use crate::{
-	BalanceOf, Config, DelegateUsages, Delegations, OwnerSessions, Pallet, RegistrationOf, Retired,
-	RetiredOf, Sessions,
+	migrations::retired::decode_record, BalanceOf, Config, DelegateUsages, Delegations,
+	OwnerSessions, Pallet, RegistrationOf, Retired, RetiredOf, Sessions,
 };
 
 /// A registration in its plain form, as the runtime API returns it.
@@ -41,8 +44,12 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// The retired record of `public`, if its session was settled.
+	///
+	/// Read in whichever layout it is stored: until the multi-block migration
+	/// ([`crate::migrations::retired`]) has rewritten it, a record may have an older one.
 	pub fn retired(public: &SessionPublic) -> Option<RetiredOf<T>> {
-		Retired::<T>::get(public)
+		let raw = unhashed::get_raw(&Retired::<T>::hashed_key_for(public))?;
+		decode_record::<T>(&raw).map(|(_, record)| record)
 	}
 
 	/// The live and closing keys of `owner`.
@@ -72,7 +79,7 @@ impl<T: Config> Pallet<T> {
 		if let Some(session) = Sessions::<T>::get(public) {
 			return session.registered_at <= block && session.is_live_at(block);
 		}
-		Retired::<T>::get(public).is_some_and(|record| record.was_valid_at(block))
+		Self::retired(public).is_some_and(|record| record.was_valid_at(block))
 	}
 
 	/// The registration of `public` while its session is live or closing, in its plain form
@@ -131,7 +138,7 @@ impl<T: Config> Pallet<T> {
 		if let Some(session) = Sessions::<T>::get(public) {
 			return KeyRecord::Registered(session.into_plain());
 		}
-		match Retired::<T>::get(public) {
+		match Self::retired(public) {
 			Some(record) => KeyRecord::Retired(record),
 			None => KeyRecord::Unknown,
 		}

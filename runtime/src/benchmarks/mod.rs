@@ -17,6 +17,7 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_session, SessionBench::<Runtime>]
 	[pallet_session_keys, Adjudicator]
 	[pallet_proxy, Proxy]
+	[pallet_migrations, MultiBlockMigrations]
 );
 
 use frame_benchmarking::baseline::Pallet as BaselineBench;

@@ -76,6 +76,8 @@ impl frame_system::Config for Runtime {
 	type AccountData = pallet_balances::AccountData<Balance>;
 	type SS58Prefix = SS58Prefix;
 	type MaxConsumers = ConstU32<16>;
+	// Multi-block migrations run through pallet-migrations, which pauses transactions meanwhile.
+	type MultiBlockMigrator = crate::MultiBlockMigrations;
 }
 
 impl pallet_timestamp::Config for Runtime {

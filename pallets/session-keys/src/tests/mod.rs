@@ -10,6 +10,7 @@ mod migration;
 mod model;
 mod register;
 mod renew;
+mod retired_migration;
 mod revoke;
 mod rotate;
 mod settlement;
