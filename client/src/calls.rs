@@ -485,8 +485,14 @@ impl Client {
 		let in_block = loop {
 			let status = match progress.next().await {
 				Some(Ok(status)) => status,
-				Some(Err(error)) => return Err(Error::StatusUnknown(Box::new(error))),
-				None => return Err(Error::StatusUnknown("the status stream ended".into())),
+				Some(Err(error)) => {
+					connection.retire();
+					return Err(Error::StatusUnknown(Box::new(error)));
+				}
+				None => {
+					connection.retire();
+					return Err(Error::StatusUnknown("the status stream ended".into()));
+				}
 			};
 			match status {
 				TransactionStatus::InBestBlock(in_block) if wait == Wait::InBlock => {

@@ -54,6 +54,9 @@ pub(crate) struct Connection {
 	pub(crate) legacy: LegacyRpc,
 	/// The metadata hash of the runtime version last signed for, computed once per version.
 	metadata_hash: tokio::sync::Mutex<Option<MetadataHash>>,
+	/// Set once the connection's subscriptions can no longer be trusted (see
+	/// [`Connection::retire`]): the next call opens a new connection.
+	retired: std::sync::atomic::AtomicBool,
 }
 
 impl Connection {
@@ -78,7 +81,16 @@ impl Connection {
 			api,
 			legacy: LegacyRpc::new(rpc),
 			metadata_hash: tokio::sync::Mutex::new(None),
+			retired: std::sync::atomic::AtomicBool::new(false),
 		})
+	}
+
+	/// Has the next call open a new connection instead of this one. For a transaction whose
+	/// status stream broke: subxt's `chainHead_follow` subscription, once the node stopped it
+	/// and it could not subscribe again, ends for good, and every later transaction on the
+	/// same connection would lose its status the same way (seen on a loaded node).
+	pub(crate) fn retire(&self) {
+		self.retired.store(true, std::sync::atomic::Ordering::Relaxed);
 	}
 
 	/// The metadata hash of runtime version `spec_version`, the runtime of block `at`: computed
@@ -100,7 +112,7 @@ impl Connection {
 	}
 
 	fn is_connected(&self) -> bool {
-		self.ws.is_connected()
+		self.ws.is_connected() && !self.retired.load(std::sync::atomic::Ordering::Relaxed)
 	}
 }
 

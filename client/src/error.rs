@@ -37,6 +37,7 @@ pub enum Error {
 	Submission(#[source] Box<dyn std::error::Error + Send + Sync>),
 	/// The node stopped reporting the transaction's status before it was included (the
 	/// connection may have dropped): it may still be included; look for it before resubmitting.
+	/// The next call uses a new connection.
 	#[error("the transaction's status is unknown: {0}")]
 	StatusUnknown(#[source] Box<dyn std::error::Error + Send + Sync>),
 	/// The session key binds no one (the sr25519 identity, an ed25519 small-order point, a
