@@ -37,6 +37,13 @@ fn leader_pid(server: &postgres::Server, database: &str) -> Option<u32> {
 	holder.trim().rsplit_once(':').and_then(|(_, pid)| pid.parse().ok())
 }
 
+/// Waits until the daemon at `index` contends for the lead: its lease thread has seen another
+/// keeper lead. A takeover is timed from there; a daemon just (re)started first connects to
+/// the node and the store, which is its start, not a takeover.
+async fn wait_standing_by(daemons: &[Daemon], index: usize) {
+	daemons[index].wait_for(&["standing by: another keeper leads"], 1, STEP).await;
+}
+
 /// Waits until one of `daemons` leads: its index.
 async fn wait_for_leader(
 	server: &postgres::Server,
@@ -94,6 +101,7 @@ async fn two_keepers_on_postgres_fail_over_with_a_live_key_at_every_block() {
 	let mut takeovers = Vec::new();
 	for round in 1..=5 {
 		let leading = wait_for_leader(&server, database, &daemons, None).await;
+		wait_standing_by(&daemons, 1 - leading).await;
 		// A random point: anywhere in the next five blocks, or (every other round) in the
 		// two blocks after the leader starts registering a key, while it is on its way.
 		let during_registration = round % 2 == 0;
@@ -124,6 +132,7 @@ async fn two_keepers_on_postgres_fail_over_with_a_live_key_at_every_block() {
 	// A leader stopped (as a paused VM, a partition) until the standby takes over, then
 	// resumed: it stands by, and neither writes nor sends anything.
 	let leading = wait_for_leader(&server, database, &daemons, None).await;
+	wait_standing_by(&daemons, 1 - leading).await;
 	daemons[leading].wait_for(&["leading: reconciling"], 1, STEP).await;
 	let paused = daemons[leading].pid();
 	daemons[leading].signal("STOP");
