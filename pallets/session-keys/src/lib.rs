@@ -1393,11 +1393,13 @@ pub mod pallet {
 			Self::pay_held(&held.owner, &held.counterpart, held.amount)
 				.map_err(|_| Error::<T>::CounterpartCannotReceive)?;
 			HeldPayments::<T>::remove(public);
-			Retired::<T>::mutate(public, |record| {
-				if let Some(record) = record {
-					record.paid.saturating_accrue(held.amount);
-				}
-			});
+			// Read in any layout (the retired-record migration may not have reached it yet) and
+			// written in the current one: a typed `mutate` would take an old record for none and
+			// remove it, and the key could be registered again.
+			if let Some(mut record) = Self::retired(&public) {
+				record.paid.saturating_accrue(held.amount);
+				Retired::<T>::insert(public, record);
+			}
 			Self::deposit_event(Event::PaymentClaimed {
 				public,
 				counterpart: held.counterpart,

@@ -377,3 +377,29 @@ fn try_runtime_checks_pass_once_every_record_moved() {
 		assert_eq!(MigrateRetiredRecords::<Test>::post_upgrade(state), Ok(()));
 	});
 }
+
+#[test]
+fn a_claimed_payment_counts_on_a_record_the_migration_has_not_reached() {
+	use frame_support::{
+		assert_ok,
+		traits::fungible::{Inspect, MutateHold},
+	};
+	ExtBuilder::default().build_and_execute(|| {
+		// A settlement held 50 from BOB for CLEARING, then the chain upgraded: the key's
+		// record is still in the version 2 layout when the counterpart claims.
+		let public = key(1);
+		put_raw(public, &v2(1));
+		assert_ok!(Balances::hold(&crate::HoldReason::Session.into(), &BOB, 50));
+		crate::HeldPayments::<Test>::insert(
+			public,
+			crate::HeldPayment { owner: BOB, counterpart: CLEARING, amount: 50 },
+		);
+		let before = Balances::balance(&CLEARING);
+		assert_ok!(Adjudicator::claim_payment(RuntimeOrigin::signed(CLEARING), public));
+		assert_eq!(Balances::balance(&CLEARING), before + 50);
+		// The record is kept (a key is never reused), in the current layout, paid in full.
+		let expected = Current { paid: v2(1).paid + 50, ..v2_migrated(1) };
+		assert_eq!(Retired::<Test>::get(public), Some(expected.clone()));
+		assert_eq!(Adjudicator::key_state(&public), KeyRecord::Retired(expected));
+	});
+}
