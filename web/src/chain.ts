@@ -9,7 +9,6 @@ import type { SubmittableExtrinsic } from '@polkadot/api/types';
 import { web3Accounts, web3Enable, web3FromAddress } from '@polkadot/extension-dapp';
 import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
-import type { Bytes, Option } from '@polkadot/types';
 import type { Codec } from '@polkadot/types/types';
 import type { DispatchError } from '@polkadot/types/interfaces';
 import { u8aToHex } from '@polkadot/util';
@@ -151,33 +150,50 @@ export function describeDispatchError(api: ApiPromise, error: DispatchError): st
   return JSON.stringify(error.toHuman());
 }
 
-/** Each connection's metadata hash, with the runtime version it was computed for. */
-const metadataHashes = new WeakMap<ApiPromise, { specVersion: number; hash: Promise<`0x${string}`> }>();
+/** The hash of each metadata a connection encoded with (an upgrade brings a new object). */
+const metadataHashes = new WeakMap<object, Promise<`0x${string}`>>();
+
+/** The chain's token (`tokenSymbol`, `tokenDecimals` of `system_properties`), as the node states it. */
+function chainToken(api: ApiPromise): { decimals: number; tokenSymbol: string } {
+  // Not `registry.chainDecimals` / `chainTokens`: those fall back to 12 and "Unit" when the
+  // chain names no token, and the hash must be of what the chain states.
+  const properties = api.registry.getChainProperties();
+  const decimals = properties?.tokenDecimals.unwrapOr(undefined)?.[0]?.toNumber();
+  const tokenSymbol = properties?.tokenSymbol.unwrapOr(undefined)?.[0]?.toString();
+  if (decimals === undefined || tokenSymbol === undefined) {
+    throw new Error('The chain names no token (tokenSymbol, tokenDecimals), which CheckMetadataHash needs.');
+  }
+  return { decimals, tokenSymbol };
+}
 
 /**
  * The hash of the runtime's metadata (RFC 78) for `CheckMetadataHash`: merkleized here from the
- * metadata the node serves, with the chain's token properties. Every transaction signs it
- * (`mode: 1`), and the runtime refuses one whose hash is not that of its own metadata, so a node
- * that serves doctored metadata (to make a call read as another) gets nothing signed through.
+ * very metadata Polkadot-JS encodes calls with (`api.runtimeMetadata`), with the chain's token.
+ * Every transaction signs it (`mode: 1`), and the runtime refuses one whose hash is not that of
+ * its own metadata. So a node that serves doctored metadata (to make a call read as another)
+ * gets nothing signed through: hashing metadata fetched apart from it would not catch a node that
+ * doctors only the version Polkadot-JS uses.
  */
 export function metadataHash(api: ApiPromise): Promise<`0x${string}`> {
-  const specVersion = api.runtimeVersion.specVersion.toNumber();
-  const cached = metadataHashes.get(api);
-  if (cached?.specVersion === specVersion) return cached.hash;
+  const metadata = api.runtimeMetadata;
+  const cached = metadataHashes.get(metadata);
+  if (cached) return cached;
   const hash = (async () => {
-    const metadata = (await api.call.metadata.metadataAtVersion(15)) as Option<Bytes>;
-    if (metadata.isNone) throw new Error('The node serves no metadata version 15, which CheckMetadataHash needs.');
-    const decimals = api.registry.chainDecimals[0];
-    const tokenSymbol = api.registry.chainTokens[0];
-    if (decimals === undefined || tokenSymbol === undefined) {
-      throw new Error('The chain names no token (tokenSymbol, tokenDecimals), which CheckMetadataHash needs.');
+    // Polkadot-JS loads version 16 (or 15) at connection, but after a runtime upgrade it loads
+    // the new metadata as version 14, which has too little to hash.
+    if (metadata.version < 15) {
+      throw new Error(
+        `the runtime was upgraded (spec ${api.runtimeVersion.specVersion.toString()}) since this page connected, and its new metadata came as version ${metadata.version}, which cannot be hashed: press Reconnect.`,
+      );
     }
-    const merkleized = merkleizeMetadata(metadata.unwrap().toU8a(true), { decimals, tokenSymbol });
+    const merkleized = merkleizeMetadata(metadata.toU8a(), chainToken(api));
     return u8aToHex(merkleized.digest());
   })();
   // A failure is not kept: the next transaction tries again.
-  hash.catch(() => metadataHashes.delete(api));
-  metadataHashes.set(api, { specVersion, hash });
+  hash.catch(() => {
+    if (metadataHashes.get(metadata) === hash) metadataHashes.delete(metadata);
+  });
+  metadataHashes.set(metadata, hash);
   return hash;
 }
 

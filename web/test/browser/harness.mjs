@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import puppeteer from 'puppeteer-core';
+import WebSocket, { WebSocketServer } from 'ws';
 
 import { startDemoApi } from '../../scripts/demo-api.mjs';
 
@@ -137,8 +138,11 @@ export async function startNode() {
 /** //Bob's account: the counterpart the widget proposes on a dev chain, and the gateway accepts. */
 export const BOB = '5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty';
 
-/** The gateway binary serving the widget (`web/dist`) in front of the demo API. */
-export async function startGateway(nodeUrl, audience) {
+/**
+ * The gateway binary serving the widget (`web/dist`) in front of the demo API; `extraArgs` are
+ * added to its command line.
+ */
+export async function startGateway(nodeUrl, audience, extraArgs = []) {
   const api = await startDemoApi(0);
   const port = await freePort();
   const gateway = new Process('gateway', binary('SESSION_KEYS_GATEWAY', 'session-keys-gateway'), [
@@ -154,6 +158,7 @@ export async function startGateway(nodeUrl, audience) {
     BOB,
     '--ui',
     join(web, 'dist'),
+    ...extraArgs,
   ]);
   gateway.url = `http://127.0.0.1:${port}`;
   await waitFor('the gateway', gateway, async () => (await fetch(`${gateway.url}/healthz`)).ok);
@@ -188,4 +193,74 @@ export async function startBrowser() {
     rmSync(profile, { recursive: true, force: true });
   };
   return browser;
+}
+
+/** A name in the metadata, as hex, and what the doctoring node makes of it (the same length). */
+const RENAMED = ['transfer_keep_alive', 'transfer_keep_alivx'].map((name) => Buffer.from(name).toString('hex'));
+
+/**
+ * A node that lies about its metadata: a WebSocket proxy in front of `nodeUrl` that passes
+ * everything through, but
+ * - `rename`: renames a call in the version 16 metadata it serves
+ *   (`Metadata_metadata_at_version(16)`, which Polkadot-JS encodes with), and serves version 15
+ *   and the rest as they are;
+ * - `upgrade`: announces a runtime upgrade (a higher spec version in the runtime version
+ *   subscription), after which Polkadot-JS loads metadata version 14 (`state_getMetadata`).
+ * `doctored` counts the answers it changed.
+ */
+export async function startMetadataDoctor(nodeUrl, { rename = true, upgrade = false } = {}) {
+  const port = await freePort();
+  const server = new WebSocketServer({ host: '127.0.0.1', port });
+  await new Promise((resolve) => server.once('listening', resolve));
+  const doctor = { url: `ws://127.0.0.1:${port}`, doctored: 0 };
+  server.on('connection', (client) => {
+    const upstream = new WebSocket(nodeUrl);
+    const pending = [];
+    const v16Requests = new Set();
+    client.on('message', (data) => {
+      const text = data.toString();
+      try {
+        const request = JSON.parse(text);
+        const [method, argument] = request.params ?? [];
+        if (request.method === 'state_call' && method === 'Metadata_metadata_at_version' && argument === '0x10000000') {
+          v16Requests.add(request.id);
+        }
+      } catch {
+        // Not JSON: passed on as it is.
+      }
+      if (upstream.readyState === WebSocket.OPEN) upstream.send(text);
+      else pending.push(text);
+    });
+    upstream.on('open', () => {
+      for (const text of pending.splice(0)) upstream.send(text);
+    });
+    upstream.on('message', (data) => {
+      let text = data.toString();
+      const answer = JSON.parse(text);
+      if (rename && v16Requests.delete(answer.id) && typeof answer.result === 'string' && answer.result.includes(RENAMED[0])) {
+        answer.result = answer.result.split(RENAMED[0]).join(RENAMED[1]);
+        text = JSON.stringify(answer);
+        doctor.doctored += 1;
+      }
+      if (upgrade && answer.method === 'state_runtimeVersion' && answer.params?.result?.specVersion) {
+        answer.params.result.specVersion += 1;
+        text = JSON.stringify(answer);
+        doctor.doctored += 1;
+      }
+      client.send(text);
+    });
+    const close = () => {
+      client.close();
+      upstream.close();
+    };
+    client.on('close', close);
+    upstream.on('close', close);
+    upstream.on('error', close);
+  });
+  doctor.close = () =>
+    new Promise((resolve) => {
+      for (const client of server.clients) client.terminate();
+      server.close(resolve);
+    });
+  return doctor;
 }

@@ -4,7 +4,9 @@
 // worker, never in the page), call the API through the gateway with version 2 headers (query and
 // body bound), reload and unlock (a wrong passphrase refused, IndexedDB holding no plaintext
 // secret), re-create (the new key live before the old one is revoked), revoke (the next call
-// refused as revoked), forget.
+// refused as revoked), forget; a node that doctors the metadata Polkadot-JS encodes with gets
+// nothing signed through, and after a runtime upgrade the widget asks to reconnect rather than
+// sign with metadata it cannot hash.
 //
 //   npm run test:browser      (after `cargo build --workspace`)
 import assert from 'node:assert/strict';
@@ -14,7 +16,7 @@ import { createServer } from 'node:net';
 import { u8aToHex, u8aToString } from '@polkadot/util';
 import { decodeAddress, sr25519PairFromSeed } from '@polkadot/util-crypto';
 
-import { freePort, startBrowser, startGateway, startNode } from './harness.mjs';
+import { freePort, startBrowser, startGateway, startMetadataDoctor, startNode } from './harness.mjs';
 
 const AUDIENCE = 'widget-test-api';
 const PASSPHRASE = 'a long passphrase for the test';
@@ -117,8 +119,8 @@ async function assertNoViolation() {
   assert.deepEqual([...reported, ...violations], [], 'no Content-Security-Policy violation');
 }
 
-async function openWidget(query = '') {
-  await page.goto(`${gateway.url}/ui/${query}`);
+async function openWidget(query = '', base = gateway.url) {
+  await page.goto(`${base}/ui/${query}`);
   await page.waitForFunction(
     () => document.querySelector('[data-part="chain-status"]')?.textContent?.includes('best #'),
     { timeout: CHAIN_TIMEOUT_MS },
@@ -476,4 +478,55 @@ test('the keystore locks itself after lock-after minutes without user input', as
   );
   assert.match(refused, /Unlock the keystore/);
   await assertNoViolation();
+});
+
+test('a node that doctors the metadata the calls are encoded with gets nothing signed through', async () => {
+  // The page's node is a proxy that renames a call in the version 16 metadata it serves and
+  // passes version 15 on untouched: the widget must hash what Polkadot-JS encodes with.
+  const doctor = await startMetadataDoctor(node.url);
+  const lying = await startGateway(node.url, AUDIENCE, ['--ui-node', doctor.url]);
+  try {
+    const nonce = async () => (await api.query.system.account(ALICE)).nonce.toNumber();
+    const before = await nonce();
+    await openWidget('', lying.url);
+    assert.ok(doctor.doctored > 0, 'the page was served the doctored metadata');
+    // Another origin: a keystore of its own.
+    await enterPassphrase(PASSPHRASE);
+    assert.equal(await lockState(), 'unlocked');
+    await page.click('[data-part="create"]');
+    await page.waitForFunction(() => document.querySelector('[data-part="error"]').textContent.length > 0, {
+      timeout: CHAIN_TIMEOUT_MS,
+    });
+    const error = await page.$eval('[data-part="error"]', (element) => element.textContent);
+    // The runtime checks the signature against the hash of its own metadata.
+    assert.match(error, /bad signature/i);
+    assert.equal((await cards()).filter((card) => card.phase === 'live').length, 0, 'no key registered');
+    assert.equal(await nonce(), before, 'nothing of Alice was included');
+  } finally {
+    await lying.stop();
+    await doctor.close();
+  }
+});
+
+test('after a runtime upgrade the widget asks to reconnect rather than sign with metadata it cannot hash', async () => {
+  const doctor = await startMetadataDoctor(node.url, { rename: false, upgrade: true });
+  const upgraded = await startGateway(node.url, AUDIENCE, ['--ui-node', doctor.url]);
+  try {
+    const nonce = async () => (await api.query.system.account(ALICE)).nonce.toNumber();
+    const before = await nonce();
+    await openWidget('', upgraded.url);
+    assert.ok(doctor.doctored > 0, 'the page was told of an upgrade');
+    await enterPassphrase(PASSPHRASE);
+    assert.equal(await lockState(), 'unlocked');
+    await page.click('[data-part="create"]');
+    await page.waitForFunction(() => document.querySelector('[data-part="error"]').textContent.length > 0, {
+      timeout: CHAIN_TIMEOUT_MS,
+    });
+    const error = await page.$eval('[data-part="error"]', (element) => element.textContent);
+    assert.match(error, /runtime was upgraded .* version 14, which cannot be hashed: press Reconnect/);
+    assert.equal(await nonce(), before, 'nothing was sent');
+  } finally {
+    await upgraded.stop();
+    await doctor.close();
+  }
 });
