@@ -27,7 +27,7 @@ use session_keys_keeper::{
 	signer::OwnerSigner,
 	store::{hex, KeyStatus, Store},
 };
-use session_keys_runtime::{configs::ProxyType, BlockNumber, RuntimeCall};
+use session_keys_runtime::BlockNumber;
 use sp_core::crypto::Ss58Codec;
 use subxt_signer::sr25519::dev;
 
@@ -584,83 +584,6 @@ async fn header_sign_state_revoke_a_discontinued_key_and_the_bookkeeping_command
 	let status = String::from_utf8_lossy(&output.stdout);
 	let row = status.lines().find(|line| line.contains(prefix)).expect("a row for the key");
 	assert!(row.contains("closing (revoked)") || row.contains("ended (Revoked)"), "{status}");
-}
-
-/// The `SessionKeys` proxy type's filter call by call: the owner-side calls that move no money
-/// pass (renew, revoke, revoke_all, rotate, revoke_delegate); registering (for the owner or as
-/// a delegate), topping up, raising a limit, authorizing a delegate, the counterpart's and
-/// anyone's adjudicator calls, transfers, proxies, sudo and remarks do not. No proxy type, `Any`
-/// included, may authorize a delegate: only the owner's own key widens what a delegate may do.
-#[test]
-fn the_session_keys_proxy_type_lets_through_only_the_calls_that_move_no_money() {
-	use frame_support::traits::InstanceFilter;
-	use session_keys_client::{build, ChannelState, DelegateTerms, Terms};
-	use session_keys_primitives::SessionSignature;
-
-	let public = SessionPair::generate(CryptoKind::Sr25519).public();
-	let other = SessionPair::generate(CryptoKind::Sr25519).public();
-	let (alice, bob, dave) =
-		(account_of(&dev::alice()), account_of(&dev::bob()), account_of(&dev::dave()));
-	let terms = Terms {
-		counterpart: bob.clone(),
-		duration: Some(100),
-		spending_limit: 1,
-		collateral: 1,
-		description: b"d".to_vec(),
-		scope: vec![b"GET /*".to_vec()],
-	};
-	let delegate_terms = DelegateTerms {
-		counterparts: vec![bob.clone()],
-		max_collateral: 1,
-		max_spending_limit: 1,
-		max_total_collateral: 1,
-		max_duration: 100,
-		max_keys: 1,
-		ends_at: None,
-	};
-	let allowed = [
-		build::renew(public, Some(100)),
-		build::revoke(public),
-		build::revoke_all(),
-		build::rotate(public, other, vec![0; 64]).expect("in bounds"),
-		build::revoke_delegate(dave.clone(), true),
-	];
-	let authorize = build::authorize_delegate(dave.clone(), &delegate_terms).expect("in bounds");
-	let signature = SessionSignature::Sr25519(sp_core::sr25519::Signature::from_raw([0; 64]));
-	let refused = [
-		build::register(public, vec![0; 64], &terms).expect("in bounds"),
-		build::register_for(alice, public, vec![0; 64], &terms).expect("in bounds"),
-		build::top_up(public, 1),
-		build::set_spending_limit(public, 1),
-		build::checkpoint(public, ChannelState { nonce: 1, owed: 1, margin: 0 }, signature),
-		build::liquidate(public),
-		build::discontinue(public),
-		RuntimeCall::Adjudicator(pallet_session_keys::Call::settle { public }),
-		RuntimeCall::Balances(pallet_balances::Call::transfer_keep_alive {
-			dest: bob.clone().into(),
-			value: 1,
-		}),
-		RuntimeCall::Proxy(pallet_proxy::Call::add_proxy {
-			delegate: bob.clone().into(),
-			proxy_type: ProxyType::Any,
-			delay: 0,
-		}),
-		RuntimeCall::Proxy(pallet_proxy::Call::remove_proxies {}),
-		RuntimeCall::Sudo(pallet_sudo::Call::sudo { call: Box::new(build::revoke_all()) }),
-		RuntimeCall::System(frame_system::Call::remark { remark: vec![1] }),
-	];
-	for call in &allowed {
-		assert!(ProxyType::SessionKeys.filter(call), "refused {call:?}");
-		assert!(ProxyType::Any.filter(call));
-	}
-	for call in &refused {
-		assert!(!ProxyType::SessionKeys.filter(call), "let through {call:?}");
-		assert!(ProxyType::Any.filter(call));
-	}
-	assert!(!ProxyType::SessionKeys.filter(&authorize), "let through {authorize:?}");
-	assert!(!ProxyType::Any.filter(&authorize), "Any let through {authorize:?}");
-	assert!(ProxyType::Any.is_superset(&ProxyType::SessionKeys));
-	assert!(!ProxyType::SessionKeys.is_superset(&ProxyType::Any));
 }
 
 /// `authorize` run by the owner's keeper with these terms: Bob the only counterpart, 5 units
