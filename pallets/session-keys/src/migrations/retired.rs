@@ -46,7 +46,7 @@ use sp_runtime::{
 
 use crate::{
 	migrations::{v2::v1::RetiredV1Of, v3::v2::RetiredV2Of},
-	BalanceOf, Config, Retired, RetiredOf, RetiredSession, SessionPublic, WeightInfo, LOG_TARGET,
+	BalanceOf, Config, Retired, RetiredOf, SessionPublic, WeightInfo, LOG_TARGET,
 };
 
 /// The `pallet_id` part of this migration's identifier.
@@ -71,33 +71,10 @@ pub fn decode_record<T: Config>(raw: &[u8]) -> Option<(Layout, RetiredOf<T>)> {
 		return Some((Layout::Current, record));
 	}
 	if let Ok(old) = RetiredV2Of::<T>::decode_all(&mut &raw[..]) {
-		let record = RetiredSession {
-			owner: old.owner,
-			counterpart: old.counterpart,
-			delegate: None,
-			registered_at: old.registered_at,
-			ended_at: old.ended_at,
-			reason: old.reason,
-			nonce: old.nonce,
-			owed: old.owed,
-			paid: old.paid,
-		};
-		return Some((Layout::V2, record));
+		return Some((Layout::V2, old.into()));
 	}
 	let old = RetiredV1Of::<T>::decode_all(&mut &raw[..]).ok()?;
-	let record = RetiredSession {
-		owner: old.owner,
-		counterpart: old.counterpart,
-		delegate: None,
-		registered_at: old.registered_at,
-		ended_at: old.ended_at,
-		reason: old.reason,
-		nonce: old.nonce,
-		owed: old.owed,
-		// Version 1 never accepted a debt above the collateral: every settlement paid it all.
-		paid: old.owed,
-	};
-	Some((Layout::V1, record))
+	Some((Layout::V1, RetiredV2Of::<T>::from(old).into()))
 }
 
 /// Whether the three layouts have different encoded lengths in runtime `T`, so that

@@ -66,6 +66,24 @@ pub mod v1 {
 		pub owed: Balance,
 	}
 
+	impl<AccountId, BlockNumber, Balance: Clone> From<RetiredV1<AccountId, BlockNumber, Balance>>
+		for crate::migrations::v3::v2::RetiredV2<AccountId, BlockNumber, Balance>
+	{
+		/// Version 1 never accepted a debt above the collateral: every settlement paid it all.
+		fn from(old: RetiredV1<AccountId, BlockNumber, Balance>) -> Self {
+			Self {
+				owner: old.owner,
+				counterpart: old.counterpart,
+				registered_at: old.registered_at,
+				ended_at: old.ended_at,
+				reason: old.reason,
+				nonce: old.nonce,
+				paid: old.owed.clone(),
+				owed: old.owed,
+			}
+		}
+	}
+
 	/// A v1 retired record of runtime `T`.
 	pub type RetiredV1Of<T> =
 		RetiredV1<<T as frame_system::Config>::AccountId, BlockNumberFor<T>, crate::BalanceOf<T>>;

@@ -95,6 +95,25 @@ pub mod v2 {
 		pub paid: Balance,
 	}
 
+	impl<AccountId, BlockNumber, Balance> From<RetiredV2<AccountId, BlockNumber, Balance>>
+		for crate::RetiredSession<AccountId, BlockNumber, Balance>
+	{
+		/// No key of version 2 had a delegate.
+		fn from(old: RetiredV2<AccountId, BlockNumber, Balance>) -> Self {
+			Self {
+				owner: old.owner,
+				counterpart: old.counterpart,
+				delegate: None,
+				registered_at: old.registered_at,
+				ended_at: old.ended_at,
+				reason: old.reason,
+				nonce: old.nonce,
+				owed: old.owed,
+				paid: old.paid,
+			}
+		}
+	}
+
 	/// A v2 retired record of runtime `T`.
 	pub type RetiredV2Of<T> =
 		RetiredV2<<T as frame_system::Config>::AccountId, BlockNumberFor<T>, BalanceOf<T>>;
