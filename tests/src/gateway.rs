@@ -26,9 +26,9 @@ use crate::node::free_port;
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 const POLL: Duration = Duration::from_millis(100);
 
-/// The gateway binary, next to the node binary (`SESSION_KEYS_GATEWAY` overrides).
+/// The gateway binary, next to the node binary (`SESSION_KEYS_GATEWAY_BIN` overrides).
 pub fn binary() -> PathBuf {
-	if let Some(path) = std::env::var_os("SESSION_KEYS_GATEWAY") {
+	if let Some(path) = std::env::var_os("SESSION_KEYS_GATEWAY_BIN") {
 		return path.into();
 	}
 	crate::node::binary().with_file_name("session-keys-gateway")

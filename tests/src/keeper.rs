@@ -13,9 +13,9 @@ use std::{
 pub const PASSPHRASE: &str = "the keeper tests' passphrase";
 const POLL: Duration = Duration::from_millis(100);
 
-/// The keeper binary, next to the node binary (`SESSION_KEYS_KEEPER` overrides).
+/// The keeper binary, next to the node binary (`SESSION_KEYS_KEEPER_BIN` overrides).
 pub fn binary() -> PathBuf {
-	if let Some(path) = std::env::var_os("SESSION_KEYS_KEEPER") {
+	if let Some(path) = std::env::var_os("SESSION_KEYS_KEEPER_BIN") {
 		return path.into();
 	}
 	crate::node::binary().with_file_name("session-keys-keeper")

@@ -20,9 +20,9 @@ use sp_core::H256;
 pub const PASSPHRASE: &str = "the watchtower tests' passphrase";
 const POLL: Duration = Duration::from_millis(100);
 
-/// The watchtower binary, next to the node binary (`SESSION_KEYS_WATCHTOWER` overrides).
+/// The watchtower binary, next to the node binary (`SESSION_KEYS_WATCHTOWER_BIN` overrides).
 pub fn binary() -> PathBuf {
-	if let Some(path) = std::env::var_os("SESSION_KEYS_WATCHTOWER") {
+	if let Some(path) = std::env::var_os("SESSION_KEYS_WATCHTOWER_BIN") {
 		return path.into();
 	}
 	crate::node::binary().with_file_name("session-keys-watchtower")

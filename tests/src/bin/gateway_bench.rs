@@ -20,7 +20,7 @@
 //!    `SESSION_KEYS_NODE_BIN` or the node binary next to this one): `--keys` keys registered across
 //!    the dev accounts, then `--connections` concurrent clients for `--seconds` each against
 //!    the upstream directly, through the gateway binary (next to this one, or
-//!    `SESSION_KEYS_GATEWAY`), and authenticating each request with the node's
+//!    `SESSION_KEYS_GATEWAY_BIN`), and authenticating each request with the node's
 //!    `sessionKeys_authenticate` before sending it to the upstream (what a gateway without a
 //!    cache would do). Requests per second and p50 / p99 latency for each.
 //!

@@ -113,7 +113,7 @@ async function rpc(port, method, params = []) {
 export async function startNode() {
   const rpcPort = await freePort();
   const p2pPort = await freePort();
-  const node = new Process('node', binary('SESSION_KEYS_NODE', 'session-keys-node'), [
+  const node = new Process('node', binary('SESSION_KEYS_NODE_BIN', 'session-keys-node'), [
     '--dev',
     '--tmp',
     '--rpc-port',
@@ -145,7 +145,7 @@ export const BOB = '5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty';
 export async function startGateway(nodeUrl, audience, extraArgs = []) {
   const api = await startDemoApi(0);
   const port = await freePort();
-  const gateway = new Process('gateway', binary('SESSION_KEYS_GATEWAY', 'session-keys-gateway'), [
+  const gateway = new Process('gateway', binary('SESSION_KEYS_GATEWAY_BIN', 'session-keys-gateway'), [
     '--listen',
     `127.0.0.1:${port}`,
     '--upstream',
