@@ -4,6 +4,7 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use session_keys_client::{AccountId, Balance, BlockNumber};
+use session_keys_primitives::CryptoKind;
 
 use crate::{daemon::HaltPoint, sealer::pkcs11::DEFAULT_KEY_LABEL};
 
@@ -428,8 +429,8 @@ pub struct ProfileArgs {
 	#[arg(long, default_value = "")]
 	pub description: String,
 	/// The keys' scheme: sr25519, ed25519 or ecdsa.
-	#[arg(long, default_value = "sr25519", value_parser = ["sr25519", "ed25519", "ecdsa"])]
-	pub crypto: String,
+	#[arg(long, value_enum, default_value_t = CryptoKind::Sr25519)]
+	pub crypto: CryptoKind,
 	/// Renew once fewer blocks than this are left (at least 4) [default: a quarter of the
 	/// duration, at least 4].
 	#[arg(long)]
@@ -467,8 +468,8 @@ pub struct ProfileEdit {
 	#[arg(long)]
 	pub description: Option<String>,
 	/// The scheme of keys generated from now on: sr25519, ed25519 or ecdsa.
-	#[arg(long, value_parser = ["sr25519", "ed25519", "ecdsa"])]
-	pub crypto: Option<String>,
+	#[arg(long, value_enum)]
+	pub crypto: Option<CryptoKind>,
 	/// Renew once fewer blocks than this are left.
 	#[arg(long)]
 	pub renew_margin: Option<BlockNumber>,

@@ -28,10 +28,7 @@ use crate::{
 		KdfParams, PassphraseSealer, Sealer, SealerSettings,
 	},
 	signer::OwnerSigner,
-	store::{
-		crypto_name, hex, parse_crypto, Dump, KeyStatus, Location, OwnerRecord, Profile, Store,
-		StoreError, StoredKey,
-	},
+	store::{hex, Dump, KeyStatus, Location, OwnerRecord, Profile, Store, StoreError, StoredKey},
 	terms::{self, TermsError},
 };
 
@@ -440,7 +437,7 @@ pub async fn execute(mut cli: Cli) -> Result<(), CommandError> {
 						.map(|item| String::from_utf8_lossy(item).into_owned())
 						.collect::<Vec<_>>()
 						.join(", "),
-					crypto_name(profile.crypto).into(),
+					profile.crypto.name().into(),
 				]);
 			}
 			print_table(&rows);
@@ -1126,7 +1123,7 @@ fn profile_of(args: &ProfileArgs) -> Result<Profile, CommandError> {
 		collateral: args.collateral,
 		scope: args.scope.iter().map(|item| item.as_bytes().to_vec()).collect(),
 		description: args.description.clone(),
-		crypto: crypto_of(&args.crypto)?,
+		crypto: args.crypto,
 		renew_margin: args.renew_margin.unwrap_or(default_renew_margin(args.duration)),
 		rotation_interval: args.rotation_interval.unwrap_or(args.duration),
 	};
@@ -1165,10 +1162,7 @@ fn edited(profile: Profile, edit: &ProfileEdit) -> Result<Profile, CommandError>
 			edit.scope.iter().map(|item| item.as_bytes().to_vec()).collect()
 		},
 		description: edit.description.clone().unwrap_or(profile.description),
-		crypto: match &edit.crypto {
-			Some(name) => crypto_of(name)?,
-			None => profile.crypto,
-		},
+		crypto: edit.crypto.unwrap_or(profile.crypto),
 		renew_margin,
 		rotation_interval,
 		name: profile.name,
@@ -1186,10 +1180,6 @@ const MIN_RENEW_MARGIN: BlockNumber = 4;
 /// The least duration: twice the least margin, so a key spends at least half its term before
 /// it is due for renewal.
 const MIN_DURATION: BlockNumber = 2 * MIN_RENEW_MARGIN;
-
-fn crypto_of(name: &str) -> Result<session_keys_client::CryptoKind, CommandError> {
-	parse_crypto(name).ok_or_else(|| CommandError::Invalid(format!("unknown crypto {name}")))
-}
 
 /// `profile` if its settings leave no gap between keys.
 fn checked(profile: Profile) -> Result<Profile, CommandError> {
@@ -1492,7 +1482,7 @@ mod tests {
 			collateral: 0,
 			scope: vec!["GET /*".into()],
 			description: String::new(),
-			crypto: "sr25519".into(),
+			crypto: session_keys_client::CryptoKind::Sr25519,
 			renew_margin,
 			rotation_interval,
 		};

@@ -1426,7 +1426,7 @@ impl ProfileRow {
 			collateral: profile.collateral.to_string(),
 			scope: profile.scope.encode(),
 			description: profile.description.clone(),
-			crypto: crypto_name(profile.crypto).into(),
+			crypto: profile.crypto.name().into(),
 			renew_margin: profile.renew_margin,
 			rotation_interval: profile.rotation_interval,
 			mac: None,
@@ -1460,31 +1460,12 @@ impl ProfileRow {
 			collateral: self.collateral.parse().map_err(|_| what("collateral"))?,
 			scope: Decode::decode(&mut &self.scope[..]).map_err(|_| what("scope"))?,
 			description: self.description,
-			crypto: parse_crypto(&self.crypto).ok_or_else(|| what("crypto"))?,
+			crypto: self.crypto.parse().map_err(|_| what("crypto"))?,
 			renew_margin: self.renew_margin,
 			rotation_interval: self.rotation_interval,
 			name: self.name,
 		})
 	}
-}
-
-/// The name of a signature scheme, as stored and as given on the command line.
-pub fn crypto_name(kind: CryptoKind) -> &'static str {
-	match kind {
-		CryptoKind::Sr25519 => "sr25519",
-		CryptoKind::Ed25519 => "ed25519",
-		CryptoKind::Ecdsa => "ecdsa",
-	}
-}
-
-/// The scheme named `name` (`sr25519`, `ed25519`, `ecdsa`).
-pub fn parse_crypto(name: &str) -> Option<CryptoKind> {
-	Some(match name {
-		"sr25519" => CryptoKind::Sr25519,
-		"ed25519" => CryptoKind::Ed25519,
-		"ecdsa" => CryptoKind::Ecdsa,
-		_ => return None,
-	})
 }
 
 /// The associated data binding a key's sealed secret to its row and public key. The row's id
