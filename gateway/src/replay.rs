@@ -1,4 +1,5 @@
-//! One-time headers (`--one-time-headers`): each `(key, nonce)` is accepted once.
+//! One-time headers (the default; `--reusable-headers` turns them off): each `(key, nonce)` is
+//! accepted once.
 //!
 //! A header is fresh only while its block is in the window, so an entry is kept until its
 //! block leaves the window and then forgotten: a replay after that is refused as stale anyway.

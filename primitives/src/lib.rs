@@ -638,7 +638,7 @@ pub struct PendingLimit<Balance, BlockNumber> {
 	)
 )]
 pub struct RetiredSession<AccountId, BlockNumber, Balance> {
-	/// The account that registered the key.
+	/// The account the key acted for (it registered the key, or its delegate did).
 	pub owner: AccountId,
 	/// The counterpart the session was opened with.
 	pub counterpart: AccountId,

@@ -42,7 +42,8 @@ pub struct Registration<
 	Description = Vec<u8>,
 	Scope = Vec<Vec<u8>>,
 > {
-	/// The account that registered the key and owns its collateral.
+	/// The account the key acts for, whose collateral and deposit are held (it registered the
+	/// key, or its delegate did with `register_for`).
 	pub owner: AccountId,
 	/// The account the session is opened with.
 	pub counterpart: AccountId,
