@@ -159,7 +159,7 @@ impl<'a> Inbound<'a> {
 
 /// An authenticated request: what the layer hands the service (a request extension).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Session {
+pub struct AuthenticatedRequest {
 	/// The account the request acts for: the key's owner.
 	pub owner: AccountId,
 	/// The session key that signed the request.
@@ -426,7 +426,10 @@ impl<C: Chain> Gateway<C> {
 
 	/// Authenticates `request`: its `x-session-auth` header against the chain's record of the
 	/// key, with the method, path, query and body the gateway derives itself.
-	pub async fn authenticate(&self, request: &Inbound<'_>) -> Result<Session, Refusal> {
+	pub async fn authenticate(
+		&self,
+		request: &Inbound<'_>,
+	) -> Result<AuthenticatedRequest, Refusal> {
 		let started = Instant::now();
 		let outcome = self.check(request).await;
 		self.metrics.auth_seconds.observe(started.elapsed().as_secs_f64());
@@ -456,7 +459,7 @@ impl<C: Chain> Gateway<C> {
 		}
 	}
 
-	async fn check(&self, request: &Inbound<'_>) -> Result<Session, Refusal> {
+	async fn check(&self, request: &Inbound<'_>) -> Result<AuthenticatedRequest, Refusal> {
 		// The key is checked once per cached key and handed to the shared rule, which refuses a
 		// weak key as the runtime does (`BadSignature`; `UnknownKey` since none can be
 		// registered any more).
@@ -576,7 +579,7 @@ impl<C: Chain> Gateway<C> {
 		});
 		let tier =
 			self.admission.admit(&session.owner, free_balance, one_time, &self.metrics).await?;
-		Ok(Session {
+		Ok(AuthenticatedRequest {
 			tier,
 			owner: session.owner,
 			key: public,

@@ -4,14 +4,14 @@
 //! beyond it) because a version 2 header signs its digest. The inner service then receives the
 //! request with that body buffered ([`AuthBody`]), its query in canonical form (what was
 //! signed), a `Content-Digest` header computed by the layer (any the client sent is replaced)
-//! and a [`crate::Session`] extension. Its answers get `Cache-Control: private` (unless they
-//! set their own) and `Vary: x-session-auth`.
+//! and an [`crate::AuthenticatedRequest`] extension. Its answers get `Cache-Control: private`
+//! (unless they set their own) and `Vary: x-session-auth`.
 //!
 //! ```no_run
 //! # async fn run() {
 //! use std::sync::Arc;
 //! use session_keys_gateway::{
-//!     follow, AuthBody, Gateway, NodeChain, Session, SessionAuthLayer, Settings,
+//!     follow, AuthBody, AuthenticatedRequest, Gateway, NodeChain, SessionAuthLayer, Settings,
 //! };
 //! use tower::{Layer, Service, ServiceExt};
 //!
@@ -19,9 +19,13 @@
 //! let gateway = Arc::new(Gateway::new(NodeChain::new(), Settings::new("api.example"), 100));
 //! tokio::spawn(follow(gateway.clone(), "ws://127.0.0.1:9944".into(), Default::default()));
 //! let handler = tower::service_fn(|request: http::Request<AuthBody>| async move {
-//!     // Only authenticated requests get here, with the session as an extension.
-//!     let session = request.extensions().get::<Session>().expect("set by the layer").clone();
-//!     Ok::<_, std::convert::Infallible>(http::Response::new(format!("hello {}", session.owner)))
+//!     // Only authenticated requests get here, with what was authenticated as an extension.
+//!     let authenticated =
+//!         request.extensions().get::<AuthenticatedRequest>().expect("set by the layer").clone();
+//!     Ok::<_, std::convert::Infallible>(http::Response::new(format!(
+//!         "hello {}",
+//!         authenticated.owner
+//!     )))
 //! });
 //! let mut service = SessionAuthLayer::new(gateway).layer(handler);
 //! let request = http::Request::new(http_body_util::Full::new(bytes::Bytes::new()));
@@ -55,8 +59,8 @@ pub type AuthBody = Full<Bytes>;
 pub struct PeerAddr(pub SocketAddr);
 
 /// Adds session-key authentication in front of a service. An authenticated request reaches the
-/// service with a [`crate::Session`] extension (owner, key, counterpart, tier, what was signed);
-/// any other is answered by the layer itself ([`crate::Refusal::response`]: 400, 401, 403,
+/// service with an [`crate::AuthenticatedRequest`] extension (owner, key, counterpart, tier, what
+/// was signed); any other is answered by the layer itself ([`crate::Refusal::response`]: 400, 401, 403,
 /// 413, 429 or 503 with a JSON body).
 pub struct SessionAuthLayer<C> {
 	gateway: Arc<Gateway<C>>,

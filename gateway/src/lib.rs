@@ -41,7 +41,9 @@ pub mod verify;
 
 pub use chain::{Chain, ChainError, NodeChain};
 pub use follow::follow;
-pub use gateway::{Gateway, HeaderVersion, Health, Inbound, NewBlock, Session, Settings};
+pub use gateway::{
+	AuthenticatedRequest, Gateway, HeaderVersion, Health, Inbound, NewBlock, Settings,
+};
 pub use layer::{AuthBody, PeerAddr, SessionAuth, SessionAuthLayer};
 pub use limit::Tier;
 pub use meter::{Meter, MeterSettings, PaymentRefusal};

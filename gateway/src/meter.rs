@@ -30,7 +30,7 @@ use session_keys_client::{Balance, ChannelState, StateHeader, StateHeaderError};
 use session_keys_primitives::SessionPublic;
 use sp_core::H256;
 
-use crate::{metrics::Metrics, Session};
+use crate::{metrics::Metrics, AuthenticatedRequest};
 
 /// How the gateway prices calls and where its watchtower is.
 #[derive(Clone, Debug)]
@@ -199,7 +199,7 @@ impl Meter {
 	/// remembers it once stored.
 	pub async fn charge(
 		&self,
-		session: &Session,
+		session: &AuthenticatedRequest,
 		header: Option<&HeaderValue>,
 		genesis: &H256,
 		metrics: &Metrics,
@@ -216,7 +216,7 @@ impl Meter {
 
 	async fn charge_inner(
 		&self,
-		session: &Session,
+		session: &AuthenticatedRequest,
 		header: Option<&HeaderValue>,
 		genesis: &H256,
 	) -> Result<ChannelState<Balance>, Refused> {

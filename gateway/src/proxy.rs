@@ -55,7 +55,7 @@ use hyper_util::{
 use tokio::{net::TcpListener, sync::Semaphore};
 use tower::{Layer, Service, ServiceExt};
 
-use crate::{ui::Ui, AuthBody, Chain, Gateway, PeerAddr, Session, SessionAuthLayer};
+use crate::{ui::Ui, AuthBody, AuthenticatedRequest, Chain, Gateway, PeerAddr, SessionAuthLayer};
 
 /// The header naming the authenticated owner (SS58) to the upstream.
 pub const OWNER_HEADER: &str = "x-session-owner";
@@ -319,7 +319,7 @@ impl Service<Request<AuthBody>> for Upstream {
 		let upstream = self.clone();
 		Box::pin(async move {
 			let (mut parts, body) = request.into_parts();
-			let Some(session) = parts.extensions.remove::<Session>() else {
+			let Some(session) = parts.extensions.remove::<AuthenticatedRequest>() else {
 				// Only the layer calls this service, and only with a session.
 				return Ok(bad_gateway("no session on an accepted request".into()));
 			};

@@ -170,7 +170,7 @@ impl Setup {
 		&self,
 		path: &str,
 		header: &HeaderValue,
-	) -> Result<session_keys_gateway::Session, Refusal> {
+	) -> Result<session_keys_gateway::AuthenticatedRequest, Refusal> {
 		self.send(Method::GET, path, header, b"", None).await
 	}
 
@@ -181,7 +181,7 @@ impl Setup {
 		header: &HeaderValue,
 		body: &[u8],
 		peer: Option<std::net::IpAddr>,
-	) -> Result<session_keys_gateway::Session, Refusal> {
+	) -> Result<session_keys_gateway::AuthenticatedRequest, Refusal> {
 		let uri: Uri = path.parse().unwrap();
 		let inbound = Inbound::new(&method, &uri, Some(header), body).from_peer(peer);
 		self.gateway.authenticate(&inbound).await
