@@ -480,53 +480,47 @@ test('the keystore locks itself after lock-after minutes without user input', as
   await assertNoViolation();
 });
 
+/**
+ * Opens the widget behind a doctoring node (`startMetadataDoctor(options)`, through a gateway
+ * whose page uses it), unlocks a keystore of that origin's own and asks for a new key: what the
+ * widget reports, how many answers the node doctored, and whether Alice sent anything.
+ */
+async function createBehindDoctor(options) {
+  const doctor = await startMetadataDoctor(node.url, options);
+  const behind = await startGateway(node.url, AUDIENCE, ['--ui-node', doctor.url]);
+  try {
+    const nonce = async () => (await api.query.system.account(ALICE)).nonce.toNumber();
+    const before = await nonce();
+    await openWidget('', behind.url);
+    await enterPassphrase(PASSPHRASE);
+    assert.equal(await lockState(), 'unlocked');
+    await page.click('[data-part="create"]');
+    await page.waitForFunction(() => document.querySelector('[data-part="error"]').textContent.length > 0, {
+      timeout: CHAIN_TIMEOUT_MS,
+    });
+    const error = await page.$eval('[data-part="error"]', (element) => element.textContent);
+    const live = (await cards()).filter((card) => card.phase === 'live').length;
+    return { error, doctored: doctor.doctored, live, sent: (await nonce()) !== before };
+  } finally {
+    await behind.stop();
+    await doctor.close();
+  }
+}
+
 test('a node that doctors the metadata the calls are encoded with gets nothing signed through', async () => {
   // The page's node is a proxy that renames a call in the version 16 metadata it serves and
   // passes version 15 on untouched: the widget must hash what Polkadot-JS encodes with.
-  const doctor = await startMetadataDoctor(node.url);
-  const lying = await startGateway(node.url, AUDIENCE, ['--ui-node', doctor.url]);
-  try {
-    const nonce = async () => (await api.query.system.account(ALICE)).nonce.toNumber();
-    const before = await nonce();
-    await openWidget('', lying.url);
-    assert.ok(doctor.doctored > 0, 'the page was served the doctored metadata');
-    // Another origin: a keystore of its own.
-    await enterPassphrase(PASSPHRASE);
-    assert.equal(await lockState(), 'unlocked');
-    await page.click('[data-part="create"]');
-    await page.waitForFunction(() => document.querySelector('[data-part="error"]').textContent.length > 0, {
-      timeout: CHAIN_TIMEOUT_MS,
-    });
-    const error = await page.$eval('[data-part="error"]', (element) => element.textContent);
-    // The runtime checks the signature against the hash of its own metadata.
-    assert.match(error, /bad signature/i);
-    assert.equal((await cards()).filter((card) => card.phase === 'live').length, 0, 'no key registered');
-    assert.equal(await nonce(), before, 'nothing of Alice was included');
-  } finally {
-    await lying.stop();
-    await doctor.close();
-  }
+  const { error, doctored, live, sent } = await createBehindDoctor({ rename: true });
+  assert.ok(doctored > 0, 'the page was served the doctored metadata');
+  // The runtime checks the signature against the hash of its own metadata.
+  assert.match(error, /bad signature/i);
+  assert.equal(live, 0, 'no key registered');
+  assert.equal(sent, false, 'nothing of Alice was included');
 });
 
 test('after a runtime upgrade the widget asks to reconnect rather than sign with metadata it cannot hash', async () => {
-  const doctor = await startMetadataDoctor(node.url, { rename: false, upgrade: true });
-  const upgraded = await startGateway(node.url, AUDIENCE, ['--ui-node', doctor.url]);
-  try {
-    const nonce = async () => (await api.query.system.account(ALICE)).nonce.toNumber();
-    const before = await nonce();
-    await openWidget('', upgraded.url);
-    assert.ok(doctor.doctored > 0, 'the page was told of an upgrade');
-    await enterPassphrase(PASSPHRASE);
-    assert.equal(await lockState(), 'unlocked');
-    await page.click('[data-part="create"]');
-    await page.waitForFunction(() => document.querySelector('[data-part="error"]').textContent.length > 0, {
-      timeout: CHAIN_TIMEOUT_MS,
-    });
-    const error = await page.$eval('[data-part="error"]', (element) => element.textContent);
-    assert.match(error, /runtime was upgraded .* version 14, which cannot be hashed: press Reconnect/);
-    assert.equal(await nonce(), before, 'nothing was sent');
-  } finally {
-    await upgraded.stop();
-    await doctor.close();
-  }
+  const { error, doctored, sent } = await createBehindDoctor({ rename: false, upgrade: true });
+  assert.ok(doctored > 0, 'the page was told of an upgrade');
+  assert.match(error, /runtime was upgraded .* version 14, which cannot be hashed: press Reconnect/);
+  assert.equal(sent, false, 'nothing was sent');
 });
