@@ -13,6 +13,7 @@ import type { Codec } from '@polkadot/types/types';
 import type { DispatchError } from '@polkadot/types/interfaces';
 import { u8aToHex } from '@polkadot/util';
 
+import { type CallNames, type ExpectedCall, callNamesOf, checkCall } from './call-check.js';
 import { sessionPublicHex } from './codec.js';
 import { type KeyRecordJson, type KeyState, keyStateFromJson } from './key-state.js';
 
@@ -150,8 +151,14 @@ export function describeDispatchError(api: ApiPromise, error: DispatchError): st
   return JSON.stringify(error.toHuman());
 }
 
-/** The hash of each metadata a connection encoded with (an upgrade brings a new object). */
-const metadataHashes = new WeakMap<object, Promise<`0x${string}`>>();
+/** What the widget signs against: the hash of a metadata, and its reader of encoded calls. */
+export interface HashedMetadata {
+  hash: `0x${string}`;
+  callNames: CallNames;
+}
+
+/** Each metadata a connection encoded with, hashed (an upgrade brings a new object). */
+const hashedMetadata = new WeakMap<object, Promise<HashedMetadata>>();
 
 /** The chain's token (`tokenSymbol`, `tokenDecimals` of `system_properties`), as the node states it. */
 function chainToken(api: ApiPromise): { decimals: number; tokenSymbol: string } {
@@ -170,48 +177,56 @@ function chainToken(api: ApiPromise): { decimals: number; tokenSymbol: string } 
  * The hash of the runtime's metadata (RFC 78) for `CheckMetadataHash`: merkleized here from the
  * very metadata Polkadot-JS encodes calls with (`api.runtimeMetadata`), with the chain's token.
  * Every transaction signs it (`mode: 1`), and the runtime refuses one whose hash is not that of
- * its own metadata. So a node that serves doctored metadata (to make a call read as another)
- * gets nothing signed through: hashing metadata fetched apart from it would not catch a node that
- * doctors only the version Polkadot-JS uses.
+ * its own metadata. Hashing metadata fetched apart from it would not catch a node that doctors
+ * only the version Polkadot-JS uses. The hash leaves the pallet list out, which Polkadot-JS
+ * encodes from, so `submit` also reads each call back with the hashed call type (`checkCall`).
  */
-export function metadataHash(api: ApiPromise): Promise<`0x${string}`> {
+export function metadataHash(api: ApiPromise): Promise<HashedMetadata> {
   const metadata = api.runtimeMetadata;
-  const cached = metadataHashes.get(metadata);
+  const cached = hashedMetadata.get(metadata);
   if (cached) return cached;
-  const hash = (async () => {
+  const hashed = (async () => {
     // Polkadot-JS loads version 16 (or 15) at connection, but after a runtime upgrade it loads
     // the new metadata as version 14, which has too little to hash.
     if (metadata.version < 15) {
       throw new Error(
-        `the runtime was upgraded (spec ${api.runtimeVersion.specVersion.toString()}) since this page connected, and its new metadata came as version ${metadata.version}, which cannot be hashed: press Reconnect.`,
+        `the node's metadata came as version ${metadata.version} (as Polkadot-JS loads it after a runtime upgrade, spec ${api.runtimeVersion.specVersion.toString()} now, or from a node that serves no newer one), which cannot be hashed: press Reconnect`,
       );
     }
-    const merkleized = merkleizeMetadata(metadata.toU8a(), chainToken(api));
-    return u8aToHex(merkleized.digest());
+    const bytes = metadata.toU8a();
+    const merkleized = merkleizeMetadata(bytes, chainToken(api));
+    return { hash: u8aToHex(merkleized.digest()), callNames: callNamesOf(bytes) };
   })();
   // A failure is not kept: the next transaction tries again.
-  hash.catch(() => {
-    if (metadataHashes.get(metadata) === hash) metadataHashes.delete(metadata);
+  hashed.catch(() => {
+    if (hashedMetadata.get(metadata) === hashed) hashedMetadata.delete(metadata);
   });
-  metadataHashes.set(metadata, hash);
-  return hash;
+  hashedMetadata.set(metadata, hashed);
+  return hashed;
 }
 
-/** Signs `tx` as `owner`, submits it and resolves once it is finalized (or rejects, by name). */
+/**
+ * Signs `tx` as `owner`, submits it and resolves once it is finalized (or rejects, by name).
+ * `expected` is the call `tx` must be, read with the metadata whose hash is signed: anything
+ * else is refused before signing.
+ */
 export async function submit(
   api: ApiPromise,
   owner: Owner,
   tx: SubmittableExtrinsic<'promise'>,
+  expected: ExpectedCall,
   onProgress: (progress: Progress) => void,
 ): Promise<Included> {
   onProgress({ stage: 'signing' });
   const signer = owner.pair ? undefined : (await web3FromAddress(owner.address)).signer;
   let hash: `0x${string}`;
   try {
-    hash = await metadataHash(api);
+    const hashed = await metadataHash(api);
+    checkCall(hashed.callNames, tx.method.toU8a(), expected);
+    hash = hashed.hash;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    throw new ChainError(`The runtime's metadata hash cannot be computed: ${message}`, true);
+    throw new ChainError(`Refusing to sign: ${message}.`, true);
   }
   const blockNumber = async (hash: Codec) => (await api.rpc.chain.getHeader(hash.toHex())).number.toNumber();
   return new Promise<Included>((resolve, reject) => {

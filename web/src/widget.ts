@@ -16,6 +16,7 @@ import { decodeAddress } from '@polkadot/util-crypto';
 import { formatBalance, stringToU8a, u8aToHex, u8aToString, hexToU8a } from '@polkadot/util';
 
 import { type ChannelState, encodeHeaderV2, encodeStateHeader } from './codec.js';
+import { expectedRegister, expectedRenew, expectedRevoke } from './call-check.js';
 import {
   ChainError,
   type KeyState,
@@ -349,8 +350,18 @@ export class SessionKeyWidget extends HTMLElement {
       u8aToHex(terms.description),
       terms.scope.map((item) => u8aToHex(item)),
     );
+    const expected = expectedRegister({
+      publicKey: hexToU8a(publicHex),
+      proof,
+      counterpart: decodeAddress(terms.counterpart),
+      duration: terms.duration,
+      spendingLimit: terms.spendingLimit,
+      collateral: terms.collateral,
+      description: terms.description,
+      scope: terms.scope,
+    });
     try {
-      await this.track('register', submit(api, owner, tx, (progress) => this.showProgress('register', progress)));
+      await this.track('register', submit(api, owner, tx, expected, (progress) => this.showProgress('register', progress)));
     } catch (error) {
       // Certainly not registered: the sealed secret is worth nothing, so it goes. Otherwise it
       // stays, so a key that did get registered keeps its secret.
@@ -363,15 +374,18 @@ export class SessionKeyWidget extends HTMLElement {
 
   private async renew(key: WidgetKey): Promise<void> {
     const api = this.requireApi();
-    const tx = api.tx.adjudicator.renew({ Sr25519: key.record.public }, key.state.duration ?? null);
-    await this.track('renew', submit(api, this.requireOwner(), tx, (p) => this.showProgress('renew', p)));
+    const duration = key.state.duration ?? null;
+    const tx = api.tx.adjudicator.renew({ Sr25519: key.record.public }, duration);
+    const expected = expectedRenew(hexToU8a(key.record.public), duration);
+    await this.track('renew', submit(api, this.requireOwner(), tx, expected, (p) => this.showProgress('renew', p)));
     await this.refresh();
   }
 
   private async revoke(key: WidgetKey): Promise<void> {
     const api = this.requireApi();
     const tx = api.tx.adjudicator.revoke({ Sr25519: key.record.public });
-    await this.track('revoke', submit(api, this.requireOwner(), tx, (p) => this.showProgress('revoke', p)));
+    const expected = expectedRevoke(hexToU8a(key.record.public));
+    await this.track('revoke', submit(api, this.requireOwner(), tx, expected, (p) => this.showProgress('revoke', p)));
     await this.refresh();
   }
 

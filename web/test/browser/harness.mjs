@@ -9,6 +9,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import puppeteer from 'puppeteer-core';
 import WebSocket, { WebSocketServer } from 'ws';
+import { Metadata, TypeRegistry } from '@polkadot/types';
+import { compactAddLength, hexToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
 
 import { startDemoApi } from '../../scripts/demo-api.mjs';
 
@@ -198,17 +200,36 @@ export async function startBrowser() {
 /** A name in the metadata, as hex, and what the doctoring node makes of it (the same length). */
 const RENAMED = ['transfer_keep_alive', 'transfer_keep_alivx'].map((name) => Buffer.from(name).toString('hex'));
 
+/** The adjudicator's pallet index in a doctored metadata: one no pallet of the runtime has. */
+const DOCTORED_INDEX = 99;
+
+/** `Option<OpaqueMetadata>` (hex, as `Metadata_metadata_at_version` answers) with the adjudicator re-indexed. */
+function reindexAdjudicator(answer) {
+  const registry = new TypeRegistry();
+  const bytes = registry.createType('Option<Bytes>', hexToU8a(answer)).unwrap().toU8a(true);
+  // The magic number `meta` and the version byte, then version 16's body.
+  if (bytes[4] !== 16) throw new Error(`not version 16 metadata: version ${bytes[4]}`);
+  const decoded = new Metadata(registry, bytes).asV16.toJSON();
+  const adjudicator = decoded.pallets.find((pallet) => pallet.name === 'Adjudicator');
+  adjudicator.index = DOCTORED_INDEX;
+  const doctored = u8aConcat(bytes.subarray(0, 5), registry.createType('MetadataV16', decoded).toU8a());
+  // `Some`, then the bytes with their length.
+  return u8aToHex(u8aConcat([1], compactAddLength(doctored)));
+}
+
 /**
  * A node that lies about its metadata: a WebSocket proxy in front of `nodeUrl` that passes
  * everything through, but
  * - `rename`: renames a call in the version 16 metadata it serves
  *   (`Metadata_metadata_at_version(16)`, which Polkadot-JS encodes with), and serves version 15
  *   and the rest as they are;
+ * - `reindex`: gives the adjudicator another pallet index in that version 16 metadata's pallet
+ *   list (which Polkadot-JS encodes calls from, and the metadata hash leaves out);
  * - `upgrade`: announces a runtime upgrade (a higher spec version in the runtime version
  *   subscription), after which Polkadot-JS loads metadata version 14 (`state_getMetadata`).
  * `doctored` counts the answers it changed.
  */
-export async function startMetadataDoctor(nodeUrl, { rename = true, upgrade = false } = {}) {
+export async function startMetadataDoctor(nodeUrl, { rename = true, reindex = false, upgrade = false } = {}) {
   const port = await freePort();
   const server = new WebSocketServer({ host: '127.0.0.1', port });
   await new Promise((resolve) => server.once('listening', resolve));
@@ -237,8 +258,14 @@ export async function startMetadataDoctor(nodeUrl, { rename = true, upgrade = fa
     upstream.on('message', (data) => {
       let text = data.toString();
       const answer = JSON.parse(text);
-      if (rename && v16Requests.delete(answer.id) && typeof answer.result === 'string' && answer.result.includes(RENAMED[0])) {
+      const v16 = v16Requests.delete(answer.id) && typeof answer.result === 'string';
+      if (v16 && rename && answer.result.includes(RENAMED[0])) {
         answer.result = answer.result.split(RENAMED[0]).join(RENAMED[1]);
+        text = JSON.stringify(answer);
+        doctor.doctored += 1;
+      }
+      if (v16 && reindex) {
+        answer.result = reindexAdjudicator(answer.result);
         text = JSON.stringify(answer);
         doctor.doctored += 1;
       }
