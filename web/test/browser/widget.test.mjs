@@ -172,8 +172,17 @@ async function waitForCards(predicate, what) {
  */
 async function clickAction(publicKey, action) {
   const selector = `.sk-card[data-public="${publicKey}"] [data-action="${action}"]:not([disabled])`;
-  await page.waitForSelector(selector, { timeout: CHAIN_TIMEOUT_MS });
-  await page.click(selector);
+  // Found and clicked in one step in the page: the cards are drawn again at every block, and a
+  // button found first and clicked next may be gone by then ("Node is detached", seen in CI).
+  await page.waitForFunction(
+    (selector) => {
+      const button = document.querySelector(selector);
+      button?.click();
+      return button !== null;
+    },
+    { timeout: CHAIN_TIMEOUT_MS },
+    selector,
+  );
 }
 
 async function callApi(path = '/api/hello', { method = 'GET', body = '' } = {}) {
@@ -396,6 +405,23 @@ test('re-create registers a new key and revokes the old one only once the new on
   assert.equal(response.body.key, `0x00${second.slice(2)}`, 'signed by the new key');
 });
 
+test('renew moves the expiry on', async () => {
+  const before = (await session(second)).expiresAt.toNumber();
+  await clickAction(second, 'renew');
+  const deadline = Date.now() + CHAIN_TIMEOUT_MS;
+  let after = before;
+  while (after === before) {
+    const error = await page.$eval('[data-part="error"]', (element) => element.textContent);
+    assert.equal(error, '', 'the widget reported an error while renewing');
+    assert.ok(Date.now() < deadline, `the expiry stayed at #${before}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    after = (await session(second)).expiresAt.toNumber();
+  }
+  assert.ok(after > before, `the expiry moved on: #${before} to #${after}`);
+  // The renewal goes on to finality before the widget takes clicks again.
+  await page.waitForSelector('session-key-widget:not([busy])', { timeout: CHAIN_TIMEOUT_MS });
+});
+
 test('revoke: the next call is refused as revoked, and forget wipes the key', async () => {
   await clickAction(second, 'revoke');
   await waitForCards((cards) => cards[0]?.phase === 'closing', 'the key, closing');
@@ -518,9 +544,18 @@ test('a node that doctors the metadata the calls are encoded with gets nothing s
   assert.equal(sent, false, 'nothing of Alice was included');
 });
 
+test('a node whose pallet list encodes the call as another (the metadata hash unchanged) gets nothing signed', async () => {
+  // The hash covers the runtime's call type, not the pallet list Polkadot-JS encodes from: the
+  // widget reads the call back with the hashed call type before it signs.
+  const { error, doctored, sent } = await createBehindDoctor({ rename: false, reindex: true });
+  assert.ok(doctored > 0, 'the page was served the doctored metadata');
+  assert.match(error, /Refusing to sign: the node's metadata encodes Adjudicator\.register as /);
+  assert.equal(sent, false, 'nothing of Alice was included');
+});
+
 test('after a runtime upgrade the widget asks to reconnect rather than sign with metadata it cannot hash', async () => {
   const { error, doctored, sent } = await createBehindDoctor({ rename: false, upgrade: true });
   assert.ok(doctored > 0, 'the page was told of an upgrade');
-  assert.match(error, /runtime was upgraded .* version 14, which cannot be hashed: press Reconnect/);
+  assert.match(error, /metadata came as version 14 \(as Polkadot-JS loads it after a runtime upgrade.*which cannot be hashed: press Reconnect\.$/);
   assert.equal(sent, false, 'nothing was sent');
 });
