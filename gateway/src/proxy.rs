@@ -320,8 +320,8 @@ impl Service<Request<AuthBody>> for Upstream {
 		Box::pin(async move {
 			let (mut parts, body) = request.into_parts();
 			let Some(session) = parts.extensions.remove::<AuthenticatedRequest>() else {
-				// Only the layer calls this service, and only with a session.
-				return Ok(bad_gateway("no session on an accepted request".into()));
+				// Only the layer calls this service, and only with what it authenticated.
+				return Ok(bad_gateway("no authenticated request on an accepted request".into()));
 			};
 			// The layer put the canonical query in the URI.
 			let uri = match upstream.target(parts.uri.path_and_query()) {

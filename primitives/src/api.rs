@@ -56,7 +56,7 @@ sp_api::decl_runtime_apis! {
 		/// The retired record of `public`, if its session ended.
 		fn retired(public: SessionPublic) -> Option<RetiredSession<AccountId, BlockNumber, Balance>>;
 
-		/// The live keys of `owner`.
+		/// The live and closing keys of `owner`.
 		fn keys_of(owner: AccountId) -> Vec<SessionPublic>;
 
 		/// Authenticates a request header signed by a session key, at the block the call runs

@@ -207,7 +207,8 @@ pub mod pallet {
 		type RecordFeePerByte: Get<BalanceOf<Self>>;
 
 		/// How many of the latest blocks before the current one a signed request header may name
-		/// (the current block's own hash is not known yet); 5 minutes of blocks by convention. At most frame-system's `BlockHashCount`.
+		/// (the current block's own hash is not known yet); 5 minutes of blocks by convention. At
+		/// most frame-system's `BlockHashCount`.
 		#[pallet::constant]
 		type HeaderValidity: Get<BlockNumberFor<Self>>;
 
